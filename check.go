@@ -1,0 +1,110 @@
+package licet
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// CheckRequest is a device's license check: the MobileClient document.
+type CheckRequest struct {
+	Version          string `xml:"Version" json:"version"`
+	Edition          string `xml:"Edition" json:"edition"`
+	DeviceID         string `xml:"DeviceId" json:"deviceId"`
+	DeviceInfo       string `xml:"DeviceInfo" json:"deviceInfo"`
+	OrganizationID   string `xml:"OrganizationId" json:"organizationId"`
+	OrganizationURL  string `xml:"OrganizationUrl" json:"organizationUrl"`
+	OrganizationName string `xml:"OrganizationName" json:"organizationName"`
+	UserID           string `xml:"UserId" json:"userId"`
+}
+
+// Field length limits of a check. The informative fields are bounded too so
+// that no device can grow a stored row without limit.
+var checkLimits = []struct {
+	name     string
+	get      func(*CheckRequest) *string
+	max      int
+	required bool
+}{
+	{"OrganizationId", func(r *CheckRequest) *string { return &r.OrganizationID }, 40, true},
+	{"UserId", func(r *CheckRequest) *string { return &r.UserID }, 40, true},
+	{"DeviceId", func(r *CheckRequest) *string { return &r.DeviceID }, 256, true},
+	{"DeviceInfo", func(r *CheckRequest) *string { return &r.DeviceInfo }, 512, false},
+	{"Version", func(r *CheckRequest) *string { return &r.Version }, 64, false},
+	{"Edition", func(r *CheckRequest) *string { return &r.Edition }, 64, false},
+	{"OrganizationUrl", func(r *CheckRequest) *string { return &r.OrganizationURL }, 2048, false},
+	{"OrganizationName", func(r *CheckRequest) *string { return &r.OrganizationName }, 256, false},
+}
+
+// Normalize trims every field, checks it, and puts the GUIDs in canonical
+// form. The error names the first bad field.
+func (r *CheckRequest) Normalize() error {
+	for _, f := range checkLimits {
+		p := f.get(r)
+		*p = strings.TrimSpace(*p)
+		switch {
+		case f.required && *p == "":
+			return Errorf(EINVALID, "%s is required", f.name)
+		case len(*p) > f.max:
+			return Errorf(EINVALID, "%s is longer than %d bytes", f.name, f.max)
+		case !utf8.ValidString(*p) || strings.ContainsFunc(*p, isControl):
+			return Errorf(EINVALID, "%s contains invalid characters", f.name)
+		}
+	}
+	var ok bool
+	if r.OrganizationID, ok = ParseGUID(r.OrganizationID); !ok {
+		return Errorf(EINVALID, "OrganizationId is not a GUID")
+	}
+	if r.UserID, ok = ParseGUID(r.UserID); !ok {
+		return Errorf(EINVALID, "UserId is not a GUID")
+	}
+	return nil
+}
+
+func isControl(c rune) bool { return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) }
+
+// Sighting returns what the request says about the device, seen at t.
+func (r *CheckRequest) Sighting(t time.Time) Sighting {
+	return Sighting{OrgID: r.OrganizationID, UserID: r.UserID, At: t, DeviceID: r.DeviceID, DeviceInfo: r.DeviceInfo,
+		Version: r.Version, Edition: r.Edition, OrganizationURL: r.OrganizationURL, OrganizationName: r.OrganizationName}
+}
+
+// Server roles named in a lease.
+const (
+	RolePrimary = "primary"
+	RoleBackup  = "backup"
+)
+
+// Lease is the signed statement that a user of an organization holds a
+// license until Expires. Its JSON encoding is the payload that is signed;
+// the field names are part of the protocol (docs/PROTOCOL.md).
+type Lease struct {
+	Version     int    `json:"v"`
+	Org         string `json:"org"`
+	User        string `json:"user"`
+	Device      string `json:"device"`
+	LicenseType string `json:"type"`
+	Status      Status `json:"status"`
+	IssuedAt    string `json:"iat"` // RFC 3339, UTC, seconds
+	ExpiresAt   string `json:"exp"`
+	KeyID       string `json:"kid"`
+	Role        string `json:"role"`   // primary or backup
+	Server      string `json:"server"` // the server's public URL
+}
+
+// TimeFormat is how a lease writes times.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// Answer is the service's reply to a check.
+type Answer struct {
+	Status      Status
+	LicenseType string
+	Message     string
+	Lease       []byte // the exact payload bytes that were signed
+	Signature   []byte
+	KeyID       string
+	Expires     time.Time
+}
+
+func (a *Answer) String() string { return fmt.Sprintf("%s %s", a.Status, a.LicenseType) }

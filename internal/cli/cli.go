@@ -1,0 +1,197 @@
+// Package cli is the licet command: it parses flags, wires the store, the
+// keys, the service and the HTTP server for "licet serve", and talks to a
+// running server's operator API for every other command.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/licet/licet"
+)
+
+// Program is one run of the licet command. Tests set its fields to run the
+// real program in-process with a clock they control.
+type Program struct {
+	Stdout, Stderr io.Writer
+	Getenv         func(string) string
+	Clock          licet.Clock
+	// OnListen, if set, is told the address "serve" listens on.
+	OnListen func(addr string)
+}
+
+// Run runs the command line args with the process's streams and stops on
+// SIGINT or SIGTERM.
+func Run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p := &Program{Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Clock: licet.SystemClock{}}
+	return p.Run(ctx, args)
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(p *Program, ctx context.Context, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"serve", "run the server", (*Program).serve},
+		{"org create", "create an organization", (*Program).orgCreate},
+		{"org set", "change an organization's settings", (*Program).orgSet},
+		{"org show", "show an organization, its settings and its seats", (*Program).orgShow},
+		{"org list", "list the organizations", (*Program).orgList},
+		{"pool add", "sell seats of a license type to an organization", (*Program).poolAdd},
+		{"pool set", "change a pool's seats or end", (*Program).poolSet},
+		{"pool list", "list an organization's pools", (*Program).poolList},
+		{"type set", "define a license type and the types it includes", (*Program).typeSet},
+		{"type list", "list the license types", (*Program).typeList},
+		{"user list", "list an organization's mobile users", (*Program).userList},
+		{"user show", "show one mobile user", (*Program).userShow},
+		{"user add", "pre-add a mobile user by ID", userAction("add")},
+		{"user assign", "assign a license to a user", userAction("assign")},
+		{"user unassign", "take a user's license back", userAction("unassign")},
+		{"user enable", "enable a disabled user", userAction("enable")},
+		{"user disable", "disable a user (frees the seat)", userAction("disable")},
+		{"user delete", "delete a user and its data (frees the seat)", userAction("delete")},
+		{"audit", "show an organization's audit log", (*Program).audit},
+		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
+		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
+	}
+}
+
+// Run runs one command and returns the exit code. A failure prints one
+// line on stderr.
+func (p *Program) Run(ctx context.Context, args []string) int {
+	if p.Getenv == nil {
+		p.Getenv = func(string) string { return "" }
+	}
+	if p.Clock == nil {
+		p.Clock = licet.SystemClock{}
+	}
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		p.usage(p.Stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		words := strings.Fields(c.name)
+		if len(args) >= len(words) && slices.Equal(args[:len(words)], words) {
+			err := c.run(p, ctx, args[len(words):])
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			if err != nil {
+				var ue usageError
+				fmt.Fprintf(p.Stderr, "licet %s: %s\n", c.name, oneLine(err.Error()))
+				if errors.As(err, &ue) {
+					return 2
+				}
+				return 1
+			}
+			return 0
+		}
+	}
+	fmt.Fprintf(p.Stderr, "licet: unknown command %q; run 'licet help'\n", strings.Join(args[:min(2, len(args))], " "))
+	return 2
+}
+
+func (p *Program) usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: licet COMMAND [flags]  (licet COMMAND -h for a command's flags)")
+	fmt.Fprintln(w)
+	names := make([]string, 0, len(commands))
+	for _, c := range commands {
+		names = append(names, fmt.Sprintf("  %-15s %s", c.name, c.summary))
+	}
+	sort.Strings(names[1:])
+	fmt.Fprintln(w, strings.Join(names, "\n"))
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return s
+}
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// flagSet makes a command's flag set. envNames lists the flags that may
+// also come from LICET_<NAME> environment variables.
+type flagSet struct {
+	*flag.FlagSet
+	p        *Program
+	envNames []string
+}
+
+func (p *Program) flags(name string) *flagSet {
+	fs := flag.NewFlagSet("licet "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return &flagSet{FlagSet: fs, p: p}
+}
+
+// env marks flags that also read LICET_<NAME>.
+func (f *flagSet) env(names ...string) { f.envNames = append(f.envNames, names...) }
+
+// parse applies the environment, then the arguments, which win.
+func (f *flagSet) parse(args []string) error {
+	for _, n := range f.envNames {
+		if v := f.p.Getenv("LICET_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))); v != "" {
+			if err := f.Set(n, v); err != nil {
+				return usagef("LICET_%s: %v", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), err)
+			}
+		}
+	}
+	if err := f.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			f.SetOutput(f.p.Stdout)
+			fmt.Fprintf(f.p.Stdout, "usage of %s:\n", f.Name())
+			f.PrintDefaults()
+			return err
+		}
+		return usagef("%v", err)
+	}
+	if f.NArg() > 0 {
+		return usagef("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+// set reports whether a flag was given on the command line.
+func (f *flagSet) set(name string) bool {
+	found := false
+	f.Visit(func(fl *flag.Flag) { found = found || fl.Name == name })
+	return found
+}
+
+// guid reads a required GUID flag.
+func guid(name, v string) (string, error) {
+	if v == "" {
+		return "", usagef("--%s is required", name)
+	}
+	id, ok := licet.ParseGUID(v)
+	if !ok {
+		return "", usagef("--%s %q is not a GUID", name, v)
+	}
+	return id, nil
+}

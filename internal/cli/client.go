@@ -1,0 +1,113 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// api talks to a running server's operator API.
+type api struct {
+	base  string
+	token string
+	hc    *http.Client
+}
+
+// operatorFlags adds --server, --token and --token-file to a command.
+type operatorFlags struct {
+	server, token, tokenFile string
+}
+
+func (f *flagSet) operator() *operatorFlags {
+	o := &operatorFlags{}
+	f.StringVar(&o.server, "server", "http://127.0.0.1:8080", "the licet server's URL")
+	f.StringVar(&o.token, "token", "", "operator token (or LICET_TOKEN)")
+	f.StringVar(&o.tokenFile, "token-file", "./licet-data/operator-token", "file holding the operator token")
+	f.env("server", "token", "token-file")
+	return o
+}
+
+// client returns an API client; withToken reads the operator token.
+func (o *operatorFlags) client(withToken bool) (*api, error) {
+	u, err := url.Parse(o.server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usagef("--server %q is not an http or https URL", o.server)
+	}
+	a := &api{base: strings.TrimRight(o.server, "/"), hc: &http.Client{Timeout: 30 * time.Second}}
+	if !withToken {
+		return a, nil
+	}
+	a.token = strings.TrimSpace(o.token)
+	if a.token == "" {
+		b, err := os.ReadFile(o.tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("no operator token: pass --token, set LICET_TOKEN, or point --token-file at the server's operator-token (%v)", err)
+		}
+		a.token = strings.TrimSpace(string(b))
+	}
+	if a.token == "" {
+		return nil, fmt.Errorf("the operator token is empty")
+	}
+	return a, nil
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (a *api) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if a.token != "" {
+		req.Header.Set("Authorization", "Bearer "+a.token)
+	}
+	resp, err := a.hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return fmt.Errorf("cannot reach the server at %s: %v", a.base, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the server's answer: %v", err)
+	}
+	if resp.StatusCode >= 300 {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+			if resp.StatusCode == http.StatusUnauthorized {
+				return fmt.Errorf("the server refused the operator token (check --token, LICET_TOKEN or --token-file)")
+			}
+			return errors.New(e.Error.Message)
+		}
+		return fmt.Errorf("the server answered %s", resp.Status)
+	}
+	if out != nil && resp.StatusCode != http.StatusNoContent {
+		if err := json.Unmarshal(b, out); err != nil {
+			return fmt.Errorf("the server's answer is not what licet expects: %v", err)
+		}
+	}
+	return nil
+}

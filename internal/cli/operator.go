@@ -1,0 +1,655 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// orgDetail is the server's answer for one organization.
+type orgDetail struct {
+	licet.Organization
+	Seats []licet.SeatCount `json:"seats"`
+	Pools []licet.Pool      `json:"pools"`
+}
+
+func (p *Program) printJSON(v any) error {
+	enc := json.NewEncoder(p.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+func (p *Program) orgCreate(ctx context.Context, args []string) error {
+	fs := p.flags("org create")
+	o := fs.operator()
+	id := fs.String("id", "", "the organization's GUID")
+	name := fs.String("name", "", "the organization's name")
+	u := fs.String("url", "", "the organization's URL")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("id", *id)
+	if err != nil {
+		return err
+	}
+	if *name == "" || *u == "" {
+		return usagef("--name and --url are required")
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out licet.Organization
+	if err := a.do(ctx, "POST", "/v1/orgs", map[string]string{"id": org, "name": *name, "url": *u}, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out)
+	}
+	fmt.Fprintf(p.Stdout, "created organization %s (%s)\n", out.ID, out.Name)
+	return nil
+}
+
+func (p *Program) orgSet(ctx context.Context, args []string) error {
+	fs := p.flags("org set")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	name := fs.String("name", "", "new name")
+	u := fs.String("url", "", "new URL")
+	auto := fs.Bool("auto-assign", false, "assign free seats to new users automatically")
+	assignType := fs.String("assign-type", "", `the license type automatic assignment takes ("" follows the app's Edition, else any)`)
+	temp := fs.Int("temporary-days", 0, "days of a temporary license for new users when automatic assignment is off (0: none)")
+	free := fs.Int("free-unused-days", 0, "move the seat of a user unseen this many days to a new user when full (0: off)")
+	offline := fs.Bool("offline", false, "allow offline licenses (operator only)")
+	notify := fs.Bool("notifications", false, "send license assignment notifications")
+	emails := fs.String("notification-emails", "", "addresses that get notifications, comma-separated")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	var patch licet.SettingsPatch
+	if fs.set("name") {
+		patch.Name = name
+	}
+	if fs.set("url") {
+		patch.URL = u
+	}
+	if fs.set("auto-assign") {
+		patch.AutoAssign = auto
+	}
+	if fs.set("assign-type") {
+		patch.AssignType = assignType
+	}
+	if fs.set("temporary-days") {
+		patch.TemporaryDays = temp
+	}
+	if fs.set("free-unused-days") {
+		patch.FreeUnusedDays = free
+	}
+	if fs.set("offline") {
+		patch.Offline = offline
+	}
+	if fs.set("notifications") {
+		patch.Notifications = notify
+	}
+	if fs.set("notification-emails") {
+		list := []string{}
+		for _, e := range strings.Split(*emails, ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				list = append(list, e)
+			}
+		}
+		patch.NotificationEmails = &list
+	}
+	if err := patch.Validate(); err != nil {
+		return usagef("%s", licet.ErrorMessage(err))
+	}
+	if patch == (licet.SettingsPatch{}) {
+		return usagef("nothing to change: give at least one setting")
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out orgDetail
+	if err := a.do(ctx, "PATCH", "/v1/orgs/"+org, patch, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out)
+	}
+	p.printOrg(&out)
+	return nil
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func day(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(time.DateOnly)
+}
+
+// lastDay shows a pool's exclusive end as the last day it is valid.
+func lastDay(t time.Time) string {
+	if t.IsZero() {
+		return "no end"
+	}
+	return t.UTC().Add(-time.Millisecond).Format(time.DateOnly)
+}
+
+func (p *Program) printOrg(d *orgDetail) {
+	st := d.Settings
+	w := table(p.Stdout)
+	fmt.Fprintf(w, "Organization\t%s\n", d.ID)
+	fmt.Fprintf(w, "Name\t%s\n", d.Name)
+	fmt.Fprintf(w, "URL\t%s\n", d.URL)
+	at := st.AssignType
+	if at == "" {
+		at = "follows the app's Edition, else any"
+	}
+	fmt.Fprintf(w, "Automatic assignment\t%s (type: %s)\n", onOff(st.AutoAssign), at)
+	fmt.Fprintf(w, "Temporary license days\t%d\n", st.TemporaryDays)
+	if st.FreeUnusedDays > 0 {
+		fmt.Fprintf(w, "Free up unused licenses\tafter %d days\n", st.FreeUnusedDays)
+	} else {
+		fmt.Fprintf(w, "Free up unused licenses\toff\n")
+	}
+	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
+	fmt.Fprintf(w, "Notifications\t%s %s\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "))
+	w.Flush()
+	fmt.Fprintln(p.Stdout)
+	w = table(p.Stdout)
+	fmt.Fprintln(w, "TYPE\tTOTAL\tUSED\tAVAILABLE")
+	for _, c := range d.Seats {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", c.LicenseType, c.Total, c.Used, c.Available)
+	}
+	w.Flush()
+	if len(d.Pools) > 0 {
+		fmt.Fprintln(p.Stdout)
+		p.printPools(d.Pools)
+	}
+}
+
+func (p *Program) printPools(pools []licet.Pool) {
+	w := table(p.Stdout)
+	fmt.Fprintln(w, "POOL\tTYPE\tSEATS\tFROM\tUNTIL")
+	for _, pl := range pools {
+		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", pl.ID, pl.LicenseType, pl.Seats, day(pl.From), lastDay(pl.Until))
+	}
+	w.Flush()
+}
+
+func (p *Program) orgShow(ctx context.Context, args []string) error {
+	fs := p.flags("org show")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out orgDetail
+	if err := a.do(ctx, "GET", "/v1/orgs/"+org, nil, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out)
+	}
+	p.printOrg(&out)
+	return nil
+}
+
+func (p *Program) orgList(ctx context.Context, args []string) error {
+	fs := p.flags("org list")
+	o := fs.operator()
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Organizations []licet.Organization `json:"organizations"`
+	}
+	if err := a.do(ctx, "GET", "/v1/orgs", nil, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out.Organizations)
+	}
+	w := table(p.Stdout)
+	fmt.Fprintln(w, "ID\tNAME\tURL\tAUTO-ASSIGN")
+	for _, org := range out.Organizations {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", org.ID, org.Name, org.URL, onOff(org.Settings.AutoAssign))
+	}
+	return w.Flush()
+}
+
+func (p *Program) poolAdd(ctx context.Context, args []string) error {
+	fs := p.flags("pool add")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	typ := fs.String("type", "", "the license type")
+	seats := fs.Int("seats", -1, "number of seats")
+	from := fs.String("from", "", "first day, YYYY-MM-DD (default now)")
+	until := fs.String("until", "", "last day, YYYY-MM-DD (default no end)")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	if *typ == "" {
+		return usagef("--type is required")
+	}
+	if err := licet.ValidTypeName(*typ); err != nil {
+		return usagef("--type: %s", licet.ErrorMessage(err))
+	}
+	if !fs.set("seats") {
+		return usagef("--seats is required")
+	}
+	if err := licet.ValidSeats(*seats); err != nil {
+		return usagef("--seats: %s", licet.ErrorMessage(err))
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"licenseType": *typ, "seats": *seats, "from": *from, "until": *until}
+	var out licet.Pool
+	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/pools", body, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out)
+	}
+	fmt.Fprintf(p.Stdout, "added pool %d: %d %s seats for %s, %s to %s\n", out.ID, out.Seats, out.LicenseType, org, day(out.From), lastDay(out.Until))
+	return nil
+}
+
+func (p *Program) poolSet(ctx context.Context, args []string) error {
+	fs := p.flags("pool set")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	pool := fs.Int64("pool", 0, "the pool's number (see pool list)")
+	seats := fs.Int("seats", 0, "new number of seats")
+	until := fs.String("until", "", `new last day, YYYY-MM-DD ("" for no end)`)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	if *pool <= 0 {
+		return usagef("--pool is required")
+	}
+	body := map[string]any{}
+	if fs.set("seats") {
+		if err := licet.ValidSeats(*seats); err != nil {
+			return usagef("--seats: %s", licet.ErrorMessage(err))
+		}
+		body["seats"] = *seats
+	}
+	if fs.set("until") {
+		body["until"] = *until
+	}
+	if len(body) == 0 {
+		return usagef("nothing to change: give --seats or --until")
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out licet.Pool
+	if err := a.do(ctx, "PATCH", "/v1/orgs/"+org+"/pools/"+strconv.FormatInt(*pool, 10), body, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "pool %d: %d %s seats, %s to %s\n", out.ID, out.Seats, out.LicenseType, day(out.From), lastDay(out.Until))
+	return nil
+}
+
+func (p *Program) poolList(ctx context.Context, args []string) error {
+	fs := p.flags("pool list")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Pools []licet.Pool `json:"pools"`
+	}
+	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/pools", nil, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out.Pools)
+	}
+	p.printPools(out.Pools)
+	return nil
+}
+
+func (p *Program) typeSet(ctx context.Context, args []string) error {
+	fs := p.flags("type set")
+	o := fs.operator()
+	name := fs.String("name", "", "the license type")
+	includes := fs.String("includes", "", "types a seat of this type also serves, comma-separated")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := licet.ValidTypeName(*name); err != nil {
+		return usagef("--name: %s", licet.ErrorMessage(err))
+	}
+	inc := []string{}
+	for _, s := range strings.Split(*includes, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			inc = append(inc, s)
+		}
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out licet.LicenseType
+	if err := a.do(ctx, "PUT", "/v1/license-types/"+url.PathEscape(*name), map[string]any{"includes": inc}, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "license type %s includes: %s\n", out.Name, strings.Join(out.Includes, ", "))
+	return nil
+}
+
+func (p *Program) typeList(ctx context.Context, args []string) error {
+	fs := p.flags("type list")
+	o := fs.operator()
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Types []licet.LicenseType `json:"licenseTypes"`
+	}
+	if err := a.do(ctx, "GET", "/v1/license-types", nil, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out.Types)
+	}
+	w := table(p.Stdout)
+	fmt.Fprintln(w, "TYPE\tINCLUDES")
+	for _, t := range out.Types {
+		fmt.Fprintf(w, "%s\t%s\n", t.Name, strings.Join(t.Includes, ", "))
+	}
+	return w.Flush()
+}
+
+func (p *Program) userList(ctx context.Context, args []string) error {
+	fs := p.flags("user list")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	state := fs.String("state", "", "only users in this state: unlicensed, temporary, licensed or disabled")
+	typ := fs.String("type", "", "only users of this license type")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	// Page through everything: a script asked for the whole list.
+	var users []*licet.User
+	for {
+		q := url.Values{"state": {*state}, "type": {*typ}, "offset": {strconv.Itoa(len(users))}, "limit": {"1000"}}
+		var page struct {
+			Total int           `json:"total"`
+			Users []*licet.User `json:"users"`
+		}
+		if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/users?"+q.Encode(), nil, &page); err != nil {
+			return err
+		}
+		users = append(users, page.Users...)
+		if len(page.Users) == 0 || len(users) >= page.Total {
+			break
+		}
+	}
+	if *asJSON {
+		if users == nil {
+			users = []*licet.User{}
+		}
+		return p.printJSON(users)
+	}
+	w := table(p.Stdout)
+	fmt.Fprintln(w, "USER\tSTATE\tTYPE\tASSIGNED\tBY\tLAST SEEN\tDEVICE\tVERSION")
+	for _, u := range users {
+		st := string(u.State)
+		if u.Disabled {
+			st = "disabled"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, st, dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
+			day(u.LastSeen), dash(u.Last.DeviceInfo), dash(u.Last.Version))
+	}
+	return w.Flush()
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func (p *Program) userShow(ctx context.Context, args []string) error {
+	fs := p.flags("user show")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	user := fs.String("user", "", "the user's GUID")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	uid, err := guid("user", *user)
+	if err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out licet.User
+	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/users/"+uid, nil, &out); err != nil {
+		return err
+	}
+	return p.printJSON(out)
+}
+
+// userAction makes the command for one thing an operator does to a user.
+func userAction(action string) func(*Program, context.Context, []string) error {
+	return func(p *Program, ctx context.Context, args []string) error {
+		fs := p.flags("user " + action)
+		o := fs.operator()
+		id := fs.String("org", "", "the organization's GUID")
+		user := fs.String("user", "", "the user's GUID")
+		typ := new(string)
+		if action == "assign" {
+			typ = fs.String("type", "", "license type (default: the type automatic assignment would take)")
+		}
+		if err := fs.parse(args); err != nil {
+			return err
+		}
+		org, err := guid("org", *id)
+		if err != nil {
+			return err
+		}
+		uid, err := guid("user", *user)
+		if err != nil {
+			return err
+		}
+		a, err := o.client(true)
+		if err != nil {
+			return err
+		}
+		var out licet.User
+		switch action {
+		case "delete":
+			err = a.do(ctx, "DELETE", "/v1/orgs/"+org+"/users/"+uid, nil, nil)
+		case "add":
+			err = a.do(ctx, "POST", "/v1/orgs/"+org+"/users", map[string]string{"userId": uid}, &out)
+		default:
+			err = a.do(ctx, "POST", "/v1/orgs/"+org+"/users/"+uid+"/"+action, map[string]string{"licenseType": *typ}, &out)
+		}
+		if err != nil {
+			return err
+		}
+		switch {
+		case action == "delete":
+			fmt.Fprintf(p.Stdout, "deleted user %s\n", uid)
+		case out.Disabled:
+			fmt.Fprintf(p.Stdout, "user %s: disabled\n", uid)
+		case out.State == licet.UserLicensed:
+			fmt.Fprintf(p.Stdout, "user %s: licensed (%s)\n", uid, out.LicenseType)
+		default:
+			fmt.Fprintf(p.Stdout, "user %s: %s\n", uid, out.State)
+		}
+		return nil
+	}
+}
+
+func (p *Program) audit(ctx context.Context, args []string) error {
+	fs := p.flags("audit")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	limit := fs.Int("limit", 100, "how many events, newest first")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Events []licet.AuditEvent `json:"events"`
+	}
+	if err := a.do(ctx, "GET", fmt.Sprintf("/v1/orgs/%s/audit?limit=%d", org, *limit), nil, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out.Events)
+	}
+	w := table(p.Stdout)
+	fmt.Fprintln(w, "WHEN\tWHO\tWHAT\tUSER\tDETAIL")
+	for _, e := range out.Events {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, dash(e.UserID), e.Detail)
+	}
+	return w.Flush()
+}
+
+func (p *Program) keysPublic(ctx context.Context, args []string) error {
+	fs := p.flags("keys public")
+	o := fs.operator()
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := o.client(false)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Keys []struct {
+			ID     string `json:"id"`
+			PEM    string `json:"publicKeyPem"`
+			Active bool   `json:"active"`
+		} `json:"keys"`
+	}
+	if err := a.do(ctx, "GET", "/v1/keys", nil, &out); err != nil {
+		return err
+	}
+	for _, k := range out.Keys {
+		fmt.Fprint(p.Stdout, k.PEM)
+	}
+	return nil
+}
+
+func (p *Program) keysRotate(ctx context.Context, args []string) error {
+	fs := p.flags("keys rotate")
+	o := fs.operator()
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Keys []struct {
+			ID     string `json:"id"`
+			Active bool   `json:"active"`
+		} `json:"keys"`
+	}
+	if err := a.do(ctx, "POST", "/v1/keys/rotate", nil, &out); err != nil {
+		return err
+	}
+	for _, k := range out.Keys {
+		if k.Active {
+			fmt.Fprintf(p.Stdout, "now signing with key %s; %d key(s) published\n", k.ID, len(out.Keys))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/keys"
+	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/server"
+	"github.com/licet/licet/internal/sqlite"
+)
+
+// serveConfig is "licet serve"'s configuration.
+type serveConfig struct {
+	listen, data, database string
+	readOnly               bool
+	smtpURL, mailFrom      string
+	publicURL              string
+	leaseDuration          time.Duration
+	flushInterval          time.Duration
+	logFormat, logLevel    string
+}
+
+func (p *Program) serve(ctx context.Context, args []string) error {
+	var c serveConfig
+	fs := p.flags("serve")
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.data, "data", "./licet-data", "data folder: database, keys, operator token")
+	fs.StringVar(&c.database, "database", "", "database: a SQLite file path (default <data>/licet.db)")
+	fs.BoolVar(&c.readOnly, "read-only", false, "a backup server: confirm licenses, never assign or write")
+	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
+	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
+	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
+	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
+	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
+	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
+		return usagef("--lease-duration must be between 1m and 8784h")
+	}
+	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
+		return usagef("--flush-interval must be between 10ms and 1m")
+	}
+	if c.publicURL != "" {
+		if err := licet.ValidURL(c.publicURL); err != nil {
+			return usagef("--public-url: %s", licet.ErrorMessage(err))
+		}
+	}
+	logger, err := p.logger(c.logFormat, c.logLevel)
+	if err != nil {
+		return err
+	}
+	return p.runServer(ctx, c, logger)
+}
+
+func (p *Program) logger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
+	}
+	o := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(p.Stderr, o)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(p.Stderr, o)), nil
+	}
+	return nil, usagef("--log-format %q: want json or text", format)
+}
+
+// openStore opens the database the configuration names.
+func (p *Program) openStore(ctx context.Context, c serveConfig) (licet.Store, error) {
+	db := c.database
+	switch {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return nil, errors.New("PostgreSQL storage is not available in this version; use a SQLite file")
+	case db == "":
+		db = filepath.Join(c.data, "licet.db")
+	default:
+		db = strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
+	}
+	if c.readOnly {
+		if _, err := os.Stat(db); err != nil {
+			return nil, fmt.Errorf("read-only server: database %s: %w", db, err)
+		}
+	}
+	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
+}
+
+func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
+	if err := os.MkdirAll(c.data, 0o700); err != nil {
+		return fmt.Errorf("data folder: %w", err)
+	}
+	store, err := p.openStore(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	ring, err := keys.Open(filepath.Join(c.data, "keys"), !c.readOnly)
+	if err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	tokenHash, err := operatorToken(ctx, store, c, logger)
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	publicURL := c.publicURL
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration,
+		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
+	srv := &server.Server{Service: svc, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
+		ReadOnly: c.readOnly, TokenHash: tokenHash}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { svc.Run(flushCtx) })
+
+	role := licet.RolePrimary
+	if c.readOnly {
+		role = licet.RoleBackup
+	}
+	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", publicURL, "key", ring.Active().ID)
+	if p.OnListen != nil {
+		p.OnListen(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		logger.Info("shutting down")
+		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		err = hs.Shutdown(sctx)
+		cancel()
+	}
+	stopFlush()
+	wg.Wait() // the last sightings are written before the store closes
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	logger.Info("stopped")
+	return err
+}
+
+// operatorToken makes the operator token on a first start: a random secret
+// written to <data>/operator-token (0600) and stored only as its hash.
+func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger *slog.Logger) ([]byte, error) {
+	h, err := store.OperatorTokenHash(ctx)
+	if err != nil || h != nil || c.readOnly {
+		return h, err
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	tok := "lct_" + base64.RawURLEncoding.EncodeToString(b)
+	path := filepath.Join(c.data, "operator-token")
+	if err := keys.WriteFileAtomic(path, []byte(tok+"\n")); err != nil {
+		return nil, fmt.Errorf("operator token: %w", err)
+	}
+	sum := sha256.Sum256([]byte(tok))
+	if err := store.SetOperatorTokenHash(ctx, sum[:]); err != nil {
+		return nil, err
+	}
+	logger.Info("operator token created", "file", path)
+	return sum[:], nil
+}

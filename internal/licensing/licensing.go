@@ -1,0 +1,177 @@
+// Package licensing answers license checks: it reads the store, decides,
+// asks the store to assign only when a decision needs a write, signs the
+// lease, and batches the sightings of licensed users so that the hot path
+// writes nothing synchronously.
+package licensing
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/keys"
+)
+
+// Service answers checks.
+type Service struct {
+	Store       licet.Store
+	Keys        *keys.Ring
+	Clock       licet.Clock
+	Logger      *slog.Logger
+	LeaseLength time.Duration
+	ReadOnly    bool   // a backup: confirms, never assigns, writes nothing
+	ServerURL   string // named in every lease
+
+	// FlushEvery is how often buffered sightings are written.
+	FlushEvery time.Duration
+	// MaxPending flushes early when this many sightings wait.
+	MaxPending int
+
+	mu      sync.Mutex
+	pending map[[2]string]licet.Sighting
+	once    sync.Once
+	kick    chan struct{}
+}
+
+func (s *Service) init() { s.once.Do(func() { s.kick = make(chan struct{}, 1) }) }
+
+// Check answers one check. req must be normalized.
+func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.Answer, error) {
+	now := s.Clock.Now()
+	v, err := s.Store.View(ctx, req.OrganizationID, req.UserID)
+	if err != nil {
+		return nil, err
+	}
+	d := licet.Decide(now, v, req.Edition)
+	switch {
+	case d.Action == licet.ActNone:
+		if v.User != nil && !s.ReadOnly {
+			s.see(req.Sighting(now))
+		}
+	case s.ReadOnly && d.Action == licet.ActRecord:
+		// A denial stands on a backup too; it just is not recorded.
+	case s.ReadOnly:
+		d = &licet.Decision{Status: licet.StatusReadOnlyServer,
+			Message: "this is a read-only backup server and cannot assign a license; try the primary server again later"}
+	default:
+		if d, err = s.Store.Admit(ctx, licet.AdmitRequest{OrgID: req.OrganizationID, UserID: req.UserID, Sighting: req.Sighting(now)}); err != nil {
+			return nil, err
+		}
+		if d.Reclaimed != "" {
+			s.Logger.Info("seat reclaimed", "org", req.OrganizationID, "from", d.Reclaimed, "to", req.UserID, "type", d.LicenseType)
+		}
+	}
+	a := &licet.Answer{Status: d.Status, LicenseType: d.LicenseType, Message: d.Message}
+	if d.Status.Licensed() {
+		s.sign(a, req, now, d.Until)
+	}
+	return a, nil
+}
+
+// sign issues the lease: it expires after the lease length, or earlier when
+// the pool or temporary license ends earlier.
+func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time.Time) {
+	exp := now.Add(s.LeaseLength)
+	if !until.IsZero() && until.Before(exp) {
+		exp = until
+	}
+	role := licet.RolePrimary
+	if s.ReadOnly {
+		role = licet.RoleBackup
+	}
+	l := licet.Lease{Version: 1, Org: req.OrganizationID, User: req.UserID, Device: req.DeviceID,
+		LicenseType: a.LicenseType, Status: a.Status, IssuedAt: now.UTC().Format(licet.TimeFormat),
+		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL}
+	k := s.Keys.Active()
+	l.KeyID = k.ID
+	payload, _ := json.Marshal(l)
+	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
+	a.Expires = exp.UTC().Truncate(time.Second)
+}
+
+// see buffers a sighting; the newest per user wins.
+func (s *Service) see(x licet.Sighting) {
+	s.mu.Lock()
+	if s.pending == nil {
+		s.pending = map[[2]string]licet.Sighting{}
+	}
+	s.pending[[2]string{x.OrgID, x.UserID}] = x
+	n := len(s.pending)
+	s.mu.Unlock()
+	if s.MaxPending > 0 && n >= s.MaxPending {
+		s.init()
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Pending returns how many sightings wait to be written.
+func (s *Service) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+// Flush writes the buffered sightings. On failure they are put back, unless
+// a newer sighting of the same user arrived meanwhile.
+func (s *Service) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	batch := make([]licet.Sighting, 0, len(s.pending))
+	for _, x := range s.pending {
+		batch = append(batch, x)
+	}
+	s.pending = nil
+	s.mu.Unlock()
+	if len(batch) == 0 {
+		return nil
+	}
+	err := s.Store.RecordSightings(ctx, batch)
+	if err != nil {
+		s.mu.Lock()
+		if s.pending == nil {
+			s.pending = map[[2]string]licet.Sighting{}
+		}
+		for _, x := range batch {
+			k := [2]string{x.OrgID, x.UserID}
+			if cur, ok := s.pending[k]; !ok || cur.At.Before(x.At) {
+				s.pending[k] = x
+			}
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// Run flushes sightings every FlushEvery (or sooner when MaxPending wait)
+// until ctx ends, then flushes once more.
+func (s *Service) Run(ctx context.Context) {
+	every := s.FlushEvery
+	if every <= 0 {
+		every = time.Second
+	}
+	s.init()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := s.Flush(fctx); err != nil {
+				s.Logger.Error("final sighting flush failed", "err", err, "pending", s.Pending())
+			}
+			cancel()
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Warn("sighting flush failed; will retry", "err", err, "pending", s.Pending())
+		}
+	}
+}

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+type format int
+
+const (
+	formatJSON format = iota
+	formatXML
+)
+
+// checkRequest is the MobileClient document; unknown elements are ignored.
+type checkRequest struct {
+	XMLName xml.Name `xml:"MobileClient" json:"-"`
+	licet.CheckRequest
+}
+
+// checkResponse is the LicenseResponse; JSON uses the same names in camelCase.
+type checkResponse struct {
+	XMLName     xml.Name     `xml:"LicenseResponse" json:"-"`
+	Status      licet.Status `xml:"Status" json:"status"`
+	Licensed    bool         `xml:"Licensed" json:"licensed"`
+	LicenseType string       `xml:"LicenseType" json:"licenseType"`
+	Message     string       `xml:"Message" json:"message"`
+	Lease       string       `xml:"Lease,omitempty" json:"lease,omitempty"`         // base64 of the signed bytes
+	Signature   string       `xml:"Signature,omitempty" json:"signature,omitempty"` // base64`
+	KeyID       string       `xml:"KeyId,omitempty" json:"keyId,omitempty"`
+	Expires     string       `xml:"Expires,omitempty" json:"expires,omitempty"`
+}
+
+// CheckTimeout bounds one check, so that a stalled database answers 503
+// instead of holding the device.
+const CheckTimeout = 5 * time.Second
+
+func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	f, status, err := s.check(w, r)
+	if err != nil {
+		httpStatus, code := s.logError(r, err)
+		status = licet.Status("error:" + code)
+		writeCheck(w, f, httpStatus, struct {
+			XMLName xml.Name `xml:"Error" json:"-"`
+			errorBody
+		}{errorBody: errorBody{Code: code, Message: licet.ErrorMessage(err)}})
+	}
+	s.checks.WithLabelValues(string(status)).Inc()
+	s.latency.Observe(time.Since(start).Seconds())
+}
+
+func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.Status, error) {
+	f := formatJSON
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case err != nil:
+		return f, "", licet.Errorf(licet.EUNSUPPORTED, "Content-Type must be application/xml, text/xml or application/json")
+	case mt == "application/xml" || mt == "text/xml":
+		f = formatXML
+	case mt == "application/json":
+	default:
+		return f, "", licet.Errorf(licet.EUNSUPPORTED, "Content-Type %s is not supported; send application/xml, text/xml or application/json", mt)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return f, "", licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", MaxBody)
+		}
+		return f, "", licet.Errorf(licet.EINVALID, "the request body could not be read")
+	}
+	var req licet.CheckRequest
+	if f == formatXML {
+		err = decodeXML(body, &req)
+	} else {
+		err = decodeJSON(body, &req)
+	}
+	if err != nil {
+		return f, "", err
+	}
+	if err := req.Normalize(); err != nil {
+		return f, "", err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), CheckTimeout)
+	defer cancel()
+	a, err := s.Service.Check(ctx, &req)
+	if err != nil {
+		return f, "", err
+	}
+	resp := checkResponse{Status: a.Status, Licensed: a.Status.Licensed(), LicenseType: a.LicenseType,
+		Message: a.Message, KeyID: a.KeyID}
+	if a.Lease != nil {
+		resp.Lease = base64.StdEncoding.EncodeToString(a.Lease)
+		resp.Signature = base64.StdEncoding.EncodeToString(a.Signature)
+	}
+	if !a.Expires.IsZero() {
+		resp.Expires = a.Expires.Format(licet.TimeFormat)
+	}
+	writeCheck(w, f, http.StatusOK, resp)
+	return f, a.Status, nil
+}
+
+func writeCheck(w http.ResponseWriter, f format, status int, v any) {
+	if f == formatJSON {
+		writeJSON(w, status, v)
+		return
+	}
+	b, _ := xml.MarshalIndent(v, "", "  ")
+	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write([]byte(xml.Header))
+	w.Write(b)
+	w.Write([]byte("\n"))
+}
+
+var bom = []byte("\xef\xbb\xbf")
+
+// decodeXML reads one MobileClient document. A DTD is refused outright, so
+// no entity can be declared, let alone expanded; only UTF-8 is read.
+func decodeXML(body []byte, req *licet.CheckRequest) error {
+	body = bytes.TrimSpace(bytes.TrimPrefix(body, bom))
+	if bytes.Contains(bytes.ToUpper(body), []byte("<!DOCTYPE")) || bytes.Contains(bytes.ToUpper(body), []byte("<!ENTITY")) {
+		return licet.Errorf(licet.EINVALID, "a DOCTYPE is not allowed")
+	}
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	var doc checkRequest
+	if err := d.Decode(&doc); err != nil {
+		var ue xml.UnmarshalError
+		if errors.As(err, &ue) {
+			return licet.Errorf(licet.EINVALID, "the document must be a MobileClient element")
+		}
+		return licet.Errorf(licet.EINVALID, "malformed XML: %s", trimXMLError(err))
+	}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		} else if err != nil {
+			return licet.Errorf(licet.EINVALID, "malformed XML after the document: %s", trimXMLError(err))
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return licet.Errorf(licet.EINVALID, "text after the MobileClient element")
+			}
+		case xml.Comment, xml.ProcInst:
+		default:
+			return licet.Errorf(licet.EINVALID, "more than one document in the request")
+		}
+	}
+	*req = doc.CheckRequest
+	return nil
+}
+
+func trimXMLError(err error) string {
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+// decodeJSON reads the same fields as JSON; unknown members are ignored as
+// unknown XML elements are.
+func decodeJSON(body []byte, req *licet.CheckRequest) error {
+	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, bom)))
+	if err := d.Decode(req); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return licet.Errorf(licet.EINVALID, "%s must be a string", te.Field)
+		}
+		return licet.Errorf(licet.EINVALID, "malformed JSON")
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return licet.Errorf(licet.EINVALID, "more than one JSON value in the request")
+	}
+	return nil
+}

@@ -1,0 +1,505 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// decodeBody reads a JSON request body strictly: unknown fields, trailing
+// data, a wrong type or a body over MaxBody are errors.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return licet.Errorf(licet.EUNSUPPORTED, "Content-Type must be application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", MaxBody)
+		}
+		return licet.Errorf(licet.EINVALID, "the request body could not be read")
+	}
+	d := json.NewDecoder(bytes.NewReader(body))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return licet.Errorf(licet.EINVALID, "%s has the wrong type", te.Field)
+		}
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return licet.Errorf(licet.EINVALID, "%s", strings.TrimPrefix(err.Error(), "json: "))
+		}
+		return licet.Errorf(licet.EINVALID, "malformed JSON")
+	}
+	if _, err := d.Token(); err != io.EOF {
+		return licet.Errorf(licet.EINVALID, "more than one JSON value in the request")
+	}
+	return nil
+}
+
+// guidParam reads a GUID path parameter.
+func guidParam(r *http.Request, name string) (string, error) {
+	id, ok := licet.ParseGUID(r.PathValue(name))
+	if !ok {
+		return "", licet.Errorf(licet.EINVALID, "%q is not a GUID", r.PathValue(name))
+	}
+	return id, nil
+}
+
+// writable refuses a change on a read-only server before any work.
+func (s *Server) writable() error {
+	if s.ReadOnly {
+		return licet.Errorf(licet.EREADONLY, "this server is read-only; make changes on the primary")
+	}
+	return nil
+}
+
+func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
+	orgs, err := s.Store.Organizations(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if orgs == nil {
+		orgs = []*licet.Organization{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"organizations": orgs})
+}
+
+type createOrgRequest struct {
+	ID       string              `json:"id"`
+	Name     string              `json:"name"`
+	URL      string              `json:"url"`
+	Settings licet.SettingsPatch `json:"settings"`
+}
+
+func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
+	var req createOrgRequest
+	err := s.writable()
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	id, ok := licet.ParseGUID(req.ID)
+	if err == nil && !ok {
+		err = licet.Errorf(licet.EINVALID, "id %q is not a GUID", req.ID)
+	}
+	if err == nil {
+		err = licet.ValidName(req.Name)
+	}
+	if err == nil {
+		err = licet.ValidURL(req.URL)
+	}
+	if err == nil {
+		err = req.Settings.Validate()
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	o := &licet.Organization{ID: id, Name: req.Name, URL: req.URL, Settings: licet.DefaultSettings()}
+	req.Settings.Name, req.Settings.URL = nil, nil
+	licet.ApplyPatch(o, req.Settings)
+	if err := s.Store.CreateOrganization(r.Context(), o, licet.ActorOperator); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, o)
+}
+
+// OrgDetail is an organization with its seats and pools.
+type OrgDetail struct {
+	*licet.Organization
+	Seats []licet.SeatCount `json:"seats"`
+	Pools []licet.Pool      `json:"pools"`
+}
+
+func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
+	o, err := s.Store.Organization(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	seats, err := s.Store.SeatCounts(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	pools, err := s.Store.Pools(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if pools == nil {
+		pools = []licet.Pool{}
+	}
+	return &OrgDetail{Organization: o, Seats: seats, Pools: pools}, nil
+}
+
+func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
+	id, err := guidParam(r, "org")
+	var d *OrgDetail
+	if err == nil {
+		d, err = s.orgDetail(r, id)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
+	var p licet.SettingsPatch
+	id, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBody(w, r, &p)
+	}
+	if err == nil {
+		err = p.Validate()
+	}
+	if err == nil {
+		_, err = s.Store.UpdateOrganization(r.Context(), id, p, licet.ActorOperator)
+	}
+	var d *OrgDetail
+	if err == nil {
+		d, err = s.orgDetail(r, id)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) listPools(w http.ResponseWriter, r *http.Request) {
+	id, err := guidParam(r, "org")
+	var pools []licet.Pool
+	if err == nil {
+		pools, err = s.Store.Pools(r.Context(), id)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if pools == nil {
+		pools = []licet.Pool{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"pools": pools})
+}
+
+// poolRequest sells or changes seats. Dates are YYYY-MM-DD in UTC; a pool
+// is valid through the whole of its Until day.
+type poolRequest struct {
+	LicenseType string  `json:"licenseType"`
+	Seats       *int    `json:"seats"`
+	From        string  `json:"from"`
+	Until       *string `json:"until"`
+}
+
+// ParseDay reads a YYYY-MM-DD date; end gives the instant the day ends.
+func ParseDay(name, s string, end bool) (time.Time, error) {
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || t.Year() < 2000 || t.Year() > 9999 {
+		return time.Time{}, licet.Errorf(licet.EINVALID, "%s %q is not a date YYYY-MM-DD", name, s)
+	}
+	if end {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
+}
+
+func (s *Server) addPool(w http.ResponseWriter, r *http.Request) {
+	var req poolRequest
+	id, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	p := &licet.Pool{OrgID: id, LicenseType: req.LicenseType, From: s.Clock.Now().UTC().Truncate(time.Millisecond)}
+	if err == nil {
+		err = licet.ValidTypeName(req.LicenseType)
+	}
+	if err == nil && req.Seats == nil {
+		err = licet.Errorf(licet.EINVALID, "seats is required")
+	}
+	if err == nil {
+		p.Seats = *req.Seats
+		err = licet.ValidSeats(p.Seats)
+	}
+	if err == nil && req.From != "" {
+		p.From, err = ParseDay("from", req.From, false)
+	}
+	if err == nil && req.Until != nil && *req.Until != "" {
+		p.Until, err = ParseDay("until", *req.Until, true)
+		if err == nil && !p.Until.After(p.From) {
+			err = licet.Errorf(licet.EINVALID, "until %s is before the pool starts", *req.Until)
+		}
+	}
+	if err == nil {
+		err = s.Store.AddPool(r.Context(), p, licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, p)
+}
+
+func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
+	var req poolRequest
+	id, err := guidParam(r, "org")
+	poolID, perr := strconv.ParseInt(r.PathValue("pool"), 10, 64)
+	if err == nil && perr != nil {
+		err = licet.Errorf(licet.EINVALID, "pool %q is not a pool number", r.PathValue("pool"))
+	}
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	if err == nil && (req.LicenseType != "" || req.From != "") {
+		err = licet.Errorf(licet.EINVALID, "a pool's type and start cannot change; add another pool")
+	}
+	var ch licet.PoolChange
+	if err == nil && req.Seats != nil {
+		ch.Seats = req.Seats
+		err = licet.ValidSeats(*req.Seats)
+	}
+	if err == nil && req.Until != nil {
+		var t time.Time
+		if *req.Until != "" {
+			t, err = ParseDay("until", *req.Until, true)
+		}
+		ch.Until = &t
+	}
+	var p *licet.Pool
+	if err == nil {
+		p, err = s.Store.UpdatePool(r.Context(), id, poolID, ch, licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+// MaxPage bounds one page of a listing.
+const MaxPage = 1000
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := licet.UserFilter{State: licet.UserState(q.Get("state")), Type: q.Get("type"), Search: q.Get("q"), Limit: MaxPage}
+	id, err := guidParam(r, "org")
+	switch f.State {
+	case "", licet.UserUnlicensed, licet.UserTemporary, licet.UserLicensed, "disabled":
+	default:
+		err = licet.Errorf(licet.EINVALID, "state must be unlicensed, temporary, licensed or disabled")
+	}
+	if v := q.Get("limit"); v != "" && err == nil {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > MaxPage {
+			err = licet.Errorf(licet.EINVALID, "limit must be between 1 and %d", MaxPage)
+		}
+	}
+	if v := q.Get("offset"); v != "" && err == nil {
+		if f.Offset, err = strconv.Atoi(v); err != nil || f.Offset < 0 {
+			err = licet.Errorf(licet.EINVALID, "offset must be a number from 0")
+		}
+	}
+	if len(f.Search) > 40 || len(f.Type) > 64 {
+		err = licet.Errorf(licet.EINVALID, "search or type too long")
+	}
+	var users []*licet.User
+	var total int
+	if err == nil {
+		users, total, err = s.Store.Users(r.Context(), id, f)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if users == nil {
+		users = []*licet.User{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": total, "offset": f.Offset, "users": users})
+}
+
+func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	var user string
+	if err == nil {
+		user, err = guidParam(r, "user")
+	}
+	var u *licet.User
+	if err == nil {
+		u, err = s.Store.User(r.Context(), org, user)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		UserID string `json:"userId"`
+	}
+	org, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	user, ok := licet.ParseGUID(req.UserID)
+	if err == nil && !ok {
+		err = licet.Errorf(licet.EINVALID, "userId %q is not a GUID", req.UserID)
+	}
+	var u *licet.User
+	if err == nil {
+		u, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionAdd, "", licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		LicenseType string `json:"licenseType"`
+	}
+	action := licet.UserAction(r.PathValue("action"))
+	org, err := guidParam(r, "org")
+	var user string
+	if err == nil {
+		user, err = guidParam(r, "user")
+	}
+	if err == nil {
+		switch action {
+		case licet.ActionAssign, licet.ActionUnassign, licet.ActionEnable, licet.ActionDisable:
+		default:
+			err = licet.Errorf(licet.ENOTFOUND, "no such action %q", action)
+		}
+	}
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil && r.ContentLength != 0 {
+		err = decodeBody(w, r, &req)
+	}
+	if err == nil && req.LicenseType != "" {
+		err = licet.ValidTypeName(req.LicenseType)
+	}
+	var u *licet.User
+	if err == nil {
+		u, err = s.Store.ChangeUser(r.Context(), org, user, action, req.LicenseType, licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	var user string
+	if err == nil {
+		user, err = guidParam(r, "user")
+	}
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		_, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionDelete, "", licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" && err == nil {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxPage {
+			err = licet.Errorf(licet.EINVALID, "limit must be between 1 and %d", MaxPage)
+		}
+	}
+	if err == nil {
+		_, err = s.Store.Organization(r.Context(), org)
+	}
+	var ev []licet.AuditEvent
+	if err == nil {
+		ev, err = s.Store.Audit(r.Context(), org, limit)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if ev == nil {
+		ev = []licet.AuditEvent{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": ev})
+}
+
+func (s *Server) listTypes(w http.ResponseWriter, r *http.Request) {
+	types, err := s.Store.LicenseTypes(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if types == nil {
+		types = []licet.LicenseType{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"licenseTypes": types})
+}
+
+func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Includes []string `json:"includes"`
+	}
+	t := licet.LicenseType{Name: r.PathValue("name")}
+	err := licet.ValidTypeName(t.Name)
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	if err == nil && len(req.Includes) > licet.MaxTypeIncludes {
+		err = licet.Errorf(licet.EINVALID, "a type includes at most %d others", licet.MaxTypeIncludes)
+	}
+	t.Includes = []string{}
+	for _, inc := range req.Includes {
+		if err == nil {
+			err = licet.ValidTypeName(inc)
+		}
+		if err == nil && inc == t.Name {
+			err = licet.Errorf(licet.EINVALID, "a type cannot include itself")
+		}
+		t.Includes = append(t.Includes, inc)
+	}
+	if err == nil {
+		err = s.Store.PutLicenseType(r.Context(), t, licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, t)
+}

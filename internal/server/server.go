@@ -1,0 +1,219 @@
+// Package server is licet's HTTP layer: the device's license check, the
+// public keys, health and metrics, and the operator API. It knows the
+// domain and its interfaces, never a database.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/keys"
+	"github.com/licet/licet/internal/licensing"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// MaxBody bounds every request body.
+const MaxBody = 64 << 10
+
+// Server serves licet's HTTP endpoints.
+type Server struct {
+	Service  *licensing.Service
+	Store    licet.Store
+	Keys     *keys.Ring
+	Logger   *slog.Logger
+	Clock    licet.Clock
+	ReadOnly bool
+	// TokenHash is the SHA-256 of the operator token.
+	TokenHash []byte
+
+	registry *prometheus.Registry
+	checks   *prometheus.CounterVec
+	latency  prometheus.Histogram
+}
+
+// Handler returns the routed handler with its middleware.
+func (s *Server) Handler() http.Handler {
+	s.registry = prometheus.NewRegistry()
+	s.checks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_checks_total",
+		Help: "License checks answered, by status (or error code)."}, []string{"status"})
+	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "licet_check_duration_seconds",
+		Help: "Time to answer a license check.", Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12)})
+	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_sightings_pending",
+		Help: "Sightings buffered in memory, not yet written."}, func() float64 { return float64(s.Service.Pending()) })
+	s.registry.MustRegister(s.checks, s.latency, pending,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/license/check", s.handleCheck)
+	mux.HandleFunc("GET /v1/keys", s.handleKeys)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /readyz", s.handleReady)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+
+	op := http.NewServeMux()
+	op.HandleFunc("GET /v1/orgs", s.listOrgs)
+	op.HandleFunc("POST /v1/orgs", s.createOrg)
+	op.HandleFunc("GET /v1/orgs/{org}", s.showOrg)
+	op.HandleFunc("PATCH /v1/orgs/{org}", s.updateOrg)
+	op.HandleFunc("GET /v1/orgs/{org}/pools", s.listPools)
+	op.HandleFunc("POST /v1/orgs/{org}/pools", s.addPool)
+	op.HandleFunc("PATCH /v1/orgs/{org}/pools/{pool}", s.updatePool)
+	op.HandleFunc("GET /v1/orgs/{org}/users", s.listUsers)
+	op.HandleFunc("POST /v1/orgs/{org}/users", s.addUser)
+	op.HandleFunc("GET /v1/orgs/{org}/users/{user}", s.showUser)
+	op.HandleFunc("POST /v1/orgs/{org}/users/{user}/{action}", s.changeUser)
+	op.HandleFunc("DELETE /v1/orgs/{org}/users/{user}", s.deleteUser)
+	op.HandleFunc("GET /v1/orgs/{org}/audit", s.listAudit)
+	op.HandleFunc("GET /v1/license-types", s.listTypes)
+	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
+	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate"} {
+		mux.Handle(p, s.operator(op))
+	}
+
+	// Browsers' cross-site writes are refused; devices and scripts send no
+	// Sec-Fetch-Site or Origin and pass.
+	return s.logRequests(http.NewCrossOriginProtection().Handler(mux))
+}
+
+// operator admits only requests bearing the operator token.
+func (s *Server) operator(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		if !ok || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="licet operator"`)
+			s.error(w, r, licet.Errorf(licet.EUNAUTHORIZED, "a valid operator token is required"))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		s.Logger.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok"})
+}
+
+func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
+	if s.ReadOnly {
+		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; rotate keys on the primary"))
+		return
+	}
+	k, err := s.Keys.Rotate()
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Logger.Info("signing key rotated", "kid", k.ID)
+	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+}
+
+// statusOf is the one table from error codes to HTTP statuses.
+var statusOf = map[string]int{
+	licet.EINVALID:      http.StatusBadRequest,
+	licet.EUNAUTHORIZED: http.StatusUnauthorized,
+	licet.ENOTFOUND:     http.StatusNotFound,
+	licet.ECONFLICT:     http.StatusConflict,
+	licet.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	licet.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
+	licet.ERATE:         http.StatusTooManyRequests,
+	licet.EREADONLY:     http.StatusConflict,
+	licet.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	licet.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorStatus maps an error to its HTTP status. A timed-out or cancelled
+// database call is "unavailable", not an internal error.
+func ErrorStatus(err error) (int, string) {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return http.StatusServiceUnavailable, licet.EUNAVAILABLE
+	}
+	code := licet.ErrorCode(err)
+	return statusOf[code], code
+}
+
+type errorBody struct {
+	Code    string `json:"code" xml:"Code"`
+	Message string `json:"message" xml:"Message"`
+}
+
+// error answers with a JSON error; internal errors are logged, not shown.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := s.logError(r, err)
+	msg := licet.ErrorMessage(err)
+	if code == licet.EUNAVAILABLE && msg == "internal error" {
+		msg = "the service is temporarily unavailable; try again"
+	}
+	writeJSON(w, status, map[string]errorBody{"error": {Code: code, Message: msg}})
+}
+
+func (s *Server) logError(r *http.Request, err error) (int, string) {
+	status, code := ErrorStatus(err)
+	if status >= 500 {
+		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	return status, code
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += n
+	return n, err
+}
+
+// logRequests writes one line per request: never a header, body or token.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r)
+		s.Logger.Info("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+			"bytes", sw.bytes, "duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+	})
+}

@@ -1,0 +1,173 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// View reads what a check needs, in one read transaction. Seat usage is
+// counted only when the user holds no license: a licensed user's check, the
+// hot path, never counts.
+func (s *Store) View(ctx context.Context, orgID, userID string) (v *licet.CheckView, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		v, err = view(ctx, tx, orgID, userID)
+		return err
+	})
+	return v, err
+}
+
+func view(ctx context.Context, tx *sql.Tx, orgID, userID string) (*licet.CheckView, error) {
+	v := &licet.CheckView{}
+	org, err := findOrg(ctx, tx, orgID)
+	if licet.ErrorCode(err) == licet.ENOTFOUND {
+		return v, nil
+	} else if err != nil {
+		return nil, err
+	}
+	v.Org = org
+	if v.User, err = findUser(ctx, tx, orgID, userID); err != nil {
+		return nil, err
+	}
+	if v.Pools, err = pools(ctx, tx, orgID); err != nil {
+		return nil, err
+	}
+	if v.User != nil && v.User.Disabled {
+		return v, nil
+	}
+	if v.Types, err = licenseTypes(ctx, tx); err != nil {
+		return nil, err
+	}
+	if v.User == nil || v.User.State != licet.UserLicensed {
+		v.Used, err = used(ctx, tx, orgID)
+	}
+	return v, err
+}
+
+// Admit decides a check under the write lock and applies the decision. The
+// single writer connection serializes it against every other change, so two
+// checks cannot both take the last seat.
+func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now := s.clock.Now()
+		v, err := view(ctx, tx, req.OrgID, req.UserID)
+		if err != nil {
+			return err
+		}
+		d = licet.Decide(now, v, req.Sighting.Edition)
+		if v.Org == nil {
+			return nil
+		}
+		u := v.User
+		if u == nil {
+			u = &licet.User{OrgID: req.OrgID, ID: req.UserID, State: licet.UserUnlicensed}
+		}
+		switch d.Action {
+		case licet.ActAssign:
+			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, d.LicenseType, now, licet.ActorAutomatic
+			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q", d.LicenseType)); err != nil {
+				return err
+			}
+		case licet.ActTemporary:
+			u.State, u.LicenseType, u.TemporaryUntil = licet.UserTemporary, d.LicenseType, d.Until
+			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.temporary", req.UserID, "until="+d.Until.UTC().Format("2006-01-02T15:04:05Z")); err != nil {
+				return err
+			}
+		case licet.ActReclaim:
+			victim, err := reclaimable(ctx, tx, req.OrgID, d)
+			if err != nil {
+				return err
+			}
+			if victim == nil {
+				d = licet.NoSeatToReclaim(v.User)
+				break
+			}
+			t := victim.LicenseType
+			release(victim)
+			if err := saveUser(ctx, tx, victim); err != nil {
+				return err
+			}
+			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.reclaim", victim.ID,
+				fmt.Sprintf("type=%q unused since %s; moved to %s", t, victim.LastSeen.UTC().Format("2006-01-02"), req.UserID)); err != nil {
+				return err
+			}
+			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, t, now, licet.ActorAutomatic
+			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q reclaimed from %s", t, victim.ID)); err != nil {
+				return err
+			}
+			d.LicenseType, d.Reclaimed = t, victim.ID
+			d.Until, _ = licet.ActiveUntil(now, v.Pools, t)
+		}
+		see(u, req.Sighting, now)
+		if err := saveUser(ctx, tx, u); err != nil {
+			return err
+		}
+		d.User = u
+		return nil
+	})
+	return d, err
+}
+
+// reclaimable finds the licensed user of one of the decision's candidate
+// types who has been idle longest, if idle since before d.ReclaimBefore. A
+// user assigned but never seen counts as idle since the assignment.
+func reclaimable(ctx context.Context, tx *sql.Tx, orgID string, d *licet.Decision) (*licet.User, error) {
+	ph := strings.TrimSuffix(strings.Repeat("?, ", len(d.Candidates)), ", ")
+	args := []any{orgID}
+	for _, t := range d.Candidates {
+		args = append(args, t)
+	}
+	args = append(args, ms(d.ReclaimBefore))
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
+		WHERE org_id = ? AND state = 'licensed' AND license_type IN (`+ph+`) AND MAX(last_seen, assigned_at) < ?
+		ORDER BY MAX(last_seen, assigned_at), user_id LIMIT 1`, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// see records a sighting on the user.
+func see(u *licet.User, s licet.Sighting, now time.Time) {
+	if s.At.IsZero() {
+		s.At = now
+	}
+	if u.FirstSeen.IsZero() {
+		u.FirstSeen = s.At
+	}
+	if s.At.After(u.LastSeen) {
+		u.LastSeen = s.At
+		u.Last = s
+	}
+}
+
+// RecordSightings writes a batch of sightings in one transaction. A
+// sighting of a user deleted meanwhile is dropped.
+func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) error {
+	if len(batch) == 0 {
+		return nil
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `UPDATE users SET
+			first_seen = CASE WHEN first_seen = 0 THEN ? ELSE first_seen END,
+			last_seen = ?, device_id = ?, device_info = ?, version = ?, edition = ?, org_url = ?, org_name = ?
+			WHERE org_id = ? AND user_id = ? AND last_seen < ?`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for _, x := range batch {
+			at := ms(x.At)
+			if _, err := stmt.ExecContext(ctx, at, at, x.DeviceID, x.DeviceInfo, x.Version, x.Edition,
+				x.OrganizationURL, x.OrganizationName, x.OrgID, x.UserID, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,203 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// AddPool sells seats to an organization. An unknown license type is created
+// without inclusions.
+func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := findOrg(ctx, tx, p.OrgID); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
+			p.LicenseType, ms(now)); err != nil {
+			return err
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO pools (org_id, license_type, seats, valid_from, valid_until, created_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, p.OrgID, p.LicenseType, p.Seats, ms(p.From), ms(p.Until), ms(now)).Scan(&p.ID)
+		if err != nil {
+			return err
+		}
+		p.CreatedAt = fromMS(ms(now))
+		until := "no end"
+		if !p.Until.IsZero() {
+			until = p.Until.UTC().Format(time.RFC3339)
+		}
+		return audit(ctx, tx, now, p.OrgID, actor, "pool.add", "",
+			fmt.Sprintf("pool=%d type=%q seats=%d from=%s until=%s", p.ID, p.LicenseType, p.Seats, p.From.UTC().Format(time.RFC3339), until))
+	})
+}
+
+// Pools lists an organization's pools, oldest first.
+func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		out, err = pools(ctx, tx, orgID)
+		return err
+	})
+	return out, err
+}
+
+func pools(ctx context.Context, tx *sql.Tx, orgID string) ([]licet.Pool, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, org_id, license_type, seats, valid_from, valid_until, created_at
+		FROM pools WHERE org_id = ? ORDER BY id`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []licet.Pool
+	for rows.Next() {
+		var p licet.Pool
+		var from, until, created int64
+		if err := rows.Scan(&p.ID, &p.OrgID, &p.LicenseType, &p.Seats, &from, &until, &created); err != nil {
+			return nil, err
+		}
+		p.From, p.Until, p.CreatedAt = fromMS(from), fromMS(until), fromMS(created)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// used counts an organization's licensed users per license type.
+func used(ctx context.Context, tx *sql.Tx, orgID string) (map[string]int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT license_type, COUNT(*) FROM users
+		WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var t string
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, err
+		}
+		out[t] = n
+	}
+	return out, rows.Err()
+}
+
+// SeatCounts returns, per license type the organization has or had, the
+// seats of its active pools, how many are used, and how many are free.
+func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatCount, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		ps, err := pools(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		u, err := used(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		out = licet.CountSeats(s.clock.Now(), ps, u)
+		return nil
+	})
+	return out, err
+}
+
+// PutLicenseType creates or changes a license type.
+func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		now := s.clock.Now()
+		_, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, includes, created_at) VALUES (?, ?, ?)
+			ON CONFLICT (name) DO UPDATE SET includes = excluded.includes`, t.Name, strings.Join(t.Includes, ","), ms(now))
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, "", actor, "license_type.put", "", fmt.Sprintf("type=%q includes=%q", t.Name, strings.Join(t.Includes, ",")))
+	})
+}
+
+// LicenseTypes lists every license type by name.
+func (s *Store) LicenseTypes(ctx context.Context) (out []licet.LicenseType, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		out, err = licenseTypes(ctx, tx)
+		return err
+	})
+	return out, err
+}
+
+func licenseTypes(ctx context.Context, tx *sql.Tx) ([]licet.LicenseType, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name, includes FROM license_types ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []licet.LicenseType
+	for rows.Next() {
+		var t licet.LicenseType
+		var inc string
+		if err := rows.Scan(&t.Name, &inc); err != nil {
+			return nil, err
+		}
+		t.Includes = []string{}
+		if inc != "" {
+			t.Includes = strings.Split(inc, ",")
+			sort.Strings(t.Includes)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// UpdatePool changes a pool's seats or end. Users already licensed keep
+// their seats when seats shrink below use; new assignments wait for room.
+func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c licet.PoolChange, actor string) (p *licet.Pool, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		ps, err := pools(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		for i := range ps {
+			if ps[i].ID == poolID {
+				p = &ps[i]
+			}
+		}
+		if p == nil {
+			return licet.Errorf(licet.ENOTFOUND, "pool %d not found in organization %s", poolID, orgID)
+		}
+		var changes []string
+		if c.Seats != nil && *c.Seats != p.Seats {
+			changes = append(changes, fmt.Sprintf("seats=%d->%d", p.Seats, *c.Seats))
+			p.Seats = *c.Seats
+		}
+		if c.Until != nil && !c.Until.Equal(p.Until) {
+			if !c.Until.IsZero() && !c.Until.After(p.From) {
+				return licet.Errorf(licet.EINVALID, "the pool cannot end before it starts")
+			}
+			changes = append(changes, fmt.Sprintf("until=%s", fmtEnd(*c.Until)))
+			p.Until = *c.Until
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE pools SET seats = ?, valid_until = ? WHERE id = ?`, p.Seats, ms(p.Until), p.ID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, s.clock.Now(), orgID, actor, "pool.update", "", fmt.Sprintf("pool=%d %s", p.ID, strings.Join(changes, " ")))
+	})
+	return p, err
+}
+
+func fmtEnd(t time.Time) string {
+	if t.IsZero() {
+		return "no end"
+	}
+	return t.UTC().Format(time.RFC3339)
+}

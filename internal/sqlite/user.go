@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+const userCols = `org_id, user_id, state, disabled, license_type, assigned_at, assigned_by, temporary_until,
+	first_seen, last_seen, device_id, device_info, version, edition, org_url, org_name`
+
+func scanUser(r scanner) (*licet.User, error) {
+	var u licet.User
+	var assigned, temp, first, last int64
+	err := r.Scan(&u.OrgID, &u.ID, &u.State, &u.Disabled, &u.LicenseType, &assigned, &u.AssignedBy, &temp,
+		&first, &last, &u.Last.DeviceID, &u.Last.DeviceInfo, &u.Last.Version, &u.Last.Edition,
+		&u.Last.OrganizationURL, &u.Last.OrganizationName)
+	if err != nil {
+		return nil, err
+	}
+	u.AssignedAt, u.TemporaryUntil, u.FirstSeen, u.LastSeen = fromMS(assigned), fromMS(temp), fromMS(first), fromMS(last)
+	u.Last.At = u.LastSeen
+	return &u, nil
+}
+
+// findUser returns the user, nil when there is none.
+func findUser(ctx context.Context, tx *sql.Tx, orgID, userID string) (*licet.User, error) {
+	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return u, err
+}
+
+// saveUser writes every field of u, inserting it when new.
+func saveUser(ctx context.Context, tx *sql.Tx, u *licet.User) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (org_id, user_id) DO UPDATE SET state = excluded.state, disabled = excluded.disabled,
+		license_type = excluded.license_type, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
+		temporary_until = excluded.temporary_until, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
+		device_id = excluded.device_id, device_info = excluded.device_info, version = excluded.version,
+		edition = excluded.edition, org_url = excluded.org_url, org_name = excluded.org_name`,
+		u.OrgID, u.ID, u.State, u.Disabled, u.LicenseType, ms(u.AssignedAt), u.AssignedBy, ms(u.TemporaryUntil),
+		ms(u.FirstSeen), ms(u.LastSeen), u.Last.DeviceID, u.Last.DeviceInfo, u.Last.Version, u.Last.Edition,
+		u.Last.OrganizationURL, u.Last.OrganizationName)
+	return err
+}
+
+// User returns one user of an organization.
+func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		if u, err = findUser(ctx, tx, orgID, userID); err == nil && u == nil {
+			err = licet.Errorf(licet.ENOTFOUND, "user %s not found in organization %s", userID, orgID)
+		}
+		return err
+	})
+	return u, err
+}
+
+// Users lists an organization's users by ID, with the number that match f.
+func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (out []*licet.User, total int, err error) {
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		where := []string{"org_id = ?"}
+		args := []any{orgID}
+		switch f.State {
+		case "":
+		case "disabled":
+			where = append(where, "disabled = 1")
+		default:
+			where = append(where, "state = ?", "disabled = 0")
+			args = append(args, f.State)
+		}
+		if f.Type != "" {
+			where = append(where, "license_type = ?")
+			args = append(args, f.Type)
+		}
+		if f.Search != "" {
+			where = append(where, "user_id LIKE ? ESCAPE '\\'")
+			args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToUpper(f.Search))+"%")
+		}
+		w := strings.Join(where, " AND ")
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+w, args...).Scan(&total); err != nil {
+			return err
+		}
+		limit := f.Limit
+		if limit <= 0 {
+			limit = -1
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+w+` ORDER BY user_id LIMIT ? OFFSET ?`,
+			append(args, limit, f.Offset)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, u)
+		}
+		return rows.Err()
+	})
+	return out, total, err
+}
+
+// ChangeUser does what an operator or administrator asks to a user, checking
+// seats for an assignment under the write lock.
+func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (u *licet.User, err error) {
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		now := s.clock.Now()
+		org, err := findOrg(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		if u, err = findUser(ctx, tx, orgID, userID); err != nil {
+			return err
+		}
+		if u == nil && action != licet.ActionAdd && action != licet.ActionAssign {
+			return licet.Errorf(licet.ENOTFOUND, "user %s not found in organization %s", userID, orgID)
+		}
+		if u == nil {
+			u = &licet.User{OrgID: orgID, ID: userID, State: licet.UserUnlicensed}
+		} else if action == licet.ActionAdd {
+			return licet.Errorf(licet.ECONFLICT, "user %s exists already", userID)
+		}
+		detail := ""
+		switch action {
+		case licet.ActionAdd:
+		case licet.ActionAssign:
+			ps, err := pools(ctx, tx, orgID)
+			if err != nil {
+				return err
+			}
+			types, err := licenseTypes(ctx, tx)
+			if err != nil {
+				return err
+			}
+			counts, err := used(ctx, tx, orgID)
+			if err != nil {
+				return err
+			}
+			t, err := licet.ChooseAssignment(now, org, u, ps, types, counts, licenseType)
+			if err != nil {
+				return err
+			}
+			if u.State == licet.UserLicensed && u.LicenseType == t {
+				return nil // already so; nothing changes, nothing to audit
+			}
+			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, t, now, actor
+			detail = fmt.Sprintf("type=%q", t)
+		case licet.ActionUnassign:
+			if u.State == licet.UserUnlicensed {
+				return nil
+			}
+			detail = fmt.Sprintf("type=%q", u.LicenseType)
+			release(u)
+		case licet.ActionEnable:
+			if !u.Disabled {
+				return nil
+			}
+			u.Disabled = false
+		case licet.ActionDisable:
+			if u.Disabled {
+				return nil
+			}
+			if u.State != licet.UserUnlicensed {
+				detail = fmt.Sprintf("released type=%q", u.LicenseType)
+			}
+			u.Disabled = true
+			release(u)
+		case licet.ActionDelete:
+			if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+				return err
+			}
+			return audit(ctx, tx, now, orgID, actor, "user.delete", userID, "")
+		default:
+			return licet.Errorf(licet.EINVALID, "unknown action %q", action)
+		}
+		if err := saveUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, orgID, actor, "user."+string(action), userID, detail)
+	})
+	if action == licet.ActionDelete {
+		u = nil
+	}
+	return u, err
+}
+
+// release frees the user's seat or temporary license. A temporary license
+// is not granted twice, so its end is kept.
+func release(u *licet.User) {
+	u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserUnlicensed, "", time.Time{}, ""
+}
+
+// Audit returns an organization's audit events, newest first ("" for all).
+func (s *Store) Audit(ctx context.Context, orgID string, limit int) (out []licet.AuditEvent, err error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	err = s.read(ctx, func(tx *sql.Tx) error {
+		q := `SELECT id, at, org_id, actor, action, user_id, detail FROM audit`
+		args := []any{}
+		if orgID != "" {
+			q += ` WHERE org_id = ?`
+			args = append(args, orgID)
+		}
+		rows, err := tx.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e licet.AuditEvent
+			var at int64
+			if err := rows.Scan(&e.ID, &at, &e.OrgID, &e.Actor, &e.Action, &e.UserID, &e.Detail); err != nil {
+				return err
+			}
+			e.At = fromMS(at)
+			out = append(out, e)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -1,0 +1,311 @@
+// Package licet is the domain of the licensing service: organizations, the
+// pools of seats they bought, their mobile users and the rules that decide
+// whether a user may work. It depends on the standard library only; storage,
+// HTTP and the command line live in internal/ and implement or use the
+// interfaces declared here.
+package licet
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Status is the answer to a license check. The names are part of the wire
+// protocol (docs/PROTOCOL.md).
+type Status string
+
+const (
+	StatusLicensed            Status = "Licensed"
+	StatusTemporary           Status = "Temporary"
+	StatusNoLicenseAvailable  Status = "NoLicenseAvailable"
+	StatusNotAssigned         Status = "NotAssigned"
+	StatusUserDisabled        Status = "UserDisabled"
+	StatusSubscriptionExpired Status = "SubscriptionExpired"
+	StatusUnknownOrganization Status = "UnknownOrganization"
+	StatusReadOnlyServer      Status = "ReadOnlyServer"
+)
+
+// Licensed reports whether a device may work on this status.
+func (s Status) Licensed() bool { return s == StatusLicensed || s == StatusTemporary }
+
+// Clock gives the current time; tests set it to move time.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Settings are an organization's own choices. Offline is the operator's.
+type Settings struct {
+	AutoAssign         bool     `json:"autoAssign"`
+	AssignType         string   `json:"assignType"`         // "" follows the app's Edition, else any type
+	TemporaryDays      int      `json:"temporaryDays"`      // 0: no temporary licenses
+	FreeUnusedDays     int      `json:"freeUnusedDays"`     // 0: never reclaim
+	Offline            bool     `json:"offline"`            // operator only
+	Notifications      bool     `json:"notifications"`      // send assignment mail
+	NotificationEmails []string `json:"notificationEmails"` // who gets it
+}
+
+// DefaultSettings are a new organization's settings.
+func DefaultSettings() Settings {
+	return Settings{AutoAssign: true, TemporaryDays: 14}
+}
+
+// Organization is a customer of the vendor.
+type Organization struct {
+	ID        string    `json:"id"` // canonical GUID
+	Name      string    `json:"name"`
+	URL       string    `json:"url"`
+	Settings  Settings  `json:"settings"`
+	CreatedAt time.Time `json:"createdAt"`
+}
+
+// Pool is a number of seats of one license type sold to an organization for
+// a term [From, Until). A zero Until means no end.
+type Pool struct {
+	ID          int64     `json:"id"`
+	OrgID       string    `json:"orgId"`
+	LicenseType string    `json:"licenseType"`
+	Seats       int       `json:"seats"`
+	From        time.Time `json:"from"`
+	Until       time.Time `json:"until,omitzero"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+// Active reports whether the pool's seats are available at t.
+func (p Pool) Active(t time.Time) bool {
+	return !t.Before(p.From) && (p.Until.IsZero() || t.Before(p.Until))
+}
+
+// PoolChange changes a pool's seats or end; nil fields stay. A zero Until
+// removes the end.
+type PoolChange struct {
+	Seats *int
+	Until *time.Time
+}
+
+// LicenseType is a kind of seat. A type may include others: an
+// "Inspections" seat also serves a user whose app needs "Standard".
+type LicenseType struct {
+	Name     string   `json:"name"`
+	Includes []string `json:"includes"`
+}
+
+// UserState is where a mobile user's license stands.
+type UserState string
+
+const (
+	UserUnlicensed UserState = "unlicensed"
+	UserTemporary  UserState = "temporary"
+	UserLicensed   UserState = "licensed"
+)
+
+// Sighting is what a device said at its last check. It is informative only.
+type Sighting struct {
+	OrgID            string    `json:"-"`
+	UserID           string    `json:"-"`
+	At               time.Time `json:"at"`
+	DeviceID         string    `json:"deviceId"`
+	DeviceInfo       string    `json:"deviceInfo"`
+	Version          string    `json:"version"`
+	Edition          string    `json:"edition"`
+	OrganizationURL  string    `json:"organizationUrl"`
+	OrganizationName string    `json:"organizationName"`
+}
+
+// User is a mobile user of an organization, known only by its GUID: the
+// service never learns a name.
+type User struct {
+	OrgID          string    `json:"orgId"`
+	ID             string    `json:"id"`
+	State          UserState `json:"state"`
+	Disabled       bool      `json:"disabled"`
+	LicenseType    string    `json:"licenseType,omitempty"`
+	AssignedAt     time.Time `json:"assignedAt,omitzero"`
+	AssignedBy     string    `json:"assignedBy,omitempty"`
+	TemporaryUntil time.Time `json:"temporaryUntil,omitzero"`
+	FirstSeen      time.Time `json:"firstSeen,omitzero"`
+	LastSeen       time.Time `json:"lastSeen,omitzero"`
+	Last           Sighting  `json:"lastCheck"`
+}
+
+// SeatCount is an organization's seats of one type at a moment.
+type SeatCount struct {
+	LicenseType string `json:"licenseType"`
+	Total       int    `json:"total"`
+	Used        int    `json:"used"`
+	Available   int    `json:"available"`
+}
+
+// Actors recorded in the audit log besides administrators' addresses.
+const (
+	ActorOperator  = "operator"
+	ActorAutomatic = "automatic"
+)
+
+// AuditEvent records one change: who, what, when.
+type AuditEvent struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	OrgID  string    `json:"orgId,omitempty"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	UserID string    `json:"userId,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// UserAction is what an operator or administrator does to a user.
+type UserAction string
+
+const (
+	ActionAdd      UserAction = "add"
+	ActionAssign   UserAction = "assign"
+	ActionUnassign UserAction = "unassign"
+	ActionEnable   UserAction = "enable"
+	ActionDisable  UserAction = "disable"
+	ActionDelete   UserAction = "delete"
+)
+
+// UserFilter narrows a user listing.
+type UserFilter struct {
+	State  UserState // "" any
+	Type   string    // "" any
+	Search string    // prefix of the user ID
+	Offset int
+	Limit  int // 0: no limit
+}
+
+// SettingsPatch changes only the fields that are set.
+type SettingsPatch struct {
+	Name               *string   `json:"name,omitempty"`
+	URL                *string   `json:"url,omitempty"`
+	AutoAssign         *bool     `json:"autoAssign,omitempty"`
+	AssignType         *string   `json:"assignType,omitempty"`
+	TemporaryDays      *int      `json:"temporaryDays,omitempty"`
+	FreeUnusedDays     *int      `json:"freeUnusedDays,omitempty"`
+	Offline            *bool     `json:"offline,omitempty"`
+	Notifications      *bool     `json:"notifications,omitempty"`
+	NotificationEmails *[]string `json:"notificationEmails,omitempty"`
+}
+
+// CheckView is what the hot path reads to answer a check without writing.
+type CheckView struct {
+	Org   *Organization // nil: unknown organization
+	User  *User         // nil: never seen
+	Pools []Pool
+	Types []LicenseType
+	Used  map[string]int // licensed users per type
+}
+
+// Store keeps licet's data. Every method is one transaction; Admit is the
+// only one that may assign a seat and does it so that no two callers, in
+// this process or another, can over-assign.
+type Store interface {
+	// The license check.
+	View(ctx context.Context, orgID, userID string) (*CheckView, error)
+	Admit(ctx context.Context, req AdmitRequest) (*Decision, error)
+	RecordSightings(ctx context.Context, s []Sighting) error
+
+	// Operator and administrator work.
+	CreateOrganization(ctx context.Context, org *Organization, actor string) error
+	Organization(ctx context.Context, id string) (*Organization, error)
+	Organizations(ctx context.Context) ([]*Organization, error)
+	UpdateOrganization(ctx context.Context, id string, p SettingsPatch, actor string) (*Organization, error)
+	AddPool(ctx context.Context, p *Pool, actor string) error
+	UpdatePool(ctx context.Context, orgID string, poolID int64, c PoolChange, actor string) (*Pool, error)
+	Pools(ctx context.Context, orgID string) ([]Pool, error)
+	SeatCounts(ctx context.Context, orgID string) ([]SeatCount, error)
+	PutLicenseType(ctx context.Context, t LicenseType, actor string) error
+	LicenseTypes(ctx context.Context) ([]LicenseType, error)
+	Users(ctx context.Context, orgID string, f UserFilter) ([]*User, int, error)
+	User(ctx context.Context, orgID, userID string) (*User, error)
+	ChangeUser(ctx context.Context, orgID, userID string, action UserAction, licenseType, actor string) (*User, error)
+	Audit(ctx context.Context, orgID string, limit int) ([]AuditEvent, error)
+
+	// Secrets and health.
+	OperatorTokenHash(ctx context.Context) ([]byte, error)
+	SetOperatorTokenHash(ctx context.Context, hash []byte) error
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// AdmitRequest asks the store to decide a check under its write lock and
+// apply the decision: assign, reclaim, grant a temporary license or record a
+// new user.
+type AdmitRequest struct {
+	OrgID    string
+	UserID   string
+	Sighting Sighting
+}
+
+// ApplyPatch changes o as p says and describes each change for the audit
+// log. It does not validate; callers validate the patch first.
+func ApplyPatch(o *Organization, p SettingsPatch) []string {
+	var changes []string
+	note := func(name string, v any) { changes = append(changes, fmt.Sprintf("%s=%v", name, v)) }
+	set := func(dst *string, src *string, name string) {
+		if src != nil && *src != *dst {
+			*dst = *src
+			note(name, strconv.Quote(*src))
+		}
+	}
+	setB := func(dst *bool, src *bool, name string) {
+		if src != nil && *src != *dst {
+			*dst = *src
+			note(name, *src)
+		}
+	}
+	setI := func(dst *int, src *int, name string) {
+		if src != nil && *src != *dst {
+			*dst = *src
+			note(name, *src)
+		}
+	}
+	set(&o.Name, p.Name, "name")
+	set(&o.URL, p.URL, "url")
+	setB(&o.Settings.AutoAssign, p.AutoAssign, "autoAssign")
+	set(&o.Settings.AssignType, p.AssignType, "assignType")
+	setI(&o.Settings.TemporaryDays, p.TemporaryDays, "temporaryDays")
+	setI(&o.Settings.FreeUnusedDays, p.FreeUnusedDays, "freeUnusedDays")
+	setB(&o.Settings.Offline, p.Offline, "offline")
+	setB(&o.Settings.Notifications, p.Notifications, "notifications")
+	if p.NotificationEmails != nil && !slices.Equal(*p.NotificationEmails, o.Settings.NotificationEmails) {
+		o.Settings.NotificationEmails = slices.Clone(*p.NotificationEmails)
+		note("notificationEmails", strings.Join(*p.NotificationEmails, ","))
+	}
+	return changes
+}
+
+// CountSeats sums the seats of the pools active at now per license type,
+// beside how many of them licensed users hold. Types with users but no
+// active pool show a total of 0.
+func CountSeats(now time.Time, pools []Pool, used map[string]int) []SeatCount {
+	byType := map[string]*SeatCount{}
+	get := func(t string) *SeatCount {
+		if byType[t] == nil {
+			byType[t] = &SeatCount{LicenseType: t}
+		}
+		return byType[t]
+	}
+	for _, p := range pools {
+		c := get(p.LicenseType)
+		if p.Active(now) {
+			c.Total += p.Seats
+		}
+	}
+	for t, n := range used {
+		get(t).Used = n
+	}
+	out := make([]SeatCount, 0, len(byType))
+	for _, c := range byType {
+		c.Available = max(0, c.Total-c.Used)
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b SeatCount) int { return strings.Compare(a.LicenseType, b.LicenseType) })
+	return out
+}
