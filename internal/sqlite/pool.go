@@ -29,12 +29,8 @@ func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error 
 			return err
 		}
 		p.CreatedAt = fromMS(ms(now))
-		until := "no end"
-		if !p.Until.IsZero() {
-			until = p.Until.UTC().Format(time.RFC3339)
-		}
 		return audit(ctx, tx, now, p.OrgID, actor, "pool.add", "",
-			fmt.Sprintf("pool=%d type=%q seats=%d from=%s until=%s", p.ID, p.LicenseType, p.Seats, p.From.UTC().Format(time.RFC3339), until))
+			fmt.Sprintf("pool=%d type=%q seats=%d from=%s until=%s", p.ID, p.LicenseType, p.Seats, p.From.UTC().Format(time.RFC3339), fmtEnd(p.Until)))
 	})
 }
 
@@ -120,6 +116,11 @@ func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor s
 		if err != nil {
 			return err
 		}
+		for _, inc := range t.Includes { // an included type exists from now on
+			if _, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, inc, ms(now)); err != nil {
+				return err
+			}
+		}
 		return audit(ctx, tx, now, "", actor, "license_type.put", "", fmt.Sprintf("type=%q includes=%q", t.Name, strings.Join(t.Includes, ",")))
 	})
 }
@@ -160,6 +161,9 @@ func licenseTypes(ctx context.Context, tx *sql.Tx) ([]licet.LicenseType, error) 
 // their seats when seats shrink below use; new assignments wait for room.
 func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c licet.PoolChange, actor string) (p *licet.Pool, err error) {
 	err = s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
 		ps, err := pools(ctx, tx, orgID)
 		if err != nil {
 			return err

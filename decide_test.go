@@ -1,0 +1,182 @@
+package licet_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+func TestParseGUID(t *testing.T) {
+	const want = "4F767AFF-B33F-437C-A7CB-00249948C82B"
+	for _, in := range []string{want, "4f767aff-b33f-437c-a7cb-00249948c82b", "{4F767AFF-B33F-437C-A7CB-00249948C82B}",
+		"4f767affb33f437ca7cb00249948c82b", " 4F767AFF-B33F-437C-A7CB-00249948C82B "} {
+		if got, ok := licet.ParseGUID(in); !ok || got != want {
+			t.Errorf("ParseGUID(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "4F767AFF", "4F767AFF-B33F-437C-A7CB-00249948C82G", "{4F767AFF-B33F-437C-A7CB-00249948C82B",
+		"4F767AFFB-33F-437C-A7CB-00249948C82B", "4F767AFF-B33F-437C-A7CB-00249948C82B0", "../../etc/passwd"} {
+		if got, ok := licet.ParseGUID(in); ok {
+			t.Errorf("ParseGUID(%q) = %q, accepted", in, got)
+		}
+	}
+}
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func org(mod func(*licet.Settings)) *licet.Organization {
+	o := &licet.Organization{ID: "O", Name: "o", URL: "https://o.example", Settings: licet.DefaultSettings()}
+	if mod != nil {
+		mod(&o.Settings)
+	}
+	return o
+}
+
+func pool(typ string, seats int, from, until time.Time) licet.Pool {
+	return licet.Pool{LicenseType: typ, Seats: seats, From: from, Until: until}
+}
+
+var types = []licet.LicenseType{{Name: "Standard"}, {Name: "Inspections", Includes: []string{"Standard"}}, {Name: "Premium", Includes: []string{"Inspections"}}}
+
+func TestDecide(t *testing.T) {
+	day := 24 * time.Hour
+	past, future := now.Add(-30*day), now.Add(30*day)
+	licensed := &licet.User{ID: "U", State: licet.UserLicensed, LicenseType: "Standard", FirstSeen: past}
+	tests := []struct {
+		name    string
+		view    licet.CheckView
+		edition string
+		status  licet.Status
+		typ     string
+		action  licet.Action
+		until   time.Time
+	}{
+		{name: "unknown organization", view: licet.CheckView{}, status: licet.StatusUnknownOrganization},
+		{name: "new user gets a free seat", view: licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 2, past, time.Time{})}, Types: types, Used: map[string]int{"Standard": 1}},
+			status: licet.StatusLicensed, typ: "Standard", action: licet.ActAssign},
+		{name: "pool full", view: licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 2, past, time.Time{})}, Types: types, Used: map[string]int{"Standard": 2}},
+			status: licet.StatusNoLicenseAvailable, action: licet.ActRecord},
+		{name: "several pools of one type add up", view: licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 2, past, time.Time{}), pool("Standard", 1, past, future)}, Types: types, Used: map[string]int{"Standard": 2}},
+			status: licet.StatusLicensed, typ: "Standard", action: licet.ActAssign}, // one pool has no end: no bound
+		{name: "an expired pool's seats are not available", view: licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 2, past, time.Time{}), pool("Standard", 5, past, now)}, Types: types, Used: map[string]int{"Standard": 2}},
+			status: licet.StatusNoLicenseAvailable, action: licet.ActRecord},
+		{name: "all pools expired", view: licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 5, past, now.Add(-time.Second))}, Types: types, Used: map[string]int{}},
+			status: licet.StatusSubscriptionExpired, action: licet.ActRecord},
+		{name: "a pool not started yet", view: licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 5, future, time.Time{})}, Types: types, Used: map[string]int{}},
+			status: licet.StatusSubscriptionExpired, action: licet.ActRecord},
+		{name: "no pool at all", view: licet.CheckView{Org: org(nil), Types: types, Used: map[string]int{}},
+			status: licet.StatusNoLicenseAvailable, action: licet.ActRecord},
+		{name: "licensed user", view: licet.CheckView{Org: org(nil), User: licensed, Pools: []licet.Pool{pool("Standard", 1, past, future)}, Types: types},
+			status: licet.StatusLicensed, typ: "Standard", action: licet.ActNone, until: future},
+		{name: "licensed user, subscription over", view: licet.CheckView{Org: org(nil), User: licensed, Pools: []licet.Pool{pool("Standard", 1, past, now)}, Types: types},
+			status: licet.StatusSubscriptionExpired, typ: "Standard", action: licet.ActNone},
+		{name: "disabled user", view: licet.CheckView{Org: org(nil), User: &licet.User{ID: "U", Disabled: true, State: licet.UserUnlicensed}, Pools: []licet.Pool{pool("Standard", 1, past, future)}},
+			status: licet.StatusUserDisabled, action: licet.ActNone},
+		{name: "edition needs Standard, Inspections serves it", edition: "standard",
+			view:   licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Inspections", 1, past, time.Time{})}, Types: types, Used: map[string]int{}},
+			status: licet.StatusLicensed, typ: "Inspections", action: licet.ActAssign},
+		{name: "exact type preferred over an including one", edition: "Standard",
+			view:   licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Premium", 1, past, time.Time{}), pool("Inspections", 1, past, time.Time{}), pool("Standard", 1, past, time.Time{})}, Types: types, Used: map[string]int{}},
+			status: licet.StatusLicensed, typ: "Standard", action: licet.ActAssign},
+		{name: "the smallest including type next", edition: "Standard",
+			view:   licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Premium", 1, past, time.Time{}), pool("Inspections", 1, past, time.Time{}), pool("Standard", 1, past, time.Time{})}, Types: types, Used: map[string]int{"Standard": 1}},
+			status: licet.StatusLicensed, typ: "Inspections", action: licet.ActAssign},
+		{name: "a type no pool sells", edition: "Inspections",
+			view:   licet.CheckView{Org: org(nil), Pools: []licet.Pool{pool("Standard", 5, past, time.Time{})}, Types: types, Used: map[string]int{}},
+			status: licet.StatusNoLicenseAvailable, action: licet.ActRecord},
+		{name: "the organization's assign type wins over the edition", edition: "Standard",
+			view:   licet.CheckView{Org: org(func(s *licet.Settings) { s.AssignType = "Premium" }), Pools: []licet.Pool{pool("Standard", 5, past, time.Time{})}, Types: types, Used: map[string]int{}},
+			status: licet.StatusNoLicenseAvailable, action: licet.ActRecord},
+		{name: "auto off: a new user gets a temporary license", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }), Pools: []licet.Pool{pool("Standard", 5, past, time.Time{})}, Types: types, Used: map[string]int{}},
+			status: licet.StatusTemporary, action: licet.ActTemporary, until: now.Add(14 * day)},
+		{name: "auto off, no temporary licenses", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign, s.TemporaryDays = false, 0 }), Types: types, Used: map[string]int{}},
+			status: licet.StatusNotAssigned, action: licet.ActRecord},
+		{name: "auto off: temporary license running", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }),
+			User: &licet.User{ID: "U", State: licet.UserTemporary, TemporaryUntil: now.Add(day), FirstSeen: past}, Types: types, Used: map[string]int{}},
+			status: licet.StatusTemporary, action: licet.ActNone, until: now.Add(day)},
+		{name: "auto off: temporary license over", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }),
+			User: &licet.User{ID: "U", State: licet.UserTemporary, TemporaryUntil: now, FirstSeen: past}, Types: types, Used: map[string]int{}},
+			status: licet.StatusNotAssigned, action: licet.ActNone},
+		{name: "auto off: a user seen before gets no second temporary license", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }),
+			User: &licet.User{ID: "U", State: licet.UserUnlicensed, FirstSeen: past}, Types: types, Used: map[string]int{}},
+			status: licet.StatusNotAssigned, action: licet.ActNone},
+		{name: "full with free-up on: reclaim", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.FreeUnusedDays = 90 }), Pools: []licet.Pool{pool("Standard", 1, past, time.Time{})}, Types: types, Used: map[string]int{"Standard": 1}},
+			status: licet.StatusLicensed, action: licet.ActReclaim},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := licet.Decide(now, &tt.view, tt.edition)
+			if d.Status != tt.status || d.LicenseType != tt.typ || d.Action != tt.action || !d.Until.Equal(tt.until) {
+				t.Errorf("got %s %q action %d until %v (%s); want %s %q action %d until %v",
+					d.Status, d.LicenseType, d.Action, d.Until, d.Message, tt.status, tt.typ, tt.action, tt.until)
+			}
+			if d.Message == "" {
+				t.Error("no message")
+			}
+		})
+	}
+}
+
+func TestDecideReclaimCutoff(t *testing.T) {
+	o := org(func(s *licet.Settings) { s.FreeUnusedDays = 90 })
+	d := licet.Decide(now, &licet.CheckView{Org: o, Pools: []licet.Pool{pool("Standard", 1, now.Add(-time.Hour), time.Time{})}, Types: types, Used: map[string]int{"Standard": 1}}, "")
+	if want := now.Add(-90 * 24 * time.Hour); !d.ReclaimBefore.Equal(want) || len(d.Candidates) != 1 || d.Candidates[0] != "Standard" {
+		t.Errorf("reclaim before %v from %v; want %v from [Standard]", d.ReclaimBefore, d.Candidates, want)
+	}
+}
+
+func TestIncludesIsTransitiveAndSafeWithCycles(t *testing.T) {
+	if !licet.Includes(types, "Premium", "Standard") {
+		t.Error("Premium should serve Standard through Inspections")
+	}
+	if licet.Includes(types, "Standard", "Inspections") {
+		t.Error("Standard does not serve Inspections")
+	}
+	cyc := []licet.LicenseType{{Name: "A", Includes: []string{"B"}}, {Name: "B", Includes: []string{"A"}}}
+	if !licet.Includes(cyc, "A", "B") || licet.Includes(cyc, "A", "C") {
+		t.Error("cycle handled wrongly")
+	}
+}
+
+func TestChooseAssignment(t *testing.T) {
+	o := org(nil)
+	u := &licet.User{ID: "U", State: licet.UserUnlicensed}
+	pools := []licet.Pool{pool("Standard", 1, now.Add(-time.Hour), time.Time{})}
+	if got, err := licet.ChooseAssignment(now, o, u, pools, types, map[string]int{}, ""); err != nil || got != "Standard" {
+		t.Errorf("got %q %v", got, err)
+	}
+	if _, err := licet.ChooseAssignment(now, o, u, pools, types, map[string]int{"Standard": 1}, "Standard"); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("full pool: %v", err)
+	}
+	if _, err := licet.ChooseAssignment(now, o, u, pools, types, map[string]int{}, "Premium"); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("unsold type: %v", err)
+	}
+	if _, err := licet.ChooseAssignment(now, o, &licet.User{Disabled: true}, pools, types, map[string]int{}, ""); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("disabled: %v", err)
+	}
+}
+
+func TestCheckRequestNormalize(t *testing.T) {
+	ok := licet.CheckRequest{OrganizationID: "{4f767aff-b33f-437c-a7cb-00249948c82b}", UserID: "661BAC34-1128-40B1-9653-00B9F54158CD", DeviceID: "45d780e4f18354949676f743b0h11633951652bc"}
+	r := ok
+	if err := r.Normalize(); err != nil || r.OrganizationID != "4F767AFF-B33F-437C-A7CB-00249948C82B" {
+		t.Fatalf("%v %q", err, r.OrganizationID)
+	}
+	bad := map[string]func(*licet.CheckRequest){
+		"OrganizationId": func(r *licet.CheckRequest) { r.OrganizationID = "nope" },
+		"UserId":         func(r *licet.CheckRequest) { r.UserID = "" },
+		"DeviceId":       func(r *licet.CheckRequest) { r.DeviceID = "a\x00b" },
+		"DeviceInfo":     func(r *licet.CheckRequest) { r.DeviceInfo = string(make([]byte, 600)) },
+	}
+	for field, mod := range bad {
+		r := ok
+		mod(&r)
+		err := r.Normalize()
+		if licet.ErrorCode(err) != licet.EINVALID || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s: %v", field, err)
+		}
+	}
+}
+

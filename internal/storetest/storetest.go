@@ -1,0 +1,337 @@
+// Package storetest is the contract every licet.Store keeps, as one test
+// suite that runs against each database, and a clock tests can move.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// Clock is a licet.Clock that tests set and move.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+// Add moves the clock.
+func (c *Clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// Opener opens a fresh, empty store that uses clock.
+type Opener func(t *testing.T, clock licet.Clock) licet.Store
+
+// Start is where every suite's clock starts.
+var Start = time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+
+const day = 24 * time.Hour
+
+// GUID makes the n-th test GUID of a kind (o for organizations, u for users).
+func GUID(kind byte, n int) string {
+	return fmt.Sprintf("%08X-0000-4000-8000-%c%011X", n, kind&^0x20, n)
+}
+
+// Run runs the contract on stores open makes.
+func Run(t *testing.T, open Opener) {
+	t.Run("Organizations", func(t *testing.T) { testOrganizations(t, open) })
+	t.Run("ConcurrentAdmitNeverOverAssigns", func(t *testing.T) { testConcurrentAdmit(t, open) })
+	t.Run("Reclaim", func(t *testing.T) { testReclaim(t, open) })
+	t.Run("ChangeUser", func(t *testing.T) { testChangeUser(t, open) })
+	t.Run("Sightings", func(t *testing.T) { testSightings(t, open) })
+	t.Run("UsersFilterAndPage", func(t *testing.T) { testUsers(t, open) })
+	t.Run("PoolsAndTypes", func(t *testing.T) { testPools(t, open) })
+}
+
+func setup(t *testing.T, open Opener, seats int, mod func(*licet.Settings)) (licet.Store, *Clock, string) {
+	t.Helper()
+	clk := NewClock(Start)
+	s := open(t, clk)
+	ctx := context.Background()
+	o := &licet.Organization{ID: GUID('o', 1), Name: "testcrm", URL: "https://testcrm.example.net", Settings: licet.DefaultSettings()}
+	if mod != nil {
+		mod(&o.Settings)
+	}
+	if err := s.CreateOrganization(ctx, o, licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
+	if seats > 0 {
+		if err := s.AddPool(ctx, &licet.Pool{OrgID: o.ID, LicenseType: "Standard", Seats: seats, From: Start}, licet.ActorOperator); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, clk, o.ID
+}
+
+func admit(t *testing.T, s licet.Store, clk *Clock, org, user string) *licet.Decision {
+	t.Helper()
+	d, err := s.Admit(context.Background(), licet.AdmitRequest{OrgID: org, UserID: user,
+		Sighting: licet.Sighting{OrgID: org, UserID: user, At: clk.Now(), DeviceID: "dev-" + user}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func used(t *testing.T, s licet.Store, org, typ string) int {
+	t.Helper()
+	counts, err := s.SeatCounts(context.Background(), org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range counts {
+		if c.LicenseType == typ {
+			return c.Used
+		}
+	}
+	return 0
+}
+
+func testOrganizations(t *testing.T, open Opener) {
+	s, _, org := setup(t, open, 0, nil)
+	ctx := context.Background()
+	err := s.CreateOrganization(ctx, &licet.Organization{ID: org, Name: "again", URL: "https://x.example"}, licet.ActorOperator)
+	if licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("duplicate organization: %v", err)
+	}
+	if _, err := s.Organization(ctx, GUID('o', 99)); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("unknown organization: %v", err)
+	}
+	on, days := false, 30
+	emails := []string{"a@example.com", "b@example.com"}
+	o, err := s.UpdateOrganization(ctx, org, licet.SettingsPatch{AutoAssign: &on, FreeUnusedDays: &days, NotificationEmails: &emails}, "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o2, err := s.Organization(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o2.Settings.AutoAssign || o2.Settings.FreeUnusedDays != 30 || len(o2.Settings.NotificationEmails) != 2 || o.Settings.FreeUnusedDays != 30 {
+		t.Errorf("settings not kept: %+v", o2.Settings)
+	}
+	ev, err := s.Audit(ctx, org, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ev) < 2 || ev[0].Action != "organization.update" || ev[0].Actor != "admin@example.com" {
+		t.Errorf("audit: %+v", ev)
+	}
+	all, err := s.Organizations(ctx)
+	if err != nil || len(all) != 1 {
+		t.Errorf("organizations: %v %v", all, err)
+	}
+}
+
+func testConcurrentAdmit(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 10, nil)
+	var wg sync.WaitGroup
+	results := make(chan licet.Status, 50)
+	for i := range 50 {
+		wg.Go(func() {
+			d, err := s.Admit(context.Background(), licet.AdmitRequest{OrgID: org, UserID: GUID('u', i),
+				Sighting: licet.Sighting{At: clk.Now(), DeviceID: "d"}})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results <- d.Status
+		})
+	}
+	wg.Wait()
+	close(results)
+	n := map[licet.Status]int{}
+	for st := range results {
+		n[st]++
+	}
+	if n[licet.StatusLicensed] != 10 || n[licet.StatusNoLicenseAvailable] != 40 {
+		t.Errorf("statuses %v; want 10 Licensed, 40 NoLicenseAvailable", n)
+	}
+	if u := used(t, s, org, "Standard"); u != 10 {
+		t.Errorf("used %d; want 10", u)
+	}
+	_, total, err := s.Users(context.Background(), org, licet.UserFilter{})
+	if err != nil || total != 50 {
+		t.Errorf("users recorded %d (%v); want all 50", total, err)
+	}
+}
+
+func testReclaim(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 2, func(st *licet.Settings) { st.FreeUnusedDays = 90 })
+	ctx := context.Background()
+	a, b, c := GUID('u', 1), GUID('u', 2), GUID('u', 3)
+	admit(t, s, clk, org, a)
+	clk.Add(10 * day)
+	admit(t, s, clk, org, b)
+	clk.Add(85 * day) // a unseen 95 days, b 85
+	if d := admit(t, s, clk, org, c); d.Status != licet.StatusLicensed || d.Reclaimed != a || d.LicenseType != "Standard" {
+		t.Fatalf("c: %s reclaimed %q type %q; want Licensed from %s", d.Status, d.Reclaimed, d.LicenseType, a)
+	}
+	ua, err := s.User(ctx, org, a)
+	if err != nil || ua.State != licet.UserUnlicensed {
+		t.Errorf("a after reclaim: %+v %v", ua, err)
+	}
+	if d := admit(t, s, clk, org, a); d.Status != licet.StatusNoLicenseAvailable {
+		t.Errorf("a again: %s; want NoLicenseAvailable (b is only 85 days idle)", d.Status)
+	}
+	if u := used(t, s, org, "Standard"); u != 2 {
+		t.Errorf("used %d", u)
+	}
+	ev, _ := s.Audit(ctx, org, 20)
+	found := false
+	for _, e := range ev {
+		found = found || (e.Action == "user.reclaim" && e.UserID == a && e.Actor == licet.ActorAutomatic)
+	}
+	if !found {
+		t.Errorf("no reclaim in the audit log: %+v", ev)
+	}
+}
+
+func testChangeUser(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 1, func(st *licet.Settings) { st.AutoAssign = false })
+	ctx := context.Background()
+	a, b := GUID('u', 1), GUID('u', 2)
+	if _, err := s.ChangeUser(ctx, org, a, licet.ActionAdd, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeUser(ctx, org, a, licet.ActionAdd, "", "op"); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("adding twice: %v", err)
+	}
+	if u, err := s.ChangeUser(ctx, org, a, licet.ActionAssign, "", "op"); err != nil || u.State != licet.UserLicensed || u.LicenseType != "Standard" || u.AssignedBy != "op" {
+		t.Fatalf("assign: %+v %v", u, err)
+	}
+	if _, err := s.ChangeUser(ctx, org, b, licet.ActionAssign, "Standard", "op"); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("assign beyond the seats: %v", err)
+	}
+	if _, err := s.ChangeUser(ctx, org, a, licet.ActionDisable, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if d := admit(t, s, clk, org, a); d.Status != licet.StatusUserDisabled {
+		t.Errorf("disabled user's check: %s", d.Status)
+	}
+	if _, err := s.ChangeUser(ctx, org, b, licet.ActionAssign, "Standard", "op"); err != nil {
+		t.Errorf("the disabled user's seat should be free: %v", err)
+	}
+	if _, err := s.ChangeUser(ctx, org, a, licet.ActionAssign, "", "op"); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Errorf("assigning to a disabled user: %v", err)
+	}
+	if _, err := s.ChangeUser(ctx, org, a, licet.ActionEnable, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeUser(ctx, org, b, licet.ActionDelete, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.User(ctx, org, b); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("deleted user: %v", err)
+	}
+	if u := used(t, s, org, "Standard"); u != 0 {
+		t.Errorf("used %d after delete", u)
+	}
+	if _, err := s.ChangeUser(ctx, org, GUID('u', 9), licet.ActionDisable, "", "op"); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("unknown user: %v", err)
+	}
+	if _, err := s.ChangeUser(ctx, GUID('o', 9), a, licet.ActionAdd, "", "op"); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("unknown org: %v", err)
+	}
+}
+
+func testSightings(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 5, nil)
+	ctx := context.Background()
+	a := GUID('u', 1)
+	admit(t, s, clk, org, a)
+	first := clk.Now()
+	clk.Add(time.Hour)
+	later := licet.Sighting{OrgID: org, UserID: a, At: clk.Now(), DeviceID: "new-device", Version: "7.0"}
+	older := licet.Sighting{OrgID: org, UserID: a, At: first.Add(time.Minute), DeviceID: "stale"}
+	gone := licet.Sighting{OrgID: org, UserID: GUID('u', 77), At: clk.Now(), DeviceID: "x"}
+	if err := s.RecordSightings(ctx, []licet.Sighting{later, older, gone}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.User(ctx, org, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.LastSeen.Equal(later.At) || u.Last.DeviceID != "new-device" || u.Last.Version != "7.0" || !u.FirstSeen.Equal(first) {
+		t.Errorf("after sightings: first %v last %v device %q", u.FirstSeen, u.LastSeen, u.Last.DeviceID)
+	}
+	if _, err := s.User(ctx, org, GUID('u', 77)); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("a sighting must not create a user: %v", err)
+	}
+}
+
+func testUsers(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 3, nil)
+	ctx := context.Background()
+	for i := range 5 {
+		admit(t, s, clk, org, GUID('u', i))
+	}
+	users, total, err := s.Users(ctx, org, licet.UserFilter{State: licet.UserLicensed, Limit: 2, Offset: 1})
+	if err != nil || total != 3 || len(users) != 2 || users[0].ID != GUID('u', 1) {
+		t.Errorf("licensed page: %d of %d (%v)", len(users), total, err)
+	}
+	if _, total, _ := s.Users(ctx, org, licet.UserFilter{State: licet.UserUnlicensed}); total != 2 {
+		t.Errorf("unlicensed: %d", total)
+	}
+	if users, total, _ := s.Users(ctx, org, licet.UserFilter{Search: GUID('u', 4)[:8]}); total != 1 || users[0].ID != GUID('u', 4) {
+		t.Errorf("search: %d", total)
+	}
+	if _, total, _ := s.Users(ctx, org, licet.UserFilter{Search: "%"}); total != 0 {
+		t.Errorf("a LIKE wildcard must match literally: %d", total)
+	}
+}
+
+func testPools(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 0, nil)
+	ctx := context.Background()
+	if err := s.AddPool(ctx, &licet.Pool{OrgID: GUID('o', 9), LicenseType: "Standard", Seats: 1, From: Start}, "op"); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("pool for unknown org: %v", err)
+	}
+	if err := s.PutLicenseType(ctx, licet.LicenseType{Name: "Inspections", Includes: []string{"Standard"}}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	p := &licet.Pool{OrgID: org, LicenseType: "Inspections", Seats: 2, From: Start, Until: Start.Add(30 * day)}
+	if err := s.AddPool(ctx, p, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if d := admit(t, s, clk, org, GUID('u', 1)); d.LicenseType != "Inspections" || !d.Until.Equal(p.Until) {
+		t.Errorf("assigned %q until %v", d.LicenseType, d.Until)
+	}
+	two := 1
+	if _, err := s.UpdatePool(ctx, org, p.ID, licet.PoolChange{Seats: &two}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if d := admit(t, s, clk, org, GUID('u', 2)); d.Status != licet.StatusNoLicenseAvailable {
+		t.Errorf("after shrinking the pool: %s", d.Status)
+	}
+	if _, err := s.UpdatePool(ctx, org, 9999, licet.PoolChange{Seats: &two}, "op"); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("unknown pool: %v", err)
+	}
+	clk.Add(31 * day)
+	if d := admit(t, s, clk, org, GUID('u', 1)); d.Status != licet.StatusSubscriptionExpired {
+		t.Errorf("after the term: %s", d.Status)
+	}
+	counts, _ := s.SeatCounts(ctx, org)
+	if len(counts) != 1 || counts[0].Total != 0 || counts[0].Used != 1 || counts[0].Available != 0 {
+		t.Errorf("counts after the term: %+v", counts)
+	}
+	types, _ := s.LicenseTypes(ctx)
+	if len(types) != 2 {
+		t.Errorf("types: %+v", types)
+	}
+}
