@@ -51,10 +51,15 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		httpStatus, code := s.logError(r, err)
 		status = licet.Status("error:" + code)
-		writeCheck(w, f, httpStatus, struct {
-			XMLName xml.Name `xml:"Error" json:"-"`
-			errorBody
-		}{errorBody: errorBody{Code: code, Message: licet.ErrorMessage(err)}})
+		body := errorBody{Code: code, Message: licet.ErrorMessage(err)}
+		if f == formatJSON {
+			writeJSON(w, httpStatus, map[string]errorBody{"error": body})
+		} else {
+			writeCheck(w, f, httpStatus, struct {
+				XMLName xml.Name `xml:"Error"`
+				errorBody
+			}{errorBody: body})
+		}
 	}
 	s.checks.WithLabelValues(string(status)).Inc()
 	s.latency.Observe(time.Since(start).Seconds())

@@ -44,7 +44,11 @@ const day = 24 * time.Hour
 
 // GUID makes the n-th test GUID of a kind (o for organizations, u for users).
 func GUID(kind byte, n int) string {
-	return fmt.Sprintf("%08X-0000-4000-8000-%c%011X", n, kind&^0x20, n)
+	prefix := 0xA
+	if kind == 'u' {
+		prefix = 0xB
+	}
+	return fmt.Sprintf("%08X-0000-4000-8000-%X%011X", n, prefix, n)
 }
 
 // Run runs the contract on stores open makes.
