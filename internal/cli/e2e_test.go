@@ -27,7 +27,7 @@ import (
 // server is the real licet program serving on 127.0.0.1:0 in-process, with
 // a clock the test moves.
 type server struct {
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	url   string
 	clock *storetest.Clock
@@ -53,7 +53,7 @@ func (b *syncBuffer) String() string {
 }
 
 // start runs "licet serve" on dir (a new temporary folder when "").
-func start(t *testing.T, dir string, clock *storetest.Clock, flags ...string) *server {
+func start(t testing.TB, dir string, clock *storetest.Clock, flags ...string) *server {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
