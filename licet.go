@@ -229,7 +229,7 @@ type Store interface {
 
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
-	SetOperatorTokenHash(ctx context.Context, hash []byte) error
+	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -176,7 +176,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 }
 
 // operatorToken makes the operator token on a first start: a random secret
-// written to <data>/operator-token (0600) and stored only as its hash.
+// written to <data>/operator-token (0600) and stored only as its hash. When
+// several processes share a database, the first to store its hash wins and
+// only it writes the file.
 func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger *slog.Logger) ([]byte, error) {
 	h, err := store.OperatorTokenHash(ctx)
 	if err != nil || h != nil || c.readOnly {
@@ -186,12 +188,21 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	rand.Read(b)
 	tok := "lct_" + base64.RawURLEncoding.EncodeToString(b)
 	path := filepath.Join(c.data, "operator-token")
-	if err := keys.WriteFileAtomic(path, []byte(tok+"\n")); err != nil {
+	tmp := path + ".new"
+	if err := keys.WriteFileAtomic(tmp, []byte(tok+"\n")); err != nil {
 		return nil, fmt.Errorf("operator token: %w", err)
 	}
+	defer os.Remove(tmp)
 	sum := sha256.Sum256([]byte(tok))
-	if err := store.SetOperatorTokenHash(ctx, sum[:]); err != nil {
+	stored, err := store.SetOperatorTokenHash(ctx, sum[:])
+	if err != nil {
 		return nil, err
+	}
+	if !stored { // another process stored its token first
+		return store.OperatorTokenHash(ctx)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return nil, fmt.Errorf("operator token: %w", err)
 	}
 	logger.Info("operator token created", "file", path)
 	return sum[:], nil

@@ -1,8 +1,7 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"strings"
@@ -14,8 +13,8 @@ import (
 // AddPool sells seats to an organization. An unknown license type is created
 // without inclusions.
 func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := findOrg(ctx, tx, p.OrgID); err != nil {
+	return s.write(ctx, func(tx *Tx) error {
+		if _, err := lockOrg(ctx, tx, p.OrgID); err != nil {
 			return err
 		}
 		now := s.clock.Now()
@@ -36,7 +35,7 @@ func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error 
 
 // Pools lists an organization's pools, oldest first.
 func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
@@ -46,7 +45,7 @@ func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err 
 	return out, err
 }
 
-func pools(ctx context.Context, tx *sql.Tx, orgID string) ([]licet.Pool, error) {
+func pools(ctx context.Context, tx *Tx, orgID string) ([]licet.Pool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, org_id, license_type, seats, valid_from, valid_until, created_at
 		FROM pools WHERE org_id = ? ORDER BY id`, orgID)
 	if err != nil {
@@ -67,7 +66,7 @@ func pools(ctx context.Context, tx *sql.Tx, orgID string) ([]licet.Pool, error) 
 }
 
 // used counts an organization's licensed users per license type.
-func used(ctx context.Context, tx *sql.Tx, orgID string) (map[string]int, error) {
+func used(ctx context.Context, tx *Tx, orgID string) (map[string]int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT license_type, COUNT(*) FROM users
 		WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`, orgID)
 	if err != nil {
@@ -89,7 +88,7 @@ func used(ctx context.Context, tx *sql.Tx, orgID string) (map[string]int, error)
 // SeatCounts returns, per license type the organization has or had, the
 // seats of its active pools, how many are used, and how many are free.
 func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatCount, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
@@ -109,7 +108,7 @@ func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatC
 
 // PutLicenseType creates or changes a license type.
 func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, includes, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET includes = excluded.includes`, t.Name, strings.Join(t.Includes, ","), ms(now))
@@ -127,14 +126,14 @@ func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor s
 
 // LicenseTypes lists every license type by name.
 func (s *Store) LicenseTypes(ctx context.Context) (out []licet.LicenseType, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		out, err = licenseTypes(ctx, tx)
 		return err
 	})
 	return out, err
 }
 
-func licenseTypes(ctx context.Context, tx *sql.Tx) ([]licet.LicenseType, error) {
+func licenseTypes(ctx context.Context, tx *Tx) ([]licet.LicenseType, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name, includes FROM license_types ORDER BY name`)
 	if err != nil {
 		return nil, err
@@ -160,8 +159,8 @@ func licenseTypes(ctx context.Context, tx *sql.Tx) ([]licet.LicenseType, error) 
 // UpdatePool changes a pool's seats or end. Users already licensed keep
 // their seats when seats shrink below use; new assignments wait for room.
 func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c licet.PoolChange, actor string) (p *licet.Pool, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	err = s.write(ctx, func(tx *Tx) error {
+		if _, err := lockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		ps, err := pools(ctx, tx, orgID)

@@ -1,9 +1,10 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
 	"database/sql"
 	"errors"
+	"math"
 	"fmt"
 	"strings"
 	"time"
@@ -29,7 +30,7 @@ func scanUser(r scanner) (*licet.User, error) {
 }
 
 // findUser returns the user, nil when there is none.
-func findUser(ctx context.Context, tx *sql.Tx, orgID, userID string) (*licet.User, error) {
+func findUser(ctx context.Context, tx *Tx, orgID, userID string) (*licet.User, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -38,7 +39,7 @@ func findUser(ctx context.Context, tx *sql.Tx, orgID, userID string) (*licet.Use
 }
 
 // saveUser writes every field of u, inserting it when new.
-func saveUser(ctx context.Context, tx *sql.Tx, u *licet.User) error {
+func saveUser(ctx context.Context, tx *Tx, u *licet.User) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, user_id) DO UPDATE SET state = excluded.state, disabled = excluded.disabled,
 		license_type = excluded.license_type, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
@@ -53,7 +54,7 @@ func saveUser(ctx context.Context, tx *sql.Tx, u *licet.User) error {
 
 // User returns one user of an organization.
 func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
@@ -67,7 +68,7 @@ func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, 
 
 // Users lists an organization's users by ID, with the number that match f.
 func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (out []*licet.User, total int, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
@@ -76,9 +77,9 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 		switch f.State {
 		case "":
 		case "disabled":
-			where = append(where, "disabled = 1")
+			where = append(where, "disabled")
 		default:
-			where = append(where, "state = ?", "disabled = 0")
+			where = append(where, "state = ?", "NOT disabled")
 			args = append(args, f.State)
 		}
 		if f.Type != "" {
@@ -95,7 +96,7 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 		}
 		limit := f.Limit
 		if limit <= 0 {
-			limit = -1
+			limit = math.MaxInt32
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+w+` ORDER BY user_id LIMIT ? OFFSET ?`,
 			append(args, limit, f.Offset)...)
@@ -118,9 +119,9 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 // ChangeUser does what an operator or administrator asks to a user, checking
 // seats for an assignment under the write lock.
 func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (u *licet.User, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
-		org, err := findOrg(ctx, tx, orgID)
+		org, err := lockOrg(ctx, tx, orgID)
 		if err != nil {
 			return err
 		}
@@ -210,7 +211,7 @@ func (s *Store) Audit(ctx context.Context, orgID string, limit int) (out []licet
 	if limit <= 0 {
 		limit = 100
 	}
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		q := `SELECT id, at, org_id, actor, action, user_id, detail FROM audit`
 		args := []any{}
 		if orgID != "" {

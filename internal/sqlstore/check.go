@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -15,14 +15,14 @@ import (
 // counted only when the user holds no license: a licensed user's check, the
 // hot path, never counts.
 func (s *Store) View(ctx context.Context, orgID, userID string) (v *licet.CheckView, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		v, err = view(ctx, tx, orgID, userID)
 		return err
 	})
 	return v, err
 }
 
-func view(ctx context.Context, tx *sql.Tx, orgID, userID string) (*licet.CheckView, error) {
+func view(ctx context.Context, tx *Tx, orgID, userID string) (*licet.CheckView, error) {
 	v := &licet.CheckView{}
 	org, err := findOrg(ctx, tx, orgID)
 	if licet.ErrorCode(err) == licet.ENOTFOUND {
@@ -53,8 +53,11 @@ func view(ctx context.Context, tx *sql.Tx, orgID, userID string) (*licet.CheckVi
 // single writer connection serializes it against every other change, so two
 // checks cannot both take the last seat.
 func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
+		if _, err := lockOrg(ctx, tx, req.OrgID); err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
+			return err
+		}
 		v, err := view(ctx, tx, req.OrgID, req.UserID)
 		if err != nil {
 			return err
@@ -116,7 +119,7 @@ func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Dec
 // reclaimable finds the licensed user of one of the decision's candidate
 // types who has been idle longest, if idle since before d.ReclaimBefore. A
 // user assigned but never seen counts as idle since the assignment.
-func reclaimable(ctx context.Context, tx *sql.Tx, orgID string, d *licet.Decision) (*licet.User, error) {
+func reclaimable(ctx context.Context, tx *Tx, orgID string, d *licet.Decision) (*licet.User, error) {
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(d.Candidates)), ", ")
 	args := []any{orgID}
 	for _, t := range d.Candidates {
@@ -124,8 +127,8 @@ func reclaimable(ctx context.Context, tx *sql.Tx, orgID string, d *licet.Decisio
 	}
 	args = append(args, ms(d.ReclaimBefore))
 	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
-		WHERE org_id = ? AND state = 'licensed' AND license_type IN (`+ph+`) AND MAX(last_seen, assigned_at) < ?
-		ORDER BY MAX(last_seen, assigned_at), user_id LIMIT 1`, args...))
+		WHERE org_id = ? AND state = 'licensed' AND license_type IN (`+ph+`) AND `+tx.d.Greatest+`(last_seen, assigned_at) < ?
+		ORDER BY `+tx.d.Greatest+`(last_seen, assigned_at), user_id LIMIT 1`, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -152,7 +155,7 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) err
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE users SET
 			first_seen = CASE WHEN first_seen = 0 THEN ? ELSE first_seen END,
 			last_seen = ?, device_id = ?, device_info = ?, version = ?, edition = ?, org_url = ?, org_name = ?

@@ -1,4 +1,4 @@
-package sqlite
+package sqlstore
 
 import (
 	"context"
@@ -31,8 +31,19 @@ func scanOrg(r scanner) (*licet.Organization, error) {
 	return &o, nil
 }
 
-func findOrg(ctx context.Context, tx *sql.Tx, id string) (*licet.Organization, error) {
-	o, err := scanOrg(tx.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = ?`, id))
+func findOrg(ctx context.Context, tx *Tx, id string) (*licet.Organization, error) {
+	return queryOrg(ctx, tx, id, "")
+}
+
+// lockOrg reads an organization and locks it until the transaction ends.
+// Every change that takes a seat locks the organization first, so that no
+// two transactions, in this process or another, count the same free seat.
+func lockOrg(ctx context.Context, tx *Tx, id string) (*licet.Organization, error) {
+	return queryOrg(ctx, tx, id, tx.d.ForUpdate)
+}
+
+func queryOrg(ctx context.Context, tx *Tx, id, suffix string) (*licet.Organization, error) {
+	o, err := scanOrg(tx.QueryRowContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE id = ?`+suffix, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, licet.Errorf(licet.ENOTFOUND, "organization %s not found", id)
 	}
@@ -41,7 +52,7 @@ func findOrg(ctx context.Context, tx *sql.Tx, id string) (*licet.Organization, e
 
 // CreateOrganization stores a new organization.
 func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, actor string) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
+	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		st := o.Settings
 		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (`+orgCols+`, updated_at)
@@ -61,7 +72,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, a
 
 // Organization returns one organization.
 func (s *Store) Organization(ctx context.Context, id string) (o *licet.Organization, err error) {
-	err = s.read(ctx, func(tx *sql.Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		o, err = findOrg(ctx, tx, id)
 		return err
 	})
@@ -71,7 +82,7 @@ func (s *Store) Organization(ctx context.Context, id string) (o *licet.Organizat
 // Organizations returns every organization by name.
 func (s *Store) Organizations(ctx context.Context) ([]*licet.Organization, error) {
 	var out []*licet.Organization
-	err := s.read(ctx, func(tx *sql.Tx) error {
+	err := s.read(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+orgCols+` FROM organizations ORDER BY name, id`)
 		if err != nil {
 			return err
@@ -91,8 +102,8 @@ func (s *Store) Organizations(ctx context.Context) ([]*licet.Organization, error
 
 // UpdateOrganization applies a settings patch and audits what changed.
 func (s *Store) UpdateOrganization(ctx context.Context, id string, p licet.SettingsPatch, actor string) (o *licet.Organization, err error) {
-	err = s.write(ctx, func(tx *sql.Tx) error {
-		if o, err = findOrg(ctx, tx, id); err != nil {
+	err = s.write(ctx, func(tx *Tx) error {
+		if o, err = lockOrg(ctx, tx, id); err != nil {
 			return err
 		}
 		changes := licet.ApplyPatch(o, p)

@@ -1,0 +1,281 @@
+// Package sqlstore implements licet.Store once, in plain SQL over
+// database/sql, for every database licet supports. A Dialect carries what
+// differs between them; packages sqlite and postgres open the database, own
+// the migrations and pick the dialect.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// Dialect is what differs between databases.
+type Dialect struct {
+	Name string
+	// Numbered turns "?" placeholders into "$1", "$2"…
+	Numbered bool
+	// Greatest is the function that returns the larger of two values.
+	Greatest string
+	// ForUpdate locks the rows a write transaction read ("" where the
+	// transaction itself already excludes every other writer).
+	ForUpdate string
+	// MigrationLock and MigrationUnlock serialize migrations between
+	// processes that start at once ("" where not needed).
+	MigrationLock, MigrationUnlock string
+	// Unavailable tells errors that mean "the database cannot be reached or
+	// is overloaded now" (answered 503) from bugs (500).
+	Unavailable func(error) bool
+}
+
+// Store implements licet.Store.
+type Store struct {
+	w, r     *sql.DB
+	d        *Dialect
+	clock    licet.Clock
+	readOnly bool
+	// Changed, when set, is called after a committed change with the
+	// organization it touched ("" for all), so caches elsewhere can be
+	// invalidated.
+	Changed func(ctx context.Context, tx *Tx, orgID string) error
+}
+
+var _ licet.Store = (*Store)(nil)
+
+// New makes a store that writes through w and reads through r (they may be
+// the same).
+func New(w, r *sql.DB, d *Dialect, clock licet.Clock, readOnly bool) *Store {
+	if clock == nil {
+		clock = licet.SystemClock{}
+	}
+	return &Store{w: w, r: r, d: d, clock: clock, readOnly: readOnly}
+}
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.r == s.w {
+		return s.w.Close()
+	}
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	var one int
+	return s.wrap(s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
+}
+
+// Tx is a transaction that speaks the dialect: queries are written with "?"
+// placeholders and rebound as the database wants.
+type Tx struct {
+	*sql.Tx
+	d *Dialect
+}
+
+func (d *Dialect) rebind(q string) string {
+	if !d.Numbered {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	return tx.Tx.ExecContext(ctx, tx.d.rebind(q), args...)
+}
+
+func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return tx.Tx.QueryContext(ctx, tx.d.rebind(q), args...)
+}
+
+func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	return tx.Tx.QueryRowContext(ctx, tx.d.rebind(q), args...)
+}
+
+func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return tx.Tx.PrepareContext(ctx, tx.d.rebind(q))
+}
+
+// write runs fn in a write transaction.
+func (s *Store) write(ctx context.Context, fn func(*Tx) error) error {
+	if s.readOnly {
+		return licet.Errorf(licet.EREADONLY, "this server is read-only; make changes on the primary")
+	}
+	return s.inTx(ctx, s.w, nil, fn)
+}
+
+// writeOrg runs fn in a write transaction and then reports the change of
+// orgID before the commit, so that no one can see the change and miss the
+// notice.
+func (s *Store) writeOrg(ctx context.Context, orgID string, fn func(*Tx) error) error {
+	return s.write(ctx, func(tx *Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.Changed != nil {
+			return s.Changed(ctx, tx, orgID)
+		}
+		return nil
+	})
+}
+
+// read runs fn in a read-only transaction so that what it reads is consistent.
+func (s *Store) read(ctx context.Context, fn func(*Tx) error) error {
+	return s.inTx(ctx, s.r, &sql.TxOptions{ReadOnly: true}, fn)
+}
+
+func (s *Store) inTx(ctx context.Context, db *sql.DB, o *sql.TxOptions, fn func(*Tx) error) error {
+	t, err := db.BeginTx(ctx, o)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer t.Rollback()
+	if err := fn(&Tx{Tx: t, d: s.d}); err != nil {
+		return s.wrap(err)
+	}
+	return s.wrap(t.Commit())
+}
+
+// wrap turns errors a caller can act on into coded errors.
+func (s *Store) wrap(err error) error {
+	var le *licet.Error
+	switch {
+	case err == nil, errors.As(err, &le):
+		return err
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, context.DeadlineExceeded), s.d.Unavailable != nil && s.d.Unavailable(err):
+		return &unavailable{err}
+	}
+	return err
+}
+
+// unavailable is a coded error that keeps its cause for the log.
+type unavailable struct{ cause error }
+
+func (e *unavailable) Error() string { return "database unavailable: " + e.cause.Error() }
+func (e *unavailable) Unwrap() []error {
+	return []error{licet.Errorf(licet.EUNAVAILABLE, "the database is unavailable; try again"), e.cause}
+}
+
+// Migrate applies, in name order, every migration in files (*.sql) not yet
+// applied, each in its own transaction, holding the dialect's migration lock.
+func Migrate(ctx context.Context, db *sql.DB, d *Dialect, files fs.FS, now time.Time) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if d.MigrationLock != "" {
+		if _, err := conn.ExecContext(ctx, d.MigrationLock); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+		defer conn.ExecContext(context.Background(), d.MigrationUnlock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(files, "*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if err := migrateOne(ctx, conn, d, files, name, now); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func migrateOne(ctx context.Context, conn *sql.Conn, d *Dialect, files fs.FS, name string, now time.Time) error {
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	tx := &Tx{Tx: t, d: d}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	b, err := fs.ReadFile(files, name)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Tx.ExecContext(ctx, string(b)); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, ms(now)); err != nil {
+		return err
+	}
+	return t.Commit()
+}
+
+// ms stores times as Unix milliseconds; the zero time is 0.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v).UTC()
+}
+
+func audit(ctx context.Context, tx *Tx, at time.Time, orgID, actor, action, userID, detail string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit (at, org_id, actor, action, user_id, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+		ms(at), orgID, actor, action, userID, detail)
+	return err
+}
+
+// OperatorTokenHash returns the stored hash of the operator token, nil if none.
+func (s *Store) OperatorTokenHash(ctx context.Context) (h []byte, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'operator_token_sha256'`).Scan(&h)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	})
+	return h, err
+}
+
+// SetOperatorTokenHash stores the hash of the operator token unless one is
+// stored already (another process may have started first); it reports
+// whether it stored this one.
+func (s *Store) SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('operator_token_sha256', ?) ON CONFLICT (key) DO NOTHING`, hash)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if stored = n == 1; stored {
+			return audit(ctx, tx, s.clock.Now(), "", licet.ActorOperator, "operator_token.create", "", "")
+		}
+		return nil
+	})
+	return stored, err
+}
