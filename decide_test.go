@@ -179,4 +179,3 @@ func TestCheckRequestNormalize(t *testing.T) {
 		}
 	}
 }
-

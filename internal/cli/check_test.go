@@ -4,9 +4,9 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,7 +55,7 @@ func TestRestartKeepsAssignmentsKeyAndLeases(t *testing.T) {
 	}
 	clk.Add(time.Hour)
 	s.check(org, guid('u', 1)) // a licensed check: its sighting waits in memory
-	s.stop()                    // and is written on shutdown
+	s.stop()                   // and is written on shutdown
 
 	s2 := start(t, dir, clk)
 	l := s2.lease(first) // the old lease verifies with the key published after the restart

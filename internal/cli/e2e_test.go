@@ -142,7 +142,9 @@ func (s *server) post(ctype string, body []byte) answer {
 	var a answer
 	a.HTTP = resp.StatusCode
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		json.Unmarshal(b, &a)
 		json.Unmarshal(b, &e)
 		a.Error = e.Error

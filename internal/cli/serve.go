@@ -19,6 +19,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/postgres"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 )
@@ -32,6 +33,8 @@ type serveConfig struct {
 	leaseDuration          time.Duration
 	flushInterval          time.Duration
 	logFormat, logLevel    string
+	dbMaxConns             int
+	dbStatementTimeout     time.Duration
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -39,7 +42,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs := p.flags("serve")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.data, "data", "./licet-data", "data folder: database, keys, operator token")
-	fs.StringVar(&c.database, "database", "", "database: a SQLite file path (default <data>/licet.db)")
+	fs.StringVar(&c.database, "database", "", "database: a SQLite file path (default <data>/licet.db), or postgres://user:pass@host:port/db")
+	fs.IntVar(&c.dbMaxConns, "db-max-conns", 20, "PostgreSQL: connections in this process's pool")
+	fs.DurationVar(&c.dbStatementTimeout, "db-statement-timeout", 5*time.Second, "PostgreSQL: the longest one statement may run")
 	fs.BoolVar(&c.readOnly, "read-only", false, "a backup server: confirm licenses, never assign or write")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
@@ -48,7 +53,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -57,6 +62,12 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
 		return usagef("--flush-interval must be between 10ms and 1m")
+	}
+	if c.dbMaxConns < 1 || c.dbMaxConns > 1000 {
+		return usagef("--db-max-conns must be between 1 and 1000")
+	}
+	if c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute {
+		return usagef("--db-statement-timeout must be between 100ms and 10m")
 	}
 	if c.publicURL != "" {
 		if err := licet.ValidURL(c.publicURL); err != nil {
@@ -90,7 +101,8 @@ func (p *Program) openStore(ctx context.Context, c serveConfig) (licet.Store, er
 	db := c.database
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return nil, errors.New("PostgreSQL storage is not available in this version; use a SQLite file")
+		return postgres.Open(ctx, db, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
+			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
 	case db == "":
 		db = filepath.Join(c.data, "licet.db")
 	default:

@@ -1,0 +1,88 @@
+package postgres_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/storetest"
+)
+
+func open(t *testing.T, clock licet.Clock) licet.Store {
+	s, err := postgres.Open(context.Background(), storetest.PostgresURL(t), postgres.Options{Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) { storetest.Run(t, open) }
+
+// Several processes starting at once on an empty database migrate one
+// after another and all come up.
+func TestConcurrentMigrations(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			s, err := postgres.Open(context.Background(), url, postgres.Options{})
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// Stores on separate connection pools stand for separate processes: the
+// seat limit holds between them because it lives in the database.
+func TestSeatLimitAcrossPools(t *testing.T) {
+	url := storetest.PostgresURL(t)
+	ctx := context.Background()
+	var stores []licet.Store
+	for range 3 {
+		s, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		stores = append(stores, s)
+	}
+	org := storetest.GUID('o', 1)
+	if err := stores[0].CreateOrganization(ctx, &licet.Organization{ID: org, Name: "o", URL: "https://o.example", Settings: licet.DefaultSettings()}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if err := stores[1].AddPool(ctx, &licet.Pool{OrgID: org, LicenseType: "Standard", Seats: 25, From: storetest.Start}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	n := map[licet.Status]int{}
+	for i := range 150 {
+		wg.Go(func() {
+			d, err := stores[i%3].Admit(ctx, licet.AdmitRequest{OrgID: org, UserID: storetest.GUID('u', i)})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			n[d.Status]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if n[licet.StatusLicensed] != 25 || n[licet.StatusNoLicenseAvailable] != 125 {
+		t.Errorf("%v; want 25 Licensed and 125 NoLicenseAvailable", n)
+	}
+}
