@@ -109,7 +109,7 @@ const (
 type Sighting struct {
 	OrgID            string    `json:"-"`
 	UserID           string    `json:"-"`
-	At               time.Time `json:"at"`
+	At               time.Time `json:"at,omitzero"`
 	DeviceID         string    `json:"deviceId"`
 	DeviceInfo       string    `json:"deviceInfo"`
 	Version          string    `json:"version"`
@@ -206,8 +206,13 @@ type CheckView struct {
 // only one that may assign a seat and does it so that no two callers, in
 // this process or another, can over-assign.
 type Store interface {
-	// The license check.
-	View(ctx context.Context, orgID, userID string) (*CheckView, error)
+	// The license check. OrgData (nil when unknown) and LicenseTypes change
+	// rarely and may be cached while ChangeSeq stays the same; CheckUser
+	// reads the user (nil when new) and, when it holds no license, the
+	// seats used per type.
+	OrgData(ctx context.Context, orgID string) (*Organization, []Pool, error)
+	CheckUser(ctx context.Context, orgID, userID string) (*User, map[string]int, error)
+	ChangeSeq(ctx context.Context) (int64, error)
 	Admit(ctx context.Context, req AdmitRequest) (*Decision, error)
 	RecordSightings(ctx context.Context, s []Sighting) error
 

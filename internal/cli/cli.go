@@ -81,11 +81,12 @@ func (p *Program) Run(ctx context.Context, args []string) int {
 	if p.Clock == nil {
 		p.Clock = licet.SystemClock{}
 	}
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
+		fmt.Fprintln(p.Stderr, "licet: no command given; run 'licet help'")
+		return 2
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		p.usage(p.Stdout)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
 	}
 	for _, c := range commands {

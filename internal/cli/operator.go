@@ -46,6 +46,12 @@ func (p *Program) orgCreate(ctx context.Context, args []string) error {
 	if *name == "" || *u == "" {
 		return usagef("--name and --url are required")
 	}
+	if err := licet.ValidName(*name); err != nil {
+		return usagef("--name: %s", licet.ErrorMessage(err))
+	}
+	if err := licet.ValidURL(*u); err != nil {
+		return usagef("--url: %s", licet.ErrorMessage(err))
+	}
 	a, err := o.client(true)
 	if err != nil {
 		return err
@@ -81,6 +87,12 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	org, err := guid("org", *id)
 	if err != nil {
 		return err
+	}
+	if err := licet.ValidDays("--temporary-days", *temp); err != nil {
+		return usagef("%s", licet.ErrorMessage(err))
+	}
+	if err := licet.ValidDays("--free-unused-days", *free); err != nil {
+		return usagef("%s", licet.ErrorMessage(err))
 	}
 	var patch licet.SettingsPatch
 	if fs.set("name") {
@@ -177,7 +189,11 @@ func (p *Program) printOrg(d *orgDetail) {
 		fmt.Fprintf(w, "Free up unused licenses\toff\n")
 	}
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
-	fmt.Fprintf(w, "Notifications\t%s %s\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "))
+	if len(st.NotificationEmails) > 0 {
+		fmt.Fprintf(w, "Notifications\t%s to %s\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "))
+	} else {
+		fmt.Fprintf(w, "Notifications\t%s\n", onOff(st.Notifications))
+	}
 	w.Flush()
 	fmt.Fprintln(p.Stdout)
 	w = table(p.Stdout)
@@ -284,6 +300,12 @@ func (p *Program) poolAdd(ctx context.Context, args []string) error {
 	if err := licet.ValidSeats(*seats); err != nil {
 		return usagef("--seats: %s", licet.ErrorMessage(err))
 	}
+	if err := validDay("from", *from); err != nil {
+		return err
+	}
+	if err := validDay("until", *until); err != nil {
+		return err
+	}
 	a, err := o.client(true)
 	if err != nil {
 		return err
@@ -325,6 +347,9 @@ func (p *Program) poolSet(ctx context.Context, args []string) error {
 		body["seats"] = *seats
 	}
 	if fs.set("until") {
+		if err := validDay("until", *until); err != nil {
+			return err
+		}
 		body["until"] = *until
 	}
 	if len(body) == 0 {
@@ -379,12 +404,18 @@ func (p *Program) typeSet(ctx context.Context, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	if *name == "" {
+		return usagef("--name is required")
+	}
 	if err := licet.ValidTypeName(*name); err != nil {
 		return usagef("--name: %s", licet.ErrorMessage(err))
 	}
 	inc := []string{}
 	for _, s := range strings.Split(*includes, ",") {
 		if s = strings.TrimSpace(s); s != "" {
+			if err := licet.ValidTypeName(s); err != nil {
+				return usagef("--includes: %s", licet.ErrorMessage(err))
+			}
 			inc = append(inc, s)
 		}
 	}
@@ -396,7 +427,11 @@ func (p *Program) typeSet(ctx context.Context, args []string) error {
 	if err := a.do(ctx, "PUT", "/v1/license-types/"+url.PathEscape(*name), map[string]any{"includes": inc}, &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "license type %s includes: %s\n", out.Name, strings.Join(out.Includes, ", "))
+	if len(out.Includes) == 0 {
+		fmt.Fprintf(p.Stdout, "license type %s includes no other type\n", out.Name)
+	} else {
+		fmt.Fprintf(p.Stdout, "license type %s includes: %s\n", out.Name, strings.Join(out.Includes, ", "))
+	}
 	return nil
 }
 
@@ -423,7 +458,7 @@ func (p *Program) typeList(ctx context.Context, args []string) error {
 	w := table(p.Stdout)
 	fmt.Fprintln(w, "TYPE\tINCLUDES")
 	for _, t := range out.Types {
-		fmt.Fprintf(w, "%s\t%s\n", t.Name, strings.Join(t.Includes, ", "))
+		fmt.Fprintf(w, "%s\t%s\n", t.Name, dash(strings.Join(t.Includes, ", ")))
 	}
 	return w.Flush()
 }
@@ -596,7 +631,7 @@ func (p *Program) audit(ctx context.Context, args []string) error {
 	w := table(p.Stdout)
 	fmt.Fprintln(w, "WHEN\tWHO\tWHAT\tUSER\tDETAIL")
 	for _, e := range out.Events {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, dash(e.UserID), e.Detail)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, dash(e.UserID), dash(e.Detail))
 	}
 	return w.Flush()
 }
@@ -650,6 +685,17 @@ func (p *Program) keysRotate(ctx context.Context, args []string) error {
 		if k.Active {
 			fmt.Fprintf(p.Stdout, "now signing with key %s; %d key(s) published\n", k.ID, len(out.Keys))
 		}
+	}
+	return nil
+}
+
+// validDay checks a YYYY-MM-DD flag before the server sees it.
+func validDay(name, v string) error {
+	if v == "" {
+		return nil
+	}
+	if t, err := time.Parse(time.DateOnly, v); err != nil || t.Year() < 2000 {
+		return usagef("--%s %q is not a date YYYY-MM-DD", name, v)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/licet/licet/internal/postgres"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
+	"github.com/licet/licet/internal/sqlstore"
 )
 
 // serveConfig is "licet serve"'s configuration.
@@ -97,7 +98,7 @@ func (p *Program) logger(format, level string) (*slog.Logger, error) {
 }
 
 // openStore opens the database the configuration names.
-func (p *Program) openStore(ctx context.Context, c serveConfig) (licet.Store, error) {
+func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
 	db := c.database
 	switch {
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
@@ -117,8 +118,16 @@ func (p *Program) openStore(ctx context.Context, c serveConfig) (licet.Store, er
 }
 
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
-	if err := os.MkdirAll(c.data, 0o700); err != nil {
-		return fmt.Errorf("data folder: %w", err)
+	// Listen first: a taken or bad address fails before anything is created.
+	ln, err := net.Listen("tcp", c.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if !c.readOnly {
+		if err := os.MkdirAll(c.data, 0o700); err != nil {
+			return fmt.Errorf("data folder: %w", err)
+		}
 	}
 	store, err := p.openStore(ctx, c)
 	if err != nil {
@@ -134,16 +143,13 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		return err
 	}
 
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return err
-	}
 	publicURL := c.publicURL
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
 	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration,
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
+	store.AfterChange = svc.Invalidate
 	srv := &server.Server{Service: svc, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash}
 	hs := &http.Server{

@@ -35,16 +35,36 @@ type Service struct {
 	pending map[[2]string]licet.Sighting
 	once    sync.Once
 	kick    chan struct{}
+	cache   *cache
 }
 
-func (s *Service) init() { s.once.Do(func() { s.kick = make(chan struct{}, 1) }) }
+func (s *Service) init() {
+	s.once.Do(func() {
+		s.kick = make(chan struct{}, 1)
+		s.cache = newCache(s.Store, s.Logger)
+	})
+}
+
+// Invalidate drops what the service caches; the store calls it after every
+// change to organizations, pools or license types made in this process.
+func (s *Service) Invalidate() {
+	s.init()
+	s.cache.drop()
+}
 
 // Check answers one check. req must be normalized.
 func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.Answer, error) {
 	now := s.Clock.Now()
-	v, err := s.Store.View(ctx, req.OrganizationID, req.UserID)
-	if err != nil {
+	s.init()
+	v := &licet.CheckView{}
+	var err error
+	if v.Org, v.Pools, v.Types, err = s.cache.orgData(ctx, req.OrganizationID); err != nil {
 		return nil, err
+	}
+	if v.Org != nil {
+		if v.User, v.Used, err = s.Store.CheckUser(ctx, req.OrganizationID, req.UserID); err != nil {
+			return nil, err
+		}
 	}
 	d := licet.Decide(now, v, req.Edition)
 	switch {
@@ -156,6 +176,7 @@ func (s *Service) Run(ctx context.Context) {
 		every = time.Second
 	}
 	s.init()
+	go s.cache.run(ctx)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

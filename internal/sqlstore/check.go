@@ -11,15 +11,55 @@ import (
 	"github.com/licet/licet"
 )
 
-// View reads what a check needs, in one read transaction. Seat usage is
-// counted only when the user holds no license: a licensed user's check, the
-// hot path, never counts.
-func (s *Store) View(ctx context.Context, orgID, userID string) (v *licet.CheckView, err error) {
+// OrgData reads an organization and its pools; nil when unknown.
+func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organization, ps []licet.Pool, err error) {
 	err = s.read(ctx, func(tx *Tx) error {
-		v, err = view(ctx, tx, orgID, userID)
+		o, err = findOrg(ctx, tx, orgID)
+		if licet.ErrorCode(err) == licet.ENOTFOUND {
+			o, err = nil, nil
+			return nil
+		} else if err != nil {
+			return err
+		}
+		ps, err = pools(ctx, tx, orgID)
 		return err
 	})
-	return v, err
+	return o, ps, err
+}
+
+// CheckUser reads a user for the hot path without a transaction: one
+// statement for a licensed user, a second for the seat counts otherwise.
+func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (*licet.User, map[string]int, error) {
+	u, err := scanUser(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id = ?`), orgID, userID))
+	if errors.Is(err, sql.ErrNoRows) {
+		u, err = nil, nil
+	}
+	if err != nil || (u != nil && (u.State == licet.UserLicensed || u.Disabled)) {
+		return u, nil, s.wrap(err)
+	}
+	used := map[string]int{}
+	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT license_type, COUNT(*) FROM users
+		WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`), orgID)
+	if err != nil {
+		return nil, nil, s.wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			return nil, nil, s.wrap(err)
+		}
+		used[t] = n
+	}
+	return u, used, s.wrap(rows.Err())
+}
+
+// ChangeSeq returns the number of committed changes to organizations,
+// pools and license types: what a cache of them must watch.
+func (s *Store) ChangeSeq(ctx context.Context) (n int64, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT seq FROM changes WHERE id = 1`).Scan(&n)
+	return n, s.wrap(err)
 }
 
 func view(ctx context.Context, tx *Tx, orgID, userID string) (*licet.CheckView, error) {

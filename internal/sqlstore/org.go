@@ -52,7 +52,7 @@ func queryOrg(ctx context.Context, tx *Tx, id, suffix string) (*licet.Organizati
 
 // CreateOrganization stores a new organization.
 func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
+	return s.writeChange(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		st := o.Settings
 		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (`+orgCols+`, updated_at)
@@ -102,7 +102,7 @@ func (s *Store) Organizations(ctx context.Context) ([]*licet.Organization, error
 
 // UpdateOrganization applies a settings patch and audits what changed.
 func (s *Store) UpdateOrganization(ctx context.Context, id string, p licet.SettingsPatch, actor string) (o *licet.Organization, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.writeChange(ctx, func(tx *Tx) error {
 		if o, err = lockOrg(ctx, tx, id); err != nil {
 			return err
 		}

@@ -13,7 +13,7 @@ import (
 // AddPool sells seats to an organization. An unknown license type is created
 // without inclusions.
 func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
+	return s.writeChange(ctx, func(tx *Tx) error {
 		if _, err := lockOrg(ctx, tx, p.OrgID); err != nil {
 			return err
 		}
@@ -108,7 +108,7 @@ func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatC
 
 // PutLicenseType creates or changes a license type.
 func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
+	return s.writeChange(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, includes, created_at) VALUES (?, ?, ?)
 			ON CONFLICT (name) DO UPDATE SET includes = excluded.includes`, t.Name, strings.Join(t.Includes, ","), ms(now))
@@ -159,7 +159,7 @@ func licenseTypes(ctx context.Context, tx *Tx) ([]licet.LicenseType, error) {
 // UpdatePool changes a pool's seats or end. Users already licensed keep
 // their seats when seats shrink below use; new assignments wait for room.
 func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c licet.PoolChange, actor string) (p *licet.Pool, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.writeChange(ctx, func(tx *Tx) error {
 		if _, err := lockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}

@@ -42,10 +42,10 @@ type Store struct {
 	d        *Dialect
 	clock    licet.Clock
 	readOnly bool
-	// Changed, when set, is called after a committed change with the
-	// organization it touched ("" for all), so caches elsewhere can be
-	// invalidated.
-	Changed func(ctx context.Context, tx *Tx, orgID string) error
+	// AfterChange, when set, is called after every committed change to
+	// organizations, pools or license types, so this process's caches drop
+	// what they hold at once (other processes watch ChangeSeq).
+	AfterChange func()
 }
 
 var _ licet.Store = (*Store)(nil)
@@ -121,19 +121,21 @@ func (s *Store) write(ctx context.Context, fn func(*Tx) error) error {
 	return s.inTx(ctx, s.w, nil, fn)
 }
 
-// writeOrg runs fn in a write transaction and then reports the change of
-// orgID before the commit, so that no one can see the change and miss the
-// notice.
-func (s *Store) writeOrg(ctx context.Context, orgID string, fn func(*Tx) error) error {
-	return s.write(ctx, func(tx *Tx) error {
+// writeChange runs fn in a write transaction that changes what caches of
+// organizations, pools or license types hold: it counts the change in the
+// same transaction, and after the commit tells AfterChange.
+func (s *Store) writeChange(ctx context.Context, fn func(*Tx) error) error {
+	err := s.write(ctx, func(tx *Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
-		if s.Changed != nil {
-			return s.Changed(ctx, tx, orgID)
-		}
-		return nil
+		_, err := tx.ExecContext(ctx, `UPDATE changes SET seq = seq + 1 WHERE id = 1`)
+		return err
 	})
+	if err == nil && s.AfterChange != nil {
+		s.AfterChange()
+	}
+	return err
 }
 
 // read runs fn in a read-only transaction so that what it reads is consistent.

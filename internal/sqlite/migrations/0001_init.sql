@@ -67,3 +67,11 @@ CREATE TABLE audit (
 	detail  TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX audit_org ON audit(org_id, id);
+
+-- Counts committed changes to organizations, pools and license types;
+-- processes poll it to know when their caches of those are stale.
+CREATE TABLE changes (
+	id  INTEGER PRIMARY KEY CHECK (id = 1),
+	seq BIGINT NOT NULL
+);
+INSERT INTO changes (id, seq) VALUES (1, 0);
