@@ -8,26 +8,29 @@ import (
 	"net/http"
 	"sync/atomic"
 	"testing"
+
+	"github.com/licet/licet/internal/storetest"
 )
 
-// BenchmarkCheckLicensed measures the hot path through the real server: a
-// licensed user's check over HTTP, answered with a signed lease.
-func BenchmarkCheckLicensed(b *testing.B) {
-	s := start(b, b.TempDir(), nil, "--log-level", "error")
-	org := s.newOrg(1, 1000)
-	const users = 1000
-	bodies := make([][]byte, users)
-	for i := range users {
-		bodies[i], _ = json.Marshal(map[string]string{"organizationId": org, "userId": guid('u', i), "deviceId": "d"})
-		s.check(org, guid('u', i))
-	}
+// databases runs a benchmark on SQLite and on PostgreSQL.
+func databases(b *testing.B, fn func(b *testing.B, s *server)) {
+	b.Run("sqlite", func(b *testing.B) {
+		fn(b, start(b, b.TempDir(), nil, "--log-level", "error"))
+	})
+	b.Run("postgres", func(b *testing.B) {
+		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--database", storetest.PostgresURL(b)))
+	})
+}
+
+// post sends checks from parallel clients over kept-alive connections.
+func post(b *testing.B, s *server, body func(i int64) []byte) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
 	var n atomic.Int64
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			i := n.Add(1)
-			resp, err := client.Post(s.url+"/v1/license/check", "application/json", bytes.NewReader(bodies[i%users]))
+			resp, err := client.Post(s.url+"/v1/license/check", "application/json", bytes.NewReader(body(n.Add(1))))
 			if err != nil {
 				b.Error(err)
 				return
@@ -40,30 +43,30 @@ func BenchmarkCheckLicensed(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	s.stop()
+}
+
+// BenchmarkCheckLicensed measures the hot path through the real server: a
+// licensed user's check over HTTP, answered with a signed lease.
+func BenchmarkCheckLicensed(b *testing.B) {
+	databases(b, func(b *testing.B, s *server) {
+		org := s.newOrg(1, 1000)
+		const users = 1000
+		bodies := make([][]byte, users)
+		for i := range users {
+			bodies[i], _ = json.Marshal(map[string]string{"organizationId": org, "userId": guid('u', i), "deviceId": "d"})
+			s.check(org, guid('u', i))
+		}
+		post(b, s, func(i int64) []byte { return bodies[i%users] })
+	})
 }
 
 // BenchmarkAssignmentBurst measures new users each taking a seat: the
-// write path, serialized by the store.
+// write path, serialized per organization by the store.
 func BenchmarkAssignmentBurst(b *testing.B) {
-	s := start(b, b.TempDir(), nil, "--log-level", "error")
-	org := s.newOrg(1, 1_000_000)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-	var n atomic.Int64
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			body := fmt.Sprintf(`{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
-			resp, err := client.Post(s.url+"/v1/license/check", "application/json", bytes.NewReader([]byte(body)))
-			if err != nil {
-				b.Error(err)
-				return
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-		}
+	databases(b, func(b *testing.B, s *server) {
+		org := s.newOrg(1, 1_000_000)
+		post(b, s, func(i int64) []byte {
+			return fmt.Appendf(nil, `{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
+		})
 	})
-	b.StopTimer()
-	s.stop()
 }
