@@ -222,14 +222,7 @@ func (p *Program) orgShow(ctx context.Context, args []string) error {
 	o := fs.operator()
 	id := fs.String("org", "", "the organization's GUID")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	org, a, err := fs.parseOrg(args, o, id)
 	if err != nil {
 		return err
 	}
@@ -372,14 +365,7 @@ func (p *Program) poolList(ctx context.Context, args []string) error {
 	o := fs.operator()
 	id := fs.String("org", "", "the organization's GUID")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	org, a, err := fs.parseOrg(args, o, id)
 	if err != nil {
 		return err
 	}
@@ -470,14 +456,7 @@ func (p *Program) userList(ctx context.Context, args []string) error {
 	state := fs.String("state", "", "only users in this state: unlicensed, temporary, licensed or disabled")
 	typ := fs.String("type", "", "only users of this license type")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	org, a, err := fs.parseOrg(args, o, id)
 	if err != nil {
 		return err
 	}
@@ -608,14 +587,7 @@ func (p *Program) audit(ctx context.Context, args []string) error {
 	id := fs.String("org", "", "the organization's GUID")
 	limit := fs.Int("limit", 100, "how many events, newest first")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	org, a, err := fs.parseOrg(args, o, id)
 	if err != nil {
 		return err
 	}
@@ -698,4 +670,18 @@ func validDay(name, v string) error {
 		return usagef("--%s %q is not a date YYYY-MM-DD", name, v)
 	}
 	return nil
+}
+
+// parseOrg parses a command that works on one organization given by
+// --org, and returns it with a client for the operator API.
+func (f *flagSet) parseOrg(args []string, o *operatorFlags, id *string) (string, *api, error) {
+	if err := f.parse(args); err != nil {
+		return "", nil, err
+	}
+	org, err := guid("org", *id)
+	if err != nil {
+		return "", nil, err
+	}
+	a, err := o.client(true)
+	return org, a, err
 }
