@@ -232,6 +232,12 @@ type Store interface {
 	ChangeUser(ctx context.Context, orgID, userID string, action UserAction, licenseType, actor string) (*User, error)
 	Audit(ctx context.Context, orgID string, limit int) ([]AuditEvent, error)
 
+	// Backups and replicas. Snapshot writes a consistent copy of the whole
+	// database to a new file (where the database supports it). Lag is how
+	// far this copy is behind the primary; known is false on a primary.
+	Snapshot(ctx context.Context, path string) error
+	Lag(ctx context.Context) (lag time.Duration, known bool, err error)
+
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
 	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)

@@ -67,6 +67,7 @@ func init() {
 		{"user disable", "disable a user (frees the seat)", userAction("disable")},
 		{"user delete", "delete a user and its data (frees the seat)", userAction("delete")},
 		{"audit", "show an organization's audit log", (*Program).audit},
+		{"backup", "write a consistent snapshot of a SQLite server's database", (*Program).backup},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
 	}

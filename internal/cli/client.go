@@ -59,19 +59,33 @@ func (o *operatorFlags) client(withToken bool) (*api, error) {
 	return a, nil
 }
 
-// do sends a request and decodes a JSON answer into out (when not nil).
-func (a *api) do(ctx context.Context, method, path string, body, out any) error {
+// get sends a GET and returns a successful response for the caller to
+// read (and close); a failure is returned as do returns it.
+func (a *api) get(ctx context.Context, path string) (*http.Response, error) {
+	resp, err := a.send(ctx, "GET", path, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		return nil, a.failure(resp)
+	}
+	return resp, nil
+}
+
+// send sends a request; the caller reads and closes the response.
+func (a *api) send(ctx context.Context, method, path string, body any) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		rd = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -85,24 +99,39 @@ func (a *api) do(ctx context.Context, method, path string, body, out any) error 
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return fmt.Errorf("cannot reach the server at %s: %v", a.base, err)
+		return nil, fmt.Errorf("cannot reach the server at %s: %v", a.base, err)
+	}
+	return resp, nil
+}
+
+// failure turns an error answer into the server's one-line message.
+func (a *api) failure(resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		if resp.StatusCode == http.StatusUnauthorized {
+			return fmt.Errorf("the server refused the operator token (check --token, LICET_TOKEN or --token-file)")
+		}
+		return errors.New(e.Error.Message)
+	}
+	return fmt.Errorf("the server answered %s", resp.Status)
+}
+
+// do sends a request and decodes a JSON answer into out (when not nil).
+func (a *api) do(ctx context.Context, method, path string, body, out any) error {
+	resp, err := a.send(ctx, method, path, body)
+	if err != nil {
+		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return a.failure(resp)
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("reading the server's answer: %v", err)
-	}
-	if resp.StatusCode >= 300 {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
-			if resp.StatusCode == http.StatusUnauthorized {
-				return fmt.Errorf("the server refused the operator token (check --token, LICET_TOKEN or --token-file)")
-			}
-			return errors.New(e.Error.Message)
-		}
-		return fmt.Errorf("the server answered %s", resp.Status)
 	}
 	if out != nil && resp.StatusCode != http.StatusNoContent {
 		if err := json.Unmarshal(b, out); err != nil {

@@ -36,6 +36,7 @@ type serveConfig struct {
 	logFormat, logLevel    string
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
+	maxLag                 time.Duration
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -50,11 +51,12 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
+	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -69,6 +71,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute {
 		return usagef("--db-statement-timeout must be between 100ms and 10m")
+	}
+	if c.maxLag < 0 {
+		return usagef("--max-lag must not be negative")
 	}
 	if c.publicURL != "" {
 		if err := licet.ValidURL(c.publicURL); err != nil {
@@ -135,7 +140,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	}
 	defer store.Close()
 	ring, err := keys.Open(filepath.Join(c.data, "keys"), !c.readOnly)
-	if err != nil {
+	if err != nil && c.readOnly {
+		return fmt.Errorf("signing keys: %w (a read-only server signs with the primary's keys: copy the primary's keys folder into its data folder)", err)
+	} else if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
 	tokenHash, err := operatorToken(ctx, store, c, logger)
@@ -151,7 +158,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
 	store.AfterChange = svc.Invalidate
 	srv := &server.Server{Service: svc, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
-		ReadOnly: c.readOnly, TokenHash: tokenHash}
+		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -6,6 +6,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 
 	"database/sql/driver"
 	"embed"
@@ -55,6 +56,23 @@ var Dialect = &sqlstore.Dialect{
 	MigrationLock:   "SELECT pg_advisory_lock(" + strconv.Itoa(migrationLockKey) + ")",
 	MigrationUnlock: "SELECT pg_advisory_unlock(" + strconv.Itoa(migrationLockKey) + ")",
 	Unavailable:     Unavailable,
+	Lag:             lag,
+}
+
+// lag is a hot standby's replay lag: zero when it has replayed all it
+// received, else the time since the last transaction it replayed. On a
+// primary it is unknown (not a standby).
+func lag(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error) {
+	var standby bool
+	var seconds sql.NullFloat64
+	err := db.QueryRowContext(ctx, `SELECT pg_is_in_recovery(),
+		CASE WHEN NOT pg_is_in_recovery() THEN NULL
+		     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+		     ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END`).Scan(&standby, &seconds)
+	if err != nil || !standby {
+		return 0, false, err
+	}
+	return max(0, time.Duration(seconds.Float64*float64(time.Second))), true, nil
 }
 
 // Unavailable reports errors that mean the database cannot be reached, is

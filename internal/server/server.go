@@ -9,8 +9,13 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +40,9 @@ type Server struct {
 	ReadOnly bool
 	// TokenHash is the SHA-256 of the operator token.
 	TokenHash []byte
+	// MaxLag, when set, makes a read-only server not ready while its copy
+	// is further behind the primary than this.
+	MaxLag time.Duration
 
 	registry *prometheus.Registry
 	checks   *prometheus.CounterVec
@@ -50,7 +58,17 @@ func (s *Server) Handler() http.Handler {
 		Help: "Time to answer a license check.", Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12)})
 	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_sightings_pending",
 		Help: "Sightings buffered in memory, not yet written."}, func() float64 { return float64(s.Service.Pending()) })
-	s.registry.MustRegister(s.checks, s.latency, pending,
+	lag := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_replication_lag_seconds",
+		Help: "How far this read-only server's data is behind the primary (-1 on a primary)."}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		lag, known, err := s.Store.Lag(ctx)
+		if err != nil || !known {
+			return -1
+		}
+		return lag.Seconds()
+	})
+	s.registry.MustRegister(s.checks, s.latency, pending, lag,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -77,7 +95,8 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate"} {
+	op.HandleFunc("GET /v1/backup", s.backup)
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/backup"} {
 		mux.Handle(p, s.operator(op))
 	}
 
@@ -112,7 +131,53 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "database": "ok"})
+	body := map[string]any{"status": "ready", "database": "ok"}
+	lag, known, err := s.Store.Lag(ctx)
+	if err != nil {
+		s.Logger.Warn("not ready: replication lag unknown", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "replication lag unknown"})
+		return
+	}
+	if known {
+		body["replicationLagSeconds"] = lag.Seconds()
+		if s.MaxLag > 0 && lag > s.MaxLag {
+			body["status"] = "not ready"
+			body["reason"] = fmt.Sprintf("replication lag %s exceeds the bound of %s", lag.Truncate(time.Millisecond), s.MaxLag)
+			writeJSON(w, http.StatusServiceUnavailable, body)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// backup streams a consistent snapshot of the database (SQLite) that
+// "licet serve --read-only --database FILE" can serve.
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	dir, err := os.MkdirTemp("", "licet-backup-")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "licet.db")
+	if err := s.Store.Snapshot(r.Context(), path); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	w.Header().Set("Content-Type", "application/vnd.sqlite3")
+	w.Header().Set("Content-Disposition", `attachment; filename="licet.db"`)
+	w.Header().Set("Content-Length", strconv.FormatInt(fi.Size(), 10))
+	if _, err := io.Copy(w, f); err != nil {
+		s.Logger.Warn("backup download cut", "err", err)
+	}
+	s.Logger.Info("backup taken", "bytes", fi.Size())
 }
 
 func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {

@@ -7,11 +7,14 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/sqlstore"
@@ -35,6 +38,52 @@ var Dialect = &sqlstore.Dialect{
 	Unavailable: func(err error) bool {
 		return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 	},
+	Snapshot: snapshot,
+	Lag:      snapshotAge,
+}
+
+// snapshotKey names, in a snapshot's meta table, when it was taken.
+const snapshotKey = "snapshot_taken_at"
+
+// snapshot copies the live database with VACUUM INTO, a consistent online
+// copy taken in one read transaction, then marks the copy with the time it
+// was taken and makes it a single file (no WAL) ready to ship and serve.
+func snapshot(ctx context.Context, db *sql.DB, path string, now time.Time) error {
+	if _, err := os.Stat(path); err == nil {
+		return licet.Errorf(licet.ECONFLICT, "%s exists already", path)
+	}
+	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return err
+	}
+	cp, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		return err
+	}
+	defer cp.Close()
+	_, err = cp.ExecContext(ctx, `PRAGMA journal_mode = DELETE;
+		INSERT INTO meta (key, value) VALUES ('`+snapshotKey+`', CAST(? AS BLOB))
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, strconv.FormatInt(now.UnixMilli(), 10))
+	return err
+}
+
+// snapshotAge is a snapshot's lag: how long ago it was taken. A database
+// that is not a snapshot has none.
+func snapshotAge(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error) {
+	var v []byte
+	err := db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = '`+snapshotKey+`'`).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	} else if err != nil {
+		return 0, false, err
+	}
+	msec, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("snapshot time %q: %w", v, err)
+	}
+	return max(0, now.Sub(time.UnixMilli(msec))), true, nil
 }
 
 // Open opens (creating when needed) the database at path and runs its

@@ -31,6 +31,11 @@ type Dialect struct {
 	// MigrationLock and MigrationUnlock serialize migrations between
 	// processes that start at once ("" where not needed).
 	MigrationLock, MigrationUnlock string
+	// Lag reads how far a read-only copy is behind its primary.
+	Lag func(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error)
+	// Snapshot writes a consistent copy of the database to path, or says
+	// why it cannot.
+	Snapshot func(ctx context.Context, db *sql.DB, path string, now time.Time) error
 	// Unavailable tells errors that mean "the database cannot be reached or
 	// is overloaded now" (answered 503) from bugs (500).
 	Unavailable func(error) bool
@@ -280,4 +285,21 @@ func (s *Store) SetOperatorTokenHash(ctx context.Context, hash []byte) (stored b
 		return nil
 	})
 	return stored, err
+}
+
+// Snapshot writes a consistent copy of the database to a new file.
+func (s *Store) Snapshot(ctx context.Context, path string) error {
+	if s.d.Snapshot == nil {
+		return licet.Errorf(licet.ECONFLICT, "%s has no snapshots here; use its own replication and backups", s.d.Name)
+	}
+	return s.wrap(s.d.Snapshot(ctx, s.w, path, s.clock.Now()))
+}
+
+// Lag reports how far this read-only copy is behind the primary.
+func (s *Store) Lag(ctx context.Context) (time.Duration, bool, error) {
+	if s.d.Lag == nil || !s.readOnly {
+		return 0, false, nil
+	}
+	lag, known, err := s.d.Lag(ctx, s.r, s.clock.Now())
+	return lag, known, s.wrap(err)
 }
