@@ -230,6 +230,7 @@ type Store interface {
 	Users(ctx context.Context, orgID string, f UserFilter) ([]*User, int, error)
 	User(ctx context.Context, orgID, userID string) (*User, error)
 	ChangeUser(ctx context.Context, orgID, userID string, action UserAction, licenseType, actor string) (*User, error)
+	ChangeUsers(ctx context.Context, orgID string, userIDs []string, action UserAction, licenseType, actor string) ([]*User, error)
 	Audit(ctx context.Context, orgID string, limit int) ([]AuditEvent, error)
 
 	// Backups and replicas. Snapshot writes a consistent copy of the whole

@@ -122,7 +122,8 @@ func TestSQLiteSnapshotServedReadOnly(t *testing.T) {
 	}
 
 	// The snapshot's age is its lag.
-	b2 := start(t, provisionKeys(t, primary), nil, "--read-only", "--database", snap, "--max-lag", "1ms")
+	later := storetest.NewClock(primary.clock.Now().Add(2 * time.Minute))
+	b2 := start(t, provisionKeys(t, primary), later, "--read-only", "--database", snap, "--max-lag", "1m")
 	if code := get(t, b2.url+"/readyz"); code != 503 {
 		t.Errorf("/readyz past the lag bound: %d; want 503", code)
 	}

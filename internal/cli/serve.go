@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,8 @@ type serveConfig struct {
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
+	debugListen            string
+	leaseReuse             time.Duration
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -51,17 +54,22 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's pprof profiles on this address (keep it on loopback; default off)")
 	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
+	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
 		return usagef("--lease-duration must be between 1m and 8784h")
+	}
+	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
+		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
 	}
 	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
 		return usagef("--flush-interval must be between 10ms and 1m")
@@ -154,7 +162,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
-	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration,
+	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
 	store.AfterChange = svc.Invalidate
 	srv := &server.Server{Service: svc, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
@@ -180,6 +188,19 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", publicURL, "key", ring.Active().ID)
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
+	}
+	if c.debugListen != "" {
+		dl, err := net.Listen("tcp", c.debugListen)
+		if err != nil {
+			return fmt.Errorf("--debug-listen: %w", err)
+		}
+		defer dl.Close()
+		dmux := http.NewServeMux()
+		dmux.HandleFunc("/debug/pprof/", pprof.Index)
+		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		go (&http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}).Serve(dl)
+		logger.Info("pprof serving", "addr", dl.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

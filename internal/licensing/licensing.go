@@ -5,10 +5,12 @@
 package licensing
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,11 @@ type Service struct {
 	Clock       licet.Clock
 	Logger      *slog.Logger
 	LeaseLength time.Duration
+	// LeaseReuse is how long a signed lease is sent again to the same
+	// device for the same decision (0: sign every time).
+	LeaseReuse time.Duration
+	// MaxReusedLeases bounds the memory the reuse takes.
+	MaxReusedLeases int
 	ReadOnly    bool   // a backup: confirms, never assigns, writes nothing
 	ServerURL   string // named in every lease
 
@@ -36,12 +43,14 @@ type Service struct {
 	once    sync.Once
 	kick    chan struct{}
 	cache   *cache
+	leases  *leaseCache
 }
 
 func (s *Service) init() {
 	s.once.Do(func() {
 		s.kick = make(chan struct{}, 1)
 		s.cache = newCache(s.Store, s.Logger)
+		s.leases = newLeaseCache(cmp.Or(s.MaxReusedLeases, 1_000_000))
 	})
 }
 
@@ -93,24 +102,35 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 }
 
 // sign issues the lease: it expires after the lease length, or earlier when
-// the pool or temporary license ends earlier.
+// the pool or temporary license ends earlier. Within LeaseReuse of a lease
+// signed for the same user, device and decision, that lease is sent again.
 func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time.Time) {
-	exp := now.Add(s.LeaseLength)
-	if !until.IsZero() && until.Before(exp) {
-		exp = until
-	}
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
 	}
+	k := s.Keys.Active()
+	key := ""
+	if s.LeaseReuse > 0 {
+		key = strings.Join([]string{req.OrganizationID, req.UserID, req.DeviceID, a.LicenseType, string(a.Status), until.String(), k.ID}, "\x00")
+		if l, ok := s.leases.get(key); ok && now.Sub(l.issued) < s.LeaseReuse && !now.Before(l.issued) {
+			a.Lease, a.Signature, a.KeyID, a.Expires = l.payload, l.sig, l.kid, l.exp
+			return
+		}
+	}
+	exp := now.Add(s.LeaseLength)
+	if !until.IsZero() && until.Before(exp) {
+		exp = until
+	}
 	l := licet.Lease{Version: 1, Org: req.OrganizationID, User: req.UserID, Device: req.DeviceID,
 		LicenseType: a.LicenseType, Status: a.Status, IssuedAt: now.UTC().Format(licet.TimeFormat),
-		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL}
-	k := s.Keys.Active()
-	l.KeyID = k.ID
+		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL, KeyID: k.ID}
 	payload, _ := json.Marshal(l)
 	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
 	a.Expires = exp.UTC().Truncate(time.Second)
+	if key != "" {
+		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, kid: k.ID, issued: now, exp: a.Expires})
+	}
 }
 
 // see buffers a sighting; the newest per user wins.

@@ -10,7 +10,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licet/licet"
 )
@@ -116,17 +119,60 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 }
 
 func writeCheck(w http.ResponseWriter, f format, status int, v any) {
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
 	if f == formatJSON {
-		writeJSON(w, status, v)
+		b, _ := json.Marshal(v)
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(status)
+		w.Write(append(b, '\n'))
+		return
+	}
+	h.Set("Content-Type", "application/xml; charset=utf-8")
+	w.WriteHeader(status)
+	if r, ok := v.(checkResponse); ok {
+		w.Write(r.appendXML(make([]byte, 0, 1024)))
 		return
 	}
 	b, _ := xml.MarshalIndent(v, "", "  ")
-	w.Header().Set("Content-Type", "application/xml; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
 	w.Write([]byte(xml.Header))
-	w.Write(b)
-	w.Write([]byte("\n"))
+	w.Write(append(b, '\n'))
+}
+
+// appendXML writes the LicenseResponse as encoding/xml would, without its
+// reflection: the hot path answers this document most.
+func (r checkResponse) appendXML(b []byte) []byte {
+	b = append(b, xml.Header...)
+	b = append(b, "<LicenseResponse>\n"...)
+	elem := func(name, value string, omitEmpty bool) {
+		if omitEmpty && value == "" {
+			return
+		}
+		b = append(b, "  <"+name+">"...)
+		b = appendEscaped(b, value)
+		b = append(b, "</"+name+">\n"...)
+	}
+	elem("Status", string(r.Status), false)
+	elem("Licensed", strconv.FormatBool(r.Licensed), false)
+	elem("LicenseType", r.LicenseType, false)
+	elem("Message", r.Message, false)
+	elem("Lease", r.Lease, true)
+	elem("Signature", r.Signature, true)
+	elem("KeyId", r.KeyID, true)
+	elem("Expires", r.Expires, true)
+	return append(b, "</LicenseResponse>\n"...)
+}
+
+type appendWriter struct{ b *[]byte }
+
+func (w appendWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
+
+func appendEscaped(b []byte, s string) []byte {
+	if !strings.ContainsAny(s, "<>&'\"\r\n\t") && utf8.ValidString(s) {
+		return append(b, s...)
+	}
+	xml.EscapeText(appendWriter{&b}, []byte(s))
+	return b
 }
 
 var bom = []byte("\xef\xbb\xbf")

@@ -17,13 +17,17 @@ import (
 // decodeBody reads a JSON request body strictly: unknown fields, trailing
 // data, a wrong type or a body over MaxBody are errors.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
+	return decodeBodyLimit(w, r, v, MaxBody)
+}
+
+func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
 		return licet.Errorf(licet.EUNSUPPORTED, "Content-Type must be application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", MaxBody)
+			return licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", limit)
 		}
 		return licet.Errorf(licet.EINVALID, "the request body could not be read")
 	}
@@ -502,4 +506,62 @@ func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, t)
+}
+
+// MaxBatch bounds the users one batch request changes.
+const MaxBatch = 10_000
+
+// changeUsers does one action to many users, all or nothing:
+// {"action": "assign", "userIds": [...], "licenseType": "Standard"}.
+func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Action      licet.UserAction `json:"action"`
+		UserIDs     []string         `json:"userIds"`
+		LicenseType string           `json:"licenseType"`
+	}
+	org, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBodyLimit(w, r, &req, 48*MaxBatch)
+	}
+	if err == nil {
+		switch req.Action {
+		case licet.ActionAdd, licet.ActionAssign, licet.ActionUnassign, licet.ActionEnable, licet.ActionDisable, licet.ActionDelete:
+		default:
+			err = licet.Errorf(licet.EINVALID, "action must be add, assign, unassign, enable, disable or delete")
+		}
+	}
+	if err == nil && (len(req.UserIDs) == 0 || len(req.UserIDs) > MaxBatch) {
+		err = licet.Errorf(licet.EINVALID, "userIds must list 1 to %d users", MaxBatch)
+	}
+	if err == nil && req.LicenseType != "" {
+		err = licet.ValidTypeName(req.LicenseType)
+	}
+	ids := make([]string, 0, len(req.UserIDs))
+	seen := make(map[string]bool, len(req.UserIDs))
+	for _, raw := range req.UserIDs {
+		id, ok := licet.ParseGUID(raw)
+		if err == nil && !ok {
+			err = licet.Errorf(licet.EINVALID, "userIds: %q is not a GUID", raw)
+		}
+		if err == nil && seen[id] {
+			err = licet.Errorf(licet.EINVALID, "userIds: %s is listed twice", id)
+		}
+		seen[id] = true
+		ids = append(ids, id)
+	}
+	var users []*licet.User
+	if err == nil {
+		users, err = s.Store.ChangeUsers(r.Context(), org, ids, req.Action, req.LicenseType, licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if users == nil {
+		users = []*licet.User{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"changed": len(ids), "users": users})
 }

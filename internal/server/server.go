@@ -88,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("PATCH /v1/orgs/{org}/pools/{pool}", s.updatePool)
 	op.HandleFunc("GET /v1/orgs/{org}/users", s.listUsers)
 	op.HandleFunc("POST /v1/orgs/{org}/users", s.addUser)
+	op.HandleFunc("POST /v1/orgs/{org}/users/batch", s.changeUsers)
 	op.HandleFunc("GET /v1/orgs/{org}/users/{user}", s.showUser)
 	op.HandleFunc("POST /v1/orgs/{org}/users/{user}/{action}", s.changeUser)
 	op.HandleFunc("DELETE /v1/orgs/{org}/users/{user}", s.deleteUser)

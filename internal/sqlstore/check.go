@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/licet/licet"
@@ -30,7 +32,7 @@ func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organizatio
 // CheckUser reads a user for the hot path without a transaction: one
 // statement for a licensed user, a second for the seat counts otherwise.
 func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (*licet.User, map[string]int, error) {
-	u, err := scanUser(s.r.QueryRowContext(ctx, s.d.rebind(`SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id = ?`), orgID, userID))
+	u, err := scanUser(s.hot(ctx, hotUser).QueryRowContext(ctx, orgID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		u, err = nil, nil
 	}
@@ -38,8 +40,7 @@ func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (*licet.Use
 		return u, nil, s.wrap(err)
 	}
 	used := map[string]int{}
-	rows, err := s.r.QueryContext(ctx, s.d.rebind(`SELECT license_type, COUNT(*) FROM users
-		WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`), orgID)
+	rows, err := s.hot(ctx, hotUsed).QueryContext(ctx, orgID)
 	if err != nil {
 		return nil, nil, s.wrap(err)
 	}
@@ -213,4 +214,62 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) err
 		}
 		return nil
 	})
+}
+
+// The hot path's statements, prepared once: parsing SQL on every check
+// cost SQLite more than running it.
+const (
+	hotUser = iota
+	hotUsed
+	hotCount
+)
+
+var hotSQL = [hotCount]string{
+	hotUser: `SELECT ` + userCols + ` FROM users WHERE org_id = ? AND user_id = ?`,
+	hotUsed: `SELECT license_type, COUNT(*) FROM users WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`,
+}
+
+// hotStmts are a store's prepared hot statements.
+type hotStmts struct {
+	mu    sync.Mutex // held only while preparing
+	stmts [hotCount]atomic.Pointer[sql.Stmt]
+}
+
+// hot returns the prepared statement i, preparing it on first use; if
+// preparing fails (the database is away), this call runs unprepared and a
+// later one tries again.
+func (s *Store) hot(ctx context.Context, i int) preparedQuery {
+	if st := s.hotStmts.stmts[i].Load(); st != nil {
+		return st
+	}
+	s.hotStmts.mu.Lock()
+	defer s.hotStmts.mu.Unlock()
+	if st := s.hotStmts.stmts[i].Load(); st != nil {
+		return st
+	}
+	q := s.d.rebind(hotSQL[i])
+	st, err := s.r.PrepareContext(ctx, q)
+	if err != nil {
+		return unprepared{s.r, q}
+	}
+	s.hotStmts.stmts[i].Store(st)
+	return st
+}
+
+type preparedQuery interface {
+	QueryRowContext(ctx context.Context, args ...any) *sql.Row
+	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
+}
+
+type unprepared struct {
+	db *sql.DB
+	q  string
+}
+
+func (u unprepared) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
+	return u.db.QueryRowContext(ctx, u.q, args...)
+}
+
+func (u unprepared) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
+	return u.db.QueryContext(ctx, u.q, args...)
 }

@@ -51,6 +51,8 @@ type Store struct {
 	// organizations, pools or license types, so this process's caches drop
 	// what they hold at once (other processes watch ChangeSeq).
 	AfterChange func()
+
+	hotStmts hotStmts
 }
 
 var _ licet.Store = (*Store)(nil)

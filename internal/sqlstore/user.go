@@ -116,88 +116,128 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 	return out, total, err
 }
 
-// ChangeUser does what an operator or administrator asks to a user, checking
-// seats for an assignment under the write lock.
-func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (u *licet.User, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
-		org, err := lockOrg(ctx, tx, orgID)
-		if err != nil {
-			return err
-		}
-		if u, err = findUser(ctx, tx, orgID, userID); err != nil {
-			return err
-		}
-		if u == nil && action != licet.ActionAdd && action != licet.ActionAssign {
-			return licet.Errorf(licet.ENOTFOUND, "user %s not found in organization %s", userID, orgID)
-		}
-		if u == nil {
-			u = &licet.User{OrgID: orgID, ID: userID, State: licet.UserUnlicensed}
-		} else if action == licet.ActionAdd {
-			return licet.Errorf(licet.ECONFLICT, "user %s exists already", userID)
-		}
-		detail := ""
-		switch action {
-		case licet.ActionAdd:
-		case licet.ActionAssign:
-			ps, err := pools(ctx, tx, orgID)
-			if err != nil {
-				return err
-			}
-			types, err := licenseTypes(ctx, tx)
-			if err != nil {
-				return err
-			}
-			counts, err := used(ctx, tx, orgID)
-			if err != nil {
-				return err
-			}
-			t, err := licet.ChooseAssignment(now, org, u, ps, types, counts, licenseType)
-			if err != nil {
-				return err
-			}
-			if u.State == licet.UserLicensed && u.LicenseType == t {
-				return nil // already so; nothing changes, nothing to audit
-			}
-			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, t, now, actor
-			detail = fmt.Sprintf("type=%q", t)
-		case licet.ActionUnassign:
-			if u.State == licet.UserUnlicensed {
-				return nil
-			}
-			detail = fmt.Sprintf("type=%q", u.LicenseType)
-			release(u)
-		case licet.ActionEnable:
-			if !u.Disabled {
-				return nil
-			}
-			u.Disabled = false
-		case licet.ActionDisable:
-			if u.Disabled {
-				return nil
-			}
-			if u.State != licet.UserUnlicensed {
-				detail = fmt.Sprintf("released type=%q", u.LicenseType)
-			}
-			u.Disabled = true
-			release(u)
-		case licet.ActionDelete:
-			if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
-				return err
-			}
-			return audit(ctx, tx, now, orgID, actor, "user.delete", userID, "")
-		default:
-			return licet.Errorf(licet.EINVALID, "unknown action %q", action)
-		}
-		if err := saveUser(ctx, tx, u); err != nil {
-			return err
-		}
-		return audit(ctx, tx, now, orgID, actor, "user."+string(action), userID, detail)
-	})
-	if action == licet.ActionDelete {
-		u = nil
+// ChangeUser does what an operator or administrator asks to a user.
+func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (*licet.User, error) {
+	us, err := s.ChangeUsers(ctx, orgID, []string{userID}, action, licenseType, actor)
+	if err != nil || len(us) == 0 {
+		return nil, err
 	}
-	return u, err
+	return us[0], nil
+}
+
+// ChangeUsers does one action to several users in one transaction: all or
+// nothing. Assignments check seats under the organization's lock, counting
+// the seats the earlier users of the batch take. Deleted users are not
+// returned.
+func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string, action licet.UserAction, licenseType, actor string) (out []*licet.User, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		out = nil
+		c := &change{ctx: ctx, tx: tx, now: s.clock.Now(), action: action, licenseType: licenseType, actor: actor}
+		var err error
+		if c.org, err = lockOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		if action == licet.ActionAssign {
+			if c.pools, err = pools(ctx, tx, orgID); err != nil {
+				return err
+			}
+			if c.types, err = licenseTypes(ctx, tx); err != nil {
+				return err
+			}
+			if c.used, err = used(ctx, tx, orgID); err != nil {
+				return err
+			}
+		}
+		for _, id := range userIDs {
+			u, err := c.apply(id)
+			if err != nil {
+				return err
+			}
+			if u != nil {
+				out = append(out, u)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// change is one batch of user changes inside a transaction.
+type change struct {
+	ctx                context.Context
+	tx                 *Tx
+	now                time.Time
+	org                *licet.Organization
+	action             licet.UserAction
+	licenseType, actor string
+	pools              []licet.Pool
+	types              []licet.LicenseType
+	used               map[string]int
+}
+
+func (c *change) apply(userID string) (*licet.User, error) {
+	ctx, tx, orgID := c.ctx, c.tx, c.org.ID
+	u, err := findUser(ctx, tx, orgID, userID)
+	if err != nil {
+		return nil, err
+	}
+	if u == nil && c.action != licet.ActionAdd && c.action != licet.ActionAssign {
+		return nil, licet.Errorf(licet.ENOTFOUND, "user %s not found in organization %s", userID, orgID)
+	}
+	if u == nil {
+		u = &licet.User{OrgID: orgID, ID: userID, State: licet.UserUnlicensed}
+	} else if c.action == licet.ActionAdd {
+		return nil, licet.Errorf(licet.ECONFLICT, "user %s exists already", userID)
+	}
+	detail := ""
+	switch c.action {
+	case licet.ActionAdd:
+	case licet.ActionAssign:
+		t, err := licet.ChooseAssignment(c.now, c.org, u, c.pools, c.types, c.used, c.licenseType)
+		if err != nil {
+			return nil, err
+		}
+		if u.State == licet.UserLicensed && u.LicenseType == t {
+			return u, nil // already so; nothing changes, nothing to audit
+		}
+		if u.State == licet.UserLicensed {
+			c.used[u.LicenseType]--
+		}
+		c.used[t]++
+		u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, t, c.now, c.actor
+		detail = fmt.Sprintf("type=%q", t)
+	case licet.ActionUnassign:
+		if u.State == licet.UserUnlicensed {
+			return u, nil
+		}
+		detail = fmt.Sprintf("type=%q", u.LicenseType)
+		release(u)
+	case licet.ActionEnable:
+		if !u.Disabled {
+			return u, nil
+		}
+		u.Disabled = false
+	case licet.ActionDisable:
+		if u.Disabled {
+			return u, nil
+		}
+		if u.State != licet.UserUnlicensed {
+			detail = fmt.Sprintf("released type=%q", u.LicenseType)
+		}
+		u.Disabled = true
+		release(u)
+	case licet.ActionDelete:
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
+			return nil, err
+		}
+		return nil, audit(ctx, tx, c.now, orgID, c.actor, "user.delete", userID, "")
+	default:
+		return nil, licet.Errorf(licet.EINVALID, "unknown action %q", c.action)
+	}
+	if err := saveUser(ctx, tx, u); err != nil {
+		return nil, err
+	}
+	return u, audit(ctx, tx, c.now, orgID, c.actor, "user."+string(c.action), userID, detail)
 }
 
 // release frees the user's seat or temporary license. A temporary license

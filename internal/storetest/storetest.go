@@ -60,6 +60,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("Sightings", func(t *testing.T) { testSightings(t, open) })
 	t.Run("UsersFilterAndPage", func(t *testing.T) { testUsers(t, open) })
 	t.Run("PoolsAndTypes", func(t *testing.T) { testPools(t, open) })
+	t.Run("BatchIsAllOrNothing", func(t *testing.T) { testBatch(t, open) })
 }
 
 func setup(t *testing.T, open Opener, seats int, mod func(*licet.Settings)) (licet.Store, *Clock, string) {
@@ -337,5 +338,37 @@ func testPools(t *testing.T, open Opener) {
 	types, _ := s.LicenseTypes(ctx)
 	if len(types) != 2 {
 		t.Errorf("types: %+v", types)
+	}
+}
+
+func testBatch(t *testing.T, open Opener) {
+	s, _, org := setup(t, open, 3, func(st *licet.Settings) { st.AutoAssign = false })
+	ctx := context.Background()
+	ids := []string{GUID('u', 1), GUID('u', 2), GUID('u', 3), GUID('u', 4)}
+	if _, err := s.ChangeUsers(ctx, org, ids, licet.ActionAssign, "Standard", "op"); licet.ErrorCode(err) != licet.ECONFLICT {
+		t.Fatalf("4 users on 3 seats: %v", err)
+	}
+	if _, total, _ := s.Users(ctx, org, licet.UserFilter{}); total != 0 {
+		t.Errorf("a refused batch left %d users", total)
+	}
+	us, err := s.ChangeUsers(ctx, org, ids[:3], licet.ActionAssign, "", "op")
+	if err != nil || len(us) != 3 || used(t, s, org, "Standard") != 3 {
+		t.Fatalf("3 users on 3 seats: %d %v", len(us), err)
+	}
+	if _, err := s.ChangeUsers(ctx, org, ids[:3], licet.ActionDelete, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	if used(t, s, org, "Standard") != 0 {
+		t.Error("a batch delete left seats used")
+	}
+	ev, _ := s.Audit(ctx, org, 100)
+	n := 0
+	for _, e := range ev {
+		if e.Action == "user.assign" || e.Action == "user.delete" {
+			n++
+		}
+	}
+	if n != 6 {
+		t.Errorf("%d audit events for 3 assignments and 3 deletions", n)
 	}
 }
