@@ -213,6 +213,11 @@ type Store interface {
 	OrgData(ctx context.Context, orgID string) (*Organization, []Pool, error)
 	CheckUser(ctx context.Context, orgID, userID string) (*User, map[string]int, error)
 	ChangeSeq(ctx context.Context) (int64, error)
+	// Every change to a user is counted per organization and recorded, so
+	// that caches of users drop exactly the changed ones.
+	UserSeqs(ctx context.Context) (map[string]int64, error)
+	UserChangesSince(ctx context.Context, orgID string, seq int64) (userIDs []string, complete bool, err error)
+	PruneUserChanges(ctx context.Context, before time.Time) (int64, error)
 	Admit(ctx context.Context, req AdmitRequest) (*Decision, error)
 	RecordSightings(ctx context.Context, s []Sighting) error
 

@@ -165,6 +165,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
 	store.AfterChange = svc.Invalidate
+	store.AfterUserChange = svc.UsersChanged
 	srv := &server.Server{Service: svc, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag}
 	hs := &http.Server{
@@ -177,18 +178,6 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
-	flushCtx, stopFlush := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { svc.Run(flushCtx) })
-
-	role := licet.RolePrimary
-	if c.readOnly {
-		role = licet.RoleBackup
-	}
-	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", publicURL, "key", ring.Active().ID)
-	if p.OnListen != nil {
-		p.OnListen(ln.Addr().String())
-	}
 	if c.debugListen != "" {
 		dl, err := net.Listen("tcp", c.debugListen)
 		if err != nil {
@@ -201,6 +190,18 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		go (&http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}).Serve(dl)
 		logger.Info("pprof serving", "addr", dl.Addr().String())
+	}
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { svc.Run(flushCtx) })
+
+	role := licet.RolePrimary
+	if c.readOnly {
+		role = licet.RoleBackup
+	}
+	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", publicURL, "key", ring.Active().ID)
+	if p.OnListen != nil {
+		p.OnListen(ln.Addr().String())
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

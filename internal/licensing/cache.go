@@ -9,14 +9,20 @@ import (
 	"github.com/licet/licet"
 )
 
-// cache keeps organizations, their pools and the license types in memory,
-// so that a licensed user's check reads only the user's row.
+// cache keeps organizations, their pools, the license types, and the users
+// that hold a license or are disabled in memory, so that their checks read
+// nothing from the database.
 //
 // It is coherent across processes by polling the store's change counter
 // (ChangeSeq), which every change to those rows bumps in its own
 // transaction: a new value drops everything. The same way works on SQLite,
 // on a PostgreSQL primary shared by many processes, and on a hot standby,
-// which could not LISTEN to the primary's notifications anyway. The cache
+// which could not LISTEN to the primary's notifications anyway.
+//
+// Users are dropped one by one: every change to a user bumps its
+// organization's user_seq and records the user (UserChangesSince); the
+// poller drops exactly those. The organization's row lock makes one
+// organization's changes commit in seq order, so none is skipped. The cache
 // answers only while its last poll is younger than maxAge; otherwise (the
 // database unreachable, the poller stuck) every check reads through.
 type cache struct {
@@ -32,6 +38,15 @@ type cache struct {
 	orgs      map[string]orgEntry
 	types     []licet.LicenseType
 	typesOK   bool
+
+	// userSeq is, per organization, the user_seq this cache has caught up
+	// with; users holds its cached users. A user is cached only once its
+	// organization's user_seq is known, and only if that did not move
+	// while the user was read.
+	userSeq  map[string]int64
+	users    map[string]map[string]*licet.User
+	nUsers   int
+	maxUsers int
 }
 
 type orgEntry struct {
@@ -40,7 +55,8 @@ type orgEntry struct {
 }
 
 func newCache(store licet.Store, logger *slog.Logger) *cache {
-	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, orgs: map[string]orgEntry{}}
+	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, orgs: map[string]orgEntry{},
+		userSeq: map[string]int64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000}
 }
 
 // drop forgets everything.
@@ -56,22 +72,141 @@ func (c *cache) dropLocked() {
 	c.types, c.typesOK = nil, false
 }
 
-// poll reads the change counter once.
+// dropUsersLocked forgets every cached user and every known user_seq.
+func (c *cache) dropUsersLocked() {
+	c.userSeq = map[string]int64{}
+	c.users = map[string]map[string]*licet.User{}
+	c.nUsers = 0
+}
+
+// poll reads the change counters once and drops what changed.
 func (c *cache) poll(ctx context.Context) error {
-	seq, err := c.store.ChangeSeq(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	err := c.pollOnce(ctx)
 	if err != nil {
+		c.mu.Lock()
 		c.freshTill = time.Time{}
 		c.dropLocked()
+		c.dropUsersLocked()
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *cache) pollOnce(ctx context.Context) error {
+	seq, err := c.store.ChangeSeq(ctx)
+	if err != nil {
 		return err
 	}
+	seqs, err := c.store.UserSeqs(ctx)
+	if err != nil {
+		return err
+	}
+	// Which organizations with cached users moved, and from where.
+	c.mu.Lock()
+	moved := map[string]int64{}
+	for org, cur := range seqs {
+		if hw, ok := c.userSeq[org]; ok && cur != hw && len(c.users[org]) > 0 {
+			moved[org] = hw
+		}
+	}
+	c.mu.Unlock()
+	changed := map[string][]string{}
+	incomplete := map[string]bool{}
+	for org, hw := range moved {
+		ids, complete, err := c.store.UserChangesSince(ctx, org, hw)
+		if err != nil {
+			return err
+		}
+		changed[org], incomplete[org] = ids, !complete
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if seq != c.seq {
 		c.seq = seq
 		c.dropLocked()
 	}
+	for org, cur := range seqs {
+		switch {
+		case incomplete[org]:
+			c.nUsers -= len(c.users[org])
+			delete(c.users, org)
+		default:
+			for _, id := range changed[org] {
+				if _, ok := c.users[org][id]; ok {
+					delete(c.users[org], id)
+					c.nUsers--
+				}
+			}
+		}
+		c.userSeq[org] = cur
+	}
 	c.freshTill = time.Now().Add(c.maxAge)
 	return nil
+}
+
+// forgetUsers drops users this process just changed, after the commit.
+func (c *cache) forgetUsers(orgID string, userIDs []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, id := range userIDs {
+		if _, ok := c.users[orgID][id]; ok {
+			delete(c.users[orgID], id)
+			c.nUsers--
+		}
+	}
+	// A fill that read before this change must not land: make the
+	// organization's seq unknown until the next poll.
+	delete(c.userSeq, orgID)
+}
+
+// userTicket says whether the cache may answer for orgID's users now and
+// what to fill with.
+type userTicket struct {
+	ok  bool
+	seq int64
+}
+
+// user returns a cached user, or a ticket to fill it after reading.
+func (c *cache) user(orgID, userID string) (*licet.User, userTicket) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !time.Now().Before(c.freshTill) {
+		return nil, userTicket{}
+	}
+	seq, known := c.userSeq[orgID]
+	if !known {
+		return nil, userTicket{}
+	}
+	if u, ok := c.users[orgID][userID]; ok {
+		return u, userTicket{ok: true, seq: seq}
+	}
+	return nil, userTicket{ok: true, seq: seq}
+}
+
+// fillUser remembers a licensed or disabled user read from the store,
+// unless its organization's users changed since the ticket was taken.
+func (c *cache) fillUser(t userTicket, u *licet.User) {
+	if !t.ok || u == nil || (u.State != licet.UserLicensed && !u.Disabled) {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if seq, known := c.userSeq[u.OrgID]; !known || seq != t.seq || !time.Now().Before(c.freshTill) {
+		return
+	}
+	if c.nUsers >= c.maxUsers {
+		c.users = map[string]map[string]*licet.User{}
+		c.nUsers = 0
+	}
+	m := c.users[u.OrgID]
+	if m == nil {
+		m = map[string]*licet.User{}
+		c.users[u.OrgID] = m
+	}
+	if _, ok := m[u.ID]; !ok {
+		c.nUsers++
+	}
+	m[u.ID] = u
 }
 
 // run polls until ctx ends.

@@ -61,6 +61,13 @@ func (s *Service) Invalidate() {
 	s.cache.drop()
 }
 
+// UsersChanged drops users this process changed; the store calls it after
+// the commit. Other processes learn of the change by polling.
+func (s *Service) UsersChanged(orgID string, userIDs []string) {
+	s.init()
+	s.cache.forgetUsers(orgID, userIDs)
+}
+
 // Check answers one check. req must be normalized.
 func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.Answer, error) {
 	now := s.Clock.Now()
@@ -71,8 +78,13 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 		return nil, err
 	}
 	if v.Org != nil {
-		if v.User, v.Used, err = s.Store.CheckUser(ctx, req.OrganizationID, req.UserID); err != nil {
+		u, ticket := s.cache.user(req.OrganizationID, req.UserID)
+		if u != nil {
+			v.User = u
+		} else if v.User, v.Used, err = s.Store.CheckUser(ctx, req.OrganizationID, req.UserID); err != nil {
 			return nil, err
+		} else {
+			s.cache.fillUser(ticket, v.User)
 		}
 	}
 	d := licet.Decide(now, v, req.Edition)
@@ -197,6 +209,7 @@ func (s *Service) Run(ctx context.Context) {
 	}
 	s.init()
 	go s.cache.run(ctx)
+	pruned := time.Now()
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -213,6 +226,12 @@ func (s *Service) Run(ctx context.Context) {
 		}
 		if err := s.Flush(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Warn("sighting flush failed; will retry", "err", err, "pending", s.Pending())
+		}
+		if !s.ReadOnly && time.Since(pruned) > 10*time.Minute {
+			pruned = time.Now()
+			if _, err := s.Store.PruneUserChanges(ctx, s.Clock.Now().Add(-time.Hour)); err != nil && ctx.Err() == nil {
+				s.Logger.Warn("pruning user changes failed", "err", err)
+			}
 		}
 	}
 }

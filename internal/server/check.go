@@ -184,6 +184,15 @@ func decodeXML(body []byte, req *licet.CheckRequest) error {
 	if bytes.Contains(bytes.ToUpper(body), []byte("<!DOCTYPE")) || bytes.Contains(bytes.ToUpper(body), []byte("<!ENTITY")) {
 		return licet.Errorf(licet.EINVALID, "a DOCTYPE is not allowed")
 	}
+	if r, ok := fastXML(body); ok {
+		*req = r
+		return nil
+	}
+	return slowXML(body, req)
+}
+
+// slowXML reads any MobileClient document with encoding/xml.
+func slowXML(body []byte, req *licet.CheckRequest) error {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true
 	var doc checkRequest

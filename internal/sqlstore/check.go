@@ -152,8 +152,19 @@ func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Dec
 			return err
 		}
 		d.User = u
-		return nil
+		changed := []string{u.ID}
+		if d.Reclaimed != "" {
+			changed = append(changed, d.Reclaimed)
+		}
+		return usersChanged(ctx, tx, req.OrgID, now, changed...)
 	})
+	if err == nil && s.AfterUserChange != nil && d != nil && d.User != nil {
+		changed := []string{d.User.ID}
+		if d.Reclaimed != "" {
+			changed = append(changed, d.Reclaimed)
+		}
+		s.AfterUserChange(req.OrgID, changed)
+	}
 	return d, err
 }
 
@@ -272,4 +283,82 @@ func (u unprepared) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
 
 func (u unprepared) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
 	return u.db.QueryContext(ctx, u.q, args...)
+}
+
+// usersChanged records, in the transaction that changed them, that these
+// users of orgID changed. The organization's row is locked by then, so its
+// user_seq values commit in order.
+func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, userIDs ...string) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	var seq int64
+	if err := tx.QueryRowContext(ctx, `UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq`, orgID).Scan(&seq); err != nil {
+		return err
+	}
+	for _, id := range userIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO user_changes (org_id, seq, user_id, at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, seq, id, ms(now)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UserSeqs returns every organization's user change counter.
+func (s *Store) UserSeqs(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, user_seq FROM organizations`)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var seq int64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, s.wrap(err)
+		}
+		out[id] = seq
+	}
+	return out, s.wrap(rows.Err())
+}
+
+// UserChangesSince lists the users of orgID changed after seq; complete is
+// false when that history has been pruned, and the caller must forget all
+// of the organization's users instead.
+func (s *Store) UserChangesSince(ctx context.Context, orgID string, seq int64) (ids []string, complete bool, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_changes WHERE org_id = ? AND seq = ?`, orgID, seq+1).Scan(&n); err != nil || n == 0 {
+			return err
+		}
+		complete = true
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT user_id FROM user_changes WHERE org_id = ? AND seq > ?`, orgID, seq)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	return ids, complete, err
+}
+
+// PruneUserChanges forgets user changes recorded before a time.
+func (s *Store) PruneUserChanges(ctx context.Context, before time.Time) (n int64, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM user_changes WHERE at < ?`, ms(before))
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return n, err
 }

@@ -51,6 +51,9 @@ type Store struct {
 	// organizations, pools or license types, so this process's caches drop
 	// what they hold at once (other processes watch ChangeSeq).
 	AfterChange func()
+	// AfterUserChange, when set, is called after every committed change to
+	// users, with the users that changed.
+	AfterUserChange func(orgID string, userIDs []string)
 
 	hotStmts hotStmts
 }

@@ -157,8 +157,11 @@ func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string,
 				out = append(out, u)
 			}
 		}
-		return nil
+		return usersChanged(ctx, tx, orgID, c.now, userIDs...)
 	})
+	if err == nil && s.AfterUserChange != nil {
+		s.AfterUserChange(orgID, userIDs)
+	}
 	return out, err
 }
 

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"bytes"
+
+	"github.com/licet/licet"
+)
+
+// fastXML reads the common shape of a MobileClient document (ASCII text,
+// the known fields once each, no attributes, comments, entities, CDATA or
+// unknown elements) without encoding/xml's reflection. Anything else, valid
+// or not, returns ok=false and goes to encoding/xml, which decides. A fuzz
+// test holds that whatever this accepts, encoding/xml reads the same way.
+func fastXML(body []byte) (req licet.CheckRequest, ok bool) {
+	b := skipSpace(body)
+	if bytes.HasPrefix(b, []byte("<?xml")) {
+		end := bytes.Index(b, []byte("?>"))
+		if end < 0 {
+			return req, false
+		}
+		decl := b[:end]
+		// Only a plain declaration: an encoding other than UTF-8 (which
+		// encoding/xml refuses) or anything unusual goes the slow way.
+		if bytes.ContainsAny(decl, "<&") || (bytes.Contains(decl, []byte("encoding")) &&
+			!bytes.Contains(decl, []byte(`encoding="UTF-8"`)) && !bytes.Contains(decl, []byte(`encoding="utf-8"`))) {
+			return req, false
+		}
+		b = skipSpace(b[end+2:])
+	}
+	const open, closing = "<MobileClient>", "</MobileClient>"
+	if !bytes.HasPrefix(b, []byte(open)) {
+		return req, false
+	}
+	b = b[len(open):]
+	seen := 0
+	for {
+		b = skipSpace(b)
+		if bytes.HasPrefix(b, []byte(closing)) {
+			if len(skipSpace(b[len(closing):])) != 0 {
+				return req, false
+			}
+			return req, true
+		}
+		if len(b) < 2 || b[0] != '<' {
+			return req, false
+		}
+		end := bytes.IndexByte(b, '>')
+		if end < 0 {
+			return req, false
+		}
+		name := string(b[1:end])
+		field, bit := fieldOf(&req, name)
+		if field == nil || seen&bit != 0 {
+			return req, false
+		}
+		seen |= bit
+		b = b[end+1:]
+		stop := bytes.IndexByte(b, '<')
+		if stop < 0 {
+			return req, false
+		}
+		text := b[:stop]
+		for _, c := range text {
+			if c >= 0x80 || c == '&' || c == '>' || c == '\r' || (c < 0x20 && c != '\t' && c != '\n') {
+				return req, false
+			}
+		}
+		b = b[stop:]
+		if !bytes.HasPrefix(b, []byte("</"+name+">")) {
+			return req, false
+		}
+		*field = string(text)
+		b = b[len(name)+3:]
+	}
+}
+
+func fieldOf(r *licet.CheckRequest, name string) (*string, int) {
+	switch name {
+	case "Version":
+		return &r.Version, 1
+	case "Edition":
+		return &r.Edition, 2
+	case "DeviceId":
+		return &r.DeviceID, 4
+	case "DeviceInfo":
+		return &r.DeviceInfo, 8
+	case "OrganizationId":
+		return &r.OrganizationID, 16
+	case "OrganizationUrl":
+		return &r.OrganizationURL, 32
+	case "OrganizationName":
+		return &r.OrganizationName, 64
+	case "UserId":
+		return &r.UserID, 128
+	}
+	return nil, 0
+}
+
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\n' || b[0] == '\r') {
+		b = b[1:]
+	}
+	return b
+}

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/licet/licet"
+)
+
+var xmlSeeds = []string{
+	`<MobileClient><Version>6.1.0.0</Version><Edition>Resco</Edition><DeviceId>45d780e4f18354949676f743b0h11633951652bc</DeviceId><DeviceInfo>iPad 2 Wi-Fi only (iPad2,1) iPhone OS 6.0</DeviceInfo><OrganizationId>4F767AFF-B33F-437C-A7CB-00249948C82B</OrganizationId><OrganizationUrl>https://testcrm.example.net</OrganizationUrl><OrganizationName>testcrm</OrganizationName><UserId>661BAC34-1128-40B1-9653-00B9F54158CD</UserId></MobileClient>`,
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<MobileClient>\n  <UserId> u </UserId>\n  <DeviceId>d</DeviceId>\n</MobileClient>\n",
+	`<?xml version="1.0" encoding="ISO-8859-1"?><MobileClient><UserId>u</UserId></MobileClient>`,
+	`<MobileClient><UserId>a&amp;b</UserId></MobileClient>`,
+	`<MobileClient><UserId>a</UserId><UserId>b</UserId></MobileClient>`,
+	`<MobileClient><Other>x</Other><UserId>u</UserId></MobileClient>`,
+	`<MobileClient><UserId>u</UserId></MobileClient><x/>`,
+	`<MobileClient><UserId>u</UserId>`,
+	`<MobileClient a="1"><UserId>u</UserId></MobileClient>`,
+	`<MobileClient><UserId><![CDATA[u]]></UserId></MobileClient>`,
+	`<MobileClient><!-- c --><UserId>u</UserId></MobileClient>`,
+	`<MobileClient><UserId>u</DeviceId></MobileClient>`,
+	`<MobileClient><UserId>é</UserId></MobileClient>`,
+	"<MobileClient><UserId>a\r\nb</UserId></MobileClient>",
+	`<MobileClient><UserId></UserId></MobileClient>`,
+	`<MobileClient></MobileClient>`,
+	`<mobileclient></mobileclient>`,
+	`<MobileClient><UserId>u</UserId ></MobileClient>`,
+	`<MobileClient><UserId>>u</UserId></MobileClient>`,
+}
+
+// FuzzFastXML holds the fast reader to encoding/xml: whatever it accepts,
+// encoding/xml accepts too and reads into the same fields.
+func FuzzFastXML(f *testing.F) {
+	for _, s := range xmlSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastXML(body)
+		if !ok {
+			return
+		}
+		var slow licet.CheckRequest
+		if err := slowXML(body, &slow); err != nil {
+			t.Fatalf("fast accepted what encoding/xml refuses (%v): %q", err, body)
+		}
+		if fast != slow {
+			t.Fatalf("fast read %+v, encoding/xml %+v: %q", fast, slow, body)
+		}
+	})
+}
+
+func TestFastXMLTakesTheCommonShape(t *testing.T) {
+	r, ok := fastXML([]byte(xmlSeeds[0]))
+	if !ok || r.UserID != "661BAC34-1128-40B1-9653-00B9F54158CD" || r.DeviceInfo != "iPad 2 Wi-Fi only (iPad2,1) iPhone OS 6.0" || r.Edition != "Resco" {
+		t.Errorf("%v %+v", ok, r)
+	}
+	for _, s := range xmlSeeds[2:] {
+		if _, ok := fastXML([]byte(s)); ok && !strings.Contains(s, "<UserId></UserId>") && s != `<MobileClient></MobileClient>` {
+			t.Errorf("fast path took an unusual document: %q", s)
+		}
+	}
+}
