@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -88,14 +89,16 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 			return usagef("--public-url: %s", licet.ErrorMessage(err))
 		}
 	}
-	logger, err := p.logger(c.logFormat, c.logLevel)
+	out := newBufferedLog(p.Stderr, 100*time.Millisecond)
+	defer out.Close()
+	logger, err := p.logger(out, c.logFormat, c.logLevel)
 	if err != nil {
 		return err
 	}
 	return p.runServer(ctx, c, logger)
 }
 
-func (p *Program) logger(format, level string) (*slog.Logger, error) {
+func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
@@ -103,9 +106,9 @@ func (p *Program) logger(format, level string) (*slog.Logger, error) {
 	o := &slog.HandlerOptions{Level: lv}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(p.Stderr, o)), nil
+		return slog.New(slog.NewJSONHandler(out, o)), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(p.Stderr, o)), nil
+		return slog.New(slog.NewTextHandler(out, o)), nil
 	}
 	return nil, usagef("--log-format %q: want json or text", format)
 }

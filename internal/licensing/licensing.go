@@ -30,8 +30,8 @@ type Service struct {
 	LeaseReuse time.Duration
 	// MaxReusedLeases bounds the memory the reuse takes.
 	MaxReusedLeases int
-	ReadOnly    bool   // a backup: confirms, never assigns, writes nothing
-	ServerURL   string // named in every lease
+	ReadOnly        bool   // a backup: confirms, never assigns, writes nothing
+	ServerURL       string // named in every lease
 
 	// FlushEvery is how often buffered sightings are written.
 	FlushEvery time.Duration
