@@ -31,10 +31,13 @@ type Options struct {
 }
 
 // Dialect is SQLite's: the writer connection's BEGIN IMMEDIATE already
-// excludes every other writer, so no row locks are needed.
+// excludes every other writer, so no row locks are needed; admissions are
+// group-committed, and every commit is durable (synchronous=FULL: the WAL
+// is synced before a commit returns).
 var Dialect = &sqlstore.Dialect{
-	Name:     "sqlite",
-	Greatest: "MAX",
+	Name:        "sqlite",
+	Greatest:    "MAX",
+	GroupCommit: true,
 	Unavailable: func(err error) bool {
 		return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 	},
@@ -94,7 +97,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) 
 	}
 	// Pragmas go in the DSN so that every pooled connection gets them.
 	wq := url.Values{"_txlock": {"immediate"}}
-	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+	for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
 		wq.Add("_pragma", p)
 	}
 	rq := url.Values{}

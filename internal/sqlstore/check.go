@@ -94,7 +94,33 @@ func view(ctx context.Context, tx *Tx, orgID, userID string) (*licet.CheckView, 
 // single writer connection serializes it against every other change, so two
 // checks cannot both take the last seat.
 func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
+	if s.d.GroupCommit && !s.readOnly {
+		return s.group.admit(ctx, req)
+	}
 	err = s.write(ctx, func(tx *Tx) error {
+		d, err = s.admit(ctx, tx, req)
+		return err
+	})
+	if err == nil {
+		s.admitted(req, d)
+	}
+	return d, err
+}
+
+// admitted tells this process's caches which users an admission changed.
+func (s *Store) admitted(req licet.AdmitRequest, d *licet.Decision) {
+	if s.AfterUserChange != nil && d != nil && d.User != nil {
+		changed := []string{d.User.ID}
+		if d.Reclaimed != "" {
+			changed = append(changed, d.Reclaimed)
+		}
+		s.AfterUserChange(req.OrgID, changed)
+	}
+}
+
+// admit decides and applies one admission inside tx.
+func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest) (d *licet.Decision, err error) {
+	err = func() error {
 		now := s.clock.Now()
 		if _, err := lockOrg(ctx, tx, req.OrgID); err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
 			return err
@@ -157,14 +183,7 @@ func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Dec
 			changed = append(changed, d.Reclaimed)
 		}
 		return usersChanged(ctx, tx, req.OrgID, now, changed...)
-	})
-	if err == nil && s.AfterUserChange != nil && d != nil && d.User != nil {
-		changed := []string{d.User.ID}
-		if d.Reclaimed != "" {
-			changed = append(changed, d.Reclaimed)
-		}
-		s.AfterUserChange(req.OrgID, changed)
-	}
+	}()
 	return d, err
 }
 
@@ -237,7 +256,7 @@ const (
 
 var hotSQL = [hotCount]string{
 	hotUser: `SELECT ` + userCols + ` FROM users WHERE org_id = ? AND user_id = ?`,
-	hotUsed: `SELECT license_type, COUNT(*) FROM users WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`,
+	hotUsed: `SELECT license_type, used FROM seat_usage WHERE org_id = ? AND used > 0`,
 }
 
 // hotStmts are a store's prepared hot statements.

@@ -67,8 +67,7 @@ func pools(ctx context.Context, tx *Tx, orgID string) ([]licet.Pool, error) {
 
 // used counts an organization's licensed users per license type.
 func used(ctx context.Context, tx *Tx, orgID string) (map[string]int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT license_type, COUNT(*) FROM users
-		WHERE org_id = ? AND state = 'licensed' GROUP BY license_type`, orgID)
+	rows, err := tx.QueryContext(ctx, `SELECT license_type, used FROM seat_usage WHERE org_id = ? AND used > 0`, orgID)
 	if err != nil {
 		return nil, err
 	}

@@ -31,6 +31,9 @@ type Dialect struct {
 	// MigrationLock and MigrationUnlock serialize migrations between
 	// processes that start at once ("" where not needed).
 	MigrationLock, MigrationUnlock string
+	// GroupCommit runs admissions that arrive together in one transaction
+	// (for a database with one writer, where they queue anyway).
+	GroupCommit bool
 	// Lag reads how far a read-only copy is behind its primary.
 	Lag func(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error)
 	// Snapshot writes a consistent copy of the database to path, or says
@@ -56,6 +59,7 @@ type Store struct {
 	AfterUserChange func(orgID string, userIDs []string)
 
 	hotStmts hotStmts
+	group    *groupCommit
 }
 
 var _ licet.Store = (*Store)(nil)
@@ -66,11 +70,18 @@ func New(w, r *sql.DB, d *Dialect, clock licet.Clock, readOnly bool) *Store {
 	if clock == nil {
 		clock = licet.SystemClock{}
 	}
-	return &Store{w: w, r: r, d: d, clock: clock, readOnly: readOnly}
+	s := &Store{w: w, r: r, d: d, clock: clock, readOnly: readOnly}
+	if d.GroupCommit && !readOnly {
+		s.group = newGroupCommit(s)
+	}
+	return s
 }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	if s.group != nil {
+		s.group.close()
+	}
 	if s.r == s.w {
 		return s.w.Close()
 	}

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("UsersFilterAndPage", func(t *testing.T) { testUsers(t, open) })
 	t.Run("PoolsAndTypes", func(t *testing.T) { testPools(t, open) })
 	t.Run("BatchIsAllOrNothing", func(t *testing.T) { testBatch(t, open) })
+	t.Run("SeatCountsMatchUsers", func(t *testing.T) { testSeatCounts(t, open) })
 }
 
 func setup(t *testing.T, open Opener, seats int, mod func(*licet.Settings)) (licet.Store, *Clock, string) {
@@ -370,5 +372,40 @@ func testBatch(t *testing.T, open Opener) {
 	}
 	if n != 6 {
 		t.Errorf("%d audit events for 3 assignments and 3 deletions", n)
+	}
+}
+
+// testSeatCounts drives many kinds of changes and checks that the seats
+// counted as used always equal the licensed users listed.
+func testSeatCounts(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 15, func(st *licet.Settings) { st.FreeUnusedDays = 30 })
+	ctx := context.Background()
+	if err := s.AddPool(ctx, &licet.Pool{OrgID: org, LicenseType: "Premium", Seats: 5, From: Start}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	actions := []licet.UserAction{licet.ActionAssign, licet.ActionUnassign, licet.ActionDisable, licet.ActionEnable, licet.ActionDelete}
+	for i := range 400 {
+		u := GUID('u', r.IntN(40))
+		switch r.IntN(3) {
+		case 0:
+			admit(t, s, clk, org, u)
+		case 1:
+			typ := []string{"", "Standard", "Premium"}[r.IntN(3)]
+			s.ChangeUser(ctx, org, u, actions[r.IntN(len(actions))], typ, "op") // refusals are fine
+		case 2:
+			clk.Add(time.Duration(r.IntN(5)) * day)
+		}
+		if i%50 == 49 {
+			for _, typ := range []string{"Standard", "Premium"} {
+				_, n, err := s.Users(ctx, org, licet.UserFilter{State: licet.UserLicensed, Type: typ})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := used(t, s, org, typ); got != n {
+					t.Fatalf("after %d changes: %d %s seats counted used, %d licensed users", i+1, got, typ, n)
+				}
+			}
+		}
 	}
 }

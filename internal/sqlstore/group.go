@@ -1,0 +1,114 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// groupCommit runs the admissions that arrive together in one transaction
+// with one durable commit, each inside its own savepoint so that one's
+// failure does not undo the others. An answer is sent only after the
+// commit. Decisions stay serialized: each sees the seats the ones before it
+// took.
+type groupCommit struct {
+	s    *Store
+	jobs chan *admitJob
+	stop chan struct{}
+	done chan struct{}
+}
+
+type admitJob struct {
+	ctx  context.Context
+	req  licet.AdmitRequest
+	d    *licet.Decision
+	err  error
+	done chan struct{}
+}
+
+// maxGroup bounds one group's transaction.
+const maxGroup = 256
+
+func newGroupCommit(s *Store) *groupCommit {
+	g := &groupCommit{s: s, jobs: make(chan *admitJob, 4*maxGroup), stop: make(chan struct{}), done: make(chan struct{})}
+	go g.run()
+	return g
+}
+
+func (g *groupCommit) admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decision, error) {
+	j := &admitJob{ctx: ctx, req: req, done: make(chan struct{})}
+	select {
+	case g.jobs <- j:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-g.stop:
+		return nil, licet.Errorf(licet.EUNAVAILABLE, "the server is shutting down")
+	}
+	// Once queued, the job runs and is answered even if the caller gives
+	// up: the answer tells whether the seat was taken.
+	<-j.done
+	return j.d, j.err
+}
+
+func (g *groupCommit) close() {
+	close(g.stop)
+	<-g.done
+}
+
+func (g *groupCommit) run() {
+	defer close(g.done)
+	for {
+		var first *admitJob
+		select {
+		case first = <-g.jobs:
+		case <-g.stop:
+			return
+		}
+		batch := []*admitJob{first}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case j := <-g.jobs:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+func (g *groupCommit) commit(batch []*admitJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := g.s.write(ctx, func(tx *Tx) error {
+		for _, j := range batch {
+			if j.ctx.Err() != nil {
+				j.err = j.ctx.Err()
+				continue
+			}
+			if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT admit`); err != nil {
+				return err
+			}
+			j.d, j.err = g.s.admit(ctx, tx, j.req)
+			if j.err != nil {
+				if _, err := tx.Tx.ExecContext(ctx, `ROLLBACK TO admit`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Tx.ExecContext(ctx, `RELEASE admit`); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, j := range batch {
+		if err != nil {
+			j.d, j.err = nil, err
+		} else if j.err == nil {
+			g.s.admitted(j.req, j.d)
+		}
+		close(j.done)
+	}
+}
