@@ -50,6 +50,7 @@ const migrationLockKey = 0x6c69636574
 // Dialect is PostgreSQL's.
 var Dialect = &sqlstore.Dialect{
 	Name:            "postgres",
+	GroupCommit:     true,
 	Numbered:        true,
 	Greatest:        "GREATEST",
 	ForUpdate:       " FOR UPDATE",

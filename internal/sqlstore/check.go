@@ -63,69 +63,88 @@ func (s *Store) ChangeSeq(ctx context.Context) (n int64, err error) {
 	return n, s.wrap(err)
 }
 
-func view(ctx context.Context, tx *Tx, orgID, userID string) (*licet.CheckView, error) {
-	v := &licet.CheckView{}
-	org, err := findOrg(ctx, tx, orgID)
-	if licet.ErrorCode(err) == licet.ENOTFOUND {
-		return v, nil
-	} else if err != nil {
-		return nil, err
+// admitMemo keeps, for one write transaction, what admissions read that
+// they do not change: the locked organization, its pools, the types.
+type admitMemo struct {
+	orgs  map[string]*licet.CheckView
+	types []licet.LicenseType
+}
+
+// view reads what an admission decides on, locking the organization the
+// first time the transaction meets it.
+func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*licet.CheckView, error) {
+	if m.orgs == nil {
+		m.orgs = map[string]*licet.CheckView{}
 	}
-	v.Org = org
+	base, ok := m.orgs[orgID]
+	if !ok {
+		base = &licet.CheckView{}
+		org, err := lockOrg(ctx, tx, orgID)
+		if licet.ErrorCode(err) == licet.ENOTFOUND {
+			m.orgs[orgID] = base
+			return &licet.CheckView{}, nil
+		} else if err != nil {
+			return nil, err
+		}
+		base.Org = org
+		if base.Pools, err = pools(ctx, tx, orgID); err != nil {
+			return nil, err
+		}
+		if m.types == nil {
+			if m.types, err = licenseTypes(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+		m.orgs[orgID] = base
+	}
+	if base.Org == nil {
+		return &licet.CheckView{}, nil
+	}
+	v := &licet.CheckView{Org: base.Org, Pools: base.Pools, Types: m.types}
+	var err error
 	if v.User, err = findUser(ctx, tx, orgID, userID); err != nil {
 		return nil, err
 	}
-	if v.Pools, err = pools(ctx, tx, orgID); err != nil {
-		return nil, err
-	}
-	if v.User != nil && v.User.Disabled {
-		return v, nil
-	}
-	if v.Types, err = licenseTypes(ctx, tx); err != nil {
-		return nil, err
-	}
-	if v.User == nil || v.User.State != licet.UserLicensed {
+	if v.User == nil || (v.User.State != licet.UserLicensed && !v.User.Disabled) {
 		v.Used, err = used(ctx, tx, orgID)
 	}
 	return v, err
 }
 
 // Admit decides a check under the write lock and applies the decision. The
-// single writer connection serializes it against every other change, so two
-// checks cannot both take the last seat.
-func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
-	if s.d.GroupCommit && !s.readOnly {
+// organization's row lock (and on SQLite the single writer) serializes it
+// against every other change, so two checks cannot both take the last seat.
+// Where the dialect says so, admissions that arrive together share one
+// transaction and one durable commit.
+func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decision, error) {
+	if s.group != nil {
 		return s.group.admit(ctx, req)
 	}
+	return s.admitAlone(ctx, req)
+}
+
+// admitAlone runs one admission in its own transaction.
+func (s *Store) admitAlone(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
+	var changed []string
 	err = s.write(ctx, func(tx *Tx) error {
-		d, err = s.admit(ctx, tx, req)
-		return err
+		var memo admitMemo
+		if d, changed, err = s.admit(ctx, tx, req, &memo); err != nil {
+			return err
+		}
+		return usersChanged(ctx, tx, req.OrgID, s.clock.Now(), changed...)
 	})
-	if err == nil {
-		s.admitted(req, d)
+	if err == nil && s.AfterUserChange != nil && len(changed) > 0 {
+		s.AfterUserChange(req.OrgID, changed)
 	}
 	return d, err
 }
 
-// admitted tells this process's caches which users an admission changed.
-func (s *Store) admitted(req licet.AdmitRequest, d *licet.Decision) {
-	if s.AfterUserChange != nil && d != nil && d.User != nil {
-		changed := []string{d.User.ID}
-		if d.Reclaimed != "" {
-			changed = append(changed, d.Reclaimed)
-		}
-		s.AfterUserChange(req.OrgID, changed)
-	}
-}
-
-// admit decides and applies one admission inside tx.
-func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest) (d *licet.Decision, err error) {
+// admit decides and applies one admission inside tx and returns the users
+// it changed; the caller records them.
+func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo *admitMemo) (d *licet.Decision, changed []string, err error) {
 	err = func() error {
 		now := s.clock.Now()
-		if _, err := lockOrg(ctx, tx, req.OrgID); err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
-			return err
-		}
-		v, err := view(ctx, tx, req.OrgID, req.UserID)
+		v, err := memo.view(ctx, tx, req.OrgID, req.UserID)
 		if err != nil {
 			return err
 		}
@@ -178,13 +197,13 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest) (d *l
 			return err
 		}
 		d.User = u
-		changed := []string{u.ID}
+		changed = []string{u.ID}
 		if d.Reclaimed != "" {
 			changed = append(changed, d.Reclaimed)
 		}
-		return usersChanged(ctx, tx, req.OrgID, now, changed...)
+		return nil
 	}()
-	return d, err
+	return d, changed, err
 }
 
 // reclaimable finds the licensed user of one of the decision's candidate

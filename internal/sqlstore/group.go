@@ -8,10 +8,9 @@ import (
 )
 
 // groupCommit runs the admissions that arrive together in one transaction
-// with one durable commit, each inside its own savepoint so that one's
-// failure does not undo the others. An answer is sent only after the
-// commit. Decisions stay serialized: each sees the seats the ones before it
-// took.
+// with one durable commit; if that transaction fails, each runs again
+// alone. An answer is sent only after its commit. Decisions stay
+// serialized: each sees the seats the ones before it took.
 type groupCommit struct {
 	s    *Store
 	jobs chan *admitJob
@@ -79,35 +78,51 @@ func (g *groupCommit) run() {
 	}
 }
 
+// commit runs a batch in one transaction. If that fails, each job runs
+// again alone, so one bad admission costs only itself.
 func (g *groupCommit) commit(batch []*admitJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	changed := map[string][]string{}
 	err := g.s.write(ctx, func(tx *Tx) error {
+		var memo admitMemo
 		for _, j := range batch {
-			if j.ctx.Err() != nil {
-				j.err = j.ctx.Err()
+			j.d, j.err = nil, j.ctx.Err()
+			if j.err != nil {
 				continue
 			}
-			if _, err := tx.Tx.ExecContext(ctx, `SAVEPOINT admit`); err != nil {
+			d, ch, err := g.s.admit(ctx, tx, j.req, &memo)
+			if err != nil {
 				return err
 			}
-			j.d, j.err = g.s.admit(ctx, tx, j.req)
-			if j.err != nil {
-				if _, err := tx.Tx.ExecContext(ctx, `ROLLBACK TO admit`); err != nil {
-					return err
-				}
-			}
-			if _, err := tx.Tx.ExecContext(ctx, `RELEASE admit`); err != nil {
+			j.d = d
+			changed[j.req.OrgID] = append(changed[j.req.OrgID], ch...)
+		}
+		now := g.s.clock.Now()
+		for org, ids := range changed {
+			if err := usersChanged(ctx, tx, org, now, ids...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+	if err != nil && len(batch) > 1 {
+		for _, j := range batch {
+			if j.ctx.Err() == nil {
+				j.d, j.err = g.s.admitAlone(ctx, j.req)
+			}
+			close(j.done)
+		}
+		return
+	}
+	if err == nil && g.s.AfterUserChange != nil {
+		for org, ids := range changed {
+			g.s.AfterUserChange(org, ids)
+		}
+	}
 	for _, j := range batch {
 		if err != nil {
 			j.d, j.err = nil, err
-		} else if j.err == nil {
-			g.s.admitted(j.req, j.d)
 		}
 		close(j.done)
 	}
