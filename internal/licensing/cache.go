@@ -31,7 +31,7 @@ type cache struct {
 	// every is the poll interval; maxAge bounds how stale an answer may be.
 	every, maxAge time.Duration
 
-	mu        sync.Mutex
+	mu        sync.RWMutex
 	seq       int64
 	gen       uint64 // bumped on every drop, to refuse fills read before it
 	freshTill time.Time
@@ -168,8 +168,8 @@ type userTicket struct {
 
 // user returns a cached user, or a ticket to fill it after reading.
 func (c *cache) user(orgID, userID string) (*licet.User, userTicket) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	if !time.Now().Before(c.freshTill) {
 		return nil, userTicket{}
 	}
@@ -235,8 +235,8 @@ func (c *cache) run(ctx context.Context) {
 // lookup returns what the cache holds, whether it may be used, and the
 // generation to fill with.
 func (c *cache) lookup(orgID string) (e orgEntry, types []licet.LicenseType, ok bool, gen uint64, fresh bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.mu.RLock()
+	defer c.mu.RUnlock()
 	fresh = time.Now().Before(c.freshTill)
 	if !fresh {
 		return orgEntry{}, nil, false, c.gen, false

@@ -19,7 +19,13 @@ type leaseCache struct {
 
 type leaseShard struct {
 	mu sync.Mutex
-	m  map[string]signedLease
+	m  map[leaseKey]signedLease
+}
+
+// leaseKey is everything a lease says but its times.
+type leaseKey struct {
+	org, user, device, licenseType, status, kid string
+	until                                       int64
 }
 
 type signedLease struct {
@@ -31,16 +37,16 @@ type signedLease struct {
 func newLeaseCache(maxEntries int) *leaseCache {
 	c := &leaseCache{seed: maphash.MakeSeed(), max: max(1, maxEntries/64)}
 	for i := range c.shards {
-		c.shards[i].m = map[string]signedLease{}
+		c.shards[i].m = map[leaseKey]signedLease{}
 	}
 	return c
 }
 
-func (c *leaseCache) shard(key string) *leaseShard {
-	return &c.shards[maphash.String(c.seed, key)%uint64(len(c.shards))]
+func (c *leaseCache) shard(key leaseKey) *leaseShard {
+	return &c.shards[maphash.String(c.seed, key.user)%uint64(len(c.shards))]
 }
 
-func (c *leaseCache) get(key string) (signedLease, bool) {
+func (c *leaseCache) get(key leaseKey) (signedLease, bool) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -48,7 +54,7 @@ func (c *leaseCache) get(key string) (signedLease, bool) {
 	return l, ok
 }
 
-func (c *leaseCache) put(key string, l signedLease) {
+func (c *leaseCache) put(key leaseKey, l signedLease) {
 	sh := c.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()

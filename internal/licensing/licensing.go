@@ -9,8 +9,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"hash/maphash"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -38,17 +38,18 @@ type Service struct {
 	// MaxPending flushes early when this many sightings wait.
 	MaxPending int
 
-	mu      sync.Mutex
-	pending map[[2]string]licet.Sighting
-	once    sync.Once
-	kick    chan struct{}
-	cache   *cache
-	leases  *leaseCache
+	sightings [sightingShards]sightingShard
+	seed      maphash.Seed
+	once      sync.Once
+	kick      chan struct{}
+	cache     *cache
+	leases    *leaseCache
 }
 
 func (s *Service) init() {
 	s.once.Do(func() {
 		s.kick = make(chan struct{}, 1)
+		s.seed = maphash.MakeSeed()
 		s.cache = newCache(s.Store, s.Logger)
 		s.leases = newLeaseCache(cmp.Or(s.MaxReusedLeases, 1_000_000))
 	})
@@ -122,9 +123,9 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 		role = licet.RoleBackup
 	}
 	k := s.Keys.Active()
-	key := ""
+	key := leaseKey{org: req.OrganizationID, user: req.UserID, device: req.DeviceID, licenseType: a.LicenseType,
+		status: string(a.Status), kid: k.ID, until: until.UnixNano()}
 	if s.LeaseReuse > 0 {
-		key = strings.Join([]string{req.OrganizationID, req.UserID, req.DeviceID, a.LicenseType, string(a.Status), until.String(), k.ID}, "\x00")
 		if l, ok := s.leases.get(key); ok && now.Sub(l.issued) < s.LeaseReuse && !now.Before(l.issued) {
 			a.Lease, a.Signature, a.KeyID, a.Expires = l.payload, l.sig, l.kid, l.exp
 			return
@@ -140,22 +141,35 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 	payload, _ := json.Marshal(l)
 	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
 	a.Expires = exp.UTC().Truncate(time.Second)
-	if key != "" {
+	if s.LeaseReuse > 0 {
 		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, kid: k.ID, issued: now, exp: a.Expires})
 	}
 }
 
+// sightingShards spreads buffered sightings over locks, so that checks on
+// both cores rarely wait for each other.
+const sightingShards = 16
+
+type sightingShard struct {
+	mu      sync.Mutex
+	pending map[[2]string]licet.Sighting
+}
+
+func (s *Service) shardOf(orgID, userID string) *sightingShard {
+	return &s.sightings[maphash.String(s.seed, userID)%sightingShards]
+}
+
 // see buffers a sighting; the newest per user wins.
 func (s *Service) see(x licet.Sighting) {
-	s.mu.Lock()
-	if s.pending == nil {
-		s.pending = map[[2]string]licet.Sighting{}
+	sh := s.shardOf(x.OrgID, x.UserID)
+	sh.mu.Lock()
+	if sh.pending == nil {
+		sh.pending = map[[2]string]licet.Sighting{}
 	}
-	s.pending[[2]string{x.OrgID, x.UserID}] = x
-	n := len(s.pending)
-	s.mu.Unlock()
-	if s.MaxPending > 0 && n >= s.MaxPending {
-		s.init()
+	sh.pending[[2]string{x.OrgID, x.UserID}] = x
+	n := len(sh.pending)
+	sh.mu.Unlock()
+	if s.MaxPending > 0 && n*sightingShards >= s.MaxPending {
 		select {
 		case s.kick <- struct{}{}:
 		default:
@@ -165,37 +179,48 @@ func (s *Service) see(x licet.Sighting) {
 
 // Pending returns how many sightings wait to be written.
 func (s *Service) Pending() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending)
+	s.init()
+	n := 0
+	for i := range s.sightings {
+		sh := &s.sightings[i]
+		sh.mu.Lock()
+		n += len(sh.pending)
+		sh.mu.Unlock()
+	}
+	return n
 }
 
 // Flush writes the buffered sightings. On failure they are put back, unless
 // a newer sighting of the same user arrived meanwhile.
 func (s *Service) Flush(ctx context.Context) error {
-	s.mu.Lock()
-	batch := make([]licet.Sighting, 0, len(s.pending))
-	for _, x := range s.pending {
-		batch = append(batch, x)
+	s.init()
+	var batch []licet.Sighting
+	for i := range s.sightings {
+		sh := &s.sightings[i]
+		sh.mu.Lock()
+		for _, x := range sh.pending {
+			batch = append(batch, x)
+		}
+		sh.pending = nil
+		sh.mu.Unlock()
 	}
-	s.pending = nil
-	s.mu.Unlock()
 	if len(batch) == 0 {
 		return nil
 	}
 	err := s.Store.RecordSightings(ctx, batch)
 	if err != nil {
-		s.mu.Lock()
-		if s.pending == nil {
-			s.pending = map[[2]string]licet.Sighting{}
-		}
 		for _, x := range batch {
+			sh := s.shardOf(x.OrgID, x.UserID)
 			k := [2]string{x.OrgID, x.UserID}
-			if cur, ok := s.pending[k]; !ok || cur.At.Before(x.At) {
-				s.pending[k] = x
+			sh.mu.Lock()
+			if sh.pending == nil {
+				sh.pending = map[[2]string]licet.Sighting{}
 			}
+			if cur, ok := sh.pending[k]; !ok || cur.At.Before(x.At) {
+				sh.pending[k] = x
+			}
+			sh.mu.Unlock()
 		}
-		s.mu.Unlock()
 	}
 	return err
 }

@@ -122,7 +122,12 @@ func writeCheck(w http.ResponseWriter, f format, status int, v any) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	if f == formatJSON {
-		b, _ := json.Marshal(v)
+		var b []byte
+		if r, ok := v.(checkResponse); ok {
+			b = r.appendJSON(make([]byte, 0, 1024))
+		} else {
+			b, _ = json.Marshal(v)
+		}
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
 		w.Write(append(b, '\n'))
@@ -161,6 +166,40 @@ func (r checkResponse) appendXML(b []byte) []byte {
 	elem("KeyId", r.KeyID, true)
 	elem("Expires", r.Expires, true)
 	return append(b, "</LicenseResponse>\n"...)
+}
+
+// appendJSON writes the answer as encoding/json would (same members, same
+// order, empty lease fields left out), without reflection.
+func (r checkResponse) appendJSON(b []byte) []byte {
+	b = append(b, `{"status":`...)
+	b = appendJSONString(b, string(r.Status))
+	b = append(b, `,"licensed":`...)
+	b = strconv.AppendBool(b, r.Licensed)
+	b = append(b, `,"licenseType":`...)
+	b = appendJSONString(b, r.LicenseType)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, r.Message)
+	for _, m := range [...]struct{ name, value string }{{"lease", r.Lease}, {"signature", r.Signature}, {"keyId", r.KeyID}, {"expires", r.Expires}} {
+		if m.value != "" {
+			b = append(b, `,"`+m.name+`":`...)
+			b = appendJSONString(b, m.value)
+		}
+	}
+	return append(b, '}')
+}
+
+// appendJSONString quotes s as JSON: plain printable ASCII as is, anything
+// else through encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 type appendWriter struct{ b *[]byte }
@@ -235,6 +274,16 @@ func trimXMLError(err error) string {
 // decodeJSON reads the same fields as JSON; unknown members are ignored as
 // unknown XML elements are.
 func decodeJSON(body []byte, req *licet.CheckRequest) error {
+	body = bytes.TrimPrefix(body, bom)
+	if r, ok := fastJSON(body); ok {
+		*req = r
+		return nil
+	}
+	return slowJSON(body, req)
+}
+
+// slowJSON reads any JSON check with encoding/json.
+func slowJSON(body []byte, req *licet.CheckRequest) error {
 	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, bom)))
 	if err := d.Decode(req); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {

@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"encoding/xml"
 	"strings"
 	"testing"
 
@@ -60,4 +62,59 @@ func TestFastXMLTakesTheCommonShape(t *testing.T) {
 			t.Errorf("fast path took an unusual document: %q", s)
 		}
 	}
+}
+
+func TestAnswersMatchTheEncoders(t *testing.T) {
+	for _, r := range []checkResponse{
+		{Status: licet.StatusLicensed, Licensed: true, LicenseType: "Standard", Message: "a Standard license was assigned automatically",
+			Lease: "eyJ2IjoxfQ==", Signature: "c2ln+/==", KeyID: "6639af3f01d34114", Expires: "2026-12-03T21:16:50Z"},
+		{Status: licet.StatusNoLicenseAvailable, Message: `all "Premium" seats <taken> & more \ é` + "\t\n"},
+	} {
+		want, _ := json.Marshal(r)
+		if got := r.appendJSON(nil); string(got) != string(want) {
+			t.Errorf("JSON\n got %s\nwant %s", got, want)
+		}
+		wantX, _ := xml.MarshalIndent(r, "", "  ")
+		if got := r.appendXML(nil); string(got) != xml.Header+string(wantX)+"\n" {
+			t.Errorf("XML\n got %s\nwant %s", got, xml.Header+string(wantX))
+		}
+	}
+}
+
+var jsonSeeds = []string{
+	jsonDoc,
+	`{}`,
+	` { "UserId" : "u" , "DEVICEID":"d" } `,
+	`{"userId":"a","userId":"b"}`,
+	`{"userId":"a\"b"}`,
+	`{"userId":"é"}`,
+	`{"userId":1}`,
+	`{"userId":"u",}`,
+	`{"other":{"x":1},"userId":"u"}`,
+	`{"other":"x","userId":"u"}`,
+	`{"userId":"u"} {}`,
+	`[]`,
+	`{"userId":"u"`,
+	`{"userId":null}`,
+	`{"user_id":"u"}`,
+}
+
+// FuzzFastJSON holds the fast JSON reader to encoding/json.
+func FuzzFastJSON(f *testing.F) {
+	for _, s := range jsonSeeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast, ok := fastJSON(body)
+		if !ok {
+			return
+		}
+		var slow licet.CheckRequest
+		if err := slowJSON(body, &slow); err != nil {
+			t.Fatalf("fast accepted what encoding/json refuses (%v): %q", err, body)
+		}
+		if fast != slow {
+			t.Fatalf("fast read %+v, encoding/json %+v: %q", fast, slow, body)
+		}
+	})
 }
