@@ -244,6 +244,8 @@ type Store interface {
 	Snapshot(ctx context.Context, path string) error
 	Lag(ctx context.Context) (lag time.Duration, known bool, err error)
 
+	OfflineStore
+
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
 	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)
@@ -325,4 +327,43 @@ func CountSeats(now time.Time, pools []Pool, used map[string]int) []SeatCount {
 	}
 	slices.SortFunc(out, func(a, b SeatCount) int { return strings.Compare(a.LicenseType, b.LicenseType) })
 	return out
+}
+
+// OfflineConfig is where an organization's offline license goes. Auth is a
+// secret ("basic USER:PASSWORD" or "bearer TOKEN"): it is stored, used to
+// upload, and never shown.
+type OfflineConfig struct {
+	Backend   string `json:"backendUrl"`     // the file's URL on a WebDAV server; "" for none
+	Auth      string `json:"-"`              // never serialized
+	HasAuth   bool   `json:"hasCredentials"` // whether Auth is set
+	ValidDays int    `json:"validDays"`      // how long an issued document is valid
+	Location  string `json:"location"`       // where apps read it; "" for the default
+}
+
+// OfflineIssue is one issued offline license.
+type OfflineIssue struct {
+	OrgID        string    `json:"orgId"`
+	Serial       int64     `json:"serial"`
+	IssuedAt     time.Time `json:"issuedAt"`
+	IssuedBy     string    `json:"issuedBy"`
+	Users        int       `json:"users"`
+	ValidUntil   time.Time `json:"validUntil"`
+	UploadStatus string    `json:"uploadStatus"` // "", "uploaded", "failed", "no backend"
+	UploadDetail string    `json:"uploadDetail,omitempty"`
+	UploadedAt   time.Time `json:"uploadedAt,omitzero"`
+	Document     []byte    `json:"-"`
+}
+
+// OfflineBuilder makes the signed document for the next serial and the
+// users an administrator assigned.
+type OfflineBuilder func(org *Organization, serial int64, users []*User) (doc []byte, validUntil time.Time, err error)
+
+// OfflineStore keeps offline licenses.
+type OfflineStore interface {
+	OfflineConfig(ctx context.Context, orgID string) (*OfflineConfig, error)
+	SetOfflineConfig(ctx context.Context, orgID string, c OfflineConfig, setAuth bool, actor string) error
+	IssueOffline(ctx context.Context, orgID, actor string, build OfflineBuilder) (*OfflineIssue, error)
+	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
+	OfflineHistory(ctx context.Context, orgID string, limit int) ([]OfflineIssue, error)
+	OfflineDocument(ctx context.Context, orgID string) (*OfflineIssue, error)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 )
@@ -29,14 +30,24 @@ func (p *Program) backup(ctx context.Context, args []string) error {
 		return err
 	}
 	defer resp.Body.Close()
-	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
+	if err := writeAtomic(*out, resp); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "wrote a snapshot to %s\n", *out)
+	return nil
+}
+
+// writeAtomic writes a downloaded body whole (temporary file, sync,
+// rename) with mode 0600; a cut-off download leaves no file.
+func writeAtomic(path string, resp *http.Response) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(f.Name())
 	n, err := io.Copy(f, resp.Body)
 	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
-		err = fmt.Errorf("the snapshot was cut off after %d of %d bytes", n, resp.ContentLength)
+		err = fmt.Errorf("the download was cut off after %d of %d bytes", n, resp.ContentLength)
 	}
 	if err == nil {
 		err = f.Sync()
@@ -45,11 +56,10 @@ func (p *Program) backup(ctx context.Context, args []string) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), *out)
+		err = os.Rename(f.Name(), path)
 	}
 	if err != nil {
-		return fmt.Errorf("writing %s: %v", *out, err)
+		return fmt.Errorf("writing %s: %v", path, err)
 	}
-	fmt.Fprintf(p.Stdout, "wrote a snapshot of %d bytes to %s\n", n, *out)
 	return nil
 }

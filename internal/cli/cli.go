@@ -67,6 +67,10 @@ func init() {
 		{"user disable", "disable a user (frees the seat)", userAction("disable")},
 		{"user delete", "delete a user and its data (frees the seat)", userAction("delete")},
 		{"audit", "show an organization's audit log", (*Program).audit},
+		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
+		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},
+		{"offline show", "show offline license settings and history", (*Program).offlineShow},
+		{"offline verify", "verify an offline license file as a device would", (*Program).offlineVerify},
 		{"backup", "write a consistent snapshot of a SQLite server's database", (*Program).backup},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
@@ -157,12 +161,8 @@ func (f *flagSet) env(names ...string) { f.envNames = append(f.envNames, names..
 
 // parse applies the environment, then the arguments, which win.
 func (f *flagSet) parse(args []string) error {
-	for _, n := range f.envNames {
-		if v := f.p.Getenv("LICET_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))); v != "" {
-			if err := f.Set(n, v); err != nil {
-				return usagef("LICET_%s: %v", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), err)
-			}
-		}
+	if err := f.applyEnv(); err != nil {
+		return err
 	}
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -175,6 +175,18 @@ func (f *flagSet) parse(args []string) error {
 	}
 	if f.NArg() > 0 {
 		return usagef("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+// applyEnv sets the flags that have a LICET_<NAME> variable.
+func (f *flagSet) applyEnv() error {
+	for _, n := range f.envNames {
+		if v := f.p.Getenv("LICET_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))); v != "" {
+			if err := f.Set(n, v); err != nil {
+				return usagef("LICET_%s: %v", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), err)
+			}
+		}
 	}
 	return nil
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
@@ -169,7 +170,8 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
-	srv := &server.Server{Service: svc, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
+	off := &offline.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger}
+	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag}
 	hs := &http.Server{
 		Handler:           srv.Handler(),

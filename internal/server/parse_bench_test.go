@@ -55,7 +55,7 @@ func BenchmarkNormalize(b *testing.B) {
 
 func BenchmarkAnswerXML(b *testing.B) {
 	resp := checkResponse{Status: licet.StatusLicensed, Licensed: true, LicenseType: "Standard", Message: "licensed",
-		Lease: "eyJ2IjoxLCJvcmciOiI0Rjc2N0FGRi1CMzNGLTQzN0MtQTdDQi0wMDI0OTk0OEM4MkIiLCJ1c2VyIjoiNjYxQkFDMzQtMTEyOC00MEIxLTk2NTMtMDBCOUY1NDE1OENEIn0=",
+		Lease:     "eyJ2IjoxLCJvcmciOiI0Rjc2N0FGRi1CMzNGLTQzN0MtQTdDQi0wMDI0OTk0OEM4MkIiLCJ1c2VyIjoiNjYxQkFDMzQtMTEyOC00MEIxLTk2NTMtMDBCOUY1NDE1OENEIn0=",
 		Signature: "xBztSsWmwHofNgepPJHk4nWa2fJgZNEn8b0nElLuTZ81TVF2/GVbO2gg3EVPSIXLR7ri0JMy7s8FDieq80LFDg==", KeyID: "6639af3f01d34114", Expires: "2026-12-03T21:16:50Z"}
 	buf := make([]byte, 0, 1024)
 	b.ReportAllocs()

@@ -22,6 +22,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/offline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -33,6 +34,7 @@ const MaxBody = 64 << 10
 // Server serves licet's HTTP endpoints.
 type Server struct {
 	Service  *licensing.Service
+	Offline  *offline.Service
 	Store    licet.Store
 	Keys     *keys.Ring
 	Logger   *slog.Logger
@@ -93,6 +95,10 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/orgs/{org}/users/{user}/{action}", s.changeUser)
 	op.HandleFunc("DELETE /v1/orgs/{org}/users/{user}", s.deleteUser)
 	op.HandleFunc("GET /v1/orgs/{org}/audit", s.listAudit)
+	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
+	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)

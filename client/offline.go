@@ -1,0 +1,163 @@
+package client
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// OfflineMagic starts every offline license file.
+const OfflineMagic = "licet-offline-v1"
+
+// Errors an offline license is refused with. Each says one thing.
+var (
+	ErrMalformed         = errors.New("offline license: not a licet offline license file")
+	ErrUnknownKey        = errors.New("offline license: signed by a key this app does not trust")
+	ErrBadSignature      = errors.New("offline license: the signature does not match the content")
+	ErrWrongOrganization = errors.New("offline license: issued for another organization")
+	ErrWrongURL          = errors.New("offline license: issued for another organization URL")
+	ErrNotYetValid       = errors.New("offline license: not valid yet")
+	ErrExpired           = errors.New("offline license: expired")
+	ErrUserNotLicensed   = errors.New("offline license: this user is not in it")
+)
+
+// OfflineLicense is a verified offline license's content.
+type OfflineLicense struct {
+	Version    int                 `json:"v"`
+	Kind       string              `json:"kind"`
+	Serial     int64               `json:"serial"`
+	Org        string              `json:"org"`
+	URL        string              `json:"url"`
+	IssuedAt   string              `json:"iat"`
+	ValidFrom  string              `json:"nbf"`
+	ValidUntil string              `json:"exp"`
+	KeyID      string              `json:"kid"`
+	Users      map[string][]string `json:"users"` // license type → user IDs, sorted
+}
+
+// LicenseType returns the type the license gives user, and whether it
+// names the user at all (IDs compare case-insensitively).
+func (l *OfflineLicense) LicenseType(user string) (string, bool) {
+	for typ, ids := range l.Users {
+		for _, id := range ids {
+			if strings.EqualFold(id, user) {
+				return typ, true
+			}
+		}
+	}
+	return "", false
+}
+
+// SplitOffline separates a file into its key ID, signature and the payload
+// bytes the signature covers: everything after the first line feed.
+func SplitOffline(doc []byte) (kid string, sig, payload []byte, err error) {
+	line, payload, ok := bytes.Cut(doc, []byte("\n"))
+	if !ok {
+		return "", nil, nil, ErrMalformed
+	}
+	f := strings.Fields(string(line))
+	if len(f) != 3 || f[0] != OfflineMagic || len(f[1]) == 0 || len(f[1]) > 64 {
+		return "", nil, nil, ErrMalformed
+	}
+	sig, err = base64.StdEncoding.DecodeString(f[2])
+	if err != nil || len(sig) != ed25519.SignatureSize {
+		return "", nil, nil, ErrMalformed
+	}
+	return f[1], sig, payload, nil
+}
+
+// ParseOffline verifies the signature of an offline license file with the
+// trusted keys (key ID → public key) and decodes its content. It does not
+// look at organization, URL, user or time: VerifyOffline does.
+func ParseOffline(doc []byte, keys map[string]ed25519.PublicKey) (*OfflineLicense, error) {
+	kid, sig, payload, err := SplitOffline(doc)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := keys[kid]
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	if !ed25519.Verify(pub, payload, sig) {
+		return nil, ErrBadSignature
+	}
+	var l OfflineLicense
+	d := json.NewDecoder(bytes.NewReader(payload))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&l); err != nil || d.More() {
+		return nil, ErrMalformed
+	}
+	if l.Version != 1 || l.Kind != "offline" || l.KeyID != kid {
+		return nil, ErrMalformed
+	}
+	return &l, nil
+}
+
+// OfflineCheck is what a device checks an offline license against.
+type OfflineCheck struct {
+	Org, URL, User string
+	Now            time.Time
+	// Drift is how far the device clock may be off: the license is
+	// accepted from ValidFrom-Drift to ValidUntil+Drift.
+	Drift time.Duration
+}
+
+// VerifyOffline verifies a file for one user: signature and key, then
+// organization, URL, validity window and the user, in that order.
+func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck) (*OfflineLicense, string, error) {
+	l, err := ParseOffline(doc, keys)
+	if err != nil {
+		return nil, "", err
+	}
+	if !strings.EqualFold(trimGUID(l.Org), trimGUID(c.Org)) {
+		return l, "", ErrWrongOrganization
+	}
+	if NormalizeURL(l.URL) != NormalizeURL(c.URL) {
+		return l, "", ErrWrongURL
+	}
+	from, err1 := time.Parse(time.RFC3339, l.ValidFrom)
+	until, err2 := time.Parse(time.RFC3339, l.ValidUntil)
+	if err1 != nil || err2 != nil {
+		return l, "", ErrMalformed
+	}
+	if c.Now.Before(from.Add(-c.Drift)) {
+		return l, "", ErrNotYetValid
+	}
+	if !c.Now.Before(until.Add(c.Drift)) {
+		return l, "", fmt.Errorf("%w on %s", ErrExpired, until.UTC().Format(time.RFC3339))
+	}
+	typ, ok := l.LicenseType(trimGUID(c.User))
+	if !ok {
+		return l, "", ErrUserNotLicensed
+	}
+	return l, typ, nil
+}
+
+func trimGUID(s string) string { return strings.Trim(strings.TrimSpace(s), "{}") }
+
+// NormalizeURL makes organization URLs comparable: scheme and host in lower
+// case, default ports dropped, no trailing slash, no query or fragment.
+func NormalizeURL(s string) string {
+	u, err := url.Parse(strings.TrimSpace(s))
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(strings.ToLower(strings.TrimSpace(s)), "/")
+	}
+	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	if (scheme == "https" && strings.HasSuffix(host, ":443")) || (scheme == "http" && strings.HasSuffix(host, ":80")) {
+		host = host[:strings.LastIndexByte(host, ':')]
+	}
+	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+}
+
+// OfflineLocation is where an app looks for its organization's offline
+// license unless told otherwise: the file licet-offline.lic at the root of
+// the organization URL's path.
+func OfflineLocation(orgURL string) string {
+	return NormalizeURL(orgURL) + "/licet-offline.lic"
+}

@@ -1,0 +1,117 @@
+package client
+
+import (
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// testKey is fixed so that the committed fuzz corpus holds valid documents.
+var testKey = ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize))
+
+func testKeys() map[string]ed25519.PublicKey {
+	pub := testKey.Public().(ed25519.PublicKey)
+	return map[string]ed25519.PublicKey{KeyID(pub): pub}
+}
+
+// sign makes a document the way the server does (internal/offline.Build
+// is tested against this format from the server side).
+func sign(l OfflineLicense, key ed25519.PrivateKey) []byte {
+	l.KeyID = KeyID(key.Public().(ed25519.PublicKey))
+	payload, _ := json.Marshal(l)
+	return fmt.Appendf(nil, "%s %s %s\n%s", OfflineMagic, l.KeyID, base64.StdEncoding.EncodeToString(ed25519.Sign(key, payload)), payload)
+}
+
+var sample = OfflineLicense{Version: 1, Kind: "offline", Serial: 3, Org: "4F767AFF-B33F-437C-A7CB-00249948C82B",
+	URL: "https://testcrm.example.net", IssuedAt: "2026-03-01T08:00:00Z", ValidFrom: "2026-03-01T08:00:00Z", ValidUntil: "2026-03-31T08:00:00Z",
+	Users: map[string][]string{"Standard": {"661BAC34-1128-40B1-9653-00B9F54158CD"}, "Inspections": {"761BAC34-1128-40B1-9653-00B9F54158CD"}}}
+
+var check = OfflineCheck{Org: "{4f767aff-b33f-437c-a7cb-00249948c82b}", URL: "HTTPS://TestCRM.example.net:443/", User: "661bac34-1128-40b1-9653-00b9f54158cd",
+	Now: time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC), Drift: 5 * time.Minute}
+
+func TestVerifyOffline(t *testing.T) {
+	doc := sign(sample, testKey)
+	if _, typ, err := VerifyOffline(doc, testKeys(), check); err != nil || typ != "Standard" {
+		t.Fatalf("the right user: %q %v", typ, err)
+	}
+	other := ed25519.NewKeyFromSeed([]byte("another key's seed, 32 bytes!!!!"))
+	cases := map[string]struct {
+		doc  []byte
+		mod  func(*OfflineCheck)
+		want error
+	}{
+		"stranger":      {doc, func(c *OfflineCheck) { c.User = "00000000-0000-0000-0000-000000000000" }, ErrUserNotLicensed},
+		"another org":   {doc, func(c *OfflineCheck) { c.Org = "5F767AFF-B33F-437C-A7CB-00249948C82B" }, ErrWrongOrganization},
+		"another URL":   {doc, func(c *OfflineCheck) { c.URL = "https://evil.example.net" }, ErrWrongURL},
+		"another path":  {doc, func(c *OfflineCheck) { c.URL = "https://testcrm.example.net/other" }, ErrWrongURL},
+		"expired":       {doc, func(c *OfflineCheck) { c.Now = time.Date(2026, 3, 31, 8, 6, 0, 0, time.UTC) }, ErrExpired},
+		"not yet":       {doc, func(c *OfflineCheck) { c.Now = time.Date(2026, 3, 1, 7, 50, 0, 0, time.UTC) }, ErrNotYetValid},
+		"another key":   {sign(sample, other), nil, ErrUnknownKey},
+		"not a license": {[]byte("hello\nworld"), nil, ErrMalformed},
+		"empty":         {nil, nil, ErrMalformed},
+	}
+	for name, tc := range cases {
+		c := check
+		if tc.mod != nil {
+			tc.mod(&c)
+		}
+		if _, _, err := VerifyOffline(tc.doc, testKeys(), c); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v; want %v", name, err, tc.want)
+		}
+	}
+	// Within the drift tolerance the edges still pass.
+	c := check
+	c.Now = time.Date(2026, 3, 31, 8, 4, 0, 0, time.UTC)
+	if _, _, err := VerifyOffline(doc, testKeys(), c); err != nil {
+		t.Errorf("within drift after the end: %v", err)
+	}
+}
+
+func TestEverySingleByteChangeIsRefused(t *testing.T) {
+	doc := sign(sample, testKey)
+	for i := range doc {
+		for _, delta := range []byte{1, 0x20, 0x80} {
+			bad := append([]byte(nil), doc...)
+			bad[i] ^= delta
+			if _, _, err := VerifyOffline(bad, testKeys(), check); err == nil {
+				t.Fatalf("a change of byte %d (%q→%q) was accepted", i, doc[i], bad[i])
+			}
+		}
+	}
+}
+
+func TestNormalizeURL(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://TestCRM.Example.net/":         "https://testcrm.example.net",
+		"HTTPS://testcrm.example.net:443":      "https://testcrm.example.net",
+		"http://testcrm.example.net:80/crm/":   "http://testcrm.example.net/crm",
+		"https://testcrm.example.net:8443/Crm": "https://testcrm.example.net:8443/Crm",
+	} {
+		if got := NormalizeURL(in); got != want {
+			t.Errorf("NormalizeURL(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+// FuzzParseOffline feeds anything to the parser and verifier: no panic,
+// and nothing but the documents the key signed is accepted.
+func FuzzParseOffline(f *testing.F) {
+	f.Add(sign(sample, testKey))
+	f.Add([]byte(OfflineMagic + " x AAAA\n{}"))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		l, typ, err := VerifyOffline(doc, testKeys(), check)
+		if err != nil {
+			return
+		}
+		kid, sig, payload, _ := SplitOffline(doc)
+		pub := testKeys()[kid]
+		if !ed25519.Verify(pub, payload, sig) || typ == "" || l == nil {
+			t.Fatalf("accepted a document the key did not sign: %q", doc)
+		}
+	})
+}

@@ -1,0 +1,245 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/client"
+)
+
+type offlineResult struct {
+	licet.OfflineIssue
+	Location string `json:"location"`
+}
+
+func (p *Program) offlineIssue(ctx context.Context, args []string) error {
+	fs := p.flags("offline issue")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	out := fs.String("out", "", "also write the document to this file")
+	org, a, err := fs.parseOrg(args, o, id)
+	if err != nil {
+		return err
+	}
+	var res offlineResult
+	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/offline/issue", nil, &res); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "issued offline license %d for %s: %d users, valid until %s\n", res.Serial, org, res.Users, res.ValidUntil.UTC().Format(time.RFC3339))
+	if *out != "" {
+		resp, err := a.get(ctx, "/v1/orgs/"+org+"/offline/license")
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if err := writeAtomic(*out, resp); err != nil {
+			return err
+		}
+		fmt.Fprintf(p.Stdout, "wrote %s\n", *out)
+	}
+	switch res.UploadStatus {
+	case "uploaded":
+		fmt.Fprintf(p.Stdout, "saved to the organization's backend; apps read it at %s\n", res.Location)
+	case "failed":
+		return fmt.Errorf("offline license %d was issued but saving it to the backend failed: %s", res.Serial, res.UploadDetail)
+	default:
+		fmt.Fprintf(p.Stdout, "no backend configured: place the file at %s\n", res.Location)
+	}
+	return nil
+}
+
+func (p *Program) offlineSet(ctx context.Context, args []string) error {
+	fs := p.flags("offline set")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	backend := fs.String("backend", "", `the file's URL on the organization's WebDAV server ("" for none)`)
+	user := fs.String("backend-user", "", "basic auth user for the backend")
+	passFile := fs.String("backend-password-file", "", "file holding the backend password")
+	tokenFile := fs.String("backend-token-file", "", "file holding a bearer token for the backend")
+	clear := fs.Bool("clear-credentials", false, "remove the backend credentials")
+	days := fs.Int("valid-days", 0, "how many days an issued offline license is valid")
+	location := fs.String("location", "", `where apps read the license ("" for <organization URL>/licet-offline.lic)`)
+	org, a, err := fs.parseOrg(args, o, id)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{}
+	if fs.set("backend") {
+		body["backendUrl"] = *backend
+	}
+	if fs.set("location") {
+		body["location"] = *location
+	}
+	if fs.set("valid-days") {
+		body["validDays"] = *days
+	}
+	readSecret := func(path string) (string, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", err
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	}
+	switch {
+	case *clear:
+		body["clearCredentials"] = true
+	case *tokenFile != "":
+		tok, err := readSecret(*tokenFile)
+		if err != nil {
+			return err
+		}
+		body["bearerToken"] = tok
+	case *user != "":
+		if *passFile == "" {
+			return usagef("--backend-user needs --backend-password-file")
+		}
+		pass, err := readSecret(*passFile)
+		if err != nil {
+			return err
+		}
+		body["username"], body["password"] = *user, pass
+	}
+	if len(body) == 0 {
+		return usagef("nothing to change")
+	}
+	var v map[string]any
+	if err := a.do(ctx, "PUT", "/v1/orgs/"+org+"/offline", body, &v); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "offline settings of %s saved\n", org)
+	return nil
+}
+
+func (p *Program) offlineShow(ctx context.Context, args []string) error {
+	fs := p.flags("offline show")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	asJSON := fs.Bool("json", false, "print JSON")
+	org, a, err := fs.parseOrg(args, o, id)
+	if err != nil {
+		return err
+	}
+	var v struct {
+		Enabled        bool                 `json:"enabled"`
+		Backend        string               `json:"backendUrl"`
+		HasCredentials bool                 `json:"hasCredentials"`
+		ValidDays      int                  `json:"validDays"`
+		Location       string               `json:"location"`
+		History        []licet.OfflineIssue `json:"history"`
+	}
+	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/offline", nil, &v); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(v)
+	}
+	w := table(p.Stdout)
+	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(v.Enabled))
+	fmt.Fprintf(w, "Backend\t%s (credentials: %s)\n", dash(v.Backend), map[bool]string{true: "set", false: "none"}[v.HasCredentials])
+	fmt.Fprintf(w, "Valid for\t%d days\n", v.ValidDays)
+	fmt.Fprintf(w, "Apps read it at\t%s\n", dash(v.Location))
+	w.Flush()
+	if len(v.History) > 0 {
+		fmt.Fprintln(p.Stdout)
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "SERIAL\tISSUED\tBY\tUSERS\tVALID UNTIL\tUPLOAD")
+		for _, h := range v.History {
+			up := dash(h.UploadStatus)
+			if h.UploadDetail != "" {
+				up += ": " + h.UploadDetail
+			}
+			fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%s\n", h.Serial, h.IssuedAt.UTC().Format(time.RFC3339), h.IssuedBy, h.Users, h.ValidUntil.UTC().Format(time.RFC3339), up)
+		}
+		w.Flush()
+	}
+	return nil
+}
+
+// offlineVerify checks a file as a device would, without the service:
+// exit 0 only when the user is licensed by it.
+func (p *Program) offlineVerify(ctx context.Context, args []string) error {
+	fs := p.flags("offline verify")
+	o := fs.operator()
+	org := fs.String("org", "", "the organization's GUID")
+	u := fs.String("url", "", "the organization's URL")
+	user := fs.String("user", "", "the user's GUID")
+	keyFile := fs.String("key", "", "PEM file of the trusted public key(s) (default: fetch from --server)")
+	drift := fs.Duration("drift", 5*time.Minute, "tolerated clock difference")
+	at := fs.String("at", "", "verify as of this time, RFC 3339 (default now)")
+	// The file may come before or after the flags.
+	var file string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		file, args = args[0], args[1:]
+	}
+	if err := fs.applyEnv(); err != nil {
+		return err
+	}
+	if err := fs.Parse(args); err != nil {
+		return usagef("%v", err)
+	}
+	if file == "" && fs.NArg() == 1 {
+		file = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	if file == "" {
+		return usagef("give the offline license FILE")
+	}
+	if _, err := guid("org", *org); err != nil {
+		return err
+	}
+	if _, err := guid("user", *user); err != nil {
+		return err
+	}
+	if *u == "" {
+		return usagef("--url is required")
+	}
+	now := p.Clock.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return usagef("--at %q is not an RFC 3339 time", *at)
+		}
+		now = t
+	}
+	doc, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var pem []byte
+	if *keyFile != "" {
+		if pem, err = os.ReadFile(*keyFile); err != nil {
+			return err
+		}
+	} else {
+		a, err := o.client(false)
+		if err != nil {
+			return err
+		}
+		var out struct {
+			Keys []struct {
+				PEM string `json:"publicKeyPem"`
+			} `json:"keys"`
+		}
+		if err := a.do(ctx, "GET", "/v1/keys", nil, &out); err != nil {
+			return err
+		}
+		for _, k := range out.Keys {
+			pem = append(pem, k.PEM...)
+		}
+	}
+	keys, err := client.ParsePublicKeys(pem)
+	if err != nil {
+		return fmt.Errorf("public keys: %v", err)
+	}
+	l, typ, err := client.VerifyOffline(doc, keys, client.OfflineCheck{Org: *org, URL: *u, User: *user, Now: now, Drift: *drift})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "licensed: %s holds a %s license in offline license %d of %s, valid until %s\n", strings.ToUpper(*user), typ, l.Serial, l.Org, l.ValidUntil)
+	return nil
+}

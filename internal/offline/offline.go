@@ -1,0 +1,197 @@
+// Package offline issues offline licenses: the signed document an
+// organization keeps on its own backend for devices that cannot reach the
+// service, and saving it there over WebDAV so that no reader ever sees half
+// a file. The format is the public client package's (docs/PROTOCOL.md).
+package offline
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/client"
+	"github.com/licet/licet/internal/keys"
+)
+
+// Service issues and uploads offline licenses.
+type Service struct {
+	Store  licet.Store
+	Keys   *keys.Ring
+	Clock  licet.Clock
+	Logger *slog.Logger
+	// HTTP uploads to backends; its timeout bounds an upload.
+	HTTP *http.Client
+}
+
+// Result is an issued license and how saving it went.
+type Result struct {
+	*licet.OfflineIssue
+	Location string `json:"location"`
+}
+
+// Issue makes the organization's next offline license and saves it to the
+// organization's backend when one is configured. The license is issued
+// (and downloadable) even when the upload fails; the result says why.
+func (s *Service) Issue(ctx context.Context, orgID, actor string) (*Result, error) {
+	cfg, err := s.Store.OfflineConfig(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	k := s.Keys.Active()
+	now := s.Clock.Now()
+	is, err := s.Store.IssueOffline(ctx, orgID, actor, func(org *licet.Organization, serial int64, users []*licet.User) ([]byte, time.Time, error) {
+		if err := licet.ValidURL(org.URL); err != nil {
+			return nil, time.Time{}, licet.Errorf(licet.ECONFLICT, "an offline license needs the organization's URL: %s", licet.ErrorMessage(err))
+		}
+		until := now.Add(time.Duration(max(1, cfg.ValidDays)) * 24 * time.Hour).UTC().Truncate(time.Second)
+		doc := Build(k, org, serial, users, now, until)
+		return doc, until, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{OfflineIssue: is, Location: cfg.Location}
+	if r.Location == "" {
+		o, err := s.Store.Organization(ctx, orgID)
+		if err == nil {
+			r.Location = client.OfflineLocation(o.URL)
+		}
+	}
+	status, detail := "no backend", ""
+	if cfg.Backend != "" {
+		if err := s.upload(ctx, cfg, is.Serial, is.Document); err != nil {
+			status, detail = "failed", err.Error()
+			s.Logger.Warn("offline license upload failed", "org", orgID, "serial", is.Serial, "err", detail)
+		} else {
+			status = "uploaded"
+		}
+	}
+	if err := s.Store.RecordOfflineUpload(ctx, orgID, is.Serial, status, detail, actor); err != nil {
+		return nil, err
+	}
+	is.UploadStatus, is.UploadDetail = status, detail
+	if status == "uploaded" {
+		is.UploadedAt = s.Clock.Now()
+	}
+	return r, nil
+}
+
+// Build makes the document: one header line with the key ID and the
+// signature, then the payload those cover. The payload is compact JSON with
+// sorted keys and sorted user IDs grouped by type: the same input gives the
+// same bytes.
+func Build(k *keys.Key, org *licet.Organization, serial int64, users []*licet.User, now, until time.Time) []byte {
+	l := client.OfflineLicense{Version: 1, Kind: "offline", Serial: serial, Org: org.ID, URL: client.NormalizeURL(org.URL),
+		IssuedAt: now.UTC().Format(time.RFC3339), ValidFrom: now.UTC().Format(time.RFC3339), ValidUntil: until.UTC().Format(time.RFC3339),
+		KeyID: k.ID, Users: map[string][]string{}}
+	for _, u := range users {
+		l.Users[u.LicenseType] = append(l.Users[u.LicenseType], u.ID)
+	}
+	for _, ids := range l.Users {
+		slices.Sort(ids)
+	}
+	payload, _ := json.Marshal(l)
+	sig := ed25519.Sign(k.Private, payload)
+	var b bytes.Buffer
+	b.Grow(len(payload) + 128)
+	fmt.Fprintf(&b, "%s %s %s\n", client.OfflineMagic, k.ID, base64.StdEncoding.EncodeToString(sig))
+	b.Write(payload)
+	return b.Bytes()
+}
+
+// upload writes the document to a temporary name beside the target, then
+// moves it over the target in one WebDAV MOVE, so readers see the old
+// document or the new one, never a part. A failure leaves the target as it
+// was and removes the temporary file when it can.
+func (s *Service) upload(ctx context.Context, cfg *licet.OfflineConfig, serial int64, doc []byte) error {
+	target, err := url.Parse(cfg.Backend)
+	if err != nil {
+		return fmt.Errorf("the backend URL cannot be parsed")
+	}
+	tmp := *target
+	tmp.Path = target.Path + fmt.Sprintf(".upload-%d", serial)
+	if err := s.send(ctx, cfg, "PUT", tmp.String(), doc, nil); err != nil {
+		return err
+	}
+	err = s.send(ctx, cfg, "MOVE", tmp.String(), nil, http.Header{"Destination": {target.String()}, "Overwrite": {"T"}})
+	if err != nil {
+		s.send(ctx, cfg, "DELETE", tmp.String(), nil, nil) // best effort: the target is untouched either way
+	}
+	return err
+}
+
+func (s *Service) send(ctx context.Context, cfg *licet.OfflineConfig, method, u string, body []byte, h http.Header) error {
+	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("the backend URL is not usable")
+	}
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/octet-stream")
+	}
+	if kind, secret, ok := strings.Cut(cfg.Auth, " "); ok {
+		switch kind {
+		case "basic":
+			user, pass, _ := strings.Cut(secret, ":")
+			req.SetBasicAuth(user, pass)
+		case "bearer":
+			req.Header.Set("Authorization", "Bearer "+secret)
+		}
+	}
+	hc := s.HTTP
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return fmt.Errorf("the backend did not answer in time (%s %s)", method, redact(u))
+		}
+		return fmt.Errorf("the backend cannot be reached (%s %s): %s", method, redact(u), rootCause(err))
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("the backend refused the credentials (%s %s: %s)", method, redact(u), resp.Status)
+	case resp.StatusCode >= 300:
+		return fmt.Errorf("the backend answered %s to %s %s", resp.Status, method, redact(u))
+	}
+	return nil
+}
+
+// redact drops any user information from a URL before it is shown.
+func redact(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	p.User = nil
+	return p.String()
+}
+
+func rootCause(err error) string {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err.Error()
+		}
+		err = u
+	}
+}

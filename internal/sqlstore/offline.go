@@ -1,0 +1,175 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/licet/licet"
+)
+
+// OfflineConfig returns where an organization's offline license goes.
+func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.OfflineConfig, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		c = &licet.OfflineConfig{}
+		err := tx.QueryRowContext(ctx, `SELECT offline_backend, offline_auth, offline_valid_days, offline_location
+			FROM organizations WHERE id = ?`, orgID).Scan(&c.Backend, &c.Auth, &c.ValidDays, &c.Location)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.ENOTFOUND, "organization %s not found", orgID)
+		}
+		c.HasAuth = c.Auth != ""
+		return err
+	})
+	return c, err
+}
+
+// SetOfflineConfig changes where an organization's offline license goes;
+// the credential changes only with setAuth. The audit log says whether a
+// credential was set, never what it is.
+func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.OfflineConfig, setAuth bool, actor string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		if _, err := lockOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		q := `UPDATE organizations SET offline_backend = ?, offline_valid_days = ?, offline_location = ?`
+		args := []any{c.Backend, c.ValidDays, c.Location}
+		if setAuth {
+			q += `, offline_auth = ?`
+			args = append(args, c.Auth)
+		}
+		if _, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(args, orgID)...); err != nil {
+			return err
+		}
+		detail := fmt.Sprintf("backend=%q validDays=%d location=%q", c.Backend, c.ValidDays, c.Location)
+		if setAuth {
+			detail += " credentials=" + map[bool]string{true: "set", false: "removed"}[c.Auth != ""]
+		}
+		return audit(ctx, tx, s.clock.Now(), orgID, actor, "offline.configure", "", detail)
+	})
+}
+
+// IssueOffline makes the next offline license of an organization that may
+// have them, from the users an administrator assigned, and keeps it.
+func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build licet.OfflineBuilder) (is *licet.OfflineIssue, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		org, err := lockOrg(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		if !org.Settings.Offline {
+			return licet.Errorf(licet.ECONFLICT, "offline licenses are not enabled for organization %s; ask your vendor to enable offline licenses", orgID)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users
+			WHERE org_id = ? AND state = 'licensed' AND NOT disabled AND assigned_by <> ? ORDER BY user_id`, orgID, licet.ActorAutomatic)
+		if err != nil {
+			return err
+		}
+		var users []*licet.User
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			users = append(users, u)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var serial int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(serial), 0) + 1 FROM offline_licenses WHERE org_id = ?`, orgID).Scan(&serial); err != nil {
+			return err
+		}
+		doc, until, err := build(org, serial, users)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		is = &licet.OfflineIssue{OrgID: orgID, Serial: serial, IssuedAt: fromMS(ms(now)), IssuedBy: actor, Users: len(users),
+			ValidUntil: fromMS(ms(until)), Document: doc}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO offline_licenses (org_id, serial, issued_at, issued_by, users, valid_until, document)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, serial, ms(now), actor, len(users), ms(until), doc); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, orgID, actor, "offline.issue", "", "serial="+strconv.FormatInt(serial, 10)+" users="+strconv.Itoa(len(users)))
+	})
+	return is, err
+}
+
+// RecordOfflineUpload records how saving a document to the backend went.
+func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		at := int64(0)
+		if status == "uploaded" {
+			at = ms(now)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE offline_licenses SET upload_status = ?, upload_detail = ?, uploaded_at = ?
+			WHERE org_id = ? AND serial = ?`, status, detail, at, orgID, serial); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, orgID, actor, "offline.upload", "", fmt.Sprintf("serial=%d %s %s", serial, status, detail))
+	})
+}
+
+const offlineCols = `org_id, serial, issued_at, issued_by, users, valid_until, upload_status, upload_detail, uploaded_at`
+
+func scanIssue(r scanner, doc *[]byte) (*licet.OfflineIssue, error) {
+	var is licet.OfflineIssue
+	var issued, until, uploaded int64
+	dest := []any{&is.OrgID, &is.Serial, &issued, &is.IssuedBy, &is.Users, &until, &is.UploadStatus, &is.UploadDetail, &uploaded}
+	if doc != nil {
+		dest = append(dest, doc)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	is.IssuedAt, is.ValidUntil, is.UploadedAt = fromMS(issued), fromMS(until), fromMS(uploaded)
+	return &is, nil
+}
+
+// OfflineHistory lists an organization's issued offline licenses, newest first.
+func (s *Store) OfflineHistory(ctx context.Context, orgID string, limit int) (out []licet.OfflineIssue, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+offlineCols+` FROM offline_licenses WHERE org_id = ? ORDER BY serial DESC LIMIT ?`, orgID, limit)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			is, err := scanIssue(rows, nil)
+			if err != nil {
+				return err
+			}
+			out = append(out, *is)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// OfflineDocument returns the newest offline license of an organization.
+func (s *Store) OfflineDocument(ctx context.Context, orgID string) (is *licet.OfflineIssue, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		var doc []byte
+		is, err = scanIssue(tx.QueryRowContext(ctx, `SELECT `+offlineCols+`, document FROM offline_licenses
+			WHERE org_id = ? ORDER BY serial DESC LIMIT 1`, orgID), &doc)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.ENOTFOUND, "organization %s has no offline license yet", orgID)
+		}
+		if is != nil {
+			is.Document = doc
+		}
+		return err
+	})
+	return is, err
+}
