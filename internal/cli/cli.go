@@ -72,6 +72,7 @@ func init() {
 		{"offline show", "show offline license settings and history", (*Program).offlineShow},
 		{"offline verify", "verify an offline license file as a device would", (*Program).offlineVerify},
 		{"backup", "write a consistent snapshot of a SQLite server's database", (*Program).backup},
+		{"check", "act as a device: run the whole check order and print the outcome", (*Program).checkDevice},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
 	}
@@ -103,9 +104,13 @@ func (p *Program) Run(ctx context.Context, args []string) int {
 			}
 			if err != nil {
 				var ue usageError
+				var ee errExit
 				fmt.Fprintf(p.Stderr, "licet %s: %s\n", c.name, oneLine(err.Error()))
 				if errors.As(err, &ue) {
 					return 2
+				}
+				if errors.As(err, &ee) {
+					return ee.code
 				}
 				return 1
 			}

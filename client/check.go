@@ -1,0 +1,438 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Request is the MobileClient record a device sends.
+type Request struct {
+	Version          string `json:"version"`
+	Edition          string `json:"edition"`
+	DeviceID         string `json:"deviceId"`
+	DeviceInfo       string `json:"deviceInfo"`
+	OrganizationID   string `json:"organizationId"`
+	OrganizationURL  string `json:"organizationUrl"`
+	OrganizationName string `json:"organizationName"`
+	UserID           string `json:"userId"`
+}
+
+// Lease is a verified lease's content (docs/PROTOCOL.md).
+type Lease struct {
+	Version     int    `json:"v"`
+	Org         string `json:"org"`
+	User        string `json:"user"`
+	Device      string `json:"device"`
+	LicenseType string `json:"type"`
+	Status      string `json:"status"`
+	IssuedAt    string `json:"iat"`
+	ExpiresAt   string `json:"exp"`
+	KeyID       string `json:"kid"`
+	Role        string `json:"role"`
+	Server      string `json:"server"`
+}
+
+// Source names who decided a check.
+type Source string
+
+const (
+	SourcePrimary Source = "primary"
+	SourceOffline Source = "offline"
+	SourceBackup  Source = "backup"
+	SourceCache   Source = "cache"
+	SourceNone    Source = "none"
+)
+
+// Errors of the walk.
+var (
+	ErrUnreachable    = errors.New("cannot be reached")
+	ErrForged         = errors.New("the answer's lease does not verify: not believed")
+	ErrNoOffline      = errors.New("no offline license at the backend")
+	ErrClockRollback  = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
+	ErrNoCache        = errors.New("no verified lease stored on this device")
+	ErrCacheExpired   = errors.New("the stored lease has expired")
+	ErrNoTrustedKeys  = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
+)
+
+// Step is one source tried and why it did not decide.
+type Step struct {
+	Source Source `json:"source"`
+	Err    error  `json:"-"`
+	Reason string `json:"reason"`
+}
+
+// Outcome is a whole check's result.
+type Outcome struct {
+	Licensed    bool            `json:"licensed"`
+	Status      string          `json:"status"`
+	LicenseType string          `json:"licenseType"`
+	Message     string          `json:"message"`
+	Source      Source          `json:"source"`
+	Expires     time.Time       `json:"expires,omitzero"`
+	Lease       *Lease          `json:"lease,omitempty"`
+	Offline     *OfflineLicense `json:"offline,omitempty"`
+	Steps       []Step          `json:"steps"`
+}
+
+// Decided reports whether some source decided (licensed or not), as
+// opposed to nothing being reachable and no usable local lease.
+func (o *Outcome) Decided() bool { return o.Source != SourceNone }
+
+// Config configures a Client. Zero durations take the defaults.
+type Config struct {
+	Primary    string // the primary server's URL
+	Backup     string // the backup server's URL ("" for none)
+	OfflineURL string // where the offline license is ("" for OfflineLocation(Request.OrganizationURL))
+	Request    Request
+
+	// Keys are the trusted public keys (key ID → key). When empty, the
+	// client fetches /v1/keys once from the primary (then the backup) over
+	// https and pins what it got in the store.
+	Keys map[string]ed25519.PublicKey
+	// AllowInsecureKeyFetch lets the first key fetch use plain http (tests
+	// on loopback only).
+	AllowInsecureKeyFetch bool
+	Store                 *Store
+
+	ConnectTimeout time.Duration // per connection (default 3s)
+	StepTimeout    time.Duration // per source, connect to answer (default 5s)
+	Deadline       time.Duration // the whole walk (default 15s)
+	Drift          time.Duration // clock tolerance for offline licenses and rollback (default 5m)
+	Now            func() time.Time
+	Transport      http.RoundTripper // default: a transport with ConnectTimeout
+}
+
+// Client runs checks.
+type Client struct {
+	c  Config
+	hc *http.Client
+}
+
+// New makes a client.
+func New(c Config) *Client {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 3 * time.Second
+	}
+	if c.StepTimeout <= 0 {
+		c.StepTimeout = 5 * time.Second
+	}
+	if c.Deadline <= 0 {
+		c.Deadline = 15 * time.Second
+	}
+	if c.Drift <= 0 {
+		c.Drift = 5 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	tr := c.Transport
+	if tr == nil {
+		tr = &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: c.ConnectTimeout}).DialContext,
+			TLSHandshakeTimeout: c.ConnectTimeout,
+			Proxy:               http.ProxyFromEnvironment,
+		}
+	}
+	return &Client{c: c, hc: &http.Client{Transport: tr}}
+}
+
+// Check runs the whole order: the primary; if it cannot be reached, the
+// offline license on the organization's backend; if there is none, the
+// backup; if nothing answers, the last verified lease stored locally.
+func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
+	ctx, cancel := context.WithTimeout(ctx, cl.c.Deadline)
+	defer cancel()
+	var st State
+	var storeErr error
+	if cl.c.Store != nil {
+		st, storeErr = cl.c.Store.Load()
+	}
+	o := &Outcome{Source: SourceNone, Status: "Unreachable"}
+	if storeErr != nil {
+		o.Steps = append(o.Steps, step(SourceCache, storeErr))
+	}
+	keys, err := cl.trustedKeys(ctx, &st)
+	if err != nil {
+		o.Steps = append(o.Steps, step(SourcePrimary, err))
+		return cl.fromCache(o, &st, nil), nil
+	}
+	now := cl.c.Now()
+	rollback := !st.LatestTrusted.IsZero() && now.Before(st.LatestTrusted.Add(-cl.c.Drift))
+
+	if done := cl.server(ctx, SourcePrimary, cl.c.Primary, keys, &st, o); done {
+		return o, cl.save(st)
+	}
+	if !rollback {
+		if done := cl.offline(ctx, keys, &st, o); done {
+			return o, cl.save(st)
+		}
+	} else {
+		o.Steps = append(o.Steps, step(SourceOffline, ErrClockRollback))
+	}
+	if cl.c.Backup != "" {
+		if done := cl.server(ctx, SourceBackup, cl.c.Backup, keys, &st, o); done {
+			return o, cl.save(st)
+		}
+	}
+	if rollback {
+		o.Steps = append(o.Steps, step(SourceCache, ErrClockRollback))
+		return o, nil
+	}
+	return cl.fromCache(o, &st, keys), nil
+}
+
+func step(s Source, err error) Step { return Step{Source: s, Err: err, Reason: err.Error()} }
+
+func (cl *Client) save(st State) error {
+	if cl.c.Store == nil {
+		return nil
+	}
+	st.Request = cl.c.Request
+	return cl.c.Store.Save(st)
+}
+
+// server asks one licet server; it reports whether the walk ends (a live
+// server answered with a decision the device may believe).
+func (cl *Client) server(ctx context.Context, src Source, base string, keys map[string]ed25519.PublicKey, st *State, o *Outcome) bool {
+	if base == "" {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: no URL configured", ErrUnreachable)))
+		return false
+	}
+	body, _ := json.Marshal(cl.c.Request)
+	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(sctx, "POST", strings.TrimRight(base, "/")+"/v1/license/check", bytes.NewReader(body))
+	if err != nil {
+		o.Steps = append(o.Steps, step(src, err))
+		return false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := cl.hc.Do(req)
+	if err != nil {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		return false
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: reading the answer: %v", ErrUnreachable, err)))
+		return false
+	}
+	if resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: %s", ErrUnreachable, resp.Status)))
+		return false
+	}
+	var a struct {
+		Status, LicenseType, Message, Lease, Signature, KeyID string
+		Licensed                                             bool
+		Error                                                *struct{ Code, Message string }
+	}
+	if err := json.Unmarshal(b, &a); err != nil || resp.StatusCode >= 400 {
+		msg := resp.Status
+		if a.Error != nil {
+			msg = a.Error.Message
+		}
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("the server refused the check: %s", msg)))
+		return false
+	}
+	if !a.Licensed {
+		// A live server's "no" ends the walk. It is not signed: at worst a
+		// forger makes a device stop working, never work unlicensed.
+		o.Source, o.Status, o.Message, o.LicenseType = src, a.Status, a.Message, a.LicenseType
+		return true
+	}
+	payload, err1 := base64.StdEncoding.DecodeString(a.Lease)
+	sig, err2 := base64.StdEncoding.DecodeString(a.Signature)
+	var l *Lease
+	if err1 == nil && err2 == nil {
+		l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
+	}
+	if err1 != nil || err2 != nil || err != nil || l.Status != a.Status || l.LicenseType != a.LicenseType {
+		o.Steps = append(o.Steps, step(src, ErrForged))
+		return false
+	}
+	exp, _ := time.Parse(time.RFC3339, l.ExpiresAt)
+	iat, _ := time.Parse(time.RFC3339, l.IssuedAt)
+	o.Licensed, o.Source, o.Status, o.LicenseType, o.Message, o.Lease, o.Expires = true, src, l.Status, l.LicenseType, a.Message, l, exp
+	st.Lease, st.Signature = payload, sig
+	if iat.After(st.LatestTrusted) {
+		st.LatestTrusted = iat
+	}
+	return true
+}
+
+// verifyLease checks a lease's signature and that it is for this
+// organization, user and device, and not expired at now.
+func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, now time.Time) (*Lease, error) {
+	var l Lease
+	if err := json.Unmarshal(payload, &l); err != nil {
+		return nil, ErrForged
+	}
+	pub, ok := keys[l.KeyID]
+	if !ok {
+		return nil, ErrUnknownKey
+	}
+	if !ed25519.Verify(pub, payload, sig) {
+		return nil, ErrBadSignature
+	}
+	r := cl.c.Request
+	if !strings.EqualFold(l.Org, trimGUID(r.OrganizationID)) || !strings.EqualFold(l.User, trimGUID(r.UserID)) ||
+		l.Device != strings.TrimSpace(r.DeviceID) || (l.Status != "Licensed" && l.Status != "Temporary") {
+		return nil, ErrForged
+	}
+	exp, err := time.Parse(time.RFC3339, l.ExpiresAt)
+	if err != nil {
+		return nil, ErrForged
+	}
+	if !now.Before(exp) {
+		return &l, ErrCacheExpired
+	}
+	return &l, nil
+}
+
+// offline fetches and verifies the offline license from the backend.
+func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey, st *State, o *Outcome) bool {
+	where := cl.c.OfflineURL
+	if where == "" {
+		where = OfflineLocation(cl.c.Request.OrganizationURL)
+	}
+	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(sctx, "GET", where, nil)
+	if err != nil {
+		o.Steps = append(o.Steps, step(SourceOffline, err))
+		return false
+	}
+	resp, err := cl.hc.Do(req)
+	if err != nil {
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		return false
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		o.Steps = append(o.Steps, step(SourceOffline, ErrNoOffline))
+		return false
+	}
+	if resp.StatusCode != http.StatusOK {
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %s", ErrUnreachable, resp.Status)))
+		return false
+	}
+	doc, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		return false
+	}
+	r := cl.c.Request
+	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(), Drift: cl.c.Drift})
+	if err != nil {
+		o.Steps = append(o.Steps, step(SourceOffline, err))
+		return false
+	}
+	until, _ := time.Parse(time.RFC3339, l.ValidUntil)
+	iat, _ := time.Parse(time.RFC3339, l.IssuedAt)
+	o.Licensed, o.Source, o.Status, o.LicenseType, o.Offline, o.Expires = true, SourceOffline, "Licensed", typ, l, until
+	o.Message = fmt.Sprintf("licensed by offline license %d", l.Serial)
+	if iat.After(st.LatestTrusted) {
+		st.LatestTrusted = iat
+	}
+	return true
+}
+
+// fromCache decides from the stored lease when no source could.
+func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.PublicKey) *Outcome {
+	if len(st.Lease) == 0 {
+		o.Steps = append(o.Steps, step(SourceCache, ErrNoCache))
+		return o
+	}
+	if keys == nil {
+		keys = pinned(st)
+	}
+	l, err := cl.verifyLease(st.Lease, st.Signature, keys, cl.c.Now())
+	if err != nil {
+		o.Steps = append(o.Steps, step(SourceCache, err))
+		if errors.Is(err, ErrCacheExpired) {
+			o.Source, o.Status, o.Message = SourceCache, "NotLicensed", "the stored lease has expired and no licensing server can be reached"
+		}
+		return o
+	}
+	exp, _ := time.Parse(time.RFC3339, l.ExpiresAt)
+	o.Licensed, o.Source, o.Status, o.LicenseType, o.Lease, o.Expires = true, SourceCache, l.Status, l.LicenseType, l, exp
+	o.Message = "no licensing server can be reached; working on the stored lease until " + l.ExpiresAt
+	return o
+}
+
+func pinned(st *State) map[string]ed25519.PublicKey {
+	keys := map[string]ed25519.PublicKey{}
+	for id, k := range st.PinnedKeys {
+		if len(k) == ed25519.PublicKeySize && KeyID(k) == id {
+			keys[id] = ed25519.PublicKey(k)
+		}
+	}
+	return keys
+}
+
+// trustedKeys returns the configured keys, else the pinned ones, else
+// fetches /v1/keys once (https unless allowed otherwise) and pins them.
+func (cl *Client) trustedKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
+	if len(cl.c.Keys) > 0 {
+		return cl.c.Keys, nil
+	}
+	if keys := pinned(st); len(keys) > 0 {
+		return keys, nil
+	}
+	var errs []error
+	for _, base := range []string{cl.c.Primary, cl.c.Backup} {
+		if base == "" {
+			continue
+		}
+		if !strings.HasPrefix(base, "https://") && !cl.c.AllowInsecureKeyFetch {
+			errs = append(errs, fmt.Errorf("%w (%s is not https)", ErrNoTrustedKeys, base))
+			continue
+		}
+		keys, err := cl.fetchKeys(ctx, base)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		st.PinnedKeys = map[string][]byte{}
+		for id, k := range keys {
+			st.PinnedKeys[id] = k
+		}
+		return keys, nil
+	}
+	return nil, errors.Join(append([]error{ErrNoTrustedKeys}, errs...)...)
+}
+
+func (cl *Client) fetchKeys(ctx context.Context, base string) (map[string]ed25519.PublicKey, error) {
+	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(sctx, "GET", strings.TrimRight(base, "/")+"/v1/keys", nil)
+	resp, err := cl.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching keys: %w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Keys []struct {
+			PEM string `json:"publicKeyPem"`
+		} `json:"keys"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || resp.StatusCode != 200 {
+		return nil, fmt.Errorf("fetching keys: %s", resp.Status)
+	}
+	var pem []byte
+	for _, k := range out.Keys {
+		pem = append(pem, k.PEM...)
+	}
+	return ParsePublicKeys(pem)
+}
