@@ -55,13 +55,13 @@ const (
 
 // Errors of the walk.
 var (
-	ErrUnreachable    = errors.New("cannot be reached")
-	ErrForged         = errors.New("the answer's lease does not verify: not believed")
-	ErrNoOffline      = errors.New("no offline license at the backend")
-	ErrClockRollback  = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
-	ErrNoCache        = errors.New("no verified lease stored on this device")
-	ErrCacheExpired   = errors.New("the stored lease has expired")
-	ErrNoTrustedKeys  = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
+	ErrUnreachable   = errors.New("cannot be reached")
+	ErrForged        = errors.New("the answer's lease does not verify: not believed")
+	ErrNoOffline     = errors.New("no offline license at the backend")
+	ErrClockRollback = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
+	ErrNoCache       = errors.New("no verified lease stored on this device")
+	ErrCacheExpired  = errors.New("the stored lease has expired")
+	ErrNoTrustedKeys = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
 )
 
 // Step is one source tried and why it did not decide.
@@ -234,8 +234,8 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	}
 	var a struct {
 		Status, LicenseType, Message, Lease, Signature, KeyID string
-		Licensed                                             bool
-		Error                                                *struct{ Code, Message string }
+		Licensed                                              bool
+		Error                                                 *struct{ Code, Message string }
 	}
 	if err := json.Unmarshal(b, &a); err != nil || resp.StatusCode >= 400 {
 		msg := resp.Status
