@@ -15,10 +15,10 @@ import (
 // databases runs a benchmark on SQLite and on PostgreSQL.
 func databases(b *testing.B, fn func(b *testing.B, s *server)) {
 	b.Run("sqlite", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error"))
+		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0"))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--database", storetest.PostgresURL(b)))
+		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--database", storetest.PostgresURL(b)))
 	})
 }
 

@@ -75,6 +75,8 @@ func init() {
 		{"check", "act as a device: run the whole check order and print the outcome", (*Program).checkDevice},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
+		{"keys retire", "stop publishing a key that no longer signs: licet keys retire KEYID", (*Program).keysRetire},
+		{"version", "print licet's version", (*Program).version},
 	}
 }
 

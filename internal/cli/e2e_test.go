@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -33,6 +34,7 @@ type server struct {
 	clock *storetest.Clock
 	logs  *syncBuffer
 	stop  func()
+	kill  func(os.Signal) // a process started by startProcess: send a signal, wait for the exit
 }
 
 type syncBuffer struct {
@@ -225,4 +227,16 @@ func (s *server) orgShow(org string) map[string]licet.SeatCount {
 		out[c.LicenseType] = c
 	}
 	return out
+}
+
+func jsonDecode(resp *http.Response, v any) {
+	defer resp.Body.Close()
+	json.NewDecoder(resp.Body).Decode(v)
+}
+
+func mustJSON(t *testing.T, s string, v any) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(s), v); err != nil {
+		t.Fatalf("%v: %s", err, s)
+	}
 }

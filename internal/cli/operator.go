@@ -685,3 +685,27 @@ func (f *flagSet) parseOrg(args []string, o *operatorFlags, id *string) (string,
 	a, err := o.client(true)
 	return org, a, err
 }
+
+func (p *Program) keysRetire(ctx context.Context, args []string) error {
+	fs := p.flags("keys retire")
+	o := fs.operator()
+	var kid string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		kid, args = args[0], args[1:]
+	}
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if kid == "" || len(kid) > 64 || strings.ContainsAny(kid, "/?#% ") {
+		return usagef("give the KEYID to retire (licet keys public lists them; /v1/keys names them)")
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	if err := a.do(ctx, "POST", "/v1/keys/"+kid+"/retire", nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "key %s retired: no longer published\n", kid)
+	return nil
+}

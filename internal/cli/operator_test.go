@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"bytes"
+	"time"
 	"io"
 	"net/http"
 	"os"
@@ -117,7 +118,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 	s := start(t, "", nil)
 	org := s.newOrg(1, 1)
 	s.check(org, guid('u', 1))
-	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": `licet_checks_total{status="Licensed"} 1`} {
+	s.check(org, guid('u', 2)) // no seat left
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready",
+		"/metrics": `licet_checks_total{source="primary",status="Licensed"} 1`} {
 		resp, err := http.Get(s.url + path)
 		if err != nil {
 			t.Fatal(err)
@@ -126,6 +129,30 @@ func TestHealthReadyMetrics(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
 			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+}
+
+func TestMetricsMove(t *testing.T) {
+	s := start(t, "", nil, "--flush-interval", "10ms", "--rate-device", "1")
+	org := s.newOrg(1, 1)
+	s.check(org, guid('u', 1))
+	s.check(org, guid('u', 2))
+	for range 12 { // the same device: 13 checks, a burst of 10
+		s.check(org, guid('u', 1))
+	}
+	time.Sleep(100 * time.Millisecond)
+	m := metrics(t, s.url)
+	for _, want := range []string{
+		`licet_checks_total{source="primary",status="NoLicenseAvailable"} 1`,
+		"licet_assignments_total 1",
+		`licet_rate_limited_total{limit="device"} 3`,
+		"licet_sightings_flushed_total ",
+		"licet_database_errors_total 0",
+		"licet_replication_lag_seconds -1",
+	} {
+		if !strings.Contains(m, want) {
+			t.Errorf("metrics lack %q", want)
 		}
 	}
 }

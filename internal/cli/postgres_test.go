@@ -73,6 +73,19 @@ func startProcess(t *testing.T, dir, database string, flags ...string) *server {
 		t.Fatalf("licet did not start:\n%s", s.logs)
 	}
 	var once sync.Once
+	s.kill = func(sig os.Signal) {
+		once.Do(func() {
+			cmd.Process.Signal(sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+				t.Errorf("licet did not stop on %v", sig)
+			}
+		})
+	}
 	s.stop = func() {
 		once.Do(func() {
 			cmd.Process.Signal(os.Interrupt)

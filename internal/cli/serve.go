@@ -26,6 +26,7 @@ import (
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
+	"golang.org/x/time/rate"
 )
 
 // serveConfig is "licet serve"'s configuration.
@@ -42,6 +43,8 @@ type serveConfig struct {
 	maxLag                 time.Duration
 	debugListen            string
 	leaseReuse             time.Duration
+	rateOrg, rateDevice    float64
+	tlsCert, tlsKey        string
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -60,15 +63,25 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
+	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
+	fs.Float64Var(&c.rateDevice, "rate-device", 1, "license checks per second one user's device may make (bursts of 10; 0: no limit)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); reloaded when the file changes or on SIGHUP")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
 		return usagef("--lease-duration must be between 1m and 8784h")
+	}
+	if c.rateOrg < 0 || c.rateDevice < 0 {
+		return usagef("--rate-org and --rate-device must not be negative")
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return usagef("--tls-cert and --tls-key go together")
 	}
 	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
 		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
@@ -163,7 +176,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	}
 
 	publicURL := c.publicURL
-	if publicURL == "" {
+	if publicURL == "" && c.tlsCert != "" {
+		publicURL = "https://" + ln.Addr().String()
+	} else if publicURL == "" {
 		publicURL = "http://" + ln.Addr().String()
 	}
 	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
@@ -172,7 +187,8 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	store.AfterUserChange = svc.UsersChanged
 	off := &offline.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger}
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
-		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag}
+		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "",
+		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -208,8 +224,26 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
 	}
+	if c.tlsCert != "" {
+		certs, err := newCertReloader(c.tlsCert, c.tlsKey, logger)
+		if err != nil {
+			stopFlush()
+			wg.Wait()
+			return err
+		}
+		stopWatch := make(chan struct{})
+		defer close(stopWatch)
+		go certs.watch(stopWatch)
+		hs.TLSConfig = certs.config()
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() {
+		if hs.TLSConfig != nil {
+			errc <- hs.ServeTLS(ln, "", "")
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
 	select {
 	case err = <-errc:
 	case <-ctx.Done():

@@ -230,3 +230,33 @@ func WriteFileAtomic(path string, b []byte) error {
 	}
 	return os.Rename(f.Name(), path)
 }
+
+// Retire stops publishing a key that no longer signs: leases and offline
+// licenses it signed stop verifying once devices refresh their keys, so
+// retire a key only after everything it signed has expired. Its file moves
+// to retired/ in the folder, kept for the record. The active key cannot be
+// retired.
+func (r *Ring) Retire(kid string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := -1
+	for j, k := range r.keys {
+		if k.ID == kid {
+			i = j
+		}
+	}
+	switch {
+	case i < 0:
+		return fmt.Errorf("no key %q", kid)
+	case r.keys[i] == r.active:
+		return fmt.Errorf("key %s is the one signing now; rotate first", kid)
+	}
+	if err := os.MkdirAll(filepath.Join(r.dir, "retired"), 0o700); err != nil {
+		return err
+	}
+	if err := os.Rename(filepath.Join(r.dir, kid+".pem"), filepath.Join(r.dir, "retired", kid+".pem")); err != nil {
+		return err
+	}
+	r.keys = append(r.keys[:i], r.keys[i+1:]...)
+	return nil
+}

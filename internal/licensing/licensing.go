@@ -12,6 +12,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/licet/licet"
@@ -44,6 +45,9 @@ type Service struct {
 	kick      chan struct{}
 	cache     *cache
 	leases    *leaseCache
+
+	// Counters for metrics.
+	Assigned, Temporary, Reclaimed, Flushed, FlushErrors atomic.Int64
 }
 
 func (s *Service) init() {
@@ -102,6 +106,14 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 	default:
 		if d, err = s.Store.Admit(ctx, licet.AdmitRequest{OrgID: req.OrganizationID, UserID: req.UserID, Sighting: req.Sighting(now)}); err != nil {
 			return nil, err
+		}
+		switch {
+		case d.Reclaimed != "":
+			s.Reclaimed.Add(1)
+		case d.Action == licet.ActAssign:
+			s.Assigned.Add(1)
+		case d.Action == licet.ActTemporary:
+			s.Temporary.Add(1)
 		}
 		if d.Reclaimed != "" {
 			s.Logger.Info("seat reclaimed", "org", req.OrganizationID, "from", d.Reclaimed, "to", req.UserID, "type", d.LicenseType)
@@ -208,7 +220,10 @@ func (s *Service) Flush(ctx context.Context) error {
 		return nil
 	}
 	err := s.Store.RecordSightings(ctx, batch)
-	if err != nil {
+	if err == nil {
+		s.Flushed.Add(int64(len(batch)))
+	} else {
+		s.FlushErrors.Add(1)
 		for _, x := range batch {
 			sh := s.shardOf(x.OrgID, x.UserID)
 			k := [2]string{x.OrgID, x.UserID}

@@ -99,6 +99,18 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	if err := req.Normalize(); err != nil {
 		return f, "", err
 	}
+	now := time.Now()
+	for _, lim := range []struct {
+		l    *limiter
+		key  string
+		what string
+	}{{s.orgLimit, req.OrganizationID, "this organization"}, {s.deviceLimit, req.OrganizationID + "/" + req.UserID + "/" + req.DeviceID, "this device"}} {
+		if ok, wait := lim.l.allow(lim.key, now); !ok {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.limited.WithLabelValues(lim.what[5:]).Inc()
+			return f, "", licet.Errorf(licet.ERATE, "too many license checks from %s; retry after %s seconds", lim.what, retryAfter(wait))
+		}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), CheckTimeout)
 	defer cancel()
 	a, err := s.Service.Check(ctx, &req)

@@ -5,8 +5,10 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/licet/licet"
@@ -42,20 +45,36 @@ type Server struct {
 	ReadOnly bool
 	// TokenHash is the SHA-256 of the operator token.
 	TokenHash []byte
+	// Limits bound checks per organization and per device.
+	Limits Limits
+	// TLS says the server is served over TLS (for HSTS).
+	TLS bool
 	// MaxLag, when set, makes a read-only server not ready while its copy
 	// is further behind the primary than this.
 	MaxLag time.Duration
 
-	registry *prometheus.Registry
-	checks   *prometheus.CounterVec
-	latency  prometheus.Histogram
+	registry    *prometheus.Registry
+	checks      *prometheus.CounterVec
+	latency     prometheus.Histogram
+	limited     *prometheus.CounterVec
+	dbErrors    prometheus.Counter
+	orgLimit    *limiter
+	deviceLimit *limiter
 }
 
 // Handler returns the routed handler with its middleware.
 func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
+	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
+	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	role := licet.RolePrimary
+	if s.ReadOnly {
+		role = licet.RoleBackup
+	}
 	s.checks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_checks_total",
-		Help: "License checks answered, by status (or error code)."}, []string{"status"})
+		Help: "License checks answered, by status (or error code) and by the server's role.", ConstLabels: prometheus.Labels{"source": role}}, []string{"status"})
+	s.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_rate_limited_total",
+		Help: "License checks refused with 429, by limit."}, []string{"limit"})
 	s.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "licet_check_duration_seconds",
 		Help: "Time to answer a license check.", Buckets: prometheus.ExponentialBuckets(0.0001, 2.5, 12)})
 	pending := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_sightings_pending",
@@ -70,7 +89,18 @@ func (s *Server) Handler() http.Handler {
 		}
 		return lag.Seconds()
 	})
-	s.registry.MustRegister(s.checks, s.latency, pending, lag,
+	counter := func(name, help string, v *atomic.Int64) prometheus.CounterFunc {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	}
+	s.dbErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "licet_database_errors_total",
+		Help: "Requests answered 503 because the database could not be reached or timed out."})
+	s.registry.MustRegister(s.dbErrors,
+		counter("licet_assignments_total", "Seats assigned automatically by checks.", &s.Service.Assigned),
+		counter("licet_temporary_licenses_total", "Temporary licenses granted by checks.", &s.Service.Temporary),
+		counter("licet_reclaims_total", "Seats of long-unused users moved to new users.", &s.Service.Reclaimed),
+		counter("licet_sightings_flushed_total", "Sightings of licensed users written in batches.", &s.Service.Flushed),
+		counter("licet_sighting_flush_errors_total", "Batches of sightings that could not be written (kept and retried).", &s.Service.FlushErrors))
+	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -102,8 +132,9 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
+	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/backup"} {
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup"} {
 		mux.Handle(p, s.operator(op))
 	}
 
@@ -201,6 +232,20 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
 }
 
+func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
+	if s.ReadOnly {
+		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; retire keys on the primary"))
+		return
+	}
+	kid := r.PathValue("kid")
+	if err := s.Keys.Retire(kid); err != nil {
+		s.error(w, r, licet.Errorf(licet.ECONFLICT, "%s", err.Error()))
+		return
+	}
+	s.Logger.Info("signing key retired", "kid", kid)
+	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+}
+
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[string]int{
 	licet.EINVALID:      http.StatusBadRequest,
@@ -242,6 +287,9 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 
 func (s *Server) logError(r *http.Request, err error) (int, string) {
 	status, code := ErrorStatus(err)
+	if code == licet.EUNAVAILABLE && s.dbErrors != nil {
+		s.dbErrors.Inc()
+	}
 	if status >= 500 {
 		s.Logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
@@ -279,14 +327,54 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// logRequests writes one line per request: never a header, body or token.
+// logRequests writes one line per request, with an ID the response
+// carries too: never a header, body or token.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		id := r.Header.Get("X-Request-ID")
+		if !validRequestID(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-ID", id)
+		if s.TLS {
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Int("bytes", sw.bytes), slog.Int64("duration_us", time.Since(start).Microseconds()),
-			slog.String("remote", r.RemoteAddr))
+		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("id", id), slog.String("method", r.Method),
+			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+			slog.Int64("duration_us", time.Since(start).Microseconds()), slog.String("remote", r.RemoteAddr))
 	})
+}
+
+// validRequestID accepts a caller's request ID only when it is short and
+// plain, so that nothing hostile reaches the log.
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+var requestIDs struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func init() {
+	b := make([]byte, 4)
+	rand.Read(b)
+	requestIDs.prefix = hex.EncodeToString(b)
+}
+
+// newRequestID is unique within a process and, by its random prefix,
+// across processes.
+func newRequestID() string {
+	return requestIDs.prefix + "-" + strconv.FormatUint(requestIDs.n.Add(1), 36)
 }

@@ -1,0 +1,87 @@
+package server
+
+import (
+	"hash/maphash"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Limits bound how often checks are answered, per organization and per
+// device, so that a flood from one organization or one broken device is
+// refused with 429 before it costs anything, and others are not slowed.
+type Limits struct {
+	OrgRate, DeviceRate   rate.Limit // checks per second; 0: no limit
+	OrgBurst, DeviceBurst int
+}
+
+// limiter keeps one token bucket per key, forgetting keys idle for a while
+// so that memory stays bounded.
+type limiter struct {
+	rate   rate.Limit
+	burst  int
+	seed   maphash.Seed
+	shards [32]limiterShard
+}
+
+type limiterShard struct {
+	mu      sync.Mutex
+	buckets map[string]*bucket
+	swept   time.Time
+}
+
+type bucket struct {
+	l    *rate.Limiter
+	seen time.Time
+}
+
+// maxBuckets bounds one shard; past it the shard starts over (a bucket
+// forgotten early only lets its key burst once more).
+const maxBuckets = 100_000
+
+func newLimiter(r rate.Limit, burst int) *limiter {
+	if r <= 0 {
+		return nil
+	}
+	l := &limiter{rate: r, burst: max(1, burst), seed: maphash.MakeSeed()}
+	for i := range l.shards {
+		l.shards[i].buckets = map[string]*bucket{}
+	}
+	return l
+}
+
+// allow takes a token for key, or says how long until one is free.
+func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if now.Sub(sh.swept) > time.Minute || len(sh.buckets) > maxBuckets {
+		for k, b := range sh.buckets {
+			if now.Sub(b.seen) > 10*time.Minute || len(sh.buckets) > maxBuckets {
+				delete(sh.buckets, k)
+			}
+		}
+		sh.swept = now
+	}
+	b := sh.buckets[key]
+	if b == nil {
+		b = &bucket{l: rate.NewLimiter(l.rate, l.burst)}
+		sh.buckets[key] = b
+	}
+	b.seen = now
+	r := b.l.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(int(max(1, d.Round(time.Second)/time.Second)))
+}
