@@ -68,7 +68,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); reloaded when the file changes or on SIGHUP")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
-	fs.StringVar(&c.logFormat, "log-format", "json", "log format: json or text")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key")
 	if err := fs.parse(args); err != nil {
@@ -118,6 +118,14 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 		return nil, usagef("--log-level %q: want debug, info, warn or error", level)
 	}
 	o := &slog.HandlerOptions{Level: lv}
+	if format == "auto" {
+		format = "json"
+		if f, ok := p.Stderr.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
 	switch format {
 	case "json":
 		return slog.New(slog.NewJSONHandler(out, o)), nil
