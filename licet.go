@@ -43,17 +43,18 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // Settings are an organization's own choices. Offline is the operator's.
 type Settings struct {
 	AutoAssign         bool     `json:"autoAssign"`
-	AssignType         string   `json:"assignType"`         // "" follows the app's Edition, else any type
-	TemporaryDays      int      `json:"temporaryDays"`      // 0: no temporary licenses
-	FreeUnusedDays     int      `json:"freeUnusedDays"`     // 0: never reclaim
-	Offline            bool     `json:"offline"`            // operator only
-	Notifications      bool     `json:"notifications"`      // send assignment mail
-	NotificationEmails []string `json:"notificationEmails"` // who gets it
+	AssignType         string   `json:"assignType"`          // "" follows the app's Edition, else any type
+	TemporaryDays      int      `json:"temporaryDays"`       // 0: no temporary licenses
+	FreeUnusedDays     int      `json:"freeUnusedDays"`      // 0: never reclaim
+	Offline            bool     `json:"offline"`             // operator only
+	Notifications      bool     `json:"notifications"`       // send assignment mail
+	NotificationEmails []string `json:"notificationEmails"`  // who gets it
+	NotifyWindow       int      `json:"notifyWindowMinutes"` // assignments within this many minutes share one mail (0: one mail each)
 }
 
 // DefaultSettings are a new organization's settings.
 func DefaultSettings() Settings {
-	return Settings{AutoAssign: true, TemporaryDays: 14}
+	return Settings{AutoAssign: true, TemporaryDays: 14, NotifyWindow: 10}
 }
 
 // Organization is a customer of the vendor.
@@ -191,6 +192,7 @@ type SettingsPatch struct {
 	Offline            *bool     `json:"offline,omitempty"`
 	Notifications      *bool     `json:"notifications,omitempty"`
 	NotificationEmails *[]string `json:"notificationEmails,omitempty"`
+	NotifyWindow       *int      `json:"notifyWindowMinutes,omitempty"`
 }
 
 // CheckView is what the hot path reads to answer a check without writing.
@@ -245,6 +247,7 @@ type Store interface {
 	Lag(ctx context.Context) (lag time.Duration, known bool, err error)
 
 	OfflineStore
+	MailStore
 
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
@@ -293,6 +296,7 @@ func ApplyPatch(o *Organization, p SettingsPatch) []string {
 	setI(&o.Settings.FreeUnusedDays, p.FreeUnusedDays, "freeUnusedDays")
 	setB(&o.Settings.Offline, p.Offline, "offline")
 	setB(&o.Settings.Notifications, p.Notifications, "notifications")
+	setI(&o.Settings.NotifyWindow, p.NotifyWindow, "notifyWindowMinutes")
 	if p.NotificationEmails != nil && !slices.Equal(*p.NotificationEmails, o.Settings.NotificationEmails) {
 		o.Settings.NotificationEmails = slices.Clone(*p.NotificationEmails)
 		note("notificationEmails", strings.Join(*p.NotificationEmails, ","))
@@ -366,4 +370,46 @@ type OfflineStore interface {
 	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
 	OfflineHistory(ctx context.Context, orgID string, limit int) ([]OfflineIssue, error)
 	OfflineDocument(ctx context.Context, orgID string) (*OfflineIssue, error)
+}
+
+// MailEvent is one assignment a notification tells of.
+type MailEvent struct {
+	UserID        string    `json:"user"`
+	LicenseType   string    `json:"type"`
+	At            time.Time `json:"at"`
+	ReclaimedFrom string    `json:"reclaimedFrom,omitempty"`
+}
+
+// Mail is one notification in the outbox.
+type Mail struct {
+	ID        int64       `json:"id"`
+	OrgID     string      `json:"orgId"`
+	Address   string      `json:"address"`
+	Kind      string      `json:"kind"`
+	Events    []MailEvent `json:"events"`
+	CreatedAt time.Time   `json:"createdAt"`
+	DueAt     time.Time   `json:"dueAt"`
+	Attempts  int         `json:"attempts"`
+	Status    string      `json:"status"`
+	LastError string      `json:"lastError,omitempty"`
+	SentAt    time.Time   `json:"sentAt,omitzero"`
+}
+
+// Subscription is an address's standing with one organization.
+type Subscription struct {
+	OrgID      string `json:"orgId"`
+	OrgName    string `json:"orgName"`
+	Subscribed bool   `json:"subscribed"`
+}
+
+// MailStore keeps the outbox and who wants mail.
+type MailStore interface {
+	ClaimMail(ctx context.Context, n int, hold time.Duration) ([]*Mail, error)
+	MailSent(ctx context.Context, id int64) error
+	MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error // zero retryAt: give up
+	Mails(ctx context.Context, status string, limit int) ([]*Mail, error)
+	MailByID(ctx context.Context, id int64) (*Mail, error)
+	Subscriptions(ctx context.Context, address string) ([]Subscription, error)
+	SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error
+	Secret(ctx context.Context, name string) ([]byte, error) // a random secret made once, shared by all processes
 }

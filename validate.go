@@ -124,6 +124,11 @@ func (p *SettingsPatch) Validate() error {
 			return err
 		}
 	}
+	if p.NotifyWindow != nil {
+		if *p.NotifyWindow < 0 || *p.NotifyWindow > 24*60 {
+			return Errorf(EINVALID, "notifyWindowMinutes must be between 0 and 1440")
+		}
+	}
 	if p.NotificationEmails != nil {
 		e, err := NormalizeEmails(*p.NotificationEmails)
 		if err != nil {

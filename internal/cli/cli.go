@@ -67,6 +67,7 @@ func init() {
 		{"user disable", "disable a user (frees the seat)", userAction("disable")},
 		{"user delete", "delete a user and its data (frees the seat)", userAction("delete")},
 		{"audit", "show an organization's audit log", (*Program).audit},
+		{"mail list", "list notification mails: pending, sent, failed", (*Program).mailList},
 		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
 		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},
 		{"offline show", "show offline license settings and history", (*Program).offlineShow},

@@ -80,6 +80,7 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	offline := fs.Bool("offline", false, "allow offline licenses (operator only)")
 	notify := fs.Bool("notifications", false, "send license assignment notifications")
 	emails := fs.String("notification-emails", "", "addresses that get notifications, comma-separated")
+	window := fs.Int("notify-window", 0, "minutes within which assignments share one notification mail (0: one mail each)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -118,6 +119,9 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	}
 	if fs.set("notifications") {
 		patch.Notifications = notify
+	}
+	if fs.set("notify-window") {
+		patch.NotifyWindow = window
 	}
 	if fs.set("notification-emails") {
 		list := []string{}
@@ -190,7 +194,7 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
 	if len(st.NotificationEmails) > 0 {
-		fmt.Fprintf(w, "Notifications\t%s to %s\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "))
+		fmt.Fprintf(w, "Notifications\t%s to %s (within %d minutes in one mail)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), st.NotifyWindow)
 	} else {
 		fmt.Fprintf(w, "Notifications\t%s\n", onOff(st.Notifications))
 	}
@@ -708,4 +712,33 @@ func (p *Program) keysRetire(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(p.Stdout, "key %s retired: no longer published\n", kid)
 	return nil
+}
+
+func (p *Program) mailList(ctx context.Context, args []string) error {
+	fs := p.flags("mail list")
+	o := fs.operator()
+	status := fs.String("status", "", "only mails in this state: pending, sent or failed")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := o.client(true)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		Mails []licet.Mail `json:"mails"`
+	}
+	if err := a.do(ctx, "GET", "/v1/mail?status="+url.QueryEscape(*status), nil, &out); err != nil {
+		return err
+	}
+	if *asJSON {
+		return p.printJSON(out.Mails)
+	}
+	w := table(p.Stdout)
+	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
+	for _, m := range out.Mails {
+		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
+	}
+	return w.Flush()
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
 	"github.com/licet/licet/internal/server"
@@ -45,6 +47,9 @@ type serveConfig struct {
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
 	tlsCert, tlsKey        string
+	mailFirstRetry         time.Duration
+	mailMaxBackoff         time.Duration
+	mailMaxAttempts        int
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -67,15 +72,24 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.Float64Var(&c.rateDevice, "rate-device", 1, "license checks per second one user's device may make (bursts of 10; 0: no limit)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); reloaded when the file changes or on SIGHUP")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
+	fs.DurationVar(&c.mailFirstRetry, "mail-first-retry", 5*time.Second, "first wait before sending a mail again (doubles each time)")
+	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
+	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
 		return usagef("--lease-duration must be between 1m and 8784h")
+	}
+	if c.smtpURL != "" && c.mailFrom == "" {
+		return usagef("--smtp-url needs --mail-from")
+	}
+	if c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1 {
+		return usagef("--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1")
 	}
 	if c.rateOrg < 0 || c.rateDevice < 0 {
 		return usagef("--rate-org and --rate-device must not be negative")
@@ -220,9 +234,30 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		go (&http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}).Serve(dl)
 		logger.Info("pprof serving", "addr", dl.Addr().String())
 	}
+	if c.smtpURL != "" {
+		sender, err := mail.NewSMTP(c.smtpURL)
+		if err != nil {
+			return usagef("%v", err)
+		}
+		secret, err := store.Secret(ctx, "mail-links")
+		if err != nil {
+			return fmt.Errorf("mail link secret: %w", err)
+		}
+		host := "licet"
+		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
+			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
+			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts}
+	}
+
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Run(flushCtx) })
+	if srv.Mail != nil && !c.readOnly {
+		wg.Go(func() { srv.Mail.Run(flushCtx) })
+	}
 
 	role := licet.RolePrimary
 	if c.readOnly {

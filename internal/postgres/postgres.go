@@ -54,6 +54,7 @@ var Dialect = &sqlstore.Dialect{
 	Numbered:        true,
 	Greatest:        "GREATEST",
 	ForUpdate:       " FOR UPDATE",
+	SkipLocked:      " FOR UPDATE SKIP LOCKED",
 	MigrationLock:   "SELECT pg_advisory_lock(" + strconv.Itoa(migrationLockKey) + ")",
 	MigrationUnlock: "SELECT pg_advisory_unlock(" + strconv.Itoa(migrationLockKey) + ")",
 	Unavailable:     Unavailable,

@@ -25,6 +25,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -38,6 +39,7 @@ const MaxBody = 64 << 10
 type Server struct {
 	Service  *licensing.Service
 	Offline  *offline.Service
+	Mail     *mail.Dispatcher // nil without --smtp-url
 	Store    licet.Store
 	Keys     *keys.Ring
 	Logger   *slog.Logger
@@ -109,6 +111,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	s.mailRoutes(mux)
 
 	op := http.NewServeMux()
 	op.HandleFunc("GET /v1/orgs", s.listOrgs)
@@ -134,7 +137,8 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup"} {
+	op.HandleFunc("GET /v1/mail", s.listMail)
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
 		mux.Handle(p, s.operator(op))
 	}
 

@@ -162,6 +162,9 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q", d.LicenseType)); err != nil {
 				return err
 			}
+			if err := enqueueAssignment(ctx, tx, v.Org, licet.MailEvent{UserID: req.UserID, LicenseType: d.LicenseType, At: now}, now); err != nil {
+				return err
+			}
 		case licet.ActTemporary:
 			u.State, u.LicenseType, u.TemporaryUntil = licet.UserTemporary, d.LicenseType, d.Until
 			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.temporary", req.UserID, "until="+d.Until.UTC().Format("2006-01-02T15:04:05Z")); err != nil {
@@ -187,6 +190,9 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			}
 			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, t, now, licet.ActorAutomatic
 			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q reclaimed from %s", t, victim.ID)); err != nil {
+				return err
+			}
+			if err := enqueueAssignment(ctx, tx, v.Org, licet.MailEvent{UserID: req.UserID, LicenseType: t, At: now, ReclaimedFrom: victim.ID}, now); err != nil {
 				return err
 			}
 			d.LicenseType, d.Reclaimed = t, victim.ID

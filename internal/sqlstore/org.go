@@ -10,7 +10,7 @@ import (
 	"github.com/licet/licet"
 )
 
-const orgCols = `id, name, url, auto_assign, assign_type, temporary_days, free_unused_days, offline, notifications, notification_emails, created_at`
+const orgCols = `id, name, url, auto_assign, assign_type, temporary_days, free_unused_days, offline, notifications, notification_emails, created_at, notify_window_minutes`
 
 type scanner interface{ Scan(...any) error }
 
@@ -19,7 +19,7 @@ func scanOrg(r scanner) (*licet.Organization, error) {
 	var emails string
 	var created int64
 	err := r.Scan(&o.ID, &o.Name, &o.URL, &o.Settings.AutoAssign, &o.Settings.AssignType, &o.Settings.TemporaryDays,
-		&o.Settings.FreeUnusedDays, &o.Settings.Offline, &o.Settings.Notifications, &emails, &created)
+		&o.Settings.FreeUnusedDays, &o.Settings.Offline, &o.Settings.Notifications, &emails, &created, &o.Settings.NotifyWindow)
 	if err != nil {
 		return nil, err
 	}
@@ -56,9 +56,9 @@ func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, a
 		now := s.clock.Now()
 		st := o.Settings
 		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (`+orgCols+`, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			o.ID, o.Name, o.URL, st.AutoAssign, st.AssignType, st.TemporaryDays, st.FreeUnusedDays, st.Offline,
-			st.Notifications, strings.Join(st.NotificationEmails, ","), ms(now), ms(now))
+			st.Notifications, strings.Join(st.NotificationEmails, ","), ms(now), st.NotifyWindow, ms(now))
 		if err != nil {
 			return err
 		}
@@ -112,9 +112,9 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, p licet.Setti
 		}
 		st := o.Settings
 		_, err := tx.ExecContext(ctx, `UPDATE organizations SET name = ?, url = ?, auto_assign = ?, assign_type = ?,
-			temporary_days = ?, free_unused_days = ?, offline = ?, notifications = ?, notification_emails = ?, updated_at = ?
-			WHERE id = ?`, o.Name, o.URL, st.AutoAssign, st.AssignType, st.TemporaryDays, st.FreeUnusedDays, st.Offline,
-			st.Notifications, strings.Join(st.NotificationEmails, ","), ms(s.clock.Now()), id)
+			temporary_days = ?, free_unused_days = ?, offline = ?, notifications = ?, notification_emails = ?, notify_window_minutes = ?,
+			updated_at = ? WHERE id = ?`, o.Name, o.URL, st.AutoAssign, st.AssignType, st.TemporaryDays, st.FreeUnusedDays, st.Offline,
+			st.Notifications, strings.Join(st.NotificationEmails, ","), st.NotifyWindow, ms(s.clock.Now()), id)
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,8 @@ type Dialect struct {
 	// ForUpdate locks the rows a write transaction read ("" where the
 	// transaction itself already excludes every other writer).
 	ForUpdate string
+	// SkipLocked lets concurrent claimers pass rows another holds.
+	SkipLocked string
 	// MigrationLock and MigrationUnlock serialize migrations between
 	// processes that start at once ("" where not needed).
 	MigrationLock, MigrationUnlock string

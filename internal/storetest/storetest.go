@@ -13,18 +13,27 @@ import (
 	"github.com/licet/licet"
 )
 
-// Clock is a licet.Clock that tests set and move.
+// Clock is a licet.Clock that tests set and move: stopped at a time, or
+// running with real time plus the moves.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu      sync.Mutex
+	t       time.Time
+	running bool
+	offset  time.Duration
 }
 
 // NewClock returns a clock stopped at t.
 func NewClock(t time.Time) *Clock { return &Clock{t: t} }
 
+// NewRunningClock returns a clock that runs with real time.
+func NewRunningClock() *Clock { return &Clock{running: true} }
+
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.running {
+		return time.Now().Add(c.offset)
+	}
 	return c.t
 }
 
@@ -32,6 +41,7 @@ func (c *Clock) Now() time.Time {
 func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.offset += d
 	c.t = c.t.Add(d)
 }
 

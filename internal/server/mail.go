@@ -1,0 +1,168 @@
+package server
+
+import (
+	"html/template"
+	"net/http"
+	"strconv"
+
+	"github.com/licet/licet"
+)
+
+var subscriptionsPage = template.Must(template.New("subs").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Manage your notification subscriptions</title></head>
+<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 640px; margin: 0 auto; padding: 16px">
+<h1 style="font-size: 20px">Manage your notification subscriptions</h1>
+<p>License assignment notifications for <strong>{{.Address}}</strong>.</p>
+{{if .Done}}<p role="status" style="background: #e8f5e9; padding: 8px">{{.Done}}</p>{{end}}
+{{if .Subs}}<table cellpadding="6" style="border-collapse: collapse">
+<tr><th align="left">Organization</th><th align="left">Notifications</th><th></th></tr>
+{{range .Subs}}<tr><td>{{.OrgName}} <small><code>{{.OrgID}}</code></small></td>
+<td>{{if .Subscribed}}subscribed{{else}}unsubscribed{{end}}</td>
+<td><form method="post" action="/subscriptions">
+<input type="hidden" name="a" value="{{$.Address}}"><input type="hidden" name="t" value="{{$.Token}}">
+<input type="hidden" name="o" value="{{.OrgID}}">
+{{if .Subscribed}}<button name="action" value="unsubscribe">Unsubscribe</button>{{else}}<button name="action" value="subscribe">Subscribe</button>{{end}}
+</form></td></tr>
+{{end}}</table>{{else}}<p>No organization sends notifications to this address.</p>{{end}}
+</body></html>`))
+
+// mailLinks is set when notifications are configured.
+func (s *Server) mailRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /mail/{id}", s.mailView)
+	mux.HandleFunc("GET /subscriptions", s.subscriptions)
+	mux.HandleFunc("POST /subscriptions", s.changeSubscription)
+	mux.HandleFunc("POST /subscriptions/unsubscribe", s.oneClickUnsubscribe)
+}
+
+func (s *Server) mailView(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || s.Mail == nil || !s.Mail.Links.CheckView(id, r.URL.Query().Get("e"), r.URL.Query().Get("t"), s.Clock.Now()) {
+		http.Error(w, "This link is not valid or has expired.", http.StatusForbidden)
+		return
+	}
+	m, err := s.Store.MailByID(r.Context(), id)
+	var page string
+	if err == nil {
+		page, err = s.Mail.WebView(r.Context(), m)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Write([]byte(page))
+}
+
+// subscriber checks the signed address of a subscriptions request.
+func (s *Server) subscriber(w http.ResponseWriter, r *http.Request) (string, string, bool) {
+	if err := r.ParseForm(); err != nil || len(r.Form.Get("a")) > licet.MaxEmailLen {
+		http.Error(w, "malformed request", http.StatusBadRequest)
+		return "", "", false
+	}
+	a, t := r.Form.Get("a"), r.Form.Get("t")
+	if s.Mail == nil || a == "" || !s.Mail.Links.CheckSubscriptions(a, t) {
+		http.Error(w, "This link is not valid.", http.StatusForbidden)
+		return "", "", false
+	}
+	return a, t, true
+}
+
+func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, address, token, done string) {
+	subs, err := s.Store.Subscriptions(r.Context(), address)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	subscriptionsPage.Execute(w, map[string]any{"Address": address, "Token": token, "Subs": subs, "Done": done})
+}
+
+func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
+	if a, t, ok := s.subscriber(w, r); ok {
+		s.renderSubscriptions(w, r, a, t, "")
+	}
+}
+
+// known reports whether the organization sends to address at all: nobody
+// subscribes an address to an organization that never listed it.
+func (s *Server) known(r *http.Request, address, orgID string) bool {
+	subs, err := s.Store.Subscriptions(r.Context(), address)
+	if err != nil {
+		return false
+	}
+	for _, sub := range subs {
+		if sub.OrgID == orgID {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) changeSubscription(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	a, t, ok := s.subscriber(w, r)
+	if !ok {
+		return
+	}
+	org, valid := licet.ParseGUID(r.Form.Get("o"))
+	action := r.Form.Get("action")
+	if !valid || (action != "subscribe" && action != "unsubscribe") || !s.known(r, a, org) {
+		http.Error(w, "malformed request", http.StatusBadRequest)
+		return
+	}
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.Store.SetSubscription(r.Context(), org, a, action == "subscribe"); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.renderSubscriptions(w, r, a, t, map[string]string{"subscribe": "Subscribed.", "unsubscribe": "Unsubscribed."}[action])
+}
+
+// oneClickUnsubscribe is RFC 8058's POST from a mail client.
+func (s *Server) oneClickUnsubscribe(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	a, _, ok := s.subscriber(w, r)
+	if !ok {
+		return
+	}
+	org, valid := licet.ParseGUID(r.URL.Query().Get("o"))
+	if !valid || !s.known(r, a, org) {
+		http.Error(w, "malformed request", http.StatusBadRequest)
+		return
+	}
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.Store.SetSubscription(r.Context(), org, a, false); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Write([]byte("Unsubscribed.\n"))
+}
+
+func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
+	status := r.URL.Query().Get("status")
+	if status != "" && status != "pending" && status != "sent" && status != "failed" {
+		s.error(w, r, licet.Errorf(licet.EINVALID, "status must be pending, sent or failed"))
+		return
+	}
+	mails, err := s.Store.Mails(r.Context(), status, 200)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if mails == nil {
+		mails = []*licet.Mail{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mails": mails})
+}
+
