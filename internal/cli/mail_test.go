@@ -45,8 +45,8 @@ type sinkSession struct {
 	to []string
 }
 
-func (x *sinkSession) Reset()                                     { x.to = nil }
-func (x *sinkSession) Logout() error                              { return nil }
+func (x *sinkSession) Reset()                                      { x.to = nil }
+func (x *sinkSession) Logout() error                               { return nil }
 func (x *sinkSession) Mail(from string, _ *smtp.MailOptions) error { return nil }
 func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.to = append(x.to, to)

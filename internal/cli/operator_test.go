@@ -2,13 +2,13 @@ package cli_test
 
 import (
 	"bytes"
-	"time"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // op sends an operator API request with the given token.

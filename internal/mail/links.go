@@ -47,7 +47,9 @@ func (l *Links) SubscriptionsURL(address string) string {
 }
 
 // SubscriptionsToken authorizes managing address's subscriptions.
-func (l *Links) SubscriptionsToken(address string) string { return l.sign("subs", strings.ToLower(address)) }
+func (l *Links) SubscriptionsToken(address string) string {
+	return l.sign("subs", strings.ToLower(address))
+}
 
 // CheckSubscriptions verifies that token was made for address.
 func (l *Links) CheckSubscriptions(address, token string) bool {

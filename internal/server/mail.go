@@ -165,4 +165,3 @@ func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"mails": mails})
 }
-
