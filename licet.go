@@ -177,6 +177,7 @@ type UserFilter struct {
 	State  UserState // "" any
 	Type   string    // "" any
 	Search string    // prefix of the user ID
+	Sort   string    // "" (user ID), "lastSeen" or "assigned": newest first
 	Offset int
 	Limit  int // 0: no limit
 }
@@ -248,6 +249,7 @@ type Store interface {
 
 	OfflineStore
 	MailStore
+	AdminStore
 
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
@@ -412,4 +414,29 @@ type MailStore interface {
 	Subscriptions(ctx context.Context, address string) ([]Subscription, error)
 	SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error
 	Secret(ctx context.Context, name string) ([]byte, error) // a random secret made once, shared by all processes
+}
+
+// Admin is an organization administrator: an address, a password, the
+// organizations it may see and change.
+type Admin struct {
+	ID           int64    `json:"id"`
+	Email        string   `json:"email"`
+	PasswordHash string   `json:"-"`
+	Orgs         []string `json:"orgs"`
+}
+
+// Administers reports whether a may act on orgID.
+func (a *Admin) Administers(orgID string) bool { return slices.Contains(a.Orgs, orgID) }
+
+// AdminStore keeps administrators, their links and sessions. Tokens are
+// given and looked up as hashes.
+type AdminStore interface {
+	AddAdmin(ctx context.Context, orgID, email, linkHash string, expires time.Time, actor string) (*Admin, error)
+	AdminByLink(ctx context.Context, linkHash string) (*Admin, error)
+	SetAdminPassword(ctx context.Context, linkHash, passwordHash string) (*Admin, error) // uses the link up
+	ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) error
+	AdminByEmail(ctx context.Context, email string) (*Admin, error)
+	CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error
+	SessionAdmin(ctx context.Context, hash string) (*Admin, error)
+	DeleteSession(ctx context.Context, hash string) error
 }

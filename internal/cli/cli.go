@@ -67,6 +67,7 @@ func init() {
 		{"user disable", "disable a user (frees the seat)", userAction("disable")},
 		{"user delete", "delete a user and its data (frees the seat)", userAction("delete")},
 		{"audit", "show an organization's audit log", (*Program).audit},
+		{"admin add", "make an address an administrator of an organization; prints a one-time password link", (*Program).adminAdd},
 		{"mail list", "list notification mails: pending, sent, failed", (*Program).mailList},
 		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
 		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},

@@ -742,3 +742,26 @@ func (p *Program) mailList(ctx context.Context, args []string) error {
 	}
 	return w.Flush()
 }
+
+func (p *Program) adminAdd(ctx context.Context, args []string) error {
+	fs := p.flags("admin add")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	email := fs.String("email", "", "the administrator's e-mail address")
+	org, a, err := fs.parseOrg(args, o, id)
+	if err != nil {
+		return err
+	}
+	if _, err := licet.NormalizeEmails([]string{*email}); err != nil || *email == "" {
+		return usagef("--email must be a plain e-mail address")
+	}
+	var out struct {
+		Link    string `json:"link"`
+		Expires string `json:"expires"`
+	}
+	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/admins", map[string]string{"email": *email}, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "%s administers %s. One-time link to set the password (valid until %s):\n%s\n", strings.ToLower(*email), org, out.Expires, out.Link)
+	return nil
+}

@@ -209,7 +209,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	store.AfterUserChange = svc.UsersChanged
 	off := &offline.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger}
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
-		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "",
+		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
 	hs := &http.Server{
 		Handler:           srv.Handler(),

@@ -49,19 +49,23 @@ type Server struct {
 	TokenHash []byte
 	// Limits bound checks per organization and per device.
 	Limits Limits
+	// PublicURL is where the console's links point.
+	PublicURL string
 	// TLS says the server is served over TLS (for HSTS).
 	TLS bool
 	// MaxLag, when set, makes a read-only server not ready while its copy
 	// is further behind the primary than this.
 	MaxLag time.Duration
 
-	registry    *prometheus.Registry
-	checks      *prometheus.CounterVec
-	latency     prometheus.Histogram
-	limited     *prometheus.CounterVec
-	dbErrors    prometheus.Counter
-	orgLimit    *limiter
-	deviceLimit *limiter
+	registry *prometheus.Registry
+	checks   *prometheus.CounterVec
+	latency  prometheus.Histogram
+	limited  *prometheus.CounterVec
+	dbErrors prometheus.Counter
+
+	loginByAddress, loginByIP *limiter
+	orgLimit                  *limiter
+	deviceLimit               *limiter
 }
 
 // Handler returns the routed handler with its middleware.
@@ -112,6 +116,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
 	s.mailRoutes(mux)
+	s.consoleRoutes(mux)
 
 	op := http.NewServeMux()
 	op.HandleFunc("GET /v1/orgs", s.listOrgs)
@@ -138,6 +143,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
+	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
 		mux.Handle(p, s.operator(op))
 	}

@@ -98,7 +98,14 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 		if limit <= 0 {
 			limit = math.MaxInt32
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+w+` ORDER BY user_id LIMIT ? OFFSET ?`,
+		order := "user_id"
+		switch f.Sort {
+		case "lastSeen":
+			order = "last_seen DESC, user_id"
+		case "assigned":
+			order = "assigned_at DESC, user_id"
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
 			append(args, limit, f.Offset)...)
 		if err != nil {
 			return err

@@ -1,0 +1,253 @@
+package cli_test
+
+import (
+	"context"
+	"encoding/csv"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// invite makes email an administrator of org and returns the link path.
+func (s *server) invite(org, email string) string {
+	out := s.mustLicet("admin", "add", "--org", org, "--email", email)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1]
+}
+
+// browserless is an HTTP client with a cookie jar, as a browser would be.
+func browserless(t *testing.T) *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+func form(t *testing.T, c *http.Client, u string, v url.Values) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.PostForm(u, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func fetch(c *http.Client, t *testing.T, u string) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+const adminPW = "correct horse battery staple"
+
+// signIn sets the password through the link and logs in.
+func signIn(t *testing.T, s *server, link, email string) *http.Client {
+	c := browserless(t)
+	if resp, body := form(t, c, link, url.Values{"password": {adminPW}, "confirm": {adminPW}}); resp.StatusCode != 200 || !strings.Contains(body, "Your password is set") {
+		t.Fatalf("set password: %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := form(t, c, link, url.Values{"password": {adminPW}, "confirm": {adminPW}}); resp.StatusCode != 404 {
+		t.Errorf("a used link worked again: %d", resp.StatusCode)
+	}
+	resp, body := form(t, c, s.url+"/admin/login", url.Values{"email": {email}, "password": {adminPW}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("login: %d %s", resp.StatusCode, body)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "licet_session" && (!ck.HttpOnly || ck.SameSite != http.SameSiteLaxMode) {
+			t.Errorf("session cookie not HttpOnly/SameSite: %+v", ck)
+		}
+	}
+	return c
+}
+
+func TestConsoleAuthorization(t *testing.T) {
+	s := start(t, "", nil, "--rate-device", "0")
+	mine, theirs := s.newOrg(1, 5, "--offline=true"), s.newOrg(2, 5, "--offline=true")
+	for i := range 3 {
+		s.check(mine, guid('u', i))
+		s.check(theirs, guid('u', 10+i))
+	}
+	c := signIn(t, s, s.invite(mine, "alice@customer.example"), "alice@customer.example")
+	if resp, body := fetch(c, t, s.url+"/admin/orgs/"+mine+"/users"); resp.StatusCode != 200 || !strings.Contains(body, guid('u', 1)) {
+		t.Fatalf("own users: %d", resp.StatusCode)
+	}
+	for _, path := range []string{"users", "users.csv", "settings", "offline", "offline/download", "audit"} {
+		if resp, _ := fetch(c, t, s.url+"/admin/orgs/"+theirs+"/"+path); resp.StatusCode != 404 {
+			t.Errorf("GET %s of another organization: %d; want 404", path, resp.StatusCode)
+		}
+		if resp, _ := fetch(c, t, s.url+"/admin/orgs/"+guid('o', 99)+"/"+path); resp.StatusCode != 404 {
+			t.Errorf("GET %s of a missing organization: %d; want 404", path, resp.StatusCode)
+		}
+	}
+	for _, path := range []string{"users", "settings", "offline"} {
+		resp, _ := form(t, c, s.url+"/admin/orgs/"+theirs+"/"+path, url.Values{"action": {"delete"}, "user": {guid('u', 10)}, "temporaryDays": {"1"}})
+		if resp.StatusCode != 404 {
+			t.Errorf("POST %s of another organization: %d; want 404", path, resp.StatusCode)
+		}
+	}
+	if u := s.mustLicet("user", "list", "--org", theirs); !strings.Contains(u, guid('u', 10)) {
+		t.Error("another organization's user was deleted")
+	}
+	// Without a session: to the login.
+	anon := browserless(t)
+	for _, path := range []string{"/admin/", "/admin/orgs/" + mine + "/users", "/admin/orgs/" + mine + "/settings"} {
+		if resp, _ := fetch(anon, t, s.url+path); resp.StatusCode != 303 || !strings.HasPrefix(resp.Header.Get("Location"), "/admin/login") {
+			t.Errorf("%s without a session: %d %s", path, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	// A cross-site POST with a valid session is refused.
+	req, _ := http.NewRequest("POST", s.url+"/admin/orgs/"+mine+"/users", strings.NewReader("action=delete&user="+guid('u', 1)))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if resp, err := c.Do(req); err != nil || resp.StatusCode != 403 {
+		t.Errorf("cross-site POST: %v %v", err, resp.Status)
+	}
+	// CSV export matches the filtered list.
+	_, body := fetch(c, t, s.url+"/admin/orgs/"+mine+"/users.csv?state=licensed&q="+guid('u', 1)[:8])
+	rows, _ := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if len(rows) != 2 || rows[1][0] != guid('u', 1) || rows[1][1] != "licensed" {
+		t.Errorf("CSV: %v", rows)
+	}
+	// Wrong passwords are throttled.
+	codes := map[int]int{}
+	for range 8 {
+		resp, _ := form(t, browserless(t), s.url+"/admin/login", url.Values{"email": {"alice@customer.example"}, "password": {"wrong password!"}})
+		codes[resp.StatusCode]++
+	}
+	if codes[401] == 0 || codes[429] == 0 {
+		t.Errorf("wrong passwords: %v; want 401s then 429s", codes)
+	}
+	if strings.Contains(s.logs.String(), adminPW) || strings.Contains(s.logs.String(), "wrong password!") {
+		t.Error("a password appears in the log")
+	}
+}
+
+// browser starts Debian's chromium headless; under CI a missing browser fails.
+func browser(t *testing.T) context.Context {
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("chromium is required under CI (apt-get install chromium)")
+		}
+		t.Skip("chromium not installed")
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1200, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	ctx, cancel2 := chromedp.NewContext(actx)
+	t.Cleanup(cancel2)
+	ctx, cancel3 := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancel3)
+	return ctx
+}
+
+func TestConsoleInBrowser(t *testing.T) {
+	ctx := browser(t)
+	s := start(t, "", nil, "--rate-device", "0")
+	org := s.newOrg(1, 10)
+	u1, u2, u3 := guid('u', 1), guid('u', 2), guid('u', 3)
+	for _, u := range []string{u1, u2, u3} {
+		s.check(org, u)
+	}
+	link := s.invite(org, "alice@customer.example")
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	do("set the password and log in",
+		chromedp.Navigate(link),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW),
+		chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`)),
+	)
+	if used := text(`[data-used="Standard"]`); used != "3" {
+		t.Errorf("Mobile Users shows %q used; want 3", used)
+	}
+	for _, st := range []struct{ user, action, wantState, wantUsed string }{
+		{u1, "unassign", "unlicensed", "2"},
+		{u1, "assign", "licensed", "3"},
+		{u2, "disable", "disabled", "2"},
+	} {
+		do(st.action,
+			chromedp.Click(chromedp.CSS(`input[value="`+st.user+`"]`)),
+			chromedp.SetValue(chromedp.ID("action"), st.action),
+			chromedp.Click(chromedp.CSS(`button[value="selected"]`)),
+		)
+		waitFlash(t, ctx, strings.ToUpper(st.action[:1])+st.action[1:]+":")
+		state, used := text(`tr[data-user="`+st.user+`"] .state`), text(`[data-used="Standard"]`)
+		if state != st.wantState || used != st.wantUsed {
+			t.Errorf("after %s: state %q, used %q; want %q, %q", st.action, state, used, st.wantState, st.wantUsed)
+		}
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
+		if dir := os.Getenv("LICET_TEST_ARTIFACTS"); dir != "" {
+			os.WriteFile(filepath.Join(dir, "mobile-users.png"), shot, 0o644)
+		}
+	}
+	do("settings",
+		chromedp.Click(chromedp.CSS(`a[href$="/settings"]`)),
+		chromedp.WaitVisible(chromedp.ID("temporaryDays")),
+		chromedp.Click(chromedp.CSS(`input[name="autoAssign"]`)),
+		chromedp.SetValue(chromedp.ID("temporaryDays"), "7"),
+		chromedp.Submit(chromedp.ID("temporaryDays")),
+	)
+	waitFlash(t, ctx, "Settings saved.")
+	do("audit", chromedp.Click(chromedp.CSS(`a[href$="/audit"]`)), chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Audit log"]`)))
+	audit := text(`table[aria-label="Audit log"]`)
+	if show := s.mustLicet("org", "show", "--org", org); !strings.Contains(show, "Automatic assignment     off") || !strings.Contains(show, "Temporary license days   7") {
+		t.Errorf("settings not saved:\n%s", show)
+	}
+	for _, want := range []string{"user.unassign", "user.assign", "user.disable", "organization.update", "alice@customer.example"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("the audit page lacks %q:\n%s", want, audit)
+		}
+	}
+}
+
+// waitFlash waits for the page after a form's redirect to say what it did.
+func waitFlash(t *testing.T, ctx context.Context, prefix string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(".flash")))
+		if err == nil && strings.HasPrefix(strings.TrimSpace(v), prefix) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the page did not say %q (last: %q, %v)", prefix, v, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

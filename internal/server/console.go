@@ -1,0 +1,647 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"embed"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/client"
+	"golang.org/x/time/rate"
+)
+
+//go:embed console/*.html
+var consoleFS embed.FS
+
+var consoleT = template.Must(template.New("").Funcs(template.FuncMap{
+	"day": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.DateOnly)
+	},
+	"lastDay": func(t time.Time) string {
+		if t.IsZero() {
+			return "no end"
+		}
+		return t.UTC().Add(-time.Millisecond).Format(time.DateOnly)
+	},
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04")
+	},
+}).ParseFS(consoleFS, "console/*.html"))
+
+const (
+	sessionCookie = "licet_session"
+	sessionLife   = 12 * time.Hour
+	// ConsolePage is how many users one page of Mobile Users shows.
+	ConsolePage = 50
+)
+
+// page is what every console template gets.
+type page struct {
+	Title, Tab, Flash, Error string
+	Admin                    *licet.Admin
+	Org                      *licet.Organization
+	Data                     any
+}
+
+type ctxKey int
+
+const adminKey ctxKey = 0
+
+func (s *Server) consoleRoutes(mux *http.ServeMux) {
+	s.loginByAddress = newLimiter(rate.Every(12*time.Second), 5)
+	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
+	mux.HandleFunc("GET /admin/login", s.loginPage)
+	mux.HandleFunc("POST /admin/login", s.login)
+	mux.HandleFunc("GET /admin/invite/{token}", s.invitePage)
+	mux.HandleFunc("POST /admin/invite/{token}", s.acceptInvite)
+	auth := func(h http.HandlerFunc) http.Handler { return s.signedIn(h) }
+	mux.Handle("POST /admin/logout", auth(s.logout))
+	mux.Handle("GET /admin/{$}", auth(s.orgsPage))
+	mux.Handle("GET /admin/password", auth(s.passwordPage))
+	mux.Handle("POST /admin/password", auth(s.changePassword))
+	mux.Handle("GET /admin/orgs/{org}/users", auth(s.usersPage))
+	mux.Handle("GET /admin/orgs/{org}/users.csv", auth(s.usersCSV))
+	mux.Handle("POST /admin/orgs/{org}/users", auth(s.usersAction))
+	mux.Handle("GET /admin/orgs/{org}/settings", auth(s.settingsPage))
+	mux.Handle("POST /admin/orgs/{org}/settings", auth(s.saveSettings))
+	mux.Handle("GET /admin/orgs/{org}/offline", auth(s.offlinePage))
+	mux.Handle("POST /admin/orgs/{org}/offline", auth(s.offlineUpdate))
+	mux.Handle("GET /admin/orgs/{org}/offline/download", auth(s.offlineDownload))
+	mux.Handle("GET /admin/orgs/{org}/audit", auth(s.auditPage))
+}
+
+func tokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("Referrer-Policy", "same-origin")
+	w.WriteHeader(status)
+	if err := consoleT.ExecuteTemplate(w, name, p); err != nil {
+		s.Logger.Error("console template", "name", name, "err", err)
+	}
+}
+
+// signedIn admits requests with a live session; others go to the login.
+func (s *Server) signedIn(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		var a *licet.Admin
+		if err == nil && len(c.Value) < 100 {
+			a, err = s.Store.SessionAdmin(r.Context(), tokenHash(c.Value))
+		}
+		if err != nil || a == nil {
+			if licet.ErrorCode(err) == licet.EUNAVAILABLE {
+				s.error(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), adminKey, a)))
+	})
+}
+
+func adminOf(r *http.Request) *licet.Admin { return r.Context().Value(adminKey).(*licet.Admin) }
+
+// orgFor returns the organization of the path if the administrator may see
+// it; any other organization is "not found", whether it exists or not.
+func (s *Server) orgFor(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
+	a := adminOf(r)
+	id, ok := licet.ParseGUID(r.PathValue("org"))
+	if !ok || !a.Administers(id) {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	o, err := s.Store.Organization(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return nil, false
+	}
+	return o, true
+}
+
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, 200, "login", &page{Title: "Log in"})
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		s.render(w, 400, "login", &page{Title: "Log in", Error: "The form could not be read."})
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+	pw := r.PostForm.Get("password")
+	now := time.Now()
+	okIP, waitIP := s.loginByIP.allow(clientIP(r), now)
+	okAddr, waitAddr := s.loginByAddress.allow(email, now)
+	if !okIP || !okAddr {
+		w.Header().Set("Retry-After", retryAfter(max(waitIP, waitAddr)))
+		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Data: email,
+			Error: "Too many attempts. Wait a minute and try again."})
+		return
+	}
+	a, err := s.Store.AdminByEmail(r.Context(), email)
+	if err != nil || len(email) > licet.MaxEmailLen || !checkPassword(a.PasswordHash, pw) {
+		if err != nil {
+			checkPassword(dummyHash, pw) // the same time whether the address exists or not
+		}
+		s.Logger.Info("login failed", "remote", clientIP(r))
+		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
+		return
+	}
+	tok := randomToken()
+	if err := s.Store.CreateSession(r.Context(), tokenHash(tok), a.ID, time.Now().Add(sessionLife)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.TLS,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
+	next := r.URL.Query().Get("next")
+	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
+		next = "/admin/"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+var dummyHash = hashPassword("an address that does not exist")
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		s.Store.DeleteSession(r.Context(), tokenHash(c.Value))
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: s.TLS, SameSite: http.SameSiteLaxMode})
+	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
+}
+
+func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
+	a, err := s.Store.AdminByLink(r.Context(), tokenHash(r.PathValue("token")))
+	if err != nil {
+		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "This link is not valid: it was used already or has expired. Ask for a new one."})
+		return
+	}
+	s.render(w, 200, "password", &page{Title: "Set your password", Data: a.Email})
+}
+
+func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	hash := tokenHash(r.PathValue("token"))
+	a, err := s.Store.AdminByLink(r.Context(), hash)
+	if err != nil || r.ParseForm() != nil {
+		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "This link is not valid: it was used already or has expired. Ask for a new one."})
+		return
+	}
+	pw := r.PostForm.Get("password")
+	if msg := validPassword(pw); msg != "" || pw != r.PostForm.Get("confirm") {
+		if msg == "" {
+			msg = "The two passwords differ."
+		}
+		s.render(w, 400, "password", &page{Title: "Set your password", Data: a.Email, Error: msg})
+		return
+	}
+	if _, err := s.Store.SetAdminPassword(r.Context(), hash, hashPassword(pw)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, 200, "login", &page{Title: "Log in", Data: a.Email, Flash: "Your password is set. Log in."})
+}
+
+func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request) {
+	s.render(w, 200, "password", &page{Title: "Change your password", Admin: adminOf(r)})
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	a := adminOf(r)
+	p := &page{Title: "Change your password", Admin: a}
+	if r.ParseForm() != nil || !checkPassword(a.PasswordHash, r.PostForm.Get("current")) {
+		p.Error = "The current password is wrong."
+		s.render(w, 400, "password", p)
+		return
+	}
+	pw := r.PostForm.Get("password")
+	if msg := validPassword(pw); msg != "" || pw != r.PostForm.Get("confirm") {
+		p.Error = msg
+		if msg == "" {
+			p.Error = "The two passwords differ."
+		}
+		s.render(w, 400, "password", p)
+		return
+	}
+	if err := s.Store.ChangeAdminPassword(r.Context(), a.ID, hashPassword(pw)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, 200, "login", &page{Title: "Log in", Data: a.Email, Flash: "Your password is changed. Log in again."})
+}
+
+func (s *Server) orgsPage(w http.ResponseWriter, r *http.Request) {
+	a := adminOf(r)
+	if len(a.Orgs) == 1 {
+		http.Redirect(w, r, "/admin/orgs/"+a.Orgs[0]+"/users", http.StatusSeeOther)
+		return
+	}
+	var orgs []*licet.Organization
+	for _, id := range a.Orgs {
+		if o, err := s.Store.Organization(r.Context(), id); err == nil {
+			orgs = append(orgs, o)
+		}
+	}
+	s.render(w, 200, "orgs", &page{Title: "Your organizations", Admin: a, Data: orgs})
+}
+
+// userFilter reads the Mobile Users filter from a query.
+func userFilter(q url.Values) (licet.UserFilter, int) {
+	f := licet.UserFilter{Search: strings.ToUpper(strings.TrimSpace(q.Get("q"))), Type: q.Get("type"), Sort: q.Get("sort")}
+	switch st := licet.UserState(q.Get("state")); st {
+	case licet.UserUnlicensed, licet.UserTemporary, licet.UserLicensed, "disabled":
+		f.State = st
+	}
+	if len(f.Search) > 40 {
+		f.Search = f.Search[:40]
+	}
+	if len(f.Type) > 64 {
+		f.Type = ""
+	}
+	if f.Sort != "lastSeen" && f.Sort != "assigned" {
+		f.Sort = ""
+	}
+	p, _ := strconv.Atoi(q.Get("page"))
+	return f, max(0, min(p, 1_000_000))
+}
+
+func (s *Server) typesOf(ctx context.Context) []string {
+	types, _ := s.Store.LicenseTypes(ctx)
+	var out []string
+	for _, t := range types {
+		out = append(out, t.Name)
+	}
+	return out
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.orgFor(w, r)
+	if !ok {
+		return
+	}
+	f, pg := userFilter(r.URL.Query())
+	f.Offset, f.Limit = pg*ConsolePage, ConsolePage
+	users, total, err := s.Store.Users(r.Context(), o.ID, f)
+	var seats []licet.SeatCount
+	var pools []licet.Pool
+	if err == nil {
+		seats, err = s.Store.SeatCounts(r.Context(), o.ID)
+	}
+	if err == nil {
+		pools, err = s.Store.Pools(r.Context(), o.ID)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := url.Values{"q": {f.Search}, "state": {string(f.State)}, "type": {f.Type}, "sort": {f.Sort}}
+	link := func(p int) string {
+		q.Set("page", strconv.Itoa(p))
+		return q.Encode()
+	}
+	data := map[string]any{"Users": users, "Total": total, "Seats": seats, "Pools": pools, "Filter": f, "Types": s.typesOf(r.Context()),
+		"States": []string{"", "licensed", "temporary", "unlicensed", "disabled"}, "Query": link(0), "Prev": "", "Next": ""}
+	if pg > 0 {
+		data["Prev"] = link(pg - 1)
+	}
+	if (pg+1)*ConsolePage < total {
+		data["Next"] = link(pg + 1)
+	}
+	s.render(w, 200, "users", &page{Title: "Mobile Users", Tab: "users", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: data})
+}
+
+// usersCSV exports the filtered list, every page of it.
+func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.orgFor(w, r)
+	if !ok {
+		return
+	}
+	f, _ := userFilter(r.URL.Query())
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="mobile-users.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"UserId", "State", "LicenseType", "AssignedAt", "AssignedBy", "LastSync", "DeviceId", "DeviceInfo", "Version", "Enabled"})
+	ts := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	for f.Offset = 0; ; f.Offset += 1000 {
+		f.Limit = 1000
+		users, _, err := s.Store.Users(r.Context(), o.ID, f)
+		if err != nil {
+			s.Logger.Error("csv export cut short", "err", err)
+			break
+		}
+		for _, u := range users {
+			st := string(u.State)
+			if u.Disabled {
+				st = "disabled"
+			}
+			cw.Write([]string{u.ID, st, u.LicenseType, ts(u.AssignedAt), u.AssignedBy, ts(u.LastSeen), csvSafe(u.Last.DeviceID),
+				csvSafe(u.Last.DeviceInfo), csvSafe(u.Last.Version), strconv.FormatBool(!u.Disabled)})
+		}
+		if len(users) < 1000 {
+			break
+		}
+	}
+	cw.Flush()
+}
+
+// csvSafe keeps a device-supplied value from being read as a formula by a
+// spreadsheet.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.orgFor(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 512<<10)
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "the form could not be read", http.StatusBadRequest)
+		return
+	}
+	a := adminOf(r)
+	back := func(msg string) {
+		http.Redirect(w, r, "/admin/orgs/"+o.ID+"/users?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	}
+	var ids []string
+	action := licet.UserAction(r.PostForm.Get("action"))
+	raw := r.PostForm["user"]
+	if r.PostForm.Get("do") == "add" {
+		action = licet.ActionAdd
+		raw = strings.Fields(r.PostForm.Get("ids"))
+	}
+	for _, v := range raw {
+		id, ok := licet.ParseGUID(v)
+		if !ok {
+			back("Nothing changed: " + strconv.Quote(v) + " is not a user ID.")
+			return
+		}
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	switch {
+	case len(ids) == 0:
+		back("Nothing selected.")
+		return
+	case len(ids) > MaxBatch:
+		back("Nothing changed: at most " + strconv.Itoa(MaxBatch) + " users at a time.")
+		return
+	}
+	switch action {
+	case licet.ActionAdd, licet.ActionAssign, licet.ActionUnassign, licet.ActionEnable, licet.ActionDisable, licet.ActionDelete:
+	default:
+		back("Nothing changed: unknown action.")
+		return
+	}
+	typ := r.PostForm.Get("type")
+	if typ != "" && licet.ValidTypeName(typ) != nil {
+		typ = ""
+	}
+	if _, err := s.Store.ChangeUsers(r.Context(), o.ID, ids, action, typ, a.Email); err != nil {
+		if licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE {
+			s.error(w, r, err)
+			return
+		}
+		back("Nothing changed: " + licet.ErrorMessage(err))
+		return
+	}
+	back(strings.ToUpper(string(action[:1])) + string(action[1:]) + ": " + strconv.Itoa(len(ids)) + " user(s) done.")
+}
+
+func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.orgFor(w, r)
+	if !ok {
+		return
+	}
+	s.render(w, 200, "settings", &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: s.typesOf(r.Context())})
+}
+
+func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.orgFor(w, r)
+	if !ok {
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context())}
+	if err := r.ParseForm(); err != nil {
+		p.Error = "The form could not be read."
+		s.render(w, 400, "settings", p)
+		return
+	}
+	f := r.PostForm
+	num := func(name string) (*int, bool) {
+		n, err := strconv.Atoi(strings.TrimSpace(f.Get(name)))
+		return &n, err == nil
+	}
+	auto, notify := f.Get("autoAssign") == "on", f.Get("notifications") == "on"
+	at := f.Get("assignType")
+	emails := strings.Fields(strings.ReplaceAll(f.Get("emails"), ",", " "))
+	patch := licet.SettingsPatch{AutoAssign: &auto, Notifications: &notify, AssignType: &at, NotificationEmails: &emails}
+	var ok1, ok2, ok3 bool
+	patch.TemporaryDays, ok1 = num("temporaryDays")
+	patch.FreeUnusedDays, ok2 = num("freeUnusedDays")
+	patch.NotifyWindow, ok3 = num("notifyWindow")
+	err := patch.Validate()
+	if !ok1 || !ok2 || !ok3 {
+		err = licet.Errorf(licet.EINVALID, "the numbers must be whole numbers")
+	}
+	if err == nil {
+		_, err = s.Store.UpdateOrganization(r.Context(), o.ID, patch, adminOf(r).Email)
+	}
+	if err != nil {
+		if code := licet.ErrorCode(err); code == licet.EINTERNAL || code == licet.EUNAVAILABLE {
+			s.error(w, r, err)
+			return
+		}
+		p.Error = licet.ErrorMessage(err)
+		s.render(w, 400, "settings", p)
+		return
+	}
+	http.Redirect(w, r, "/admin/orgs/"+o.ID+"/settings?done="+url.QueryEscape("Settings saved."), http.StatusSeeOther)
+}
+
+func (s *Server) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
+	o, ok := s.orgFor(w, r)
+	if ok && !o.Settings.Offline {
+		http.NotFound(w, r)
+		return nil, false
+	}
+	return o, ok
+}
+
+func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.offlineOrg(w, r)
+	if !ok {
+		return
+	}
+	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
+	var hist []licet.OfflineIssue
+	if err == nil {
+		hist, err = s.Store.OfflineHistory(r.Context(), o.ID, 20)
+	}
+	var assigned int
+	if err == nil {
+		var users []*licet.User
+		users, _, err = s.Store.Users(r.Context(), o.ID, licet.UserFilter{State: licet.UserLicensed})
+		for _, u := range users {
+			if u.AssignedBy != licet.ActorAutomatic {
+				assigned++
+			}
+		}
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	loc := cfg.Location
+	if loc == "" {
+		loc = client.OfflineLocation(o.URL)
+	}
+	s.render(w, 200, "offline", &page{Title: "Offline license", Tab: "offline", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"),
+		Data: map[string]any{"Config": cfg, "History": hist, "Assigned": assigned, "Location": loc}})
+}
+
+func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.offlineOrg(w, r)
+	if !ok {
+		return
+	}
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	res, err := s.Offline.Issue(r.Context(), o.ID, adminOf(r).Email)
+	msg := ""
+	switch {
+	case err != nil:
+		msg = "Not issued: " + licet.ErrorMessage(err)
+	case res.UploadStatus == "failed":
+		msg = "Offline license " + strconv.FormatInt(res.Serial, 10) + " issued, but saving it to the backend failed: " + res.UploadDetail
+	default:
+		msg = "Offline license " + strconv.FormatInt(res.Serial, 10) + " issued with " + strconv.Itoa(res.Users) + " users."
+	}
+	http.Redirect(w, r, "/admin/orgs/"+o.ID+"/offline?done="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+func (s *Server) offlineDownload(w http.ResponseWriter, r *http.Request) {
+	if _, ok := s.offlineOrg(w, r); ok {
+		s.downloadOffline(w, r)
+	}
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.orgFor(w, r)
+	if !ok {
+		return
+	}
+	ev, err := s.Store.Audit(r.Context(), o.ID, 1000)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	user := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("user")))
+	action := strings.TrimSpace(r.URL.Query().Get("action"))
+	var out []licet.AuditEvent
+	for _, e := range ev {
+		if (user == "" || strings.HasPrefix(e.UserID, user)) && (action == "" || strings.Contains(e.Action, action)) {
+			out = append(out, e)
+		}
+	}
+	s.render(w, 200, "audit", &page{Title: "Audit", Tab: "audit", Admin: adminOf(r), Org: o,
+		Data: map[string]any{"Events": out, "User": user, "Action": action}})
+}
+
+// addAdmin is the operator's invitation: it makes an address an
+// administrator of an organization and returns a one-time link (valid
+// three days) to set the password; asked again, it gives a new link.
+func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	org, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	var emails []string
+	if err == nil {
+		emails, err = licet.NormalizeEmails([]string{req.Email})
+	}
+	if err == nil && len(emails) != 1 {
+		err = licet.Errorf(licet.EINVALID, "email is required")
+	}
+	tok := randomToken()
+	var a *licet.Admin
+	if err == nil {
+		a, err = s.Store.AddAdmin(r.Context(), org, emails[0], tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]any{"admin": a, "link": strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
+		"expires": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+}

@@ -1,0 +1,176 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+func adminOrgs(ctx context.Context, tx *Tx, a *licet.Admin) error {
+	rows, err := tx.QueryContext(ctx, `SELECT org_id FROM admin_orgs WHERE admin_id = ? ORDER BY org_id`, a.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	a.Orgs = []string{}
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return err
+		}
+		a.Orgs = append(a.Orgs, o)
+	}
+	return rows.Err()
+}
+
+func findAdmin(ctx context.Context, tx *Tx, where string, arg any) (*licet.Admin, error) {
+	var a licet.Admin
+	err := tx.QueryRowContext(ctx, `SELECT id, email, password_hash FROM admins WHERE `+where, arg).Scan(&a.ID, &a.Email, &a.PasswordHash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, licet.Errorf(licet.ENOTFOUND, "no such administrator")
+	} else if err != nil {
+		return nil, err
+	}
+	return &a, adminOrgs(ctx, tx, &a)
+}
+
+// AddAdmin makes an address an administrator of an organization (creating
+// the administrator if new) and stores a one-time link to set a password.
+func (s *Store) AddAdmin(ctx context.Context, orgID, email, linkHash string, expires time.Time, actor string) (a *licet.Admin, err error) {
+	email = strings.ToLower(email)
+	err = s.write(ctx, func(tx *Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO admins (email, created_at) VALUES (?, ?) ON CONFLICT (email) DO NOTHING`, email, ms(now)); err != nil {
+			return err
+		}
+		if a, err = findAdmin(ctx, tx, "email = ?", email); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO admin_orgs (admin_id, org_id) VALUES (?, ?) ON CONFLICT (admin_id, org_id) DO NOTHING`, a.ID, orgID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO admin_links (token_hash, admin_id, expires_at) VALUES (?, ?, ?)`, linkHash, a.ID, ms(expires)); err != nil {
+			return err
+		}
+		if err := adminOrgs(ctx, tx, a); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, orgID, actor, "admin.add", "", "email="+email)
+	})
+	return a, err
+}
+
+// AdminByLink returns the administrator of an unused, unexpired link.
+func (s *Store) AdminByLink(ctx context.Context, linkHash string) (a *licet.Admin, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_links WHERE token_hash = ? AND used_at = 0 AND expires_at > ?`,
+			linkHash, ms(s.clock.Now())).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.ENOTFOUND, "this link is not valid: it was used already or has expired")
+		} else if err != nil {
+			return err
+		}
+		a, err = findAdmin(ctx, tx, "id = ?", id)
+		return err
+	})
+	return a, err
+}
+
+// SetAdminPassword sets the password of a link's administrator and uses
+// the link up, ending the administrator's other sessions.
+func (s *Store) SetAdminPassword(ctx context.Context, linkHash, passwordHash string) (a *licet.Admin, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_links WHERE token_hash = ? AND used_at = 0 AND expires_at > ?`,
+			linkHash, ms(now)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.ENOTFOUND, "this link is not valid: it was used already or has expired")
+		} else if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE admin_links SET used_at = ? WHERE token_hash = ?`, ms(now), linkHash); err != nil {
+			return err
+		}
+		if a, err = setPassword(ctx, tx, id, passwordHash); err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, "", a.Email, "admin.password", "", "set by link")
+	})
+	return a, err
+}
+
+func setPassword(ctx context.Context, tx *Tx, id int64, hash string) (*licet.Admin, error) {
+	if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ? WHERE id = ?`, hash, id); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, id); err != nil {
+		return nil, err
+	}
+	return findAdmin(ctx, tx, "id = ?", id)
+}
+
+// ChangeAdminPassword sets a new password for a signed-in administrator.
+func (s *Store) ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		a, err := setPassword(ctx, tx, adminID, passwordHash)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, s.clock.Now(), "", a.Email, "admin.password", "", "changed")
+	})
+}
+
+// AdminByEmail returns an administrator with its password hash.
+func (s *Store) AdminByEmail(ctx context.Context, email string) (a *licet.Admin, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		a, err = findAdmin(ctx, tx, "email = ?", strings.ToLower(email))
+		return err
+	})
+	return a, err
+}
+
+// CreateSession stores a browser session.
+func (s *Store) CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error {
+	return s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE expires_at < ?`, ms(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
+			hash, adminID, ms(now), ms(expires))
+		return err
+	})
+}
+
+// SessionAdmin returns the administrator of a live session.
+func (s *Store) SessionAdmin(ctx context.Context, hash string) (a *licet.Admin, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_sessions WHERE token_hash = ? AND expires_at > ?`, hash, ms(s.clock.Now())).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.EUNAUTHORIZED, "not signed in")
+		} else if err != nil {
+			return err
+		}
+		a, err = findAdmin(ctx, tx, "id = ?", id)
+		return err
+	})
+	return a, err
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE token_hash = ?`, hash)
+		return err
+	})
+}
