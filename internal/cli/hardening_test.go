@@ -107,16 +107,23 @@ func TestRateLimitPerOrganization(t *testing.T) {
 	if calmOK != 10 {
 		t.Errorf("the calm organization got %d of 10 answers during the flood", calmOK)
 	}
-	req, _ := http.NewRequest("POST", s.url+"/v1/license/check", strings.NewReader(`{"organizationId":"`+flood+`","userId":"`+guid('u', 1)+`","deviceId":"x"}`))
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	// Every 429 says when to come back.
+	for i := range 200 {
+		req, _ := http.NewRequest("POST", s.url+"/v1/license/check", strings.NewReader(`{"organizationId":"`+flood+`","userId":"`+guid('u', i)+`","deviceId":"x"}`))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 429 {
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("429 without Retry-After")
+			}
+			return
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
-		t.Errorf("429 without Retry-After: %d %q", resp.StatusCode, resp.Header.Get("Retry-After"))
-	}
+	t.Error("200 quick checks from one organization were never refused")
 }
 
 func TestKeyRotationKeepsOldLeasesValid(t *testing.T) {

@@ -1,7 +1,7 @@
 package cli_test
 
 import (
-	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,22 +49,20 @@ func licetBinary(t *testing.T) string {
 func startProcess(t *testing.T, dir, database string, flags ...string) *server {
 	t.Helper()
 	cmd := exec.Command(licetBinary(t), append([]string{"serve", "--listen", "127.0.0.1:0", "--data", dir, "--database", database}, flags...)...)
-	stderr, _ := cmd.StderrPipe()
+	s := &server{t: t, dir: dir, logs: &syncBuffer{}}
+	addr := make(chan string, 1)
+	// A writer, not a pipe: Wait returns only after all the output was
+	// copied, so the last lines are never lost.
+	cmd.Stderr = &lineWriter{fn: func(line []byte) {
+		s.logs.Write(append(line, '\n'))
+		var l struct{ Msg, Addr string }
+		if json.Unmarshal(line, &l) == nil && l.Msg == "licet serving" {
+			addr <- l.Addr
+		}
+	}}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, dir: dir, logs: &syncBuffer{}}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			s.logs.Write(append(sc.Bytes(), '\n'))
-			var line struct{ Msg, Addr string }
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "licet serving" {
-				addr <- line.Addr
-			}
-		}
-	}()
 	select {
 	case a := <-addr:
 		s.url = "http://" + a
@@ -284,4 +282,25 @@ func get(t *testing.T, url string) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// lineWriter calls fn with each complete line written to it.
+type lineWriter struct {
+	mu  sync.Mutex
+	buf []byte
+	fn  func([]byte)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.fn(w.buf[:i])
+		w.buf = w.buf[i+1:]
+	}
 }
