@@ -11,6 +11,7 @@ import (
 const (
 	EINVALID      = "invalid"      // malformed input: 400
 	EUNAUTHORIZED = "unauthorized" // missing or wrong credentials: 401
+	EFORBIDDEN    = "forbidden"    // authenticated, but not allowed: 403
 	ENOTFOUND     = "not_found"    // 404
 	ECONFLICT     = "conflict"     // state forbids it (seat limit, exists already): 409
 	ETOOLARGE     = "too_large"    // 413

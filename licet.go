@@ -439,4 +439,17 @@ type AdminStore interface {
 	CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error
 	SessionAdmin(ctx context.Context, hash string) (*Admin, error)
 	DeleteSession(ctx context.Context, hash string) error
+	CreateAdminToken(ctx context.Context, adminID int64, name, hash string) (*AdminToken, error)
+	AdminTokens(ctx context.Context, adminID int64) ([]AdminToken, error)
+	RevokeAdminToken(ctx context.Context, adminID, tokenID int64) error
+	AdminByToken(ctx context.Context, hash string) (*Admin, error)
+}
+
+// AdminToken is an administrator's API token (the secret is shown once and
+// stored only as a hash).
+type AdminToken struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"createdAt"`
+	RevokedAt time.Time `json:"revokedAt,omitzero"`
 }

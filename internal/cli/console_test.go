@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -251,3 +252,49 @@ func waitFlash(t *testing.T, ctx context.Context, prefix string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestAdminAPITokens(t *testing.T) {
+	s := start(t, "", nil, "--rate-device", "0")
+	mine, theirs := s.newOrg(1, 5), s.newOrg(2, 5)
+	s.check(mine, guid('u', 1))
+	c := signIn(t, s, s.invite(mine, "alice@customer.example"), "alice@customer.example")
+	_, body := form(t, c, s.url+"/admin/tokens", url.Values{"name": {"ci script"}})
+	tok := regexpFind(`lca_[A-Za-z0-9_-]+`, body)
+	if tok == "" {
+		t.Fatalf("no token shown:\n%s", body)
+	}
+	call := func(method, path, payload string) int {
+		code, _ := s.op(method, path, tok, "application/json", payload)
+		return code
+	}
+	for _, tc := range []struct {
+		method, path, body string
+		want               int
+	}{
+		{"GET", "/v1/orgs/" + mine + "/users", "", 200},
+		{"POST", "/v1/orgs/" + mine + "/users/" + guid('u', 1) + "/unassign", "", 200},
+		{"PATCH", "/v1/orgs/" + mine, `{"temporaryDays":3}`, 200},
+		{"GET", "/v1/orgs/" + theirs + "/users", "", 404},
+		{"GET", "/v1/orgs/" + theirs, "", 404},
+		{"PATCH", "/v1/orgs/" + mine, `{"offline":true}`, 403},
+		{"POST", "/v1/orgs/" + mine + "/pools", `{"licenseType":"Standard","seats":100}`, 403},
+		{"POST", "/v1/orgs/" + mine + "/admins", `{"email":"eve@x.example"}`, 403},
+		{"GET", "/v1/orgs", "", 403},
+		{"POST", "/v1/keys/rotate", "", 403},
+	} {
+		if got := call(tc.method, tc.path, tc.body); got != tc.want {
+			t.Errorf("%s %s with an administrator token: %d; want %d", tc.method, tc.path, got, tc.want)
+		}
+	}
+	if audit := s.mustLicet("audit", "--org", mine); !strings.Contains(audit, "alice@customer.example  user.unassign") {
+		t.Errorf("the token's change is not audited as alice:\n%s", audit)
+	}
+	_, body = fetch(c, t, s.url+"/admin/tokens")
+	id := regexpFind(`/admin/tokens/(\d+)/revoke`, body)
+	form(t, c, s.url+id, nil)
+	if got := call("GET", "/v1/orgs/"+mine+"/users", ""); got != 401 {
+		t.Errorf("a revoked token: %d; want 401", got)
+	}
+}
+
+func regexpFind(expr, s string) string { return regexp.MustCompile(expr).FindString(s) }

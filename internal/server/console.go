@@ -86,6 +86,9 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/orgs/{org}/offline", auth(s.offlineUpdate))
 	mux.Handle("GET /admin/orgs/{org}/offline/download", auth(s.offlineDownload))
 	mux.Handle("GET /admin/orgs/{org}/audit", auth(s.auditPage))
+	mux.Handle("GET /admin/tokens", auth(s.tokensPage))
+	mux.Handle("POST /admin/tokens", auth(s.createToken))
+	mux.Handle("POST /admin/tokens/{id}/revoke", auth(s.revokeToken))
 }
 
 func tokenHash(tok string) string {
@@ -644,4 +647,59 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"admin": a, "link": strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
 		"expires": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+}
+
+func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {
+	a := adminOf(r)
+	toks, err := s.Store.AdminTokens(r.Context(), a.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, status, "tokens", &page{Title: "API tokens", Admin: a, Flash: flash, Error: errMsg,
+		Data: map[string]any{"Tokens": toks, "New": newToken}})
+}
+
+func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
+	s.renderTokens(w, r, 200, "", r.URL.Query().Get("done"), "")
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	name := ""
+	if r.ParseForm() == nil {
+		name = strings.TrimSpace(r.PostForm.Get("name"))
+	}
+	if name == "" || len(name) > 100 || licet.ValidName(name) != nil {
+		s.renderTokens(w, r, 400, "", "", "Give the token a name (at most 100 characters).")
+		return
+	}
+	tok := "lca_" + randomToken()
+	if _, err := s.Store.CreateAdminToken(r.Context(), adminOf(r).ID, name, tokenHash(tok)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.renderTokens(w, r, 200, tok, "", "")
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = s.Store.RevokeAdminToken(r.Context(), adminOf(r).ID, id)
+	}
+	if licet.ErrorCode(err) == licet.ENOTFOUND {
+		http.NotFound(w, r)
+		return
+	} else if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/tokens?done="+url.QueryEscape("Token revoked."), http.StatusSeeOther)
 }

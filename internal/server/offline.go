@@ -101,7 +101,7 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = s.Store.SetOfflineConfig(r.Context(), org, *cfg, setAuth, licet.ActorOperator)
+		err = s.Store.SetOfflineConfig(r.Context(), org, *cfg, setAuth, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -134,7 +134,7 @@ func (s *Server) issueOffline(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	res, err := s.Offline.Issue(r.Context(), org, licet.ActorOperator)
+	res, err := s.Offline.Issue(r.Context(), org, actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -110,7 +110,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
 	o := &licet.Organization{ID: id, Name: req.Name, URL: req.URL, Settings: licet.DefaultSettings()}
 	req.Settings.Name, req.Settings.URL = nil, nil
 	licet.ApplyPatch(o, req.Settings)
-	if err := s.Store.CreateOrganization(r.Context(), o, licet.ActorOperator); err != nil {
+	if err := s.Store.CreateOrganization(r.Context(), o, actor(r)); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -168,8 +168,11 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.Validate()
 	}
+	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && (p.Offline != nil || p.Name != nil || p.URL != nil) {
+		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL and offline switch are the vendor's to change")
+	}
 	if err == nil {
-		_, err = s.Store.UpdateOrganization(r.Context(), id, p, licet.ActorOperator)
+		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))
 	}
 	var d *OrgDetail
 	if err == nil {
@@ -249,7 +252,7 @@ func (s *Server) addPool(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = s.Store.AddPool(r.Context(), p, licet.ActorOperator)
+		err = s.Store.AddPool(r.Context(), p, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -288,7 +291,7 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 	}
 	var p *licet.Pool
 	if err == nil {
-		p, err = s.Store.UpdatePool(r.Context(), id, poolID, ch, licet.ActorOperator)
+		p, err = s.Store.UpdatePool(r.Context(), id, poolID, ch, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -371,7 +374,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 	}
 	var u *licet.User
 	if err == nil {
-		u, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionAdd, "", licet.ActorOperator)
+		u, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionAdd, "", actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -408,7 +411,7 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
 	}
 	var u *licet.User
 	if err == nil {
-		u, err = s.Store.ChangeUser(r.Context(), org, user, action, req.LicenseType, licet.ActorOperator)
+		u, err = s.Store.ChangeUser(r.Context(), org, user, action, req.LicenseType, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -427,7 +430,7 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 		err = s.writable()
 	}
 	if err == nil {
-		_, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionDelete, "", licet.ActorOperator)
+		_, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionDelete, "", actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -499,7 +502,7 @@ func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
 		t.Includes = append(t.Includes, inc)
 	}
 	if err == nil {
-		err = s.Store.PutLicenseType(r.Context(), t, licet.ActorOperator)
+		err = s.Store.PutLicenseType(r.Context(), t, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -554,7 +557,7 @@ func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	var users []*licet.User
 	if err == nil {
-		users, err = s.Store.ChangeUsers(r.Context(), org, ids, req.Action, req.LicenseType, licet.ActorOperator)
+		users, err = s.Store.ChangeUsers(r.Context(), org, ids, req.Action, req.LicenseType, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)

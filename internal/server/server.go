@@ -153,11 +153,31 @@ func (s *Server) Handler() http.Handler {
 	return s.logRequests(http.NewCrossOriginProtection().Handler(mux))
 }
 
-// operator admits only requests bearing the operator token.
+// operator admits requests bearing the operator token, and requests
+// bearing an administrator's API token (lca_…) to the organization calls
+// of the organizations that administrator administers.
 func (s *Server) operator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		h := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+		tok = strings.TrimSpace(tok)
+		if ok && strings.HasPrefix(tok, "lca_") && len(tok) < 100 {
+			a, err := s.Store.AdminByToken(r.Context(), tokenHash(tok))
+			if err != nil {
+				if licet.ErrorCode(err) != licet.EUNAVAILABLE {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="licet"`)
+					err = licet.Errorf(licet.EUNAUTHORIZED, "a valid operator or administrator token is required")
+				}
+				s.error(w, r, err)
+				return
+			}
+			if err := adminMayCall(r, a); err != nil {
+				s.error(w, r, err)
+				return
+			}
+			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), adminKey, a)))
+			return
+		}
+		h := sha256.Sum256([]byte(tok))
 		if !ok || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="licet operator"`)
 			s.error(w, r, licet.Errorf(licet.EUNAUTHORIZED, "a valid operator token is required"))
@@ -165,6 +185,34 @@ func (s *Server) operator(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// adminMayCall scopes an administrator's API token: only the calls on its
+// own organizations, and not the vendor's (selling seats, adding
+// administrators). Another organization is "not found".
+func adminMayCall(r *http.Request, a *licet.Admin) error {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/orgs/")
+	if !ok {
+		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
+	}
+	orgPart, sub, _ := strings.Cut(rest, "/")
+	org, ok := licet.ParseGUID(orgPart)
+	if !ok || !a.Administers(org) {
+		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
+	}
+	switch first, _, _ := strings.Cut(sub, "/"); {
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
+		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
+	}
+	return nil
+}
+
+// actor names who makes a change: the operator, or an administrator.
+func actor(r *http.Request) string {
+	if a, ok := r.Context().Value(adminKey).(*licet.Admin); ok {
+		return a.Email
+	}
+	return licet.ActorOperator
 }
 
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
@@ -260,6 +308,7 @@ func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
 var statusOf = map[string]int{
 	licet.EINVALID:      http.StatusBadRequest,
 	licet.EUNAUTHORIZED: http.StatusUnauthorized,
+	licet.EFORBIDDEN:    http.StatusForbidden,
 	licet.ENOTFOUND:     http.StatusNotFound,
 	licet.ECONFLICT:     http.StatusConflict,
 	licet.ETOOLARGE:     http.StatusRequestEntityTooLarge,

@@ -174,3 +174,78 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 		return err
 	})
 }
+
+// CreateAdminToken stores a new API token of an administrator.
+func (s *Store) CreateAdminToken(ctx context.Context, adminID int64, name, hash string) (t *licet.AdminToken, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		t = &licet.AdminToken{Name: name, CreatedAt: fromMS(ms(now))}
+		if err := tx.QueryRowContext(ctx, `INSERT INTO admin_tokens (admin_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+			adminID, name, hash, ms(now)).Scan(&t.ID); err != nil {
+			return err
+		}
+		a, err := findAdmin(ctx, tx, "id = ?", adminID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, "", a.Email, "admin.token.create", "", "name="+name)
+	})
+	return t, err
+}
+
+// AdminTokens lists an administrator's API tokens.
+func (s *Store) AdminTokens(ctx context.Context, adminID int64) (out []licet.AdminToken, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, name, created_at, revoked_at FROM admin_tokens WHERE admin_id = ? ORDER BY id`, adminID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var t licet.AdminToken
+			var c, r int64
+			if err := rows.Scan(&t.ID, &t.Name, &c, &r); err != nil {
+				return err
+			}
+			t.CreatedAt, t.RevokedAt = fromMS(c), fromMS(r)
+			out = append(out, t)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// RevokeAdminToken ends one of an administrator's tokens.
+func (s *Store) RevokeAdminToken(ctx context.Context, adminID, tokenID int64) error {
+	return s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		res, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND admin_id = ? AND revoked_at = 0`, ms(now), tokenID, adminID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return licet.Errorf(licet.ENOTFOUND, "no such token")
+		}
+		a, err := findAdmin(ctx, tx, "id = ?", adminID)
+		if err != nil {
+			return err
+		}
+		return audit(ctx, tx, now, "", a.Email, "admin.token.revoke", "", "")
+	})
+}
+
+// AdminByToken returns the administrator of a live API token.
+func (s *Store) AdminByToken(ctx context.Context, hash string) (a *licet.Admin, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_tokens WHERE token_hash = ? AND revoked_at = 0`, hash).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.EUNAUTHORIZED, "no such token")
+		} else if err != nil {
+			return err
+		}
+		a, err = findAdmin(ctx, tx, "id = ?", id)
+		return err
+	})
+	return a, err
+}
