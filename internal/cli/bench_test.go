@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -69,4 +71,35 @@ func BenchmarkAssignmentBurst(b *testing.B) {
 			return fmt.Appendf(nil, `{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
 		})
 	})
+}
+
+// BenchmarkConsoleUsersPage measures one page of Mobile Users (50 rows and
+// the counts) in an organization of 100,000 users, at random depths.
+func BenchmarkConsoleUsersPage(b *testing.B) {
+	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0")
+	org := s.newOrg(1, 100_000)
+	for k := 0; k < 100_000; k += 10_000 {
+		var ids []string
+		for i := k; i < k+10_000; i++ {
+			ids = append(ids, guid('u', i))
+		}
+		body, _ := json.Marshal(map[string]any{"action": "assign", "userIds": ids})
+		if code, out := s.op("POST", "/v1/orgs/"+org+"/users/batch", s.token(), "application/json", string(body)); code != 200 {
+			b.Fatalf("seed: %d %s", code, out)
+		}
+	}
+	link := s.mustLicet("admin", "add", "--org", org, "--email", "bench@customer.example")
+	link = link[strings.LastIndex(strings.TrimSpace(link), "\n")+1:]
+	c := browserless(&testing.T{})
+	c.PostForm(strings.TrimSpace(link), url.Values{"password": {adminPW}, "confirm": {adminPW}})
+	c.PostForm(s.url+"/admin/login", url.Values{"email": {"bench@customer.example"}, "password": {adminPW}})
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		resp, err := c.Get(fmt.Sprintf("%s/admin/orgs/%s/users?state=licensed&page=%d", s.url, org, (i*397)%2000))
+		if err != nil || resp.StatusCode != 200 {
+			b.Fatalf("%v %v", err, resp.Status)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
 }
