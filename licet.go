@@ -411,6 +411,7 @@ type MailStore interface {
 	MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error // zero retryAt: give up
 	Mails(ctx context.Context, status string, limit int) ([]*Mail, error)
 	MailByID(ctx context.Context, id int64) (*Mail, error)
+	MailCounts(ctx context.Context) (map[string]int, error) // mails by status
 	Subscriptions(ctx context.Context, address string) ([]Subscription, error)
 	SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error
 	Secret(ctx context.Context, name string) ([]byte, error) // a random secret made once, shared by all processes

@@ -11,6 +11,7 @@ import (
 	netmail "net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,6 +294,9 @@ func TestMailRetriesAndGivesUp(t *testing.T) {
 	if n := len(sk.messages()); n != 1 {
 		t.Errorf("%d deliveries", n)
 	}
+	if m := metrics(t, s.url); !strings.Contains(m, "licet_outbox_failed 1") || !strings.Contains(m, "licet_outbox_pending 0") {
+		t.Error("the outbox metrics do not show the failed mail")
+	}
 }
 
 func TestMailWaitsForTheServerAndSurvivesACrash(t *testing.T) {
@@ -336,5 +340,21 @@ func TestBurstCoalescesIntoOneMail(t *testing.T) {
 	m := parseMail(t, msgs[0].raw)
 	if m.header.Get("Subject") != "200 licenses assigned in org1" || strings.Count(m.text, "  user ") != 200 {
 		t.Errorf("digest: %q with %d users", m.header.Get("Subject"), strings.Count(m.text, "  user "))
+	}
+}
+
+func TestAdministratorsGetNotificationsToo(t *testing.T) {
+	sk := startSink(t, "127.0.0.1:0")
+	s := start(t, "", storetest.NewRunningClock(), mailFlags(sk.addr)...)
+	org := s.newOrg(1, 5, "--notifications=true", "--notification-emails", "it@customer.example", "--notify-window", "0")
+	s.invite(org, "boss@customer.example")
+	s.check(org, guid('u', 1))
+	msgs := sk.waitFor(t, 2)
+	var to []string
+	for _, m := range msgs {
+		to = append(to, m.to...)
+	}
+	if len(msgs) != 2 || !slices.Contains(to, "boss@customer.example") || !slices.Contains(to, "it@customer.example") {
+		t.Errorf("mails went to %v; want the typed address and the administrator", to)
 	}
 }

@@ -106,6 +106,19 @@ func (s *Server) Handler() http.Handler {
 		counter("licet_reclaims_total", "Seats of long-unused users moved to new users.", &s.Service.Reclaimed),
 		counter("licet_sightings_flushed_total", "Sightings of licensed users written in batches.", &s.Service.Flushed),
 		counter("licet_sighting_flush_errors_total", "Batches of sightings that could not be written (kept and retried).", &s.Service.FlushErrors))
+	outbox := func(status, help string) prometheus.GaugeFunc {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_outbox_" + status, Help: help}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			n, err := s.Store.MailCounts(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n[status])
+		})
+	}
+	s.registry.MustRegister(outbox("pending", "Notification mails waiting to be sent (or retried)."),
+		outbox("failed", "Notification mails given up (licet mail list --status failed)."))
 	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 

@@ -17,14 +17,18 @@ import (
 // tells the organization's subscribed addresses of it: a new mail, or the
 // pending one of the same address still inside its coalescing window.
 func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev licet.MailEvent, now time.Time) error {
-	if !org.Settings.Notifications || len(org.Settings.NotificationEmails) == 0 {
+	if !org.Settings.Notifications {
 		return nil
 	}
 	out, err := optouts(ctx, tx, org.ID)
 	if err != nil {
 		return err
 	}
-	for _, addr := range org.Settings.NotificationEmails {
+	to, err := recipients(ctx, tx, org)
+	if err != nil {
+		return err
+	}
+	for _, addr := range to {
 		if slices.Contains(out, addr) {
 			continue
 		}
@@ -54,6 +58,27 @@ func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev 
 		}
 	}
 	return nil
+}
+
+// recipients are an organization's notification addresses and its
+// administrators, each once.
+func recipients(ctx context.Context, tx *Tx, org *licet.Organization) ([]string, error) {
+	to := slices.Clone(org.Settings.NotificationEmails)
+	rows, err := tx.QueryContext(ctx, `SELECT a.email FROM admins a JOIN admin_orgs ao ON ao.admin_id = a.id WHERE ao.org_id = ? ORDER BY a.email`, org.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e string
+		if err := rows.Scan(&e); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(to, e) {
+			to = append(to, e)
+		}
+	}
+	return to, rows.Err()
 }
 
 func optouts(ctx context.Context, tx *Tx, orgID string) ([]string, error) {
@@ -186,12 +211,15 @@ func (s *Store) MailByID(ctx context.Context, id int64) (m *licet.Mail, err erro
 }
 
 // Subscriptions lists the organizations that send notifications to an
-// address, and whether it still wants them.
+// address (typed in by an administrator, or as an administrator), and
+// whether it still wants them.
 func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.Subscription, err error) {
 	address = strings.ToLower(address)
 	err = s.read(ctx, func(tx *Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, name, notification_emails FROM organizations
-			WHERE notification_emails LIKE ? ORDER BY name, id`, "%"+likeEscape(address)+"%")
+		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.name, o.notification_emails || CASE WHEN EXISTS (SELECT 1 FROM admin_orgs ao JOIN admins a ON a.id = ao.admin_id
+			WHERE ao.org_id = o.id AND a.email = ?) THEN ',' || ? ELSE '' END FROM organizations o
+			WHERE o.notification_emails LIKE ? ESCAPE '\' OR EXISTS (SELECT 1 FROM admin_orgs ao JOIN admins a ON a.id = ao.admin_id
+			WHERE ao.org_id = o.id AND a.email = ?) ORDER BY o.name, o.id`, address, address, "%"+likeEscape(address)+"%", address)
 		if err != nil {
 			return err
 		}
@@ -269,4 +297,23 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	})
 	return v, err
+}
+
+// MailCounts counts the outbox by status.
+func (s *Store) MailCounts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		out[st] = n
+	}
+	return out, rows.Err()
 }

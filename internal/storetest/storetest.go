@@ -73,6 +73,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("PoolsAndTypes", func(t *testing.T) { testPools(t, open) })
 	t.Run("BatchIsAllOrNothing", func(t *testing.T) { testBatch(t, open) })
 	t.Run("SeatCountsMatchUsers", func(t *testing.T) { testSeatCounts(t, open) })
+	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
 }
 
 func setup(t *testing.T, open Opener, seats int, mod func(*licet.Settings)) (licet.Store, *Clock, string) {
@@ -417,5 +418,53 @@ func testSeatCounts(t *testing.T, open Opener) {
 				}
 			}
 		}
+	}
+}
+
+func testOutbox(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 5, func(st *licet.Settings) {
+		st.Notifications, st.NotificationEmails, st.NotifyWindow = true, []string{"it@customer.example"}, 0
+	})
+	ctx := context.Background()
+	if _, err := s.AddAdmin(ctx, org, "Boss@Customer.example", "linkhash", Start.Add(day), "op"); err != nil {
+		t.Fatal(err)
+	}
+	admit(t, s, clk, org, GUID('u', 1))
+	mails, err := s.ClaimMail(ctx, 10, time.Minute)
+	if err != nil || len(mails) != 2 {
+		t.Fatalf("claimed %d mails (%v); want one per recipient", len(mails), err)
+	}
+	if again, _ := s.ClaimMail(ctx, 10, time.Minute); len(again) != 0 {
+		t.Errorf("claimed mails were handed out twice")
+	}
+	if err := s.MailSent(ctx, mails[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MailFailed(ctx, mails[1].ID, "550 no", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if failed, _ := s.Mails(ctx, "failed", 10); len(failed) != 1 || failed[0].LastError != "550 no" {
+		t.Errorf("failed mails: %+v", failed)
+	}
+	for _, addr := range []string{"it@customer.example", "boss@customer.example"} {
+		subs, err := s.Subscriptions(ctx, addr)
+		if err != nil || len(subs) != 1 || !subs[0].Subscribed {
+			t.Fatalf("subscriptions of %s: %+v %v", addr, subs, err)
+		}
+	}
+	if err := s.SetSubscription(ctx, org, "boss@customer.example", false); err != nil {
+		t.Fatal(err)
+	}
+	if subs, _ := s.Subscriptions(ctx, "boss@customer.example"); len(subs) != 1 || subs[0].Subscribed {
+		t.Errorf("after unsubscribing: %+v", subs)
+	}
+	admit(t, s, clk, org, GUID('u', 2))
+	if mails, _ := s.ClaimMail(ctx, 10, time.Minute); len(mails) != 1 || mails[0].Address != "it@customer.example" {
+		t.Errorf("after unsubscribing, mails to %v", mails)
+	}
+	a, b := s.Secret(ctx, "x")
+	c, _ := s.Secret(ctx, "x")
+	if b != nil || len(a) != 32 || string(a) != string(c) {
+		t.Errorf("secret not kept: %v", b)
 	}
 }
