@@ -426,6 +426,10 @@ type Admin struct {
 	Orgs         []string `json:"orgs"`
 }
 
+// IsOperator reports whether a is the vendor's operator signed in to the
+// console with the operator token.
+func (a *Admin) IsOperator() bool { return a.Email == ActorOperator }
+
 // Administers reports whether a may act on orgID.
 func (a *Admin) Administers(orgID string) bool { return slices.Contains(a.Orgs, orgID) }
 
@@ -437,6 +441,7 @@ type AdminStore interface {
 	SetAdminPassword(ctx context.Context, linkHash, passwordHash string) (*Admin, error) // uses the link up
 	ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) error
 	AdminByEmail(ctx context.Context, email string) (*Admin, error)
+	OperatorAdmin(ctx context.Context) (*Admin, error)
 	CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error
 	SessionAdmin(ctx context.Context, hash string) (*Admin, error)
 	DeleteSession(ctx context.Context, hash string) error

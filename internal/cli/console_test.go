@@ -298,3 +298,33 @@ func TestAdminAPITokens(t *testing.T) {
 }
 
 func regexpFind(expr, s string) string { return regexp.MustCompile(expr).FindString(s) }
+
+func TestOperatorInTheConsole(t *testing.T) {
+	s := start(t, "", nil)
+	a, b := s.newOrg(1, 5), s.newOrg(2, 7)
+	c := browserless(t)
+	if resp, _ := form(t, c, s.url+"/admin/login/operator", url.Values{"token": {"lct_wrong"}}); resp.StatusCode != 401 {
+		t.Errorf("a wrong operator token: %d", resp.StatusCode)
+	}
+	if resp, _ := form(t, c, s.url+"/admin/login", url.Values{"email": {"operator"}, "password": {""}}); resp.StatusCode == 303 {
+		t.Error("the operator account opened with a password")
+	}
+	if resp, _ := form(t, c, s.url+"/admin/login/operator", url.Values{"token": {s.token()}}); resp.StatusCode != 303 {
+		t.Fatalf("operator login: %d", resp.StatusCode)
+	}
+	_, body := fetch(c, t, s.url+"/admin/")
+	if !strings.Contains(body, "All organizations") || !strings.Contains(body, a) || !strings.Contains(body, b) {
+		t.Errorf("the operator's view:\n%s", body)
+	}
+	resp, _ := form(t, c, s.url+"/admin/orgs/"+b+"/settings", url.Values{"autoAssign": {"on"}, "offline": {"on"},
+		"temporaryDays": {"14"}, "freeUnusedDays": {"0"}, "notifyWindow": {"10"}})
+	if resp.StatusCode != 303 || !strings.Contains(s.mustLicet("org", "show", "--org", b), "Offline licenses         on") {
+		t.Errorf("the operator switching offline licenses on: %d", resp.StatusCode)
+	}
+	if _, body := fetch(c, t, s.url+"/admin/orgs/"+b+"/offline"); !strings.Contains(body, "Update") {
+		t.Error("no offline page after the switch")
+	}
+	if audit := s.mustLicet("audit", "--org", b); !regexp.MustCompile(`operator +organization.update +- +offline=true`).MatchString(audit) {
+		t.Errorf("audit:\n%s", audit)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"embed"
 	"encoding/base64"
 	"encoding/csv"
@@ -70,6 +71,7 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
 	mux.HandleFunc("GET /admin/login", s.loginPage)
 	mux.HandleFunc("POST /admin/login", s.login)
+	mux.HandleFunc("POST /admin/login/operator", s.loginOperator)
 	mux.HandleFunc("GET /admin/invite/{token}", s.invitePage)
 	mux.HandleFunc("POST /admin/invite/{token}", s.acceptInvite)
 	auth := func(h http.HandlerFunc) http.Handler { return s.signedIn(h) }
@@ -191,13 +193,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
 		return
 	}
-	tok := randomToken()
-	if err := s.Store.CreateSession(r.Context(), tokenHash(tok), a.ID, time.Now().Add(sessionLife)); err != nil {
+	if a.IsOperator() { // the operator signs in with the token only
+		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
+		return
+	}
+	if err := s.startSession(w, a); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.TLS,
-		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
 	next := r.URL.Query().Get("next")
 	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
 		next = "/admin/"
@@ -206,6 +209,46 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 var dummyHash = hashPassword("an address that does not exist")
+
+// loginOperator signs the vendor's operator in with the operator token:
+// every organization, the vendor's settings too.
+func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if ok, wait := s.loginByIP.allow(clientIP(r), time.Now()); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
+		return
+	}
+	tok := ""
+	if r.ParseForm() == nil {
+		tok = strings.TrimSpace(r.PostForm.Get("token"))
+	}
+	h := sha256.Sum256([]byte(tok))
+	if tok == "" || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
+		s.Logger.Info("operator login failed", "remote", clientIP(r))
+		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Error: "The operator token is wrong."})
+		return
+	}
+	a, err := s.Store.OperatorAdmin(r.Context())
+	if err == nil {
+		err = s.startSession(w, a)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
+}
+
+func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
+	tok := randomToken()
+	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, time.Now().Add(sessionLife)); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.TLS,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
+	return nil
+}
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
@@ -278,17 +321,32 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) orgsPage(w http.ResponseWriter, r *http.Request) {
 	a := adminOf(r)
-	if len(a.Orgs) == 1 {
+	if len(a.Orgs) == 1 && !a.IsOperator() {
 		http.Redirect(w, r, "/admin/orgs/"+a.Orgs[0]+"/users", http.StatusSeeOther)
 		return
 	}
-	var orgs []*licet.Organization
-	for _, id := range a.Orgs {
-		if o, err := s.Store.Organization(r.Context(), id); err == nil {
-			orgs = append(orgs, o)
-		}
+	type row struct {
+		*licet.Organization
+		Total, Used int
 	}
-	s.render(w, 200, "orgs", &page{Title: "Your organizations", Admin: a, Data: orgs})
+	var orgs []row
+	for _, id := range a.Orgs {
+		o, err := s.Store.Organization(r.Context(), id)
+		if err != nil {
+			continue
+		}
+		rw := row{Organization: o}
+		seats, _ := s.Store.SeatCounts(r.Context(), id)
+		for _, c := range seats {
+			rw.Total, rw.Used = rw.Total+c.Total, rw.Used+c.Used
+		}
+		orgs = append(orgs, rw)
+	}
+	title := "Your organizations"
+	if a.IsOperator() {
+		title = "All organizations"
+	}
+	s.render(w, 200, "orgs", &page{Title: title, Admin: a, Data: orgs})
 }
 
 // userFilter reads the Mobile Users filter from a query.
@@ -501,6 +559,10 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	at := f.Get("assignType")
 	emails := strings.Fields(strings.ReplaceAll(f.Get("emails"), ",", " "))
 	patch := licet.SettingsPatch{AutoAssign: &auto, Notifications: &notify, AssignType: &at, NotificationEmails: &emails}
+	if adminOf(r).IsOperator() {
+		offline := f.Get("offline") == "on"
+		patch.Offline = &offline
+	}
 	var ok1, ok2, ok3 bool
 	patch.TemporaryDays, ok1 = num("temporaryDays")
 	patch.FreeUnusedDays, ok2 = num("freeUnusedDays")
@@ -543,13 +605,13 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		hist, err = s.Store.OfflineHistory(r.Context(), o.ID, 20)
 	}
-	var assigned int
+	var assigned []*licet.User
 	if err == nil {
 		var users []*licet.User
 		users, _, err = s.Store.Users(r.Context(), o.ID, licet.UserFilter{State: licet.UserLicensed})
 		for _, u := range users {
 			if u.AssignedBy != licet.ActorAutomatic {
-				assigned++
+				assigned = append(assigned, u)
 			}
 		}
 	}

@@ -35,7 +35,44 @@ func findAdmin(ctx context.Context, tx *Tx, where string, arg any) (*licet.Admin
 	} else if err != nil {
 		return nil, err
 	}
+	if a.Email == licet.ActorOperator {
+		return &a, allOrgs(ctx, tx, &a)
+	}
 	return &a, adminOrgs(ctx, tx, &a)
+}
+
+// allOrgs gives the operator's console account every organization.
+func allOrgs(ctx context.Context, tx *Tx, a *licet.Admin) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id FROM organizations ORDER BY name, id`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	a.Orgs = []string{}
+	for rows.Next() {
+		var o string
+		if err := rows.Scan(&o); err != nil {
+			return err
+		}
+		a.Orgs = append(a.Orgs, o)
+	}
+	return rows.Err()
+}
+
+// OperatorAdmin returns the console account of the vendor's operator (who
+// signs in with the operator token and sees every organization), making it
+// on first use. Its address "operator" can be no administrator's: those
+// are e-mail addresses.
+func (s *Store) OperatorAdmin(ctx context.Context) (a *licet.Admin, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO admins (email, created_at) VALUES (?, ?) ON CONFLICT (email) DO NOTHING`,
+			licet.ActorOperator, ms(s.clock.Now())); err != nil {
+			return err
+		}
+		a, err = findAdmin(ctx, tx, "email = ?", licet.ActorOperator)
+		return err
+	})
+	return a, err
 }
 
 // AddAdmin makes an address an administrator of an organization (creating
