@@ -360,9 +360,10 @@ type OfflineIssue struct {
 	Document     []byte    `json:"-"`
 }
 
-// OfflineBuilder makes the signed document for the next serial and the
-// users an administrator assigned.
-type OfflineBuilder func(org *Organization, serial int64, users []*User) (doc []byte, validUntil time.Time, err error)
+// OfflineBuilder makes the signed document for the next serial from the
+// users an administrator assigned and the organization's pools; it says
+// how many users it included.
+type OfflineBuilder func(org *Organization, serial int64, users []*User, pools []Pool) (doc []byte, validUntil time.Time, included int, err error)
 
 // OfflineStore keeps offline licenses.
 type OfflineStore interface {

@@ -62,6 +62,7 @@ var (
 	ErrNoCache       = errors.New("no verified lease stored on this device")
 	ErrCacheExpired  = errors.New("the stored lease has expired")
 	ErrNoTrustedKeys = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
+	ErrReplayed      = errors.New("the answer's lease is older than one already seen: a replay, not believed")
 )
 
 // Step is one source tried and why it did not decide.
@@ -256,6 +257,14 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	var l *Lease
 	if err1 == nil && err2 == nil {
 		l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
+		if errors.Is(err, ErrUnknownKey) && len(cl.c.Keys) == 0 {
+			// The server may have rotated its key: fetch the keys again
+			// (as the first time, over https) and add them to the pins.
+			if fresh, ferr := cl.refreshKeys(ctx, st); ferr == nil {
+				keys = fresh
+				l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
+			}
+		}
 	}
 	if err1 != nil || err2 != nil || err != nil || l.Status != a.Status || l.LicenseType != a.LicenseType {
 		o.Steps = append(o.Steps, step(src, ErrForged))
@@ -263,6 +272,11 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	}
 	exp, _ := time.Parse(time.RFC3339, l.ExpiresAt)
 	iat, _ := time.Parse(time.RFC3339, l.IssuedAt)
+	if !st.LatestTrusted.IsZero() && iat.Before(st.LatestTrusted.Add(-cl.c.Drift)) {
+		// Older than a lease already seen: a replay, not a fresh answer.
+		o.Steps = append(o.Steps, step(src, ErrReplayed))
+		return false
+	}
 	o.Licensed, o.Source, o.Status, o.LicenseType, o.Message, o.Lease, o.Expires = true, src, l.Status, l.LicenseType, a.Message, l, exp
 	st.Lease, st.Signature = payload, sig
 	if iat.After(st.LatestTrusted) {
@@ -435,4 +449,26 @@ func (cl *Client) fetchKeys(ctx context.Context, base string) (map[string]ed2551
 		pem = append(pem, k.PEM...)
 	}
 	return ParsePublicKeys(pem)
+}
+
+// refreshKeys fetches the servers' keys again and adds them to the pinned
+// ones; it follows the same https rule as the first fetch.
+func (cl *Client) refreshKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
+	for _, base := range []string{cl.c.Primary, cl.c.Backup} {
+		if base == "" || (!strings.HasPrefix(base, "https://") && !cl.c.AllowInsecureKeyFetch) {
+			continue
+		}
+		keys, err := cl.fetchKeys(ctx, base)
+		if err != nil {
+			continue
+		}
+		if st.PinnedKeys == nil {
+			st.PinnedKeys = map[string][]byte{}
+		}
+		for id, k := range keys {
+			st.PinnedKeys[id] = k
+		}
+		return pinned(st), nil
+	}
+	return nil, ErrNoTrustedKeys
 }

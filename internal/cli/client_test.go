@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -278,5 +279,49 @@ func TestLicetCheckExitCodes(t *testing.T) {
 	}
 	if code, out := run("--user", "nope"); code != 2 {
 		t.Errorf("usage: %d %s", code, out)
+	}
+}
+
+func TestDeviceRefusesReplaysAndFollowsKeyRotation(t *testing.T) {
+	w := newDeviceWorld(t)
+	store, _ := storeFor(t)
+	// Capture a live answer, as a man in the middle would.
+	var captured []byte
+	proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if captured != nil {
+			rw.Write(captured)
+			return
+		}
+		resp, err := http.Post(w.primary.url+r.URL.Path, "application/json", r.Body)
+		if err != nil {
+			http.Error(rw, err.Error(), 502)
+			return
+		}
+		defer resp.Body.Close()
+		captured, _ = io.ReadAll(resp.Body)
+		rw.Write(captured)
+	}))
+	defer proxy.Close()
+	if o := check(t, w.config(proxy.URL, "", store)); !o.Licensed {
+		t.Fatal(o)
+	}
+	w.clock.Add(time.Hour)
+	if o := check(t, w.config(w.primary.url, "", store)); !o.Licensed {
+		t.Fatal(o)
+	}
+	if o := check(t, w.config(proxy.URL, "", store)); o.Source == client.SourcePrimary || !hasStep(o, client.ErrReplayed) {
+		t.Errorf("a replayed older answer was believed: %+v", o)
+	}
+
+	// Keys fetched and pinned; the server rotates; the device follows.
+	pinnedStore, _ := storeFor(t)
+	cfg := w.config(w.primary.url, "", pinnedStore)
+	cfg.Keys, cfg.AllowInsecureKeyFetch = nil, true
+	if o := check(t, cfg); !o.Licensed {
+		t.Fatal(o)
+	}
+	w.primary.mustLicet("keys", "rotate")
+	if o := check(t, cfg); !o.Licensed || o.Source != client.SourcePrimary {
+		t.Errorf("after a key rotation: %+v", o)
 	}
 }

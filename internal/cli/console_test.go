@@ -328,3 +328,51 @@ func TestOperatorInTheConsole(t *testing.T) {
 		t.Errorf("audit:\n%s", audit)
 	}
 }
+
+func TestConsolePagingExportAndLinksStayPrivate(t *testing.T) {
+	s := start(t, "", nil, "--rate-device", "0")
+	org := s.newOrg(1, 100)
+	var ids []string
+	for i := range 60 {
+		ids = append(ids, `"`+guid('u', i)+`"`)
+	}
+	if code, out := s.op("POST", "/v1/orgs/"+org+"/users/batch", s.token(), "application/json", `{"action":"assign","userIds":[`+strings.Join(ids, ",")+`]}`); code != 200 {
+		t.Fatal(out)
+	}
+	link := s.invite(org, "alice@customer.example")
+	c := signIn(t, s, link, "alice@customer.example")
+	_, first := fetch(c, t, s.url+"/admin/orgs/"+org+"/users?state=licensed")
+	next := regexpFind(`href="\?[^"]*page=1[^"]*"`, first)
+	if next == "" {
+		t.Fatalf("no next link on page 1")
+	}
+	href := strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(next, `href="`), `"`), "&amp;", "&")
+	_, second := fetch(c, t, s.url+"/admin/orgs/"+org+"/users"+href)
+	if !strings.Contains(second, guid('u', 55)) || strings.Contains(second, guid('u', 1)+"</code>") {
+		t.Errorf("the next page does not show the next users")
+	}
+	csvLink := regexpFind(`href="/admin/orgs/[^"]*users\.csv\?[^"]*"`, first)
+	csvHref := strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(csvLink, `href="`), `"`), "&amp;", "&")
+	if !strings.Contains(csvHref, "state=licensed") {
+		t.Errorf("the export link lost the filter: %s", csvHref)
+	}
+	s.stop()
+	if strings.Contains(s.logs.String(), strings.TrimPrefix(link[strings.LastIndex(link, "/"):], "/")) {
+		t.Error("the invitation token appears in the log")
+	}
+}
+
+func TestPasswordResetRevokesTokens(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5)
+	c := signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example")
+	_, body := form(t, c, s.url+"/admin/tokens", url.Values{"name": {"x"}})
+	tok := regexpFind(`lca_[A-Za-z0-9_-]+`, body)
+	if code, _ := s.op("GET", "/v1/orgs/"+org+"/users", tok, "", ""); code != 200 {
+		t.Fatalf("token: %d", code)
+	}
+	signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example") // reset by a new link
+	if code, _ := s.op("GET", "/v1/orgs/"+org+"/users", tok, "", ""); code != 401 {
+		t.Errorf("a token survived the password reset: %d", code)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -212,5 +213,31 @@ func TestOfflineUploadToWebDAV(t *testing.T) {
 	l, err := client.ParseOffline(last, keysOf(t, s))
 	if err != nil || len(l.Users["Standard"]) != 2 {
 		t.Errorf("newest document: %v %v", l, err)
+	}
+}
+
+func TestOfflineLicenseNeverOutlivesTheSubscription(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 0, "--offline=true")
+	s.mustLicet("pool", "add", "--org", org, "--type", "Standard", "--seats", "5", "--until", time.Now().AddDate(0, 0, 3).Format(time.DateOnly))
+	s.mustLicet("pool", "add", "--org", org, "--type", "Old", "--seats", "5", "--from", "2020-01-01")
+	s.mustLicet("user", "assign", "--org", org, "--user", guid('u', 1), "--type", "Standard")
+	s.mustLicet("user", "assign", "--org", org, "--user", guid('u', 2), "--type", "Old")
+	var pools []struct{ ID int64 }
+	mustJSON(t, s.mustLicet("pool", "list", "--org", org, "--json"), &pools)
+	s.mustLicet("pool", "set", "--org", org, "--pool", fmt.Sprint(pools[1].ID), "--until", "2021-01-01") // the Old pool has ended
+	f := filepath.Join(t.TempDir(), "o.lic")
+	s.mustLicet("offline", "issue", "--org", org, "--out", f)
+	doc, _ := os.ReadFile(f)
+	l, err := client.ParseOffline(doc, keysOf(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	until, _ := time.Parse(time.RFC3339, l.ValidUntil)
+	if until.After(time.Now().AddDate(0, 0, 4)) {
+		t.Errorf("the offline license runs until %s, past the pool's end", l.ValidUntil)
+	}
+	if len(l.Users["Old"]) != 0 || len(l.Users["Standard"]) != 1 {
+		t.Errorf("users: %v; want only the one whose pool runs", l.Users)
 	}
 }

@@ -44,6 +44,7 @@ type cache struct {
 	// organization's user_seq is known, and only if that did not move
 	// while the user was read.
 	userSeq  map[string]int64
+	epoch    map[string]uint64 // bumped whenever an organization's users may have changed
 	users    map[string]map[string]*licet.User
 	nUsers   int
 	maxUsers int
@@ -56,7 +57,7 @@ type orgEntry struct {
 
 func newCache(store licet.Store, logger *slog.Logger) *cache {
 	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, orgs: map[string]orgEntry{},
-		userSeq: map[string]int64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000}
+		userSeq: map[string]int64{}, epoch: map[string]uint64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000}
 }
 
 // drop forgets everything.
@@ -75,6 +76,9 @@ func (c *cache) dropLocked() {
 // dropUsersLocked forgets every cached user and every known user_seq.
 func (c *cache) dropUsersLocked() {
 	c.userSeq = map[string]int64{}
+	for org := range c.epoch {
+		c.epoch[org]++
+	}
 	c.users = map[string]map[string]*licet.User{}
 	c.nUsers = 0
 }
@@ -101,12 +105,16 @@ func (c *cache) pollOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Which organizations with cached users moved, and from where.
+	// Where each organization stood, and which with cached users moved.
 	c.mu.Lock()
+	known := map[string]int64{}
 	moved := map[string]int64{}
 	for org, cur := range seqs {
-		if hw, ok := c.userSeq[org]; ok && cur != hw && len(c.users[org]) > 0 {
-			moved[org] = hw
+		if hw, ok := c.userSeq[org]; ok {
+			known[org] = hw
+			if cur != hw && len(c.users[org]) > 0 {
+				moved[org] = hw
+			}
 		}
 	}
 	c.mu.Unlock()
@@ -126,11 +134,18 @@ func (c *cache) pollOnce(ctx context.Context) error {
 		c.dropLocked()
 	}
 	for org, cur := range seqs {
-		switch {
-		case incomplete[org]:
+		hw, wasKnown := known[org]
+		if wasKnown && cur == hw {
+			continue
+		}
+		_, listed := moved[org]
+		if !wasKnown || !listed || incomplete[org] {
+			// No list of what changed (the organization had no cached
+			// users when the poll began, but a fill may have landed
+			// since): forget all of its users.
 			c.nUsers -= len(c.users[org])
 			delete(c.users, org)
-		default:
+		} else {
 			for _, id := range changed[org] {
 				if _, ok := c.users[org][id]; ok {
 					delete(c.users[org], id)
@@ -139,12 +154,14 @@ func (c *cache) pollOnce(ctx context.Context) error {
 			}
 		}
 		c.userSeq[org] = cur
+		c.epoch[org]++ // fills read before this poll must not land
 	}
 	c.freshTill = time.Now().Add(c.maxAge)
 	return nil
 }
 
-// forgetUsers drops users this process just changed, after the commit.
+// forgetUsers drops users this process just changed, after the commit, and
+// refuses fills that read them before.
 func (c *cache) forgetUsers(orgID string, userIDs []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -154,16 +171,15 @@ func (c *cache) forgetUsers(orgID string, userIDs []string) {
 			c.nUsers--
 		}
 	}
-	// A fill that read before this change must not land: make the
-	// organization's seq unknown until the next poll.
-	delete(c.userSeq, orgID)
+	c.epoch[orgID]++
 }
 
 // userTicket says whether the cache may answer for orgID's users now and
 // what to fill with.
 type userTicket struct {
-	ok  bool
-	seq int64
+	ok    bool
+	seq   int64
+	epoch uint64
 }
 
 // user returns a cached user, or a ticket to fill it after reading.
@@ -177,10 +193,11 @@ func (c *cache) user(orgID, userID string) (*licet.User, userTicket) {
 	if !known {
 		return nil, userTicket{}
 	}
+	t := userTicket{ok: true, seq: seq, epoch: c.epoch[orgID]}
 	if u, ok := c.users[orgID][userID]; ok {
-		return u, userTicket{ok: true, seq: seq}
+		return u, t
 	}
-	return nil, userTicket{ok: true, seq: seq}
+	return nil, t
 }
 
 // fillUser remembers a licensed or disabled user read from the store,
@@ -191,7 +208,7 @@ func (c *cache) fillUser(t userTicket, u *licet.User) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if seq, known := c.userSeq[u.OrgID]; !known || seq != t.seq || !time.Now().Before(c.freshTill) {
+	if seq, known := c.userSeq[u.OrgID]; !known || seq != t.seq || c.epoch[u.OrgID] != t.epoch || !time.Now().Before(c.freshTill) {
 		return
 	}
 	if c.nUsers >= c.maxUsers {

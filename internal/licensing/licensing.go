@@ -106,6 +106,8 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 	default:
 		if d, err = s.Store.Admit(ctx, licet.AdmitRequest{OrgID: req.OrganizationID, UserID: req.UserID, Sighting: req.Sighting(now)}); err != nil {
 			return nil, err
+		} else if d == nil {
+			return nil, licet.Errorf(licet.EUNAVAILABLE, "the check could not be decided; try again")
 		}
 		switch {
 		case d.Reclaimed != "":

@@ -52,13 +52,26 @@ func (s *Service) Issue(ctx context.Context, orgID, actor string) (*Result, erro
 	}
 	k := s.Keys.Active()
 	now := s.Clock.Now()
-	is, err := s.Store.IssueOffline(ctx, orgID, actor, func(org *licet.Organization, serial int64, users []*licet.User) ([]byte, time.Time, error) {
+	is, err := s.Store.IssueOffline(ctx, orgID, actor, func(org *licet.Organization, serial int64, users []*licet.User, pools []licet.Pool) ([]byte, time.Time, int, error) {
 		if err := licet.ValidURL(org.URL); err != nil {
-			return nil, time.Time{}, licet.Errorf(licet.ECONFLICT, "an offline license needs the organization's URL: %s", licet.ErrorMessage(err))
+			return nil, time.Time{}, 0, licet.Errorf(licet.ECONFLICT, "an offline license needs the organization's URL: %s", licet.ErrorMessage(err))
 		}
 		until := now.Add(time.Duration(max(1, cfg.ValidDays)) * 24 * time.Hour).UTC().Truncate(time.Second)
-		doc := Build(k, org, serial, users, now, until)
-		return doc, until, nil
+		// Only seats within their term, and never past the end of the
+		// subscription: an offline license cannot outlive what was sold.
+		var valid []*licet.User
+		for _, u := range users {
+			end, ok := licet.ActiveUntil(now, pools, u.LicenseType)
+			if !ok {
+				continue
+			}
+			if !end.IsZero() && end.Before(until) {
+				until = end.UTC().Truncate(time.Second)
+			}
+			valid = append(valid, u)
+		}
+		doc := Build(k, org, serial, valid, now, until)
+		return doc, until, len(valid), nil
 	})
 	if err != nil {
 		return nil, err

@@ -57,6 +57,7 @@ const (
 // page is what every console template gets.
 type page struct {
 	Title, Tab, Flash, Error string
+	Next                     string // where to go after logging in
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
@@ -164,7 +165,7 @@ func clientIP(r *http.Request) string {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.render(w, 200, "login", &page{Title: "Log in"})
+	s.render(w, 200, "login", &page{Title: "Log in", Next: r.URL.Query().Get("next")})
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
@@ -186,8 +187,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := s.Store.AdminByEmail(r.Context(), email)
 	if err != nil || len(email) > licet.MaxEmailLen || !checkPassword(a.PasswordHash, pw) {
-		if err != nil {
-			checkPassword(dummyHash, pw) // the same time whether the address exists or not
+		if err != nil || !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
+			checkPassword(dummyHash, pw) // the same time whether the address exists, has a password, or not
 		}
 		s.Logger.Info("login failed", "remote", clientIP(r))
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
@@ -201,7 +202,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	next := r.URL.Query().Get("next")
+	next := r.PostForm.Get("next")
 	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
 		next = "/admin/"
 	}
@@ -245,16 +246,19 @@ func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
 	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, time.Now().Add(sessionLife)); err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.TLS,
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.secureCookies(),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
 	return nil
 }
+
+// secureCookies: over TLS, or behind a proxy that serves the public https URL.
+func (s *Server) secureCookies() bool { return s.TLS || strings.HasPrefix(s.PublicURL, "https://") }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		s.Store.DeleteSession(r.Context(), tokenHash(c.Value))
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: s.TLS, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
@@ -399,12 +403,12 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := url.Values{"q": {f.Search}, "state": {string(f.State)}, "type": {f.Type}, "sort": {f.Sort}}
-	link := func(p int) string {
+	link := func(p int) template.URL { // built from url.Values: safe as it is
 		q.Set("page", strconv.Itoa(p))
-		return q.Encode()
+		return template.URL(q.Encode())
 	}
 	data := map[string]any{"Users": users, "Total": total, "Seats": seats, "Pools": pools, "Filter": f, "Types": s.typesOf(r.Context()),
-		"States": []string{"", "licensed", "temporary", "unlicensed", "disabled"}, "Query": link(0), "Prev": "", "Next": ""}
+		"States": []string{"", "licensed", "temporary", "unlicensed", "disabled"}, "Query": link(0), "Prev": template.URL(""), "Next": template.URL("")}
 	if pg > 0 {
 		data["Prev"] = link(pg - 1)
 	}

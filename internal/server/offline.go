@@ -66,6 +66,11 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 	setAuth := false
 	if err == nil {
 		if req.BackendURL != nil {
+			if sameHost(cfg.Backend, *req.BackendURL) == false && cfg.Auth != "" {
+				// Credentials are for the server they were given for:
+				// a new host gets them only when given again.
+				cfg.Auth, setAuth = "", true
+			}
 			cfg.Backend = *req.BackendURL
 			if cfg.Backend != "" {
 				err = validBackend(cfg.Backend)
@@ -157,4 +162,11 @@ func (s *Server) downloadOffline(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Licet-Serial", strconv.FormatInt(is.Serial, 10))
 	w.Header().Set("Content-Length", fmt.Sprint(len(is.Document)))
 	w.Write(is.Document)
+}
+
+// sameHost reports whether two URLs name the same scheme, host and port.
+func sameHost(a, b string) bool {
+	ua, err1 := url.Parse(a)
+	ub, err2 := url.Parse(b)
+	return err1 == nil && err2 == nil && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }

@@ -214,7 +214,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil
@@ -414,8 +414,12 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		path := r.URL.Path
+		if strings.HasPrefix(path, "/admin/invite/") {
+			path = "/admin/invite/…" // the path is the secret
+		}
 		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("id", id), slog.String("method", r.Method),
-			slog.String("path", r.URL.Path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
+			slog.String("path", path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
 			slog.Int64("duration_us", time.Since(start).Microseconds()), slog.String("remote", r.RemoteAddr))
 	})
 }

@@ -149,7 +149,12 @@ func setPassword(ctx context.Context, tx *Tx, id int64, hash string) (*licet.Adm
 	if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ? WHERE id = ?`, hash, id); err != nil {
 		return nil, err
 	}
+	// A new password ends every way in that the old one opened: sessions
+	// and API tokens.
 	if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, id); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, time.Now().UnixMilli(), id); err != nil {
 		return nil, err
 	}
 	return findAdmin(ctx, tx, "id = ?", id)

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/licet/licet"
@@ -83,6 +85,9 @@ func (g *groupCommit) run() {
 func (g *groupCommit) commit(batch []*admitJob) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Organizations are locked in one order in every batch, so two
+	// processes' batches cannot deadlock each other.
+	slices.SortStableFunc(batch, func(a, b *admitJob) int { return strings.Compare(a.req.OrgID, b.req.OrgID) })
 	changed := map[string][]string{}
 	err := g.s.write(ctx, func(tx *Tx) error {
 		var memo admitMemo
@@ -108,7 +113,12 @@ func (g *groupCommit) commit(batch []*admitJob) {
 	})
 	if err != nil && len(batch) > 1 {
 		for _, j := range batch {
-			if j.ctx.Err() == nil {
+			// What the failed transaction decided was rolled back: a job
+			// not run again gets an error, never that decision.
+			j.d, j.err = nil, err
+			if cerr := j.ctx.Err(); cerr != nil {
+				j.err = cerr
+			} else {
 				j.d, j.err = g.s.admitAlone(ctx, j.req)
 			}
 			close(j.done)

@@ -83,18 +83,22 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(serial), 0) + 1 FROM offline_licenses WHERE org_id = ?`, orgID).Scan(&serial); err != nil {
 			return err
 		}
-		doc, until, err := build(org, serial, users)
+		ps, err := pools(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		doc, until, n, err := build(org, serial, users, ps)
 		if err != nil {
 			return err
 		}
 		now := s.clock.Now()
-		is = &licet.OfflineIssue{OrgID: orgID, Serial: serial, IssuedAt: fromMS(ms(now)), IssuedBy: actor, Users: len(users),
+		is = &licet.OfflineIssue{OrgID: orgID, Serial: serial, IssuedAt: fromMS(ms(now)), IssuedBy: actor, Users: n,
 			ValidUntil: fromMS(ms(until)), Document: doc}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO offline_licenses (org_id, serial, issued_at, issued_by, users, valid_until, document)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, serial, ms(now), actor, len(users), ms(until), doc); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, serial, ms(now), actor, n, ms(until), doc); err != nil {
 			return err
 		}
-		return audit(ctx, tx, now, orgID, actor, "offline.issue", "", "serial="+strconv.FormatInt(serial, 10)+" users="+strconv.Itoa(len(users)))
+		return audit(ctx, tx, now, orgID, actor, "offline.issue", "", "serial="+strconv.FormatInt(serial, 10)+" users="+strconv.Itoa(n))
 	})
 	return is, err
 }
