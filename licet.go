@@ -443,6 +443,7 @@ type AdminStore interface {
 	ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) error
 	AdminByEmail(ctx context.Context, email string) (*Admin, error)
 	OperatorAdmin(ctx context.Context) (*Admin, error)
+	RemoveAdmin(ctx context.Context, orgID, email, actor string) error
 	CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error
 	SessionAdmin(ctx context.Context, hash string) (*Admin, error)
 	DeleteSession(ctx context.Context, hash string) error

@@ -68,6 +68,7 @@ func init() {
 		{"user delete", "delete a user and its data (frees the seat)", userAction("delete")},
 		{"audit", "show an organization's audit log", (*Program).audit},
 		{"admin add", "make an address an administrator of an organization; prints a one-time password link", (*Program).adminAdd},
+		{"admin remove", "end an address's administration of an organization", (*Program).adminRemove},
 		{"mail list", "list notification mails: pending, sent, failed", (*Program).mailList},
 		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
 		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},

@@ -371,8 +371,15 @@ func TestPasswordResetRevokesTokens(t *testing.T) {
 	if code, _ := s.op("GET", "/v1/orgs/"+org+"/users", tok, "", ""); code != 200 {
 		t.Fatalf("token: %d", code)
 	}
-	signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example") // reset by a new link
+	c = signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example") // reset by a new link
 	if code, _ := s.op("GET", "/v1/orgs/"+org+"/users", tok, "", ""); code != 401 {
 		t.Errorf("a token survived the password reset: %d", code)
+	}
+	s.mustLicet("admin", "remove", "--org", org, "--email", "Alice@customer.example")
+	if resp, _ := fetch(c, t, s.url+"/admin/orgs/"+org+"/users"); resp.StatusCode != 303 {
+		t.Errorf("a removed administrator's session still opens the console: %d", resp.StatusCode)
+	}
+	if _, err := s.licet("admin", "remove", "--org", org, "--email", "alice@customer.example"); err == nil {
+		t.Error("removing twice succeeded")
 	}
 }

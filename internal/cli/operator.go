@@ -765,3 +765,22 @@ func (p *Program) adminAdd(ctx context.Context, args []string) error {
 	fmt.Fprintf(p.Stdout, "%s administers %s. One-time link to set the password (valid until %s):\n%s\n", strings.ToLower(*email), org, out.Expires, out.Link)
 	return nil
 }
+
+func (p *Program) adminRemove(ctx context.Context, args []string) error {
+	fs := p.flags("admin remove")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	email := fs.String("email", "", "the administrator's e-mail address")
+	org, a, err := fs.parseOrg(args, o, id)
+	if err != nil {
+		return err
+	}
+	if *email == "" || len(*email) > licet.MaxEmailLen {
+		return usagef("--email is required")
+	}
+	if err := a.do(ctx, "DELETE", "/v1/orgs/"+org+"/admins/"+url.PathEscape(strings.ToLower(*email)), nil, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "%s no longer administers %s\n", strings.ToLower(*email), org)
+	return nil
+}

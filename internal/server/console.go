@@ -769,3 +769,18 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Redirect(w, r, "/admin/tokens?done="+url.QueryEscape("Token revoked."), http.StatusSeeOther)
 }
+
+func (s *Server) removeAdmin(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = s.Store.RemoveAdmin(r.Context(), org, r.PathValue("email"), actor(r))
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -157,6 +157,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
+	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
 		mux.Handle(p, s.operator(op))
 	}

@@ -291,3 +291,27 @@ func (s *Store) AdminByToken(ctx context.Context, hash string) (a *licet.Admin, 
 	})
 	return a, err
 }
+
+// RemoveAdmin ends an address's administration of an organization; its
+// sessions and API tokens end too when it administers nothing else.
+func (s *Store) RemoveAdmin(ctx context.Context, orgID, email, actor string) error {
+	email = strings.ToLower(email)
+	return s.write(ctx, func(tx *Tx) error {
+		a, err := findAdmin(ctx, tx, "email = ?", email)
+		if err != nil || !a.Administers(orgID) || a.IsOperator() {
+			return licet.Errorf(licet.ENOTFOUND, "%s does not administer organization %s", email, orgID)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_orgs WHERE admin_id = ? AND org_id = ?`, a.ID, orgID); err != nil {
+			return err
+		}
+		if len(a.Orgs) == 1 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, a.ID); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, ms(s.clock.Now()), a.ID); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, s.clock.Now(), orgID, actor, "admin.remove", "", "email="+email)
+	})
+}
