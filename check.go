@@ -103,6 +103,9 @@ type Answer struct {
 	Message     string
 	Lease       []byte // the exact payload bytes that were signed
 	Signature   []byte
+	// LeaseBase64 and SignatureBase64 are the same in base64 (standard,
+	// padded), as sent; kept with a reused lease so that it is encoded once.
+	LeaseBase64, SignatureBase64 string
 	KeyID       string
 	Expires     time.Time
 }

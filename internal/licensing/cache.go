@@ -264,11 +264,12 @@ func (c *cache) lookup(orgID string) (e orgEntry, types []licet.LicenseType, ok 
 
 // orgData answers from memory or reads and, if nothing changed meanwhile,
 // remembers.
-func (c *cache) orgData(ctx context.Context, orgID string) (*licet.Organization, []licet.Pool, []licet.LicenseType, error) {
+func (c *cache) orgData(db func() context.Context, orgID string) (*licet.Organization, []licet.Pool, []licet.LicenseType, error) {
 	e, types, ok, gen, fresh := c.lookup(orgID)
 	if ok {
 		return e.org, e.pools, types, nil
 	}
+	ctx := db()
 	org, pools, err := c.store.OrgData(ctx, orgID)
 	if err != nil {
 		return nil, nil, nil, err

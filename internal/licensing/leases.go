@@ -29,9 +29,10 @@ type leaseKey struct {
 }
 
 type signedLease struct {
-	payload, sig []byte
-	kid          string
-	issued, exp  time.Time
+	payload, sig     []byte
+	payload64, sig64 string
+	kid              string
+	issued, exp      time.Time
 }
 
 func newLeaseCache(maxEntries int) *leaseCache {

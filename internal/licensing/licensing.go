@@ -8,6 +8,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"encoding/json"
 	"hash/maphash"
 	"log/slog"
@@ -26,6 +27,8 @@ type Service struct {
 	Clock       licet.Clock
 	Logger      *slog.Logger
 	LeaseLength time.Duration
+	// StoreTimeout bounds the database work of one check (default 5s).
+	StoreTimeout time.Duration
 	// LeaseReuse is how long a signed lease is sent again to the same
 	// device for the same decision (0: sign every time).
 	LeaseReuse time.Duration
@@ -79,14 +82,25 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 	s.init()
 	v := &licet.CheckView{}
 	var err error
-	if v.Org, v.Pools, v.Types, err = s.cache.orgData(ctx, req.OrganizationID); err != nil {
+	// The database is asked only on a cache miss; then a stalled database
+	// answers an error (503) within StoreTimeout instead of holding the device.
+	var dbctx context.Context
+	cancel := context.CancelFunc(func() {})
+	defer func() { cancel() }()
+	db := func() context.Context {
+		if dbctx == nil {
+			dbctx, cancel = context.WithTimeout(ctx, cmp.Or(s.StoreTimeout, 5*time.Second))
+		}
+		return dbctx
+	}
+	if v.Org, v.Pools, v.Types, err = s.cache.orgData(db, req.OrganizationID); err != nil {
 		return nil, err
 	}
 	if v.Org != nil {
 		u, ticket := s.cache.user(req.OrganizationID, req.UserID)
 		if u != nil {
 			v.User = u
-		} else if v.User, v.Used, err = s.Store.CheckUser(ctx, req.OrganizationID, req.UserID); err != nil {
+		} else if v.User, v.Used, err = s.Store.CheckUser(db(), req.OrganizationID, req.UserID); err != nil {
 			return nil, err
 		} else {
 			s.cache.fillUser(ticket, v.User)
@@ -104,7 +118,7 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 		d = &licet.Decision{Status: licet.StatusReadOnlyServer,
 			Message: "this is a read-only backup server and cannot assign a license; try the primary server again later"}
 	default:
-		if d, err = s.Store.Admit(ctx, licet.AdmitRequest{OrgID: req.OrganizationID, UserID: req.UserID, Sighting: req.Sighting(now)}); err != nil {
+		if d, err = s.Store.Admit(db(), licet.AdmitRequest{OrgID: req.OrganizationID, UserID: req.UserID, Sighting: req.Sighting(now)}); err != nil {
 			return nil, err
 		} else if d == nil {
 			return nil, licet.Errorf(licet.EUNAVAILABLE, "the check could not be decided; try again")
@@ -142,6 +156,7 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 	if s.LeaseReuse > 0 {
 		if l, ok := s.leases.get(key); ok && now.Sub(l.issued) < s.LeaseReuse && !now.Before(l.issued) {
 			a.Lease, a.Signature, a.KeyID, a.Expires = l.payload, l.sig, l.kid, l.exp
+			a.LeaseBase64, a.SignatureBase64 = l.payload64, l.sig64
 			return
 		}
 	}
@@ -154,9 +169,11 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL, KeyID: k.ID}
 	payload, _ := json.Marshal(l)
 	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
+	a.LeaseBase64, a.SignatureBase64 = base64.StdEncoding.EncodeToString(a.Lease), base64.StdEncoding.EncodeToString(a.Signature)
 	a.Expires = exp.UTC().Truncate(time.Second)
 	if s.LeaseReuse > 0 {
-		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, kid: k.ID, issued: now, exp: a.Expires})
+		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, payload64: a.LeaseBase64, sig64: a.SignatureBase64,
+			kid: k.ID, issued: now, exp: a.Expires})
 	}
 }
 

