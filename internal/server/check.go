@@ -10,10 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/licet/licet"
 )
@@ -171,9 +169,9 @@ func (r checkResponse) appendXML(b []byte) []byte {
 		if omitEmpty && value == "" {
 			return
 		}
-		b = append(b, "  <"+name+">"...)
+		b = append(append(append(b, "  <"...), name...), '>')
 		b = appendEscaped(b, value)
-		b = append(b, "</"+name+">\n"...)
+		b = append(append(append(b, "</"...), name...), ">\n"...)
 	}
 	elem("Status", string(r.Status), false)
 	elem("Licensed", strconv.FormatBool(r.Licensed), false)
@@ -225,7 +223,14 @@ type appendWriter struct{ b *[]byte }
 func (w appendWriter) Write(p []byte) (int, error) { *w.b = append(*w.b, p...); return len(p), nil }
 
 func appendEscaped(b []byte, s string) []byte {
-	if !strings.ContainsAny(s, "<>&'\"\r\n\t") && utf8.ValidString(s) {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		switch c := s[i]; {
+		case c < 0x20, c >= 0x80, c == '<', c == '>', c == '&', c == '\'', c == '"':
+			plain = false
+		}
+	}
+	if plain {
 		return append(b, s...)
 	}
 	xml.EscapeText(appendWriter{&b}, []byte(s))
