@@ -22,7 +22,7 @@ run() { # label, then licet-bench flags
 	local label=$1
 	shift
 	echo "== $label"
-	"$bin/licet-bench" --licet "$bin/licet" --duration "$dur" "$@" | tail -n +3
+	"$bin/licet-bench" --licet "$bin/licet" --duration "$dur" "$@"
 }
 
 run "SQLite, hot path, JSON" --scenario hot --format json
