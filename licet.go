@@ -160,6 +160,13 @@ type AuditEvent struct {
 	Detail string    `json:"detail,omitempty"`
 }
 
+// AuditFilter narrows an audit listing: events about users whose ID starts
+// with User, whose action contains Action; the newest Limit (default 100).
+type AuditFilter struct {
+	User, Action string
+	Limit        int
+}
+
 // UserAction is what an operator or administrator does to a user.
 type UserAction string
 
@@ -178,6 +185,9 @@ type UserFilter struct {
 	Type   string    // "" any
 	Search string    // prefix of the user ID
 	Sort   string    // "" (user ID), "lastSeen" or "assigned": newest first
+	// After and Before page by user ID without an offset (Sort ""): the
+	// users after one ID, or the page before one.
+	After, Before string
 	Offset int
 	Limit  int // 0: no limit
 }
@@ -239,7 +249,7 @@ type Store interface {
 	User(ctx context.Context, orgID, userID string) (*User, error)
 	ChangeUser(ctx context.Context, orgID, userID string, action UserAction, licenseType, actor string) (*User, error)
 	ChangeUsers(ctx context.Context, orgID string, userIDs []string, action UserAction, licenseType, actor string) ([]*User, error)
-	Audit(ctx context.Context, orgID string, limit int) ([]AuditEvent, error)
+	Audit(ctx context.Context, orgID string, f AuditFilter) ([]AuditEvent, error)
 
 	// Backups and replicas. Snapshot writes a consistent copy of the whole
 	// database to a new file (where the database supports it). Lag is how

@@ -95,7 +95,7 @@ func BenchmarkConsoleUsersPage(b *testing.B) {
 	c.PostForm(s.url+"/admin/login", url.Values{"email": {"bench@customer.example"}, "password": {adminPW}})
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		resp, err := c.Get(fmt.Sprintf("%s/admin/orgs/%s/users?state=licensed&page=%d", s.url, org, (i*397)%2000))
+		resp, err := c.Get(fmt.Sprintf("%s/admin/orgs/%s/users?state=licensed&after=%s", s.url, org, guid('u', (i*3967)%100_000)))
 		if err != nil || resp.StatusCode != 200 {
 			b.Fatalf("%v %v", err, resp.Status)
 		}

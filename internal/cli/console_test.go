@@ -342,7 +342,7 @@ func TestConsolePagingExportAndLinksStayPrivate(t *testing.T) {
 	link := s.invite(org, "alice@customer.example")
 	c := signIn(t, s, link, "alice@customer.example")
 	_, first := fetch(c, t, s.url+"/admin/orgs/"+org+"/users?state=licensed")
-	next := regexpFind(`href="\?[^"]*page=1[^"]*"`, first)
+	next := regexpFind(`href="\?[^"]*after=[^"]*"`, first)
 	if next == "" {
 		t.Fatalf("no next link on page 1")
 	}
@@ -350,6 +350,15 @@ func TestConsolePagingExportAndLinksStayPrivate(t *testing.T) {
 	_, second := fetch(c, t, s.url+"/admin/orgs/"+org+"/users"+href)
 	if !strings.Contains(second, guid('u', 55)) || strings.Contains(second, guid('u', 1)+"</code>") {
 		t.Errorf("the next page does not show the next users")
+	}
+	prev := regexpFind(`href="\?[^"]*before=[^"]*"`, second)
+	_, back := fetch(c, t, s.url+"/admin/orgs/"+org+"/users"+strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(prev, `href="`), `"`), "&amp;", "&"))
+	if !strings.Contains(back, guid('u', 1)+"</code>") || strings.Contains(back, guid('u', 55)+"</code>") {
+		t.Errorf("the previous page does not show the first users")
+	}
+	_, filtered := fetch(c, t, s.url+"/admin/orgs/"+org+"/audit?user="+guid('u', 7)[:8]+"&action=assign")
+	if !strings.Contains(filtered, guid('u', 7)) || strings.Contains(filtered, guid('u', 8)) {
+		t.Errorf("the audit filter:\n%s", filtered)
 	}
 	csvLink := regexpFind(`href="/admin/orgs/[^"]*users\.csv\?[^"]*"`, first)
 	csvHref := strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(csvLink, `href="`), `"`), "&amp;", "&")

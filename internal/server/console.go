@@ -389,6 +389,13 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 	}
 	f, pg := userFilter(r.URL.Query())
 	f.Offset, f.Limit = pg*ConsolePage, ConsolePage
+	if f.Sort == "" { // by ID: page by cursor, as fast at the end as at the start
+		if a, ok := licet.ParseGUID(r.URL.Query().Get("after")); ok {
+			f.After = a
+		} else if b, ok := licet.ParseGUID(r.URL.Query().Get("before")); ok {
+			f.Before = b
+		}
+	}
 	users, total, err := s.Store.Users(r.Context(), o.ID, f)
 	var seats []licet.SeatCount
 	var pools []licet.Pool
@@ -409,11 +416,29 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 	}
 	data := map[string]any{"Users": users, "Total": total, "Seats": seats, "Pools": pools, "Filter": f, "Types": s.typesOf(r.Context()),
 		"States": []string{"", "licensed", "temporary", "unlicensed", "disabled"}, "Query": link(0), "Prev": template.URL(""), "Next": template.URL("")}
-	if pg > 0 {
-		data["Prev"] = link(pg - 1)
+	cursor := func(name, id string) template.URL {
+		c := url.Values{"q": {f.Search}, "state": {string(f.State)}, "type": {f.Type}, name: {id}}
+		return template.URL(c.Encode())
 	}
-	if (pg+1)*ConsolePage < total {
-		data["Next"] = link(pg + 1)
+	switch {
+	case f.Sort == "" && len(users) == 0 && f.After != "":
+		data["Prev"] = cursor("before", f.After) // past the end: back to the last page
+	case f.Sort == "" && len(users) > 0:
+		// Cursor links: "previous" unless this is the first page, "next"
+		// when a full page may have more behind it.
+		if f.After != "" || f.Before != "" {
+			data["Prev"] = cursor("before", users[0].ID)
+		}
+		if len(users) == ConsolePage && (f.Before != "" || f.After != "" || total > ConsolePage) {
+			data["Next"] = cursor("after", users[len(users)-1].ID)
+		}
+	case f.Sort != "":
+		if pg > 0 {
+			data["Prev"] = link(pg - 1)
+		}
+		if (pg+1)*ConsolePage < total {
+			data["Next"] = link(pg + 1)
+		}
 	}
 	s.render(w, 200, "users", &page{Title: "Mobile Users", Tab: "users", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: data})
 }
@@ -664,18 +689,16 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ev, err := s.Store.Audit(r.Context(), o.ID, 1000)
+	user := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("user")))
+	action := strings.TrimSpace(r.URL.Query().Get("action"))
+	if len(user) > 40 || len(action) > 64 {
+		http.Error(w, "filter too long", http.StatusBadRequest)
+		return
+	}
+	out, err := s.Store.Audit(r.Context(), o.ID, licet.AuditFilter{User: user, Action: action, Limit: 500})
 	if err != nil {
 		s.error(w, r, err)
 		return
-	}
-	user := strings.ToUpper(strings.TrimSpace(r.URL.Query().Get("user")))
-	action := strings.TrimSpace(r.URL.Query().Get("action"))
-	var out []licet.AuditEvent
-	for _, e := range ev {
-		if (user == "" || strings.HasPrefix(e.UserID, user)) && (action == "" || strings.Contains(e.Action, action)) {
-			out = append(out, e)
-		}
 	}
 	s.render(w, 200, "audit", &page{Title: "Audit", Tab: "audit", Admin: adminOf(r), Org: o,
 		Data: map[string]any{"Events": out, "User": user, "Action": action}})

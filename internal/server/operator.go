@@ -452,7 +452,12 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	}
 	var ev []licet.AuditEvent
 	if err == nil {
-		ev, err = s.Store.Audit(r.Context(), org, limit)
+		q := r.URL.Query()
+		if len(q.Get("user")) > 40 || len(q.Get("action")) > 64 {
+			err = licet.Errorf(licet.EINVALID, "user or action filter too long")
+		} else {
+			ev, err = s.Store.Audit(r.Context(), org, licet.AuditFilter{User: q.Get("user"), Action: q.Get("action"), Limit: limit})
+		}
 	}
 	if err != nil {
 		s.error(w, r, err)

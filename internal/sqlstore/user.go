@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,11 +100,19 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 			limit = math.MaxInt32
 		}
 		order := "user_id"
-		switch f.Sort {
-		case "lastSeen":
+		switch {
+		case f.Sort == "lastSeen":
 			order = "last_seen DESC, user_id"
-		case "assigned":
+		case f.Sort == "assigned":
 			order = "assigned_at DESC, user_id"
+		case f.After != "":
+			w += " AND user_id > ?"
+			args = append(args, f.After)
+			f.Offset = 0
+		case f.Before != "":
+			w += " AND user_id < ?"
+			args = append(args, f.Before)
+			order, f.Offset = "user_id DESC", 0
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+w+` ORDER BY `+order+` LIMIT ? OFFSET ?`,
 			append(args, limit, f.Offset)...)
@@ -117,6 +126,9 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 				return err
 			}
 			out = append(out, u)
+		}
+		if f.Sort == "" && f.After == "" && f.Before != "" {
+			slices.Reverse(out) // read backwards from the cursor; shown forwards
 		}
 		return rows.Err()
 	})
@@ -257,18 +269,28 @@ func release(u *licet.User) {
 }
 
 // Audit returns an organization's audit events, newest first ("" for all).
-func (s *Store) Audit(ctx context.Context, orgID string, limit int) (out []licet.AuditEvent, err error) {
+func (s *Store) Audit(ctx context.Context, orgID string, f licet.AuditFilter) (out []licet.AuditEvent, err error) {
+	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	err = s.read(ctx, func(tx *Tx) error {
-		q := `SELECT id, at, org_id, actor, action, user_id, detail FROM audit`
+		where := []string{"1 = 1"}
 		args := []any{}
 		if orgID != "" {
-			q += ` WHERE org_id = ?`
+			where = append(where, "org_id = ?")
 			args = append(args, orgID)
 		}
-		rows, err := tx.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
+		if f.User != "" {
+			where = append(where, `user_id LIKE ? ESCAPE '\'`)
+			args = append(args, likeEscape(strings.ToUpper(f.User))+"%")
+		}
+		if f.Action != "" {
+			where = append(where, `action LIKE ? ESCAPE '\'`)
+			args = append(args, "%"+likeEscape(f.Action)+"%")
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT id, at, org_id, actor, action, user_id, detail FROM audit WHERE `+
+			strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
 		if err != nil {
 			return err
 		}

@@ -143,7 +143,7 @@ func testOrganizations(t *testing.T, open Opener) {
 	if o2.Settings.AutoAssign || o2.Settings.FreeUnusedDays != 30 || len(o2.Settings.NotificationEmails) != 2 || o.Settings.FreeUnusedDays != 30 {
 		t.Errorf("settings not kept: %+v", o2.Settings)
 	}
-	ev, err := s.Audit(ctx, org, 10)
+	ev, err := s.Audit(ctx, org, licet.AuditFilter{Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func testReclaim(t *testing.T, open Opener) {
 	if u := used(t, s, org, "Standard"); u != 2 {
 		t.Errorf("used %d", u)
 	}
-	ev, _ := s.Audit(ctx, org, 20)
+	ev, _ := s.Audit(ctx, org, licet.AuditFilter{Limit: 20})
 	found := false
 	for _, e := range ev {
 		found = found || (e.Action == "user.reclaim" && e.UserID == a && e.Actor == licet.ActorAutomatic)
@@ -312,6 +312,17 @@ func testUsers(t *testing.T, open Opener) {
 	if _, total, _ := s.Users(ctx, org, licet.UserFilter{Search: "%"}); total != 0 {
 		t.Errorf("a LIKE wildcard must match literally: %d", total)
 	}
+	// Paging by cursor: the two after the first, then the page before the last.
+	after, _, _ := s.Users(ctx, org, licet.UserFilter{After: GUID('u', 0), Limit: 2})
+	before, _, _ := s.Users(ctx, org, licet.UserFilter{Before: GUID('u', 4), Limit: 2})
+	if len(after) != 2 || after[0].ID != GUID('u', 1) || after[1].ID != GUID('u', 2) ||
+		len(before) != 2 || before[0].ID != GUID('u', 2) || before[1].ID != GUID('u', 3) {
+		t.Errorf("cursor paging: after %v, before %v", ids(after), ids(before))
+	}
+	ev, _ := s.Audit(ctx, org, licet.AuditFilter{User: GUID('u', 2)[:8], Action: "assign"})
+	if len(ev) != 1 || ev[0].UserID != GUID('u', 2) {
+		t.Errorf("audit filtered by user and action: %+v", ev)
+	}
 }
 
 func testPools(t *testing.T, open Opener) {
@@ -374,7 +385,7 @@ func testBatch(t *testing.T, open Opener) {
 	if used(t, s, org, "Standard") != 0 {
 		t.Error("a batch delete left seats used")
 	}
-	ev, _ := s.Audit(ctx, org, 100)
+	ev, _ := s.Audit(ctx, org, licet.AuditFilter{Limit: 100})
 	n := 0
 	for _, e := range ev {
 		if e.Action == "user.assign" || e.Action == "user.delete" {
@@ -467,4 +478,12 @@ func testOutbox(t *testing.T, open Opener) {
 	if b != nil || len(a) != 32 || string(a) != string(c) {
 		t.Errorf("secret not kept: %v", b)
 	}
+}
+
+func ids(us []*licet.User) []string {
+	var out []string
+	for _, u := range us {
+		out = append(out, u.ID)
+	}
+	return out
 }
