@@ -106,8 +106,8 @@ type Answer struct {
 	// LeaseBase64 and SignatureBase64 are the same in base64 (standard,
 	// padded), as sent; kept with a reused lease so that it is encoded once.
 	LeaseBase64, SignatureBase64 string
-	KeyID       string
-	Expires     time.Time
+	KeyID                        string
+	Expires                      time.Time
 }
 
 func (a *Answer) String() string { return fmt.Sprintf("%s %s", a.Status, a.LicenseType) }

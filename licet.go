@@ -188,8 +188,8 @@ type UserFilter struct {
 	// After and Before page by user ID without an offset (Sort ""): the
 	// users after one ID, or the page before one.
 	After, Before string
-	Offset int
-	Limit  int // 0: no limit
+	Offset        int
+	Limit         int // 0: no limit
 }
 
 // SettingsPatch changes only the fields that are set.
