@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/licet/licet/internal/storetest"
 )
 
 // invite makes email an administrator of org and returns the link path.
@@ -141,12 +142,7 @@ func TestConsoleAuthorization(t *testing.T) {
 // browser starts Debian's chromium headless; under CI a missing browser fails.
 func browser(t *testing.T) context.Context {
 	path, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("chromium is required under CI (apt-get install chromium)")
-		}
-		t.Skip("chromium not installed")
-	}
+	storetest.Require(t, "Debian's chromium", err)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.NoFirstRun,

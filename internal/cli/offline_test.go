@@ -125,14 +125,14 @@ func TestOfflineLicenses(t *testing.T) {
 
 	// OpenSSL verifies it from docs/PROTOCOL.md: the header's third field is
 	// the signature, everything after the first line feed the payload.
-	if _, err := exec.LookPath("openssl"); err == nil {
-		sh := `head -n 1 offline.lic | cut -d' ' -f3 | base64 -d > sig.bin && tail -n +2 offline.lic > payload.bin &&
-			openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in payload.bin -sigfile sig.bin`
-		cmd := exec.Command("sh", "-c", sh)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
-			t.Errorf("openssl: %v %s", err, out)
-		}
+	_, err = exec.LookPath("openssl")
+	storetest.Require(t, "openssl", err)
+	sh := `head -n 1 offline.lic | cut -d' ' -f3 | base64 -d > sig.bin && tail -n +2 offline.lic > payload.bin &&
+		openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in payload.bin -sigfile sig.bin`
+	cmd := exec.Command("sh", "-c", sh)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "Signature Verified Successfully") {
+		t.Errorf("openssl: %v %s", err, out)
 	}
 
 	// Expired: the clock passes the validity (30 days by default).

@@ -36,12 +36,7 @@ func freePort(t testing.TB) int {
 func (c *Cluster) run(args ...string) {
 	c.t.Helper()
 	out, err := exec.Command(script(), args...).CombinedOutput()
-	if err != nil {
-		if os.Getenv("CI") == "" && len(args) > 0 && (args[0] == "primary") {
-			c.t.Skipf("cannot make a PostgreSQL cluster here: %v\n%s", err, out)
-		}
-		c.t.Fatalf("pg-cluster.sh %v: %v\n%s", args, err, out)
-	}
+	Require(c.t, fmt.Sprintf("a private PostgreSQL cluster (pg-cluster.sh %v: %s)", args, out), err)
 }
 
 // NewPrimary makes and starts a primary cluster; it is stopped and removed

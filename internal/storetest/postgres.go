@@ -16,9 +16,17 @@ import (
 // another (a URL to a database the tests may create databases from).
 const DefaultPostgres = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
 
+// Require fails the test when a part it needs (a database, a browser, a
+// tool) is missing. Tests never skip: what a user would have, the test has.
+func Require(t testing.TB, what string, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s is required (bash .ci/run installs and starts what the tests need): %v", what, err)
+	}
+}
+
 // PostgresURL creates a fresh database for one test and returns its URL;
-// the database is dropped when the test ends. Without a server the test is
-// skipped, except under CI=true, where it fails: CI has PostgreSQL.
+// the database is dropped when the test ends.
 func PostgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("LICET_TEST_POSTGRES")
@@ -28,12 +36,7 @@ func PostgresURL(t testing.TB) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("PostgreSQL is required under CI: %v", err)
-		}
-		t.Skipf("no PostgreSQL at %s: %v", base, err)
-	}
+	Require(t, "PostgreSQL at "+redactURL(base), err)
 	defer conn.Close(ctx)
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -60,4 +63,13 @@ func PostgresURL(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// redactURL drops a password from a database URL before it is printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
