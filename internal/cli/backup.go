@@ -3,10 +3,9 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"path/filepath"
+
+	"github.com/licet/licet/internal/atomicfile"
 )
 
 // backup downloads a consistent snapshot from a running server and writes
@@ -37,28 +36,10 @@ func (p *Program) backup(ctx context.Context, args []string) error {
 	return nil
 }
 
-// writeAtomic writes a downloaded body whole (temporary file, sync,
-// rename) with mode 0600; a cut-off download leaves no file.
+// writeAtomic writes a downloaded body whole with mode 0600; a cut-off
+// download leaves no file.
 func writeAtomic(path string, resp *http.Response) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	n, err := io.Copy(f, resp.Body)
-	if err == nil && resp.ContentLength >= 0 && n != resp.ContentLength {
-		err = fmt.Errorf("the download was cut off after %d of %d bytes", n, resp.ContentLength)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
+	if err := atomicfile.Write(path, resp.Body, resp.ContentLength); err != nil {
 		return fmt.Errorf("writing %s: %v", path, err)
 	}
 	return nil

@@ -388,3 +388,47 @@ func TestPasswordResetRevokesTokens(t *testing.T) {
 		t.Error("removing twice succeeded")
 	}
 }
+
+// Hostile console and mail-page requests get a clear refusal and change
+// nothing stored.
+func TestConsoleRefusesBadInputAndChangesNothing(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 2)
+	s.check(org, guid('u', 1))
+	c := signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example")
+	before := dump(t, filepath.Join(s.dir, "licet.db"))
+	huge := strings.Repeat("x", 600_000)
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		status     int
+		says       string
+	}{
+		{"settings: not a number", "/admin/orgs/" + org + "/settings", url.Values{"temporaryDays": {"abc"}, "freeUnusedDays": {"0"}, "notifyWindow": {"0"}}, 400, "whole numbers"},
+		{"settings: a bad address", "/admin/orgs/" + org + "/settings", url.Values{"temporaryDays": {"1"}, "freeUnusedDays": {"0"}, "notifyWindow": {"0"}, "emails": {"not-an-address"}}, 400, "plain e-mail"},
+		{"settings: out of range", "/admin/orgs/" + org + "/settings", url.Values{"temporaryDays": {"99999"}, "freeUnusedDays": {"0"}, "notifyWindow": {"0"}}, 400, "between 0 and"},
+		{"settings: too large", "/admin/orgs/" + org + "/settings", url.Values{"emails": {huge}}, 400, "could not be read"},
+		{"users: a bad ID", "/admin/orgs/" + org + "/users", url.Values{"action": {"delete"}, "user": {"'; DROP TABLE users; --"}}, 303, ""},
+		{"users: an unknown action", "/admin/orgs/" + org + "/users", url.Values{"action": {"promote"}, "user": {guid('u', 1)}}, 303, ""},
+		{"users: beyond the seats", "/admin/orgs/" + org + "/users", url.Values{"do": {"add"}, "ids": {guid('u', 7) + " " + "nope"}}, 303, ""},
+		{"login: too large", "/admin/login", url.Values{"email": {huge}}, 400, "could not be read"},
+		{"subscriptions: a forged token", "/subscriptions", url.Values{"a": {"alice@customer.example"}, "t": {"forged"}, "o": {org}, "action": {"unsubscribe"}}, 403, "not valid"},
+		{"password: wrong current", "/admin/password", url.Values{"current": {"nope"}, "password": {"a new long password"}, "confirm": {"a new long password"}}, 400, "current password is wrong"},
+	} {
+		resp, body := form(t, c, s.url+tc.path, tc.form)
+		if resp.StatusCode != tc.status || !strings.Contains(body, tc.says) {
+			t.Errorf("%s: %d, want %d saying %q\n%.300s", tc.name, resp.StatusCode, tc.status, tc.says, body)
+		}
+		if resp.StatusCode == 303 && !strings.Contains(resp.Header.Get("Location"), "Nothing") {
+			t.Errorf("%s: redirected to %s; want a 'Nothing changed' message", tc.name, resp.Header.Get("Location"))
+		}
+	}
+	for _, u := range []string{"/mail/1?e=9999999999&t=forged", "/mail/x", "/subscriptions?a=alice@customer.example&t=forged"} {
+		if code := getCode(t, s.url+u); code != 403 {
+			t.Errorf("GET %s: %d; want 403", u, code)
+		}
+	}
+	if after := dump(t, filepath.Join(s.dir, "licet.db")); after != before {
+		t.Errorf("a refused request changed the database:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}

@@ -245,10 +245,7 @@ func (p *Program) orgList(ctx context.Context, args []string) error {
 	fs := p.flags("org list")
 	o := fs.operator()
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	a, err := fs.parseClient(args, o)
 	if err != nil {
 		return err
 	}
@@ -429,10 +426,7 @@ func (p *Program) typeList(ctx context.Context, args []string) error {
 	fs := p.flags("type list")
 	o := fs.operator()
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	a, err := fs.parseClient(args, o)
 	if err != nil {
 		return err
 	}
@@ -641,10 +635,7 @@ func (p *Program) keysPublic(ctx context.Context, args []string) error {
 func (p *Program) keysRotate(ctx context.Context, args []string) error {
 	fs := p.flags("keys rotate")
 	o := fs.operator()
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	a, err := fs.parseClient(args, o)
 	if err != nil {
 		return err
 	}
@@ -676,13 +667,22 @@ func validDay(name, v string) error {
 	return nil
 }
 
+// parseClient parses a command's flags and returns a client for the
+// operator API.
+func (f *flagSet) parseClient(args []string, o *operatorFlags) (*api, error) {
+	if err := f.parse(args); err != nil {
+		return nil, err
+	}
+	return o.client(true)
+}
+
 // parseOrg parses a command that works on one organization given by
 // --org, and returns it with a client for the operator API.
 func (f *flagSet) parseOrg(args []string, o *operatorFlags, id *string) (string, *api, error) {
 	if err := f.parse(args); err != nil {
 		return "", nil, err
 	}
-	org, err := guid("org", *id)
+	org, err := guid("org", *id) // a command-line mistake before any token is read
 	if err != nil {
 		return "", nil, err
 	}
@@ -719,10 +719,7 @@ func (p *Program) mailList(ctx context.Context, args []string) error {
 	o := fs.operator()
 	status := fs.String("status", "", "only mails in this state: pending, sent or failed")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := o.client(true)
+	a, err := fs.parseClient(args, o)
 	if err != nil {
 		return err
 	}

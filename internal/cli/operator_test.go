@@ -80,6 +80,23 @@ func TestOperatorAPIRefusesBadRequestsAndChangesNothing(t *testing.T) {
 		{"users: bad limit", "GET", "/v1/orgs/" + org + "/users?limit=100000", tok, "", "", 400, "limit"},
 		{"type: includes itself", "PUT", "/v1/license-types/Standard", tok, js, `{"includes":["Standard"]}`, 400, "itself"},
 		{"cross-site browser write", "POST", "/v1/orgs", tok, js, `{}`, 403, ""},
+		{"batch: unknown action", "POST", "/v1/orgs/" + org + "/users/batch", tok, js, `{"action":"promote","userIds":["` + guid('u', 5) + `"]}`, 400, "action must be"},
+		{"batch: no users", "POST", "/v1/orgs/" + org + "/users/batch", tok, js, `{"action":"add","userIds":[]}`, 400, "userIds must list"},
+		{"batch: a bad GUID", "POST", "/v1/orgs/" + org + "/users/batch", tok, js, `{"action":"add","userIds":["` + guid('u', 5) + `","x"]}`, 400, "not a GUID"},
+		{"batch: twice", "POST", "/v1/orgs/" + org + "/users/batch", tok, js, `{"action":"add","userIds":["` + guid('u', 5) + `","` + strings.ToLower(guid('u', 5)) + `"]}`, 400, "listed twice"},
+		{"batch: beyond the seats", "POST", "/v1/orgs/" + org + "/users/batch", tok, js, `{"action":"assign","userIds":["` + guid('u', 5) + `","` + guid('u', 6) + `"]}`, 409, "taken"},
+		{"batch: too large", "POST", "/v1/orgs/" + org + "/users/batch", tok, js, `{"action":"add","userIds":["` + strings.Repeat("x", 500_000) + `"]}`, 413, "larger"},
+		{"admins: not an address", "POST", "/v1/orgs/" + org + "/admins", tok, js, `{"email":"Eve <eve@x.example>"}`, 400, "plain e-mail"},
+		{"admins: unknown org", "POST", "/v1/orgs/" + guid('o', 9) + "/admins", tok, js, `{"email":"eve@x.example"}`, 404, "not found"},
+		{"admins: remove a stranger", "DELETE", "/v1/orgs/" + org + "/admins/eve@x.example", tok, "", "", 404, "does not administer"},
+		{"offline: credentials in the URL", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"https://u:p@dav.example/x.lic"}`, 400, "must not hold credentials"},
+		{"offline: not http", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"file:///etc/passwd"}`, 400, "backendUrl"},
+		{"offline: a folder", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"https://dav.example/crm/"}`, 400, "must name the file"},
+		{"offline: validity", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":0}`, 400, "validDays"},
+		{"offline: issue when not enabled", "POST", "/v1/orgs/" + org + "/offline/issue", tok, "", "", 409, "ask your vendor"},
+		{"keys: retire an unknown key", "POST", "/v1/keys/0000000000000000/retire", tok, "", "", 409, "no key"},
+		{"mail: bad status", "GET", "/v1/mail?status=everything", tok, "", "", 400, "status must be"},
+		{"audit: filter too long", "GET", "/v1/orgs/" + org + "/audit?user=" + strings.Repeat("A", 41), tok, "", "", 400, "too long"},
 	}
 	dbPath := filepath.Join(s.dir, "licet.db")
 	before := dump(t, dbPath)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/atomicfile"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
@@ -318,7 +319,7 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	tok := "lct_" + base64.RawURLEncoding.EncodeToString(b)
 	path := filepath.Join(c.data, "operator-token")
 	tmp := path + ".new"
-	if err := keys.WriteFileAtomic(tmp, []byte(tok+"\n")); err != nil {
+	if err := atomicfile.WriteBytes(tmp, []byte(tok+"\n")); err != nil {
 		return nil, fmt.Errorf("operator token: %w", err)
 	}
 	defer os.Remove(tmp)

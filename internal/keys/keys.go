@@ -6,9 +6,7 @@ package keys
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -18,6 +16,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/licet/licet/client"
+	"github.com/licet/licet/internal/atomicfile"
 )
 
 // Key is one signing key.
@@ -46,10 +47,7 @@ type Ring struct {
 
 // ID derives a key's ID from its public key: the first 8 bytes of its
 // SHA-256, in hex.
-func ID(pub ed25519.PublicKey) string {
-	h := sha256.Sum256(pub)
-	return hex.EncodeToString(h[:8])
-}
+func ID(pub ed25519.PublicKey) string { return client.KeyID(pub) }
 
 // Open loads the keys in dir. With create, an empty or missing folder gets
 // a new key; without, it is an error.
@@ -146,10 +144,10 @@ func (r *Ring) Rotate() (*Key, error) {
 		return nil, err
 	}
 	b := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Headers: map[string]string{"Created": k.Created.Format(time.RFC3339)}, Bytes: der})
-	if err := WriteFileAtomic(filepath.Join(r.dir, k.ID+".pem"), b); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(r.dir, k.ID+".pem"), b); err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(filepath.Join(r.dir, "active"), []byte(k.ID+"\n")); err != nil {
+	if err := atomicfile.WriteBytes(filepath.Join(r.dir, "active"), []byte(k.ID+"\n")); err != nil {
 		return nil, err
 	}
 	r.mu.Lock()
@@ -203,32 +201,6 @@ func (r *Ring) Public() []Public {
 func PublicPEM(pub ed25519.PublicKey) string {
 	der, _ := x509.MarshalPKIXPublicKey(pub)
 	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
-
-// WriteFileAtomic writes a file with mode 0600 under a temporary name,
-// syncs it and renames it into place, so a reader never sees half of it.
-func WriteFileAtomic(path string, b []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // Retire stops publishing a key that no longer signs: leases and offline

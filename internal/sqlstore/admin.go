@@ -10,8 +10,14 @@ import (
 	"github.com/licet/licet"
 )
 
+// adminOrgs fills in the organizations an administrator administers: all
+// of them for the operator's console account.
 func adminOrgs(ctx context.Context, tx *Tx, a *licet.Admin) error {
-	rows, err := tx.QueryContext(ctx, `SELECT org_id FROM admin_orgs WHERE admin_id = ? ORDER BY org_id`, a.ID)
+	q, args := `SELECT org_id FROM admin_orgs WHERE admin_id = ? ORDER BY org_id`, []any{a.ID}
+	if a.IsOperator() {
+		q, args = `SELECT id FROM organizations ORDER BY name, id`, nil
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -35,28 +41,7 @@ func findAdmin(ctx context.Context, tx *Tx, where string, arg any) (*licet.Admin
 	} else if err != nil {
 		return nil, err
 	}
-	if a.Email == licet.ActorOperator {
-		return &a, allOrgs(ctx, tx, &a)
-	}
 	return &a, adminOrgs(ctx, tx, &a)
-}
-
-// allOrgs gives the operator's console account every organization.
-func allOrgs(ctx context.Context, tx *Tx, a *licet.Admin) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM organizations ORDER BY name, id`)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	a.Orgs = []string{}
-	for rows.Next() {
-		var o string
-		if err := rows.Scan(&o); err != nil {
-			return err
-		}
-		a.Orgs = append(a.Orgs, o)
-	}
-	return rows.Err()
 }
 
 // OperatorAdmin returns the console account of the vendor's operator (who

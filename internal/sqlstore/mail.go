@@ -247,9 +247,6 @@ func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.
 	return out, err
 }
 
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
 
 // SetSubscription subscribes or unsubscribes an address from one
 // organization's notifications; audited with the address as actor.

@@ -321,3 +321,8 @@ func (s *Store) Lag(ctx context.Context) (time.Duration, bool, error) {
 	lag, known, err := s.d.Lag(ctx, s.r, s.clock.Now())
 	return lag, known, s.wrap(err)
 }
+
+// likeEscape makes s match literally in a LIKE pattern with ESCAPE '\'.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -89,7 +89,7 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 		}
 		if f.Search != "" {
 			where = append(where, "user_id LIKE ? ESCAPE '\\'")
-			args = append(args, strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToUpper(f.Search))+"%")
+			args = append(args, likeEscape(strings.ToUpper(f.Search))+"%")
 		}
 		w := strings.Join(where, " AND ")
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+w, args...).Scan(&total); err != nil {
