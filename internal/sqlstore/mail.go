@@ -247,7 +247,6 @@ func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.
 	return out, err
 }
 
-
 // SetSubscription subscribes or unsubscribes an address from one
 // organization's notifications; audited with the address as actor.
 func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error {
