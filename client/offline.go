@@ -3,7 +3,6 @@ package client
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,11 +60,13 @@ func SplitOffline(doc []byte) (kid string, sig, payload []byte, err error) {
 	if !ok {
 		return "", nil, nil, ErrMalformed
 	}
-	f := strings.Fields(string(line))
+	// Exactly as documented: three fields, single spaces, one line feed.
+	// Every verifier (sdk/js, sdk/java) reads the line the same way.
+	f := strings.Split(string(line), " ")
 	if len(f) != 3 || f[0] != OfflineMagic || len(f[1]) == 0 || len(f[1]) > 64 {
 		return "", nil, nil, ErrMalformed
 	}
-	sig, err = base64.StdEncoding.DecodeString(f[2])
+	sig, err = DecodeBase64(f[2])
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return "", nil, nil, ErrMalformed
 	}
@@ -121,12 +122,13 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	if NormalizeURL(l.URL) != NormalizeURL(c.URL) {
 		return l, "", ErrWrongURL
 	}
-	from, err1 := time.Parse(time.RFC3339, l.ValidFrom)
-	until, err2 := time.Parse(time.RFC3339, l.ValidUntil)
-	if err1 != nil || err2 != nil {
+	iat, err0 := parseTime(l.IssuedAt)
+	from, err1 := parseTime(l.ValidFrom)
+	until, err2 := parseTime(l.ValidUntil)
+	if err0 != nil || err1 != nil || err2 != nil {
 		return l, "", ErrMalformed
 	}
-	if c.Now.Before(from.Add(-c.Drift)) {
+	if c.Now.Before(from.Add(-c.Drift)) || c.Now.Before(iat.Add(-c.Drift)) {
 		return l, "", ErrNotYetValid
 	}
 	if !c.Now.Before(until.Add(c.Drift)) {
