@@ -1,0 +1,336 @@
+// The device's whole check order (docs/CLIENT.md): the primary, then the
+// offline license on the organization's backend, then the backup, then the
+// last verified lease kept on the device.
+
+import { verifyLease, verifyOffline, parsePublicKeys, offlineLocation, decodeBase64, encodeBase64, keyId, VerifyError } from './index.mjs';
+
+const STORE_MAGIC = 'licet-store-v1\n';
+
+/** Keeps the state in memory only (tests, or an app that stores nothing). */
+export function memoryStore() {
+  let state = null;
+  return { async load() { return state && structuredClone(state); }, async save(s) { state = structuredClone(s); } };
+}
+
+/**
+ * Keeps the state encrypted with AES-256-GCM, in the Go client's file
+ * format ("licet-store-v1\n", a 12-byte nonce, the sealed JSON with the
+ * magic as additional data). `backend` reads and writes the bytes
+ * (`fileBackend` in '@licet/client/node', localStorage, AsyncStorage…);
+ * `key` is a non-extractable AES-GCM CryptoKey (or 32 raw bytes) from the
+ * platform's keystore. A file that does not decrypt is treated as empty
+ * and reported as a 'store-corrupt' step.
+ */
+export function encryptedStore(backend, key) {
+  const magic = new TextEncoder().encode(STORE_MAGIC);
+  const subtle = () => globalThis.crypto.subtle;
+  let k;
+  const aesKey = async () => (k ??= key instanceof Uint8Array
+    ? await subtle().importKey('raw', key, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt'])
+    : key);
+  return {
+    async load() {
+      const b = await backend.read();
+      if (!b) return null;
+      if (b.length < magic.length + 12 + 16 || magic.some((x, i) => b[i] !== x)) throw new StoreCorrupt();
+      try {
+        const plain = await subtle().decrypt({ name: 'AES-GCM', iv: b.subarray(magic.length, magic.length + 12), additionalData: magic }, await aesKey(), b.subarray(magic.length + 12));
+        return JSON.parse(new TextDecoder().decode(plain));
+      } catch {
+        throw new StoreCorrupt();
+      }
+    },
+    async save(state) {
+      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+      const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: magic }, await aesKey(), new TextEncoder().encode(JSON.stringify(state))));
+      const out = new Uint8Array(magic.length + 12 + sealed.length);
+      out.set(magic);
+      out.set(iv, magic.length);
+      out.set(sealed, magic.length + 12);
+      await backend.write(out);
+    },
+  };
+}
+
+class StoreCorrupt extends Error {
+  constructor() { super('local store: corrupted, tampered with, or under another key; starting empty'); this.code = 'store-corrupt'; }
+}
+
+class StepError extends Error {
+  constructor(code, message) { super(message); this.code = code; }
+}
+
+const STEP = {
+  unreachable: 'cannot be reached',
+  forged: "the answer's lease does not verify: not believed",
+  'no-offline': 'no offline license at the backend',
+  'clock-rollback': 'the device clock is earlier than a time a signed document vouched for: not trusting local data',
+  'no-cache': 'no verified lease stored on this device',
+  'cache-expired': 'the stored lease has expired',
+  'no-trusted-keys': 'no trusted public keys: configure them or allow fetching them over TLS',
+  replayed: "the answer's lease is older than one already seen: a replay, not believed",
+  refused: 'the server refused the check',
+};
+const fail = (code, detail) => new StepError(code, detail ? `${STEP[code]}: ${detail}` : STEP[code]);
+
+const MAX_OFFLINE_BYTES = 8 << 20;
+
+/**
+ * A device's license check. See index.d.ts for the configuration; every
+ * I/O is pluggable: `fetch` (default globalThis.fetch) and `store`.
+ */
+export class Client {
+  constructor(config) {
+    this.c = {
+      stepTimeoutMs: 5000, deadlineMs: 15000, driftSeconds: 300,
+      now: () => new Date(), fetch: globalThis.fetch?.bind(globalThis), store: null,
+      ...config,
+    };
+    if (!this.c.request?.organizationId || !this.c.request?.userId || !this.c.request?.deviceId) {
+      throw new TypeError('request needs organizationId, userId and deviceId');
+    }
+    if (typeof this.c.fetch !== 'function') throw new TypeError('no fetch: pass config.fetch');
+  }
+
+  /** Runs the whole order and returns the outcome; it does not throw for a failed source. */
+  async check() {
+    const deadline = AbortSignal.timeout(this.c.deadlineMs);
+    const o = { licensed: false, status: 'Unreachable', licenseType: '', message: '', source: 'none', expires: null, lease: null, offline: null, steps: [] };
+    let st = {};
+    if (this.c.store) {
+      try {
+        st = (await this.c.store.load()) ?? {};
+      } catch (e) {
+        o.steps.push(step('cache', e.code ? e : fail('no-cache', e.message)));
+      }
+    }
+    const drift = this.c.driftSeconds * 1000;
+    let keys;
+    try {
+      keys = await this.trustedKeys(st, deadline);
+    } catch (e) {
+      o.steps.push(step('primary', e));
+      return this.fromCache(o, st, null);
+    }
+    const latest = st.latestTrusted ? Date.parse(st.latestTrusted) : 0;
+    const rollback = latest > 0 && this.now() < latest - drift;
+
+    if (await this.server('primary', this.c.primary, keys, st, o, deadline)) return this.finish(o, st);
+    if (!rollback) {
+      if (await this.offline(keys, st, o, deadline)) return this.finish(o, st);
+    } else {
+      o.steps.push(step('offline', fail('clock-rollback')));
+    }
+    if (this.c.backup && (await this.server('backup', this.c.backup, keys, st, o, deadline))) return this.finish(o, st);
+    if (rollback) {
+      o.steps.push(step('cache', fail('clock-rollback')));
+      return o;
+    }
+    return this.fromCache(o, st, keys);
+  }
+
+  now() { return this.c.now().getTime(); }
+
+  async finish(o, st) {
+    if (this.c.store) await this.c.store.save({ ...st, request: this.c.request });
+    return o;
+  }
+
+  async get(url, init, deadline) {
+    const signal = AbortSignal.any([deadline, AbortSignal.timeout(this.c.stepTimeoutMs)]);
+    // No redirects: the device talks only to the servers it was given.
+    const resp = await this.c.fetch(url, { ...init, signal, redirect: 'manual' });
+    if (resp.type === 'opaqueredirect' || (resp.status >= 300 && resp.status < 400)) throw new Error(`redirected (${resp.status}); redirects are not followed`);
+    return resp;
+  }
+
+  async server(src, base, keys, st, o, deadline) {
+    if (!base) {
+      o.steps.push(step(src, fail('unreachable', 'no URL configured')));
+      return false;
+    }
+    let resp, text;
+    try {
+      resp = await this.get(`${base.replace(/\/+$/, '')}/v1/license/check`, {
+        method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(this.c.request),
+      }, deadline);
+      text = await resp.text();
+    } catch (e) {
+      o.steps.push(step(src, fail('unreachable', e.message)));
+      return false;
+    }
+    if (resp.status >= 500 || resp.status === 429) {
+      o.steps.push(step(src, fail('unreachable', `${resp.status}`)));
+      return false;
+    }
+    let a;
+    try {
+      a = JSON.parse(text);
+    } catch {
+      a = null;
+    }
+    if (!a || typeof a !== 'object' || resp.status >= 400) {
+      o.steps.push(step(src, fail('refused', a?.error?.message ?? `${resp.status}`)));
+      return false;
+    }
+    if (!a.licensed) {
+      // A live server's "no" ends the walk. It is not signed: at worst a
+      // forger makes a device stop working, never work unlicensed.
+      Object.assign(o, { source: src, status: a.status, message: a.message ?? '', licenseType: a.licenseType ?? '' });
+      return true;
+    }
+    let l;
+    try {
+      l = await this.verify(a.lease, a.signature, keys);
+    } catch (e) {
+      if (e.reason === 'unknown-key' && !this.c.keys) {
+        // The server may have rotated its key: fetch the keys again (as
+        // the first time, over https) and add them to the pins.
+        try {
+          keys = await this.refreshKeys(st, deadline);
+          l = await this.verify(a.lease, a.signature, keys);
+        } catch { /* not believed below */ }
+      }
+    }
+    if (!l || l.status !== a.status || l.licenseType !== (a.licenseType ?? '')) {
+      o.steps.push(step(src, fail('forged')));
+      return false;
+    }
+    const latest = st.latestTrusted ? Date.parse(st.latestTrusted) : 0;
+    const iat = Date.parse(l.issuedAt);
+    if (latest > 0 && iat < latest - this.c.driftSeconds * 1000) {
+      o.steps.push(step(src, fail('replayed')));
+      return false;
+    }
+    Object.assign(o, { licensed: true, source: src, status: l.status, licenseType: l.licenseType, message: a.message ?? '', lease: l, expires: new Date(l.expiresAt) });
+    st.lease = encodeBase64(l.payload);
+    st.signature = encodeBase64(l.signature);
+    if (iat > latest) st.latestTrusted = new Date(iat).toISOString().replace('.000Z', 'Z');
+    return true;
+  }
+
+  verify(lease, signature, keys) {
+    const r = this.c.request;
+    return verifyLease(lease, signature, keys, { org: r.organizationId, user: r.userId, device: r.deviceId, now: this.now(), driftSeconds: this.c.driftSeconds });
+  }
+
+  async offline(keys, st, o, deadline) {
+    const where = this.c.offlineURL || offlineLocation(this.c.request.organizationUrl ?? '');
+    let resp, doc;
+    try {
+      resp = await this.get(where, { method: 'GET' }, deadline);
+      if (resp.status === 404) {
+        o.steps.push(step('offline', fail('no-offline')));
+        return false;
+      }
+      if (resp.status !== 200) {
+        o.steps.push(step('offline', fail('unreachable', `${resp.status}`)));
+        return false;
+      }
+      doc = new Uint8Array(await resp.arrayBuffer());
+    } catch (e) {
+      o.steps.push(step('offline', fail('unreachable', e.message)));
+      return false;
+    }
+    if (doc.length > MAX_OFFLINE_BYTES) {
+      o.steps.push(step('offline', new VerifyError('malformed', 'the offline license is larger than 8 MiB')));
+      return false;
+    }
+    const r = this.c.request;
+    let v;
+    try {
+      v = await verifyOffline(doc, keys, { org: r.organizationId, url: r.organizationUrl, user: r.userId, now: this.now(), driftSeconds: this.c.driftSeconds });
+    } catch (e) {
+      o.steps.push(step('offline', e));
+      return false;
+    }
+    Object.assign(o, { licensed: true, source: 'offline', status: 'Licensed', licenseType: v.licenseType, offline: v.license, expires: new Date(v.license.validUntil), message: `licensed by offline license ${v.license.serial}` });
+    const latest = st.latestTrusted ? Date.parse(st.latestTrusted) : 0;
+    if (Date.parse(v.license.issuedAt) > latest) st.latestTrusted = v.license.issuedAt;
+    return true;
+  }
+
+  async fromCache(o, st, keys) {
+    if (!st.lease) {
+      o.steps.push(step('cache', fail('no-cache')));
+      return o;
+    }
+    keys ??= await pinned(st);
+    try {
+      const l = await this.verify(st.lease, st.signature, keys);
+      Object.assign(o, { licensed: true, source: 'cache', status: l.status, licenseType: l.licenseType, lease: l, expires: new Date(l.expiresAt), message: `no licensing server can be reached; working on the stored lease until ${l.expiresAt}` });
+    } catch (e) {
+      if (e.reason === 'expired') {
+        o.steps.push(step('cache', fail('cache-expired')));
+        Object.assign(o, { source: 'cache', status: 'NotLicensed', message: 'the stored lease has expired and no licensing server can be reached' });
+      } else {
+        o.steps.push(step('cache', e));
+      }
+    }
+    return o;
+  }
+
+  async trustedKeys(st, deadline) {
+    if (this.c.keys) return this.c.keys;
+    const p = await pinned(st);
+    if (p.size > 0) return p;
+    const errs = [];
+    for (const base of [this.c.primary, this.c.backup]) {
+      if (!base) continue;
+      if (!base.startsWith('https://') && !this.c.allowInsecureKeyFetch) {
+        errs.push(`${base} is not https`);
+        continue;
+      }
+      try {
+        const keys = await this.fetchKeys(base, deadline);
+        st.pinnedKeys = {};
+        for (const [id, k] of keys) st.pinnedKeys[id] = encodeBase64(k.raw);
+        return keys;
+      } catch (e) {
+        errs.push(e.message);
+      }
+    }
+    throw fail('no-trusted-keys', errs.join('; '));
+  }
+
+  async refreshKeys(st, deadline) {
+    for (const base of [this.c.primary, this.c.backup]) {
+      if (!base || (!base.startsWith('https://') && !this.c.allowInsecureKeyFetch)) continue;
+      try {
+        const keys = await this.fetchKeys(base, deadline);
+        st.pinnedKeys ??= {};
+        for (const [id, k] of keys) st.pinnedKeys[id] = encodeBase64(k.raw);
+        return pinned(st);
+      } catch { /* try the next */ }
+    }
+    throw fail('no-trusted-keys');
+  }
+
+  async fetchKeys(base, deadline) {
+    const resp = await this.get(`${base.replace(/\/+$/, '')}/v1/keys`, { method: 'GET' }, deadline);
+    if (resp.status !== 200) throw new Error(`fetching keys: ${resp.status}`);
+    const doc = await resp.json();
+    return parsePublicKeys((doc.keys ?? []).map((k) => k.publicKeyPem ?? '').join(''));
+  }
+}
+
+// pinned reads the keys the store pinned, each checked against its ID.
+async function pinned(st) {
+  const keys = new Map();
+  for (const [id, b64] of Object.entries(st.pinnedKeys ?? {})) {
+    try {
+      const raw = decodeBase64(b64);
+      if (raw.length === 32 && (await keyId(raw)) === id) {
+        const spki = new Uint8Array(44);
+        spki.set([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
+        spki.set(raw, 12);
+        keys.set(id, { id, raw, spki });
+      }
+    } catch { /* a damaged pin is no pin */ }
+  }
+  return keys;
+}
+
+function step(source, e) {
+  return { source, code: e.code ?? e.reason ?? 'error', reason: e.message };
+}
