@@ -145,6 +145,14 @@ public final class Licet {
         return ((epochDays * 24 + h) * 60 + mi) * 60_000L + se * 1000L;
     }
 
+    static long parseTimeUnchecked(String s) {
+        try {
+            return parseTime(s);
+        } catch (VerifyException e) {
+            throw new IllegalArgumentException(e.getMessage());
+        }
+    }
+
     static String trimGUID(String s) {
         String t = s == null ? "" : s.trim();
         int a = 0, b = t.length();
