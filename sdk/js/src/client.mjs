@@ -2,7 +2,7 @@
 // offline license on the organization's backend, then the backup, then the
 // last verified lease kept on the device.
 
-import { verifyLease, verifyOffline, parsePublicKeys, offlineLocation, decodeBase64, encodeBase64, keyId, VerifyError } from './index.mjs';
+import { verifyLease, verifyOffline, parsePublicKeys, offlineLocation, decodeBase64, encodeBase64, keyId } from './index.mjs';
 
 const STORE_MAGIC = 'licet-store-v1\n';
 
@@ -136,12 +136,24 @@ export class Client {
     return o;
   }
 
-  async get(url, init, deadline) {
-    const signal = AbortSignal.any([deadline, AbortSignal.timeout(this.c.stepTimeoutMs)]);
-    // No redirects: the device talks only to the servers it was given.
-    const resp = await this.c.fetch(url, { ...init, signal, redirect: 'manual' });
-    if (resp.type === 'opaqueredirect' || (resp.status >= 300 && resp.status < 400)) throw new Error(`redirected (${resp.status}); redirects are not followed`);
-    return resp;
+  // get makes one request and reads at most max bytes of the answer, all
+  // within one step's timeout and the whole walk's deadline (no
+  // AbortSignal.any: Node 18 and older browsers lack it).
+  async get(url, init, deadline, max) {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(new Error('the step timed out')), this.c.stepTimeoutMs);
+    const onDeadline = () => ac.abort(new Error("the check's deadline passed"));
+    if (deadline.aborted) onDeadline();
+    deadline.addEventListener('abort', onDeadline);
+    try {
+      // No redirects: the device talks only to the servers it was given.
+      const resp = await this.c.fetch(url, { ...init, signal: ac.signal, redirect: 'manual' });
+      if (resp.type === 'opaqueredirect' || (resp.status >= 300 && resp.status < 400)) throw new Error(`redirected (${resp.status}); redirects are not followed`);
+      return { status: resp.status, body: await readCapped(resp, max) };
+    } finally {
+      clearTimeout(timer);
+      deadline.removeEventListener('abort', onDeadline);
+    }
   }
 
   async server(src, base, keys, st, o, deadline) {
@@ -153,8 +165,8 @@ export class Client {
     try {
       resp = await this.get(`${base.replace(/\/+$/, '')}/v1/license/check`, {
         method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(this.c.request),
-      }, deadline);
-      text = await resp.text();
+      }, deadline, 1 << 20);
+      text = new TextDecoder().decode(resp.body);
     } catch (e) {
       o.steps.push(step(src, fail('unreachable', e.message)));
       return false;
@@ -218,7 +230,7 @@ export class Client {
     const where = this.c.offlineURL || offlineLocation(this.c.request.organizationUrl ?? '');
     let resp, doc;
     try {
-      resp = await this.get(where, { method: 'GET' }, deadline);
+      resp = await this.get(where, { method: 'GET' }, deadline, MAX_OFFLINE_BYTES);
       if (resp.status === 404) {
         o.steps.push(step('offline', fail('no-offline')));
         return false;
@@ -227,13 +239,9 @@ export class Client {
         o.steps.push(step('offline', fail('unreachable', `${resp.status}`)));
         return false;
       }
-      doc = new Uint8Array(await resp.arrayBuffer());
+      doc = resp.body;
     } catch (e) {
       o.steps.push(step('offline', fail('unreachable', e.message)));
-      return false;
-    }
-    if (doc.length > MAX_OFFLINE_BYTES) {
-      o.steps.push(step('offline', new VerifyError('malformed', 'the offline license is larger than 8 MiB')));
       return false;
     }
     const r = this.c.request;
@@ -307,11 +315,41 @@ export class Client {
   }
 
   async fetchKeys(base, deadline) {
-    const resp = await this.get(`${base.replace(/\/+$/, '')}/v1/keys`, { method: 'GET' }, deadline);
+    const resp = await this.get(`${base.replace(/\/+$/, '')}/v1/keys`, { method: 'GET' }, deadline, 1 << 20);
     if (resp.status !== 200) throw new Error(`fetching keys: ${resp.status}`);
-    const doc = await resp.json();
+    const doc = JSON.parse(new TextDecoder().decode(resp.body));
     return parsePublicKeys((doc.keys ?? []).map((k) => k.publicKeyPem ?? '').join(''));
   }
+}
+
+// readCapped reads an answer's body, refusing more than max bytes.
+async function readCapped(resp, max) {
+  const tooLarge = () => new Error(`the answer is larger than ${max} bytes`);
+  if (!resp.body?.getReader) {
+    const b = new Uint8Array(await resp.arrayBuffer());
+    if (b.length > max) throw tooLarge();
+    return b;
+  }
+  const reader = resp.body.getReader();
+  const parts = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > max) {
+      reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }
 
 // pinned reads the keys the store pinned, each checked against its ID.
