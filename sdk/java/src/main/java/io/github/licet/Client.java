@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import javax.crypto.Cipher;
+import javax.crypto.SecretKey;
 import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
@@ -477,12 +478,26 @@ public final class Client {
     public static final class EncryptedFileStore implements Store {
         private static final byte[] MAGIC = "licet-store-v1\n".getBytes(StandardCharsets.US_ASCII);
         private final File file;
-        private final SecretKeySpec key;
+        private final SecretKey key;
 
+        /** A store under 32 raw key bytes. */
         public EncryptedFileStore(File file, byte[] key32) {
-            if (key32.length != 32) throw new IllegalArgumentException("the store key must be 32 bytes");
+            this(file, aes(key32));
+        }
+
+        /**
+         * A store under an AES-256 key that never leaves the platform's
+         * keystore (an Android Keystore key made for AES/GCM/NoPadding: the
+         * keystore picks each nonce).
+         */
+        public EncryptedFileStore(File file, SecretKey key) {
             this.file = file;
-            this.key = new SecretKeySpec(key32.clone(), "AES");
+            this.key = key;
+        }
+
+        private static SecretKey aes(byte[] key32) {
+            if (key32.length != 32) throw new IllegalArgumentException("the store key must be 32 bytes");
+            return new SecretKeySpec(key32.clone(), "AES");
         }
 
         @Override
@@ -530,12 +545,13 @@ public final class Client {
             if (st.signature != null) m.put("signature", st.signature);
             if (st.latestTrusted > 0) m.put("latestTrusted", Main.formatTime(st.latestTrusted));
             if (!st.pinnedKeys.isEmpty()) m.put("pinnedKeys", new LinkedHashMap<String, Object>(st.pinnedKeys));
-            byte[] nonce = new byte[12];
-            new SecureRandom().nextBytes(nonce);
-            byte[] sealed;
+            byte[] nonce, sealed;
             try {
+                // The provider picks a fresh random nonce (a keystore insists).
                 Cipher ci = Cipher.getInstance("AES/GCM/NoPadding");
-                ci.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(128, nonce));
+                ci.init(Cipher.ENCRYPT_MODE, key, new SecureRandom());
+                nonce = ci.getIV();
+                if (nonce == null || nonce.length != 12) throw new GeneralSecurityException("AES-GCM gave a nonce that is not 12 bytes");
                 ci.updateAAD(MAGIC);
                 sealed = ci.doFinal(Json.write(m).getBytes(StandardCharsets.UTF_8));
             } catch (GeneralSecurityException e) {
