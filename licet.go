@@ -471,3 +471,19 @@ type AdminToken struct {
 	CreatedAt time.Time `json:"createdAt"`
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
 }
+
+// OfflineChanges are how the users with a license differ from the newest
+// offline license: what an Update would change.
+type OfflineChanges struct {
+	Serial     int64     `json:"serial"` // the newest issued; 0: none yet
+	IssuedAt   time.Time `json:"issuedAt,omitzero"`
+	Licensed   int       `json:"licensed"`   // licensed now, not in the file (or with another type)
+	Unassigned int       `json:"unassigned"` // in the file, no longer licensed
+	Disabled   int       `json:"disabled"`   // in the file, disabled since
+	// AutoAssign: the organization assigns seats automatically, so users
+	// assigned after the newest Update are not in the file until the next.
+	AutoAssign bool `json:"autoAssign"`
+}
+
+// Total is the number of changes.
+func (c OfflineChanges) Total() int { return c.Licensed + c.Unassigned + c.Disabled }

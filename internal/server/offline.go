@@ -42,6 +42,8 @@ func (s *Server) showOffline(w http.ResponseWriter, r *http.Request) {
 
 // setOffline configures the backend. Credentials are write-only: give
 // "username" and "password", or "bearerToken", or "clearCredentials".
+// Administrators set the backend of their organizations once the vendor
+// switched offline licenses on; the validity stays the vendor's.
 func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		BackendURL       *string `json:"backendUrl"`
@@ -59,6 +61,17 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
+	_, byAdmin := r.Context().Value(adminKey).(*licet.Admin)
+	if err == nil && byAdmin && req.ValidDays != nil {
+		err = licet.Errorf(licet.EFORBIDDEN, "how long an offline license is valid is the vendor's to set")
+	}
+	var o *licet.Organization
+	if err == nil {
+		o, err = s.Store.Organization(r.Context(), org)
+	}
+	if err == nil && byAdmin && !o.Settings.Offline {
+		err = licet.Errorf(licet.ECONFLICT, "offline licenses are not enabled for organization %s; ask your vendor to enable offline licenses", org)
+	}
 	var cfg *licet.OfflineConfig
 	if err == nil {
 		cfg, err = s.Store.OfflineConfig(r.Context(), org)
@@ -75,11 +88,17 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 			if cfg.Backend != "" {
 				err = validBackend(cfg.Backend)
 			}
+			if err == nil && cfg.Backend != "" {
+				err = s.Offline.CheckURL(r.Context(), "backendUrl", cfg.Backend)
+			}
 		}
 		if err == nil && req.Location != nil {
 			cfg.Location = *req.Location
 			if cfg.Location != "" {
 				err = licet.ValidURL(cfg.Location)
+			}
+			if err == nil && cfg.Location != "" {
+				err = s.Offline.CheckURL(r.Context(), "location", cfg.Location)
 			}
 		}
 		if err == nil && req.ValidDays != nil {

@@ -215,7 +215,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil

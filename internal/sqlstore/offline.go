@@ -51,7 +51,8 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 }
 
 // IssueOffline makes the next offline license of an organization that may
-// have them, from the users an administrator assigned, and keeps it.
+// have them, from every user who holds a license (assigned by hand or
+// automatically), and keeps it.
 func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build licet.OfflineBuilder) (is *licet.OfflineIssue, err error) {
 	err = s.write(ctx, func(tx *Tx) error {
 		org, err := lockOrg(ctx, tx, orgID)
@@ -62,7 +63,7 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 			return licet.Errorf(licet.ECONFLICT, "offline licenses are not enabled for organization %s; ask your vendor to enable offline licenses", orgID)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users
-			WHERE org_id = ? AND state = 'licensed' AND NOT disabled AND assigned_by <> ? ORDER BY user_id`, orgID, licet.ActorAutomatic)
+			WHERE org_id = ? AND state = 'licensed' AND NOT disabled ORDER BY user_id`, orgID)
 		if err != nil {
 			return err
 		}
