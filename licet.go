@@ -354,6 +354,38 @@ type OfflineConfig struct {
 	HasAuth   bool   `json:"hasCredentials"` // whether Auth is set
 	ValidDays int    `json:"validDays"`      // how long an issued document is valid
 	Location  string `json:"location"`       // where apps read it; "" for the default
+	// AutoAllowed is the vendor's: whether the administrator may switch
+	// AutoUpdate on, which reissues and saves the file by itself.
+	AutoAllowed bool         `json:"autoUpdateAllowed"`
+	AutoUpdate  bool         `json:"autoUpdate"`
+	LastTest    *OfflineTest `json:"lastTest,omitempty"` // the newest backend test
+}
+
+// OfflineTest is the report of one backend test: a probe uploaded where
+// licet saves, read back where devices look, verified as a device would.
+type OfflineTest struct {
+	At    time.Time         `json:"at"`
+	By    string            `json:"by"`
+	OK    bool              `json:"ok"`
+	Steps []OfflineTestStep `json:"steps"`
+}
+
+// OfflineTestStep is one step of a backend test.
+type OfflineTestStep struct {
+	Name    string `json:"name"` // upload, read, verify, clean up
+	OK      bool   `json:"ok"`
+	Skipped bool   `json:"skipped,omitempty"` // an earlier step failed
+	Detail  string `json:"detail"`
+}
+
+// Step returns the named step, or nil.
+func (t *OfflineTest) Step(name string) *OfflineTestStep {
+	for i := range t.Steps {
+		if t.Steps[i].Name == name {
+			return &t.Steps[i]
+		}
+	}
+	return nil
 }
 
 // OfflineIssue is one issued offline license.
@@ -381,6 +413,10 @@ type OfflineStore interface {
 	SetOfflineConfig(ctx context.Context, orgID string, c OfflineConfig, setAuth bool, actor string) error
 	IssueOffline(ctx context.Context, orgID, actor string, build OfflineBuilder) (*OfflineIssue, error)
 	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
+	RecordOfflineTest(ctx context.Context, orgID string, t OfflineTest) error
+	// OfflineAutoOrgs lists the organizations with offline licenses and
+	// automatic Update allowed and on.
+	OfflineAutoOrgs(ctx context.Context) ([]string, error)
 	OfflineHistory(ctx context.Context, orgID string, limit int) ([]OfflineIssue, error)
 	OfflineDocument(ctx context.Context, orgID string) (*OfflineIssue, error)
 }

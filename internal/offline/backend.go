@@ -253,22 +253,20 @@ func setAuth(req *http.Request, auth string) {
 // accepts only the bytes it sent. A failure leaves the target as it was
 // (or as the backend made it) and removes the temporary file when it can.
 func (s *Service) upload(ctx context.Context, cfg *licet.OfflineConfig, suffix string, doc []byte) error {
-	target, err := url.Parse(cfg.Backend)
-	if err != nil {
-		return &Failure{Step: "PUT", URL: "(unparsable URL)", Category: FailUnreachable}
-	}
-	tmp := *target
-	tmp.Path = target.Path + suffix
-	tmp.RawPath = ""
-	if _, err := s.call(ctx, cfg.Auth, "PUT", tmp.String(), doc, nil, 64<<10); err != nil {
+	return s.uploadTo(ctx, cfg.Auth, cfg.Backend, suffix, doc)
+}
+
+func (s *Service) uploadTo(ctx context.Context, auth, target, suffix string, doc []byte) error {
+	tmp := withSuffix(target, suffix)
+	if _, err := s.call(ctx, auth, "PUT", tmp, doc, nil, 64<<10); err != nil {
 		return err
 	}
-	_, err = s.call(ctx, cfg.Auth, "MOVE", tmp.String(), nil, http.Header{"Destination": {target.String()}, "Overwrite": {"T"}}, 64<<10)
+	_, err := s.call(ctx, auth, "MOVE", tmp, nil, http.Header{"Destination": {target}, "Overwrite": {"T"}}, 64<<10)
 	if err != nil {
-		s.call(ctx, cfg.Auth, "DELETE", tmp.String(), nil, nil, 64<<10) // best effort: the target is untouched either way
+		s.call(ctx, auth, "DELETE", tmp, nil, nil, 64<<10) // best effort: the target is untouched either way
 		return err
 	}
-	return s.readBack(ctx, cfg.Auth, target.String(), doc)
+	return s.readBack(ctx, auth, target, doc)
 }
 
 // readBack fetches u and compares it with want by SHA-256.

@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // MaxBody bounds every request body.
@@ -65,6 +66,7 @@ type Server struct {
 
 	loginByAddress, loginByIP *limiter
 	orgLimit                  *limiter
+	offlineTests              *limiter
 	deviceLimit               *limiter
 }
 
@@ -73,6 +75,7 @@ func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
@@ -149,6 +152,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
 	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
 	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
 	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
