@@ -719,7 +719,8 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 
 // addAdmin is the operator's invitation: it makes an address an
 // administrator of an organization and returns a one-time link (valid
-// three days) to set the password; asked again, it gives a new link.
+// three days) to set the password; asked again, it gives a new link and
+// the earlier ones stop working (a reset).
 func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email string `json:"email"`
