@@ -57,15 +57,18 @@ type Server struct {
 	// is further behind the primary than this.
 	MaxLag time.Duration
 
-	registry *prometheus.Registry
-	checks   *prometheus.CounterVec
-	latency  prometheus.Histogram
-	limited  *prometheus.CounterVec
-	dbErrors prometheus.Counter
+	registry      *prometheus.Registry
+	checks        *prometheus.CounterVec
+	latency       prometheus.Histogram
+	limited       *prometheus.CounterVec
+	dbErrors      prometheus.Counter
+	loginsRefused *prometheus.CounterVec
 
-	loginByAddress, loginByIP *limiter
-	orgLimit                  *limiter
-	deviceLimit               *limiter
+	logins      *loginThrottle
+	loginByIP   *limiter // the operator's token login
+	hashes      *hashGate
+	orgLimit    *limiter
+	deviceLimit *limiter
 }
 
 // Handler returns the routed handler with its middleware.
@@ -119,7 +122,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registry.MustRegister(outbox("pending", "Notification mails waiting to be sent (or retried)."),
 		outbox("failed", "Notification mails given up (licet mail list --status failed)."))
-	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
+	s.loginsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_logins_refused_total",
+		Help: "Console logins and password changes refused before checking the password: throttled (429) or busy hashing (503)."}, []string{"reason"})
+	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited, s.loginsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
