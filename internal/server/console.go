@@ -387,6 +387,11 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.showUsers(w, r, o, 200, withNotice(r, &page{}))
+}
+
+// showUsers renders Mobile Users for the request's filter, with p's message.
+func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
 	f, pg := userFilter(r.URL.Query())
 	f.Offset, f.Limit = pg*ConsolePage, ConsolePage
 	if f.Sort == "" { // by ID: page by cursor, as fast at the end as at the start
@@ -440,7 +445,8 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 			data["Next"] = link(pg + 1)
 		}
 	}
-	s.render(w, 200, "users", &page{Title: "Mobile Users", Tab: "users", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: data})
+	p.Title, p.Tab, p.Admin, p.Org, p.Data = "Mobile Users", "users", adminOf(r), o, data
+	s.render(w, status, "users", p)
 }
 
 // usersCSV exports the filtered list, every page of it.
@@ -506,8 +512,8 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := adminOf(r)
-	back := func(msg string) {
-		http.Redirect(w, r, "/admin/orgs/"+o.ID+"/users?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	back := func(msg string) { // nothing changed: say why on the page itself
+		s.showUsers(w, r, o, http.StatusBadRequest, &page{Error: msg})
 	}
 	var ids []string
 	action := licet.UserAction(r.PostForm.Get("action"))
@@ -519,7 +525,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 	for _, v := range raw {
 		id, ok := licet.ParseGUID(v)
 		if !ok {
-			back("Nothing changed: " + strconv.Quote(v) + " is not a user ID.")
+			back("Nothing changed: " + strconv.Quote(v[:min(len(v), 40)]) + " is not a user ID.")
 			return
 		}
 		if !slices.Contains(ids, id) {
@@ -552,7 +558,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		back("Nothing changed: " + licet.ErrorMessage(err))
 		return
 	}
-	back(strings.ToUpper(string(action[:1])) + string(action[1:]) + ": " + strconv.Itoa(len(ids)) + " user(s) done.")
+	s.done(w, r, "/admin/orgs/"+o.ID+"/users", "users-"+string(action), int64(len(ids)))
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
@@ -560,7 +566,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, 200, "settings", &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: s.typesOf(r.Context())})
+	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context())}))
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
@@ -612,7 +618,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "settings", p)
 		return
 	}
-	http.Redirect(w, r, "/admin/orgs/"+o.ID+"/settings?done="+url.QueryEscape("Settings saved."), http.StatusSeeOther)
+	s.done(w, r, "/admin/orgs/"+o.ID+"/settings", "settings-saved")
 }
 
 func (s *Server) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
@@ -629,6 +635,11 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.offlineView(w, r, o, 200, withNotice(r, &page{}))
+}
+
+// offlineView renders the Offline page with p's message.
+func (s *Server) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
 	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
 	var hist []licet.OfflineIssue
 	if err == nil {
@@ -652,8 +663,9 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	if loc == "" {
 		loc = client.OfflineLocation(o.URL)
 	}
-	s.render(w, 200, "offline", &page{Title: "Offline license", Tab: "offline", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"),
-		Data: map[string]any{"Config": cfg, "History": hist, "Assigned": assigned, "Location": loc}})
+	p.Title, p.Tab, p.Admin, p.Org = "Offline license", "offline", adminOf(r), o
+	p.Data = map[string]any{"Config": cfg, "History": hist, "Assigned": assigned, "Location": loc}
+	s.render(w, status, "offline", p)
 }
 
 func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
@@ -666,16 +678,17 @@ func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Offline.Issue(r.Context(), o.ID, adminOf(r).Email)
-	msg := ""
 	switch {
+	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):
+		s.error(w, r, err)
 	case err != nil:
-		msg = "Not issued: " + licet.ErrorMessage(err)
+		status, _ := ErrorStatus(err)
+		s.offlineView(w, r, o, status, &page{Error: "Not issued: " + licet.ErrorMessage(err)})
 	case res.UploadStatus == "failed":
-		msg = "Offline license " + strconv.FormatInt(res.Serial, 10) + " issued, but saving it to the backend failed: " + res.UploadDetail
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-upload-failed", res.Serial)
 	default:
-		msg = "Offline license " + strconv.FormatInt(res.Serial, 10) + " issued with " + strconv.Itoa(res.Users) + " users."
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-issued", res.Serial, int64(res.Users))
 	}
-	http.Redirect(w, r, "/admin/orgs/"+o.ID+"/offline?done="+url.QueryEscape(msg), http.StatusSeeOther)
 }
 
 func (s *Server) offlineDownload(w http.ResponseWriter, r *http.Request) {
@@ -750,7 +763,8 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
-	s.renderTokens(w, r, 200, "", r.URL.Query().Get("done"), "")
+	p := withNotice(r, &page{})
+	s.renderTokens(w, r, 200, "", p.Flash, p.Error)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -790,7 +804,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/admin/tokens?done="+url.QueryEscape("Token revoked."), http.StatusSeeOther)
+	s.done(w, r, "/admin/tokens", "token-revoked")
 }
 
 func (s *Server) removeAdmin(w http.ResponseWriter, r *http.Request) {
