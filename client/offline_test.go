@@ -127,7 +127,7 @@ func FuzzVerifyLease(f *testing.F) {
 	c := New(Config{Keys: testKeys(), Request: Request{OrganizationID: "4F767AFF-B33F-437C-A7CB-00249948C82B", UserID: "661BAC34-1128-40B1-9653-00B9F54158CD", DeviceID: "d"}})
 	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, payload, sig []byte) {
-		l, err := c.verifyLease(payload, sig, testKeys(), now)
+		l, err := c.verifyLease(payload, sig, testKeys(), nil, now)
 		if err == nil && (!ed25519.Verify(pub, payload, sig) || l == nil) {
 			t.Fatalf("believed a lease the key did not sign: %q", payload)
 		}
