@@ -80,6 +80,7 @@ func init() {
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
 		{"keys retire", "stop publishing a key that no longer signs: licet keys retire KEYID", (*Program).keysRetire},
+		{"keys revoke", "mark a compromised key revoked; devices stop trusting it: licet keys revoke KEYID", (*Program).keysRevoke},
 		{"version", "print licet's version", (*Program).version},
 	}
 }

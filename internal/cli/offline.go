@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -273,31 +275,37 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var pem []byte
+	var keys map[string]ed25519.PublicKey
+	var revoked []string
 	if *keyFile != "" {
-		if pem, err = os.ReadFile(*keyFile); err != nil {
+		pem, err := os.ReadFile(*keyFile)
+		if err != nil {
 			return err
 		}
+		if keys, err = client.ParsePublicKeys(pem); err != nil {
+			return fmt.Errorf("public keys: %v", err)
+		}
 	} else {
+		// The server's signed key set: its keys, and the revoked IDs a
+		// device refuses.
 		a, err := o.client(false)
 		if err != nil {
 			return err
 		}
 		var out struct {
-			Keys []struct {
-				PEM string `json:"publicKeyPem"`
-			} `json:"keys"`
+			KeySet *client.KeySetEnvelope `json:"keySet"`
 		}
 		if err := a.do(ctx, "GET", "/v1/keys", nil, &out); err != nil {
 			return err
 		}
-		for _, k := range out.Keys {
-			pem = append(pem, k.PEM...)
+		ks, err := client.VerifyKeySet(out.KeySet, nil, nil)
+		if err != nil {
+			return fmt.Errorf("public keys: %v", err)
 		}
+		keys, revoked = ks.PublicKeys(), ks.RevokedIDs()
 	}
-	keys, err := client.ParsePublicKeys(pem)
-	if err != nil {
-		return fmt.Errorf("public keys: %v", err)
+	if kid, _, _, err := client.SplitOffline(doc); err == nil && slices.Contains(revoked, kid) {
+		return fmt.Errorf("offline license: %w (key %s)", client.ErrRevokedKey, kid)
 	}
 	l, typ, err := client.VerifyOffline(doc, keys, client.OfflineCheck{Org: *org, URL: *u, User: *user, Now: now, Drift: *drift})
 	if err != nil {

@@ -68,8 +68,9 @@ type ctxKey int
 const adminKey ctxKey = 0
 
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
-	s.loginByAddress = newLimiter(rate.Every(12*time.Second), 5)
+	s.logins = newLoginThrottle()
 	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
+	s.hashes = defaultHashGate()
 	mux.HandleFunc("GET /admin/login", s.loginPage)
 	mux.HandleFunc("POST /admin/login", s.login)
 	mux.HandleFunc("POST /admin/login/operator", s.loginOperator)
@@ -178,24 +179,45 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	pw := r.PostForm.Get("password")
+	ip := clientIP(r)
+	wrong := func() {
+		s.Logger.Info("login failed", "remote", ip)
+		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
+	}
+	if len(email) > licet.MaxEmailLen || len(pw) > 1024 {
+		wrong()
+		return
+	}
 	now := time.Now()
-	okIP, waitIP := s.loginByIP.allow(clientIP(r), now)
-	okAddr, waitAddr := s.loginByAddress.allow(email, now)
-	if !okIP || !okAddr {
-		w.Header().Set("Retry-After", retryAfter(max(waitIP, waitAddr)))
+	if ok, wait := s.logins.allowed(email, ip, now); !ok {
+		s.loginsRefused.WithLabelValues("throttled").Inc()
+		w.Header().Set("Retry-After", retryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Data: email,
 			Error: "Too many attempts. Wait a minute and try again."})
 		return
 	}
 	a, err := s.Store.AdminByEmail(r.Context(), email)
-	if err != nil || len(email) > licet.MaxEmailLen || !checkPassword(a.PasswordHash, pw) {
-		if err != nil || !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
-			checkPassword(dummyHash, pw) // the same time whether the address exists, has a password, or not
-		}
-		s.Logger.Info("login failed", "remote", clientIP(r))
-		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
+	if err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
+		s.error(w, r, err)
 		return
 	}
+	good := false
+	if !s.hashes.do(r.Context(), func() {
+		if err != nil || !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
+			checkPassword(dummyHash, pw) // the same time whether the address exists, has a password, or not
+			return
+		}
+		good = checkPassword(a.PasswordHash, pw)
+	}) {
+		s.busy(w, "login", &page{Title: "Log in", Data: email})
+		return
+	}
+	if !good {
+		s.logins.failed(email, ip, now)
+		wrong()
+		return
+	}
+	s.logins.succeeded(email, ip)
 	if a.IsOperator() { // the operator signs in with the token only
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
 		return
@@ -212,6 +234,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 var dummyHash = hashPassword("an address that does not exist")
+
+// busy answers 503 when too many password hashes are running or waiting.
+func (s *Server) busy(w http.ResponseWriter, name string, p *page) {
+	s.loginsRefused.WithLabelValues("busy").Inc()
+	w.Header().Set("Retry-After", "2")
+	p.Error = "The server is busy. Try again in a few seconds."
+	s.render(w, http.StatusServiceUnavailable, name, p)
+}
 
 // loginOperator signs the vendor's operator in with the operator token:
 // every organization, the vendor's settings too.
@@ -289,7 +319,12 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "password", &page{Title: "Set your password", Data: a.Email, Error: msg})
 		return
 	}
-	if _, err := s.Store.SetAdminPassword(r.Context(), hash, hashPassword(pw)); err != nil {
+	var newHash string
+	if !s.hashes.do(r.Context(), func() { newHash = hashPassword(pw) }) {
+		s.busy(w, "password", &page{Title: "Set your password", Data: a.Email})
+		return
+	}
+	if _, err := s.Store.SetAdminPassword(r.Context(), hash, newHash); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -304,8 +339,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	a := adminOf(r)
 	p := &page{Title: "Change your password", Admin: a}
-	if r.ParseForm() != nil || !checkPassword(a.PasswordHash, r.PostForm.Get("current")) {
-		p.Error = "The current password is wrong."
+	if r.ParseForm() != nil {
+		p.Error = "The form could not be read."
 		s.render(w, 400, "password", p)
 		return
 	}
@@ -318,7 +353,30 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "password", p)
 		return
 	}
-	if err := s.Store.ChangeAdminPassword(r.Context(), a.ID, hashPassword(pw)); err != nil {
+	ip, now := clientIP(r), time.Now()
+	if ok, wait := s.logins.allowed(a.Email, ip, now); !ok {
+		s.loginsRefused.WithLabelValues("throttled").Inc()
+		w.Header().Set("Retry-After", retryAfter(wait))
+		p.Error = "Too many attempts. Wait a minute and try again."
+		s.render(w, http.StatusTooManyRequests, "password", p)
+		return
+	}
+	current, newHash := false, ""
+	if !s.hashes.do(r.Context(), func() {
+		if current = checkPassword(a.PasswordHash, r.PostForm.Get("current")); current {
+			newHash = hashPassword(pw)
+		}
+	}) {
+		s.busy(w, "password", p)
+		return
+	}
+	if !current {
+		s.logins.failed(a.Email, ip, now) // a stolen session must not become a way to guess the password
+		p.Error = "The current password is wrong."
+		s.render(w, 400, "password", p)
+		return
+	}
+	if err := s.Store.ChangeAdminPassword(r.Context(), a.ID, newHash); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -799,7 +857,8 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 
 // addAdmin is the operator's invitation: it makes an address an
 // administrator of an organization and returns a one-time link (valid
-// three days) to set the password; asked again, it gives a new link.
+// three days) to set the password; asked again, it gives a new link and
+// the earlier ones stop working (a reset).
 func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email string `json:"email"`
