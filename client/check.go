@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -102,7 +103,11 @@ type Config struct {
 	// AllowInsecureKeyFetch lets the first key fetch use plain http (tests
 	// on loopback only).
 	AllowInsecureKeyFetch bool
-	Store                 *Store
+	// KeyRefresh is how often the client fetches the signed key set again
+	// to learn of revoked keys (default 24h; negative: only when a lease
+	// names an unknown key). Revocations apply to configured keys too.
+	KeyRefresh time.Duration
+	Store      *Store
 
 	ConnectTimeout time.Duration // per connection (default 3s)
 	StepTimeout    time.Duration // per source, connect to answer (default 5s)
@@ -134,6 +139,9 @@ func New(c Config) *Client {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.KeyRefresh == 0 {
+		c.KeyRefresh = 24 * time.Hour
 	}
 	tr := c.Transport
 	if tr == nil {
@@ -255,15 +263,20 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	sig, err2 := DecodeBase64(a.Signature)
 	var l *Lease
 	if err1 == nil && err2 == nil {
-		l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
-		if errors.Is(err, ErrUnknownKey) && len(cl.c.Keys) == 0 {
-			// The server may have rotated its key: fetch the keys again
-			// (as the first time, over https) and add them to the pins.
+		l, err = cl.verifyLease(payload, sig, keys, st.RevokedKeys, cl.c.Now())
+		if errors.Is(err, ErrUnknownKey) {
+			// The server may have rotated its key (or revoked one): fetch
+			// the signed key set again; new keys join the pins when the
+			// app configured none.
 			if fresh, ferr := cl.refreshKeys(ctx, st); ferr == nil {
 				keys = fresh
-				l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
+				l, err = cl.verifyLease(payload, sig, keys, st.RevokedKeys, cl.c.Now())
 			}
 		}
+	}
+	if errors.Is(err, ErrRevokedKey) {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease is %w", ErrRevokedKey)))
+		return false
 	}
 	if err1 != nil || err2 != nil || err != nil || l.Status != a.Status || l.LicenseType != a.LicenseType {
 		o.Steps = append(o.Steps, step(src, ErrForged))
@@ -284,13 +297,14 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	return true
 }
 
-// verifyLease checks a lease against this device's record.
-func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, now time.Time) (*Lease, error) {
+// verifyLease checks a lease against this device's record and the key IDs
+// it knows to be revoked.
+func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, revoked []string, now time.Time) (*Lease, error) {
 	r := cl.c.Request
-	if trimGUID(r.OrganizationID) == "" || trimGUID(r.UserID) == "" || strings.TrimSpace(r.DeviceID) == "" {
+	if strings.TrimSpace(r.OrganizationID) == "" || strings.TrimSpace(r.UserID) == "" || strings.TrimSpace(r.DeviceID) == "" {
 		return nil, ErrForged // a device always names all three: never "any"
 	}
-	return VerifyLease(payload, sig, keys, LeaseCheck{Org: r.OrganizationID, User: r.UserID, Device: r.DeviceID, Now: now, Drift: cl.c.Drift})
+	return VerifyLease(payload, sig, keys, LeaseCheck{Org: r.OrganizationID, User: r.UserID, Device: r.DeviceID, Now: now, Drift: cl.c.Drift, Revoked: revoked})
 }
 
 // offline fetches and verifies the offline license from the backend.
@@ -326,7 +340,7 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 		return false
 	}
 	r := cl.c.Request
-	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(), Drift: cl.c.Drift})
+	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(), Drift: cl.c.Drift, Revoked: st.RevokedKeys})
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, err))
 		return false
@@ -348,9 +362,9 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 		return o
 	}
 	if keys == nil {
-		keys = pinned(st)
+		keys = cl.anchors(st)
 	}
-	l, err := cl.verifyLease(st.Lease, st.Signature, keys, cl.c.Now())
+	l, err := cl.verifyLease(st.Lease, st.Signature, keys, st.RevokedKeys, cl.c.Now())
 	if errors.Is(err, ErrLeaseExpired) {
 		err = ErrCacheExpired
 	}
@@ -367,90 +381,140 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 	return o
 }
 
+// pinned returns the keys pinned in the store, minus the revoked ones.
 func pinned(st *State) map[string]ed25519.PublicKey {
 	keys := map[string]ed25519.PublicKey{}
 	for id, k := range st.PinnedKeys {
-		if len(k) == ed25519.PublicKeySize && KeyID(k) == id {
+		if len(k) == ed25519.PublicKeySize && KeyID(k) == id && !slices.Contains(st.RevokedKeys, id) {
 			keys[id] = ed25519.PublicKey(k)
 		}
 	}
 	return keys
 }
 
-// trustedKeys returns the configured keys, else the pinned ones, else
-// fetches /v1/keys once (https unless allowed otherwise) and pins them.
+// trustedKeys returns the keys the device trusts now: the configured keys,
+// else the pinned ones; never a key it has seen revoked. With none, it
+// fetches the signed key set (https unless allowed otherwise) and pins its
+// keys. When the last key set is older than KeyRefresh it fetches it
+// again, to learn of revocations; a failed refresh is tried at the next
+// check and does not stop this one.
 func (cl *Client) trustedKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
-	if len(cl.c.Keys) > 0 {
-		return cl.c.Keys, nil
-	}
-	if keys := pinned(st); len(keys) > 0 {
-		return keys, nil
-	}
-	var errs []error
-	for _, base := range []string{cl.c.Primary, cl.c.Backup} {
-		if base == "" {
-			continue
-		}
-		if !strings.HasPrefix(base, "https://") && !cl.c.AllowInsecureKeyFetch {
-			errs = append(errs, fmt.Errorf("%w (%s is not https)", ErrNoTrustedKeys, base))
-			continue
-		}
-		keys, err := cl.fetchKeys(ctx, base)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		st.PinnedKeys = map[string][]byte{}
-		for id, k := range keys {
-			st.PinnedKeys[id] = k
+	keys := cl.anchors(st)
+	if len(keys) > 0 {
+		if cl.c.KeyRefresh > 0 && cl.c.Now().Sub(st.KeysFetched) >= cl.c.KeyRefresh {
+			if fresh, err := cl.refreshKeys(ctx, st); err == nil {
+				keys = fresh
+			}
 		}
 		return keys, nil
 	}
-	return nil, errors.Join(append([]error{ErrNoTrustedKeys}, errs...)...)
+	fresh, err := cl.refreshKeys(ctx, st)
+	if err != nil {
+		return nil, errors.Join(ErrNoTrustedKeys, err)
+	}
+	return fresh, nil
 }
 
-func (cl *Client) fetchKeys(ctx context.Context, base string) (map[string]ed25519.PublicKey, error) {
+// anchors are the configured keys, else the pinned ones, minus the revoked.
+func (cl *Client) anchors(st *State) map[string]ed25519.PublicKey {
+	if len(cl.c.Keys) == 0 {
+		return pinned(st)
+	}
+	keys := make(map[string]ed25519.PublicKey, len(cl.c.Keys))
+	for id, k := range cl.c.Keys {
+		if !slices.Contains(st.RevokedKeys, id) {
+			keys[id] = k
+		}
+	}
+	return keys
+}
+
+// fetchKeySet gets GET /v1/keys from base and parses its signed key set
+// (well formed, signed by every key it lists, listing no key the device
+// knows to be revoked). Whether the device trusts it is refreshKeys' call.
+func (cl *Client) fetchKeySet(ctx context.Context, base string, revoked []string) (*KeySet, error) {
 	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(sctx, "GET", strings.TrimRight(base, "/")+"/v1/keys", nil)
+	req, err := http.NewRequestWithContext(sctx, "GET", strings.TrimRight(base, "/")+"/v1/keys", nil)
+	if err != nil {
+		return nil, err
+	}
 	resp, err := cl.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetching keys: %w: %v", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	var out struct {
-		Keys []struct {
-			PEM string `json:"publicKeyPem"`
-		} `json:"keys"`
+		KeySet *KeySetEnvelope `json:"keySet"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching keys: %s", resp.Status)
 	}
-	var pem []byte
-	for _, k := range out.Keys {
-		pem = append(pem, k.PEM...)
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("fetching keys: %w", ErrKeySetMalformed)
 	}
-	return ParsePublicKeys(pem)
+	ks, _, err := ParseKeySet(out.KeySet)
+	if err != nil {
+		return nil, err
+	}
+	return ks, ks.check(revoked)
 }
 
-// refreshKeys fetches the servers' keys again and adds them to the pinned
-// ones; it follows the same https rule as the first fetch.
+// refreshKeys fetches the signed key set from the primary, then the
+// backup, and applies the first one it may:
+//
+//   - signed by a key the device trusts: its revocations join the device's
+//     for ever and (when the app configured no keys) its keys join the pins;
+//   - otherwise, fetched over https (the trust of the very first fetch):
+//     its revocations only, since they can only take trust away; and when
+//     that leaves the device no trusted key (it knew only keys now
+//     revoked), its keys are pinned as on the first fetch.
+//
+// Anything else is refused.
 func (cl *Client) refreshKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
+	var errs []error
 	for _, base := range []string{cl.c.Primary, cl.c.Backup} {
-		if base == "" || (!strings.HasPrefix(base, "https://") && !cl.c.AllowInsecureKeyFetch) {
+		if base == "" {
 			continue
 		}
-		keys, err := cl.fetchKeys(ctx, base)
+		tls := strings.HasPrefix(base, "https://") || cl.c.AllowInsecureKeyFetch
+		trusted := cl.anchors(st)
+		if len(trusted) == 0 && !tls {
+			errs = append(errs, fmt.Errorf("%w (%s is not https)", ErrNoTrustedKeys, base))
+			continue
+		}
+		ks, err := cl.fetchKeySet(ctx, base, st.RevokedKeys)
 		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		if st.PinnedKeys == nil {
-			st.PinnedKeys = map[string][]byte{}
+		anchored := ks.signedBy(trusted, st.RevokedKeys)
+		if !anchored && !tls {
+			errs = append(errs, fmt.Errorf("%w (from %s)", ErrKeySetUntrusted, base))
+			continue
 		}
-		for id, k := range keys {
-			st.PinnedKeys[id] = k
+		for _, id := range ks.RevokedIDs() {
+			if !slices.Contains(st.RevokedKeys, id) {
+				st.RevokedKeys = append(st.RevokedKeys, id)
+			}
+			delete(st.PinnedKeys, id)
 		}
-		return pinned(st), nil
+		if len(cl.c.Keys) == 0 && (anchored || len(cl.anchors(st)) == 0) {
+			if st.PinnedKeys == nil {
+				st.PinnedKeys = map[string][]byte{}
+			}
+			for id, k := range ks.PublicKeys() {
+				st.PinnedKeys[id] = k
+			}
+		}
+		st.KeysFetched = cl.c.Now()
+		if keys := cl.anchors(st); len(keys) > 0 {
+			return keys, nil
+		}
+		errs = append(errs, fmt.Errorf("%w: every key the device trusted is revoked", ErrNoTrustedKeys))
 	}
-	return nil, ErrNoTrustedKeys
+	if len(errs) == 0 {
+		errs = append(errs, ErrNoTrustedKeys)
+	}
+	return nil, errors.Join(errs...)
 }

@@ -3,11 +3,13 @@ package client
 import (
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Errors a lease is refused with. The mismatches and a malformed payload
@@ -48,12 +50,16 @@ func parseTime(s string) (time.Time, error) {
 
 // LeaseCheck is what a lease is checked against. An empty Org, User or
 // Device is not compared (inspection tools); a device passes all three.
+// GUIDs compare in canonical form (protocol.SameGUID).
 type LeaseCheck struct {
 	Org, User, Device string
 	Now               time.Time
 	// Drift is how far the device clock may be off: a lease issued more
 	// than Drift after Now is refused.
 	Drift time.Duration
+	// Revoked are key IDs the device knows to be revoked (from a signed
+	// key set): what they signed is refused.
+	Revoked []string
 }
 
 // VerifyLease verifies a lease's exact payload bytes and signature with
@@ -61,8 +67,11 @@ type LeaseCheck struct {
 // user and device, issued no later than Now+Drift and not expired at Now.
 func VerifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, c LeaseCheck) (*Lease, error) {
 	var l Lease
-	if err := json.Unmarshal(payload, &l); err != nil {
+	if err := protocol.UnmarshalStrict(payload, &l); err != nil {
 		return nil, ErrLeaseMalformed
+	}
+	if slices.Contains(c.Revoked, l.KeyID) {
+		return nil, ErrRevokedKey
 	}
 	pub, ok := keys[l.KeyID]
 	if !ok {
@@ -77,9 +86,9 @@ func VerifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, c Lease
 		return nil, ErrLeaseMalformed
 	}
 	switch {
-	case c.Org != "" && !strings.EqualFold(l.Org, trimGUID(c.Org)):
+	case c.Org != "" && !protocol.SameGUID(l.Org, c.Org):
 		return nil, ErrLeaseWrongOrganization
-	case c.User != "" && !strings.EqualFold(l.User, trimGUID(c.User)):
+	case c.User != "" && !protocol.SameGUID(l.User, c.User):
 		return nil, ErrLeaseWrongUser
 	case c.Device != "" && l.Device != strings.TrimSpace(c.Device):
 		return nil, ErrLeaseWrongDevice
@@ -110,6 +119,7 @@ var reasons = []struct {
 	err  error
 	code string
 }{
+	{ErrRevokedKey, "revoked-key"},
 	{ErrUnknownKey, "unknown-key"},
 	{ErrBadSignature, "bad-signature"},
 	{ErrLeaseWrongOrganization, "wrong-organization"},

@@ -32,6 +32,11 @@ type State struct {
 	// PinnedKeys are public keys fetched once from the server (key ID →
 	// raw 32-byte key), when the app configured none.
 	PinnedKeys map[string][]byte `json:"pinnedKeys,omitempty"`
+	// RevokedKeys are key IDs a verified key set revoked: never trusted
+	// again, whatever is configured or pinned.
+	RevokedKeys []string `json:"revokedKeys,omitempty"`
+	// KeysFetched is when the key set was last fetched and verified.
+	KeysFetched time.Time `json:"keysFetched,omitzero"`
 }
 
 // Store is the encrypted local file. The app supplies the 32-byte key,

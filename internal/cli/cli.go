@@ -72,13 +72,15 @@ func init() {
 		{"mail list", "list notification mails: pending, sent, failed", (*Program).mailList},
 		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
 		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},
-		{"offline show", "show offline license settings and history", (*Program).offlineShow},
+		{"offline show", "show offline license settings, changes since the last Update, and history", (*Program).offlineShow},
+		{"offline test", "test the backend: save a probe, read it where devices look, verify it", (*Program).offlineTest},
 		{"offline verify", "verify an offline license file as a device would", (*Program).offlineVerify},
 		{"backup", "write a consistent snapshot of a SQLite server's database", (*Program).backup},
 		{"check", "act as a device: run the whole check order and print the outcome", (*Program).checkDevice},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
 		{"keys retire", "stop publishing a key that no longer signs: licet keys retire KEYID", (*Program).keysRetire},
+		{"keys revoke", "mark a compromised key revoked; devices stop trusting it: licet keys revoke KEYID", (*Program).keysRevoke},
 		{"version", "print licet's version", (*Program).version},
 	}
 }

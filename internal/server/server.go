@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
@@ -30,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // MaxBody bounds every request body.
@@ -57,15 +59,19 @@ type Server struct {
 	// is further behind the primary than this.
 	MaxLag time.Duration
 
-	registry *prometheus.Registry
-	checks   *prometheus.CounterVec
-	latency  prometheus.Histogram
-	limited  *prometheus.CounterVec
-	dbErrors prometheus.Counter
+	registry      *prometheus.Registry
+	checks        *prometheus.CounterVec
+	latency       prometheus.Histogram
+	limited       *prometheus.CounterVec
+	dbErrors      prometheus.Counter
+	loginsRefused *prometheus.CounterVec
 
-	loginByAddress, loginByIP *limiter
-	orgLimit                  *limiter
-	deviceLimit               *limiter
+	logins       *loginThrottle
+	loginByIP    *limiter // the operator's token login
+	hashes       *hashGate
+	orgLimit     *limiter
+	deviceLimit  *limiter
+	offlineTests *limiter // backend tests per organization
 }
 
 // Handler returns the routed handler with its middleware.
@@ -73,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
@@ -119,7 +126,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registry.MustRegister(outbox("pending", "Notification mails waiting to be sent (or retried)."),
 		outbox("failed", "Notification mails given up (licet mail list --status failed)."))
-	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
+	s.loginsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_logins_refused_total",
+		Help: "Console logins and password changes refused before checking the password: throttled (429) or busy hashing (503)."}, []string{"reason"})
+	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited, s.loginsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -149,11 +158,13 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
 	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
 	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
 	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
+	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
@@ -215,7 +226,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil
@@ -230,7 +241,23 @@ func actor(r *http.Request) string {
 }
 
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
+}
+
+// KeysAnswer is GET /v1/keys: the keys as PEM (for OpenSSL and scripts),
+// the revoked keys, and the signed key set devices verify.
+type KeysAnswer struct {
+	Keys    []keys.Public          `json:"keys"`
+	Revoked []client.RevokedKey    `json:"revoked"`
+	KeySet  *client.KeySetEnvelope `json:"keySet"`
+}
+
+func (s *Server) keysAnswer() KeysAnswer {
+	a := KeysAnswer{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
+	if a.Revoked == nil {
+		a.Revoked = []client.RevokedKey{}
+	}
+	return a
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -301,7 +328,7 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("signing key rotated", "kid", k.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
@@ -315,7 +342,21 @@ func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("signing key retired", "kid", kid)
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	if s.ReadOnly {
+		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; revoke keys on the primary"))
+		return
+	}
+	kid := r.PathValue("kid")
+	if err := s.Keys.Revoke(kid, s.Clock.Now()); err != nil {
+		s.error(w, r, licet.Errorf(licet.ECONFLICT, "%s", err.Error()))
+		return
+	}
+	s.Logger.Warn("signing key revoked", "kid", kid)
+	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
 // statusOf is the one table from error codes to HTTP statuses.
