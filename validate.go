@@ -105,9 +105,11 @@ func (p *SettingsPatch) Validate() error {
 		}
 	}
 	if p.URL != nil {
-		if err := ValidURL(*p.URL); err != nil {
+		u, err := CanonicalOrgURL(*p.URL)
+		if err != nil {
 			return err
 		}
+		p.URL = &u
 	}
 	if p.AssignType != nil && *p.AssignType != "" {
 		if err := ValidTypeName(*p.AssignType); err != nil {

@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Request is the MobileClient record a device sends.
@@ -302,7 +304,7 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 // organization, user and device, and not expired at now.
 func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, revoked []string, now time.Time) (*Lease, error) {
 	var l Lease
-	if err := json.Unmarshal(payload, &l); err != nil {
+	if err := protocol.UnmarshalStrict(payload, &l); err != nil {
 		return nil, ErrForged
 	}
 	if slices.Contains(revoked, l.KeyID) {
@@ -316,7 +318,7 @@ func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.Publi
 		return nil, ErrBadSignature
 	}
 	r := cl.c.Request
-	if !strings.EqualFold(l.Org, trimGUID(r.OrganizationID)) || !strings.EqualFold(l.User, trimGUID(r.UserID)) ||
+	if !protocol.SameGUID(l.Org, r.OrganizationID) || !protocol.SameGUID(l.User, r.UserID) ||
 		l.Device != strings.TrimSpace(r.DeviceID) || (l.Status != "Licensed" && l.Status != "Temporary") {
 		return nil, ErrForged
 	}
