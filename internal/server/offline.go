@@ -84,8 +84,8 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 		}
 		if err == nil && req.ValidDays != nil {
 			cfg.ValidDays = *req.ValidDays
-			if cfg.ValidDays < 1 || cfg.ValidDays > licet.MaxDays {
-				err = licet.Errorf(licet.EINVALID, "validDays must be between 1 and %d", licet.MaxDays)
+			if cfg.ValidDays < 1 || cfg.ValidDays > licet.MaxOfflineDays {
+				err = licet.Errorf(licet.EINVALID, "validDays must be between 1 and %d", licet.MaxOfflineDays)
 			}
 		}
 	}
