@@ -88,6 +88,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/orgs/{org}/settings", auth(s.saveSettings))
 	mux.Handle("GET /admin/orgs/{org}/offline", auth(s.offlinePage))
 	mux.Handle("POST /admin/orgs/{org}/offline", auth(s.offlineUpdate))
+	mux.Handle("POST /admin/orgs/{org}/offline/backend", auth(s.offlineBackend))
+	mux.Handle("POST /admin/orgs/{org}/offline/test", auth(s.offlineTest))
 	mux.Handle("GET /admin/orgs/{org}/offline/download", auth(s.offlineDownload))
 	mux.Handle("GET /admin/orgs/{org}/audit", auth(s.auditPage))
 	mux.Handle("GET /admin/tokens", auth(s.tokensPage))
@@ -696,34 +698,112 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	s.offlineView(w, r, o, 200, withNotice(r, &page{}))
 }
 
+// offlinePageData is what the Offline page shows.
+type offlinePageData struct {
+	*OfflineView
+	// Differ: licet saves where devices do not read, so only the backend
+	// test can tell whether both name the same file.
+	Differ bool
+	// NotFound: the newest test did not find the probe where devices look.
+	NotFound bool
+}
+
 // offlineView renders the Offline page with p's message.
 func (s *Server) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
-	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
-	var hist []licet.OfflineIssue
-	if err == nil {
-		hist, err = s.Store.OfflineHistory(r.Context(), o.ID, 20)
-	}
-	var assigned []*licet.User
-	if err == nil {
-		var users []*licet.User
-		users, _, err = s.Store.Users(r.Context(), o.ID, licet.UserFilter{State: licet.UserLicensed})
-		for _, u := range users {
-			if u.AssignedBy != licet.ActorAutomatic {
-				assigned = append(assigned, u)
-			}
-		}
-	}
+	v, err := s.offlineState(r.Context(), o.ID, 20)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	loc := cfg.Location
-	if loc == "" {
-		loc = client.OfflineLocation(o.URL)
+	d := &offlinePageData{OfflineView: v}
+	d.Differ = v.Backend != "" && client.NormalizeURL(v.Backend) != client.NormalizeURL(v.DeviceLocation)
+	if t := v.LastTest; t != nil {
+		if st := t.Step("read"); st != nil && !st.OK && !st.Skipped {
+			d.NotFound = true
+		}
 	}
-	p.Title, p.Tab, p.Admin, p.Org = "Offline license", "offline", adminOf(r), o
-	p.Data = map[string]any{"Config": cfg, "History": hist, "Assigned": assigned, "Location": loc}
+	p.Title, p.Tab, p.Admin, p.Org, p.Data = "Offline license", "offline", adminOf(r), o, d
 	s.render(w, status, "offline", p)
+}
+
+// offlineBackend saves the backend form. Credentials are write-only: blank
+// fields keep them.
+func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.offlineOrg(w, r)
+	if !ok {
+		return
+	}
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.offlineView(w, r, o, 400, &page{Error: "The form could not be read."})
+		return
+	}
+	f := r.PostForm
+	backend, location := strings.TrimSpace(f.Get("backendUrl")), strings.TrimSpace(f.Get("location"))
+	auto := f.Get("autoUpdate") == "on"
+	req := OfflineRequest{BackendURL: &backend, Location: &location, Username: strings.TrimSpace(f.Get("username")),
+		Password: f.Get("password"), ClearCredentials: f.Get("clearCredentials") == "on"}
+	vendor := adminOf(r).IsOperator()
+	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
+	if err == nil && (cfg.AutoAllowed || auto) {
+		req.AutoUpdate = &auto
+	}
+	if err == nil && vendor {
+		allowed := f.Get("autoUpdateAllowed") == "on"
+		req.AutoAllowed = &allowed
+		if !allowed {
+			req.AutoUpdate = &allowed
+		}
+		days, err2 := strconv.Atoi(strings.TrimSpace(f.Get("validDays")))
+		if err2 != nil {
+			err = licet.Errorf(licet.EINVALID, "the validity must be a whole number of days")
+		}
+		req.ValidDays = &days
+	}
+	if err == nil {
+		err = s.configureOffline(r.Context(), o.ID, req, vendor, adminOf(r).Email)
+	}
+	if err != nil {
+		if code := licet.ErrorCode(err); code == licet.EINTERNAL || code == licet.EUNAVAILABLE {
+			s.error(w, r, err)
+			return
+		}
+		status, _ := ErrorStatus(err)
+		s.offlineView(w, r, o, status, &page{Error: licet.ErrorMessage(err)})
+		return
+	}
+	s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-backend-saved")
+}
+
+// offlineTest runs the backend test from the console.
+func (s *Server) offlineTest(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.offlineOrg(w, r)
+	if !ok {
+		return
+	}
+	err := s.writable()
+	if err == nil {
+		err = s.mayTestOffline(o.ID)
+	}
+	var rep *licet.OfflineTest
+	if err == nil {
+		rep, err = s.Offline.Test(r.Context(), o.ID, adminOf(r).Email)
+	}
+	switch {
+	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):
+		s.error(w, r, err)
+	case err != nil:
+		status, _ := ErrorStatus(err)
+		s.offlineView(w, r, o, status, &page{Error: "Not tested: " + licet.ErrorMessage(err)})
+	case !rep.OK:
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-test-failed")
+	default:
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-test-ok")
+	}
 }
 
 func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {

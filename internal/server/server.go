@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // MaxBody bounds every request body.
@@ -65,11 +66,12 @@ type Server struct {
 	dbErrors      prometheus.Counter
 	loginsRefused *prometheus.CounterVec
 
-	logins      *loginThrottle
-	loginByIP   *limiter // the operator's token login
-	hashes      *hashGate
-	orgLimit    *limiter
-	deviceLimit *limiter
+	logins       *loginThrottle
+	loginByIP    *limiter // the operator's token login
+	hashes       *hashGate
+	orgLimit     *limiter
+	deviceLimit  *limiter
+	offlineTests *limiter // backend tests per organization
 }
 
 // Handler returns the routed handler with its middleware.
@@ -77,6 +79,7 @@ func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
@@ -155,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
 	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
 	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
 	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
@@ -247,7 +251,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil
