@@ -29,6 +29,7 @@ import (
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
+	"github.com/licet/licet/internal/sso"
 	"golang.org/x/time/rate"
 )
 
@@ -246,6 +247,13 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
+	if !c.readOnly {
+		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
+		if err != nil {
+			return err
+		}
+		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

@@ -28,6 +28,7 @@ import (
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -42,6 +43,7 @@ type Server struct {
 	Service  *licensing.Service
 	Offline  *offline.Service
 	Mail     *mail.Dispatcher // nil without --smtp-url
+	SSO      *sso.Service     // administrators' single sign-on
 	Store    licet.Store
 	Keys     *keys.Ring
 	Logger   *slog.Logger
@@ -169,6 +171,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
 		mux.Handle(p, s.operator(op))
 	}
