@@ -1,8 +1,10 @@
 package client
 
 import (
+	"cmp"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -20,9 +22,6 @@ var (
 	ErrLeaseWrongUser         = fmt.Errorf("%w: the lease is for another user", ErrForged)
 	ErrLeaseWrongDevice       = fmt.Errorf("%w: the lease is for another device", ErrForged)
 	ErrLeaseExpired           = errors.New("the lease has expired")
-	// ErrIssuedInFuture refuses a document issued later than the device
-	// clock plus the drift: believing it would raise the trusted time.
-	ErrIssuedInFuture = errors.New("issued later than the device clock allows: not valid yet")
 )
 
 // DecodeBase64 decodes the standard, padded base64 of leases, signatures
@@ -57,6 +56,9 @@ type LeaseCheck struct {
 	// Drift is how far the device clock may be off: a lease issued more
 	// than Drift after Now is refused.
 	Drift time.Duration
+	// MaxLease is the longest lease (exp − iat) believed; zero is
+	// protocol.DefaultLeaseLength.
+	MaxLease time.Duration
 	// Revoked are key IDs the device knows to be revoked (from a signed
 	// key set): what they signed is refused.
 	Revoked []string
@@ -64,10 +66,11 @@ type LeaseCheck struct {
 
 // VerifyLease verifies a lease's exact payload bytes and signature with
 // the trusted keys (key ID → key), then that it is for this organization,
-// user and device, issued no later than Now+Drift and not expired at Now.
+// user and device, issued no later than Now+Drift, valid no longer than
+// MaxLease, and not expired at Now.
 func VerifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, c LeaseCheck) (*Lease, error) {
 	var l Lease
-	if err := protocol.UnmarshalStrict(payload, &l); err != nil {
+	if err := protocol.UnmarshalStrict(payload, &l); err != nil || exactMembers(payload, leaseMembers...) != nil {
 		return nil, ErrLeaseMalformed
 	}
 	if slices.Contains(c.Revoked, l.KeyID) {
@@ -93,7 +96,11 @@ func VerifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, c Lease
 	case c.Device != "" && l.Device != strings.TrimSpace(c.Device):
 		return nil, ErrLeaseWrongDevice
 	case iat.After(c.Now.Add(c.Drift)):
-		return &l, ErrIssuedInFuture
+		// It would raise the latest trusted time and refuse every honest
+		// answer until then.
+		return &l, fmt.Errorf("%w (issued %s)", ErrFromFuture, l.IssuedAt)
+	case exp.Sub(iat) > cmp.Or(c.MaxLease, protocol.DefaultLeaseLength):
+		return &l, fmt.Errorf("%w (a lease from %s to %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ExpiresAt, cmp.Or(c.MaxLease, protocol.DefaultLeaseLength))
 	case !c.Now.Before(exp):
 		return &l, ErrLeaseExpired
 	}
@@ -119,6 +126,8 @@ var reasons = []struct {
 	err  error
 	code string
 }{
+	{ErrKeySetUntrusted, "untrusted"},
+	{ErrKeySetMalformed, "malformed"},
 	{ErrRevokedKey, "revoked-key"},
 	{ErrUnknownKey, "unknown-key"},
 	{ErrBadSignature, "bad-signature"},
@@ -127,7 +136,8 @@ var reasons = []struct {
 	{ErrLeaseWrongUser, "wrong-user"},
 	{ErrLeaseWrongDevice, "wrong-device"},
 	{ErrWrongURL, "wrong-url"},
-	{ErrIssuedInFuture, "not-yet-valid"},
+	{ErrFromFuture, "issued-in-future"},
+	{ErrTooLong, "too-long"},
 	{ErrNotYetValid, "not-yet-valid"},
 	{ErrLeaseExpired, "expired"},
 	{ErrExpired, "expired"},
@@ -135,3 +145,27 @@ var reasons = []struct {
 	{ErrLeaseMalformed, "malformed"},
 	{ErrMalformed, "malformed"},
 }
+
+// exactMembers refuses an object member whose name matches a known one only
+// when case is ignored: Go's decoder would read "ORG" as "org", JavaScript
+// and Java would not, and a signed document must mean one thing to every
+// verifier. Unknown names are left to the caller's rules.
+func exactMembers(raw []byte, known ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	for k := range m {
+		for _, want := range known {
+			if k != want && strings.EqualFold(k, want) {
+				return fmt.Errorf("member %q is not %q", k, want)
+			}
+		}
+	}
+	return nil
+}
+
+var (
+	leaseMembers   = []string{"v", "org", "user", "device", "type", "status", "iat", "exp", "kid", "role", "server"}
+	offlineMembers = []string{"v", "kind", "serial", "org", "url", "iat", "nbf", "exp", "kid", "users"}
+)

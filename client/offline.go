@@ -105,6 +105,9 @@ func parseOffline(doc []byte, keys map[string]ed25519.PublicKey, revoked []strin
 	if err := protocol.CheckStrictJSON(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
+	if err := exactMembers(payload, offlineMembers...); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
 	var l OfflineLicense
 	d := json.NewDecoder(bytes.NewReader(payload))
 	d.DisallowUnknownFields()
@@ -122,11 +125,15 @@ type OfflineCheck struct {
 	Org, URL, User string
 	Now            time.Time
 	// Drift is how far the device clock may be off: the license is
-	// accepted from ValidFrom-Drift to ValidUntil+Drift.
+	// accepted from ValidFrom-Drift to ValidUntil+Drift, and refused when
+	// issued after Now+Drift.
 	Drift time.Duration
 	// Revoked are key IDs the device knows to be revoked: a license one
 	// of them signed is refused.
 	Revoked []string
+	// MaxValidity is the longest validity (exp − iat) believed; zero is
+	// protocol.MaxOfflineValidity.
+	MaxValidity time.Duration
 }
 
 // VerifyOffline verifies a file for one user: signature and key, then
@@ -142,17 +149,27 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	if !protocol.SameURL(l.URL, c.URL) {
 		return l, "", ErrWrongURL
 	}
-	iat, err0 := parseTime(l.IssuedAt)
 	from, err1 := parseTime(l.ValidFrom)
 	until, err2 := parseTime(l.ValidUntil)
-	if err0 != nil || err1 != nil || err2 != nil {
+	iat, err3 := parseTime(l.IssuedAt)
+	if err1 != nil || err2 != nil || err3 != nil {
 		return l, "", ErrMalformed
 	}
-	if c.Now.Before(from.Add(-c.Drift)) || c.Now.Before(iat.Add(-c.Drift)) {
+	maxValidity := c.MaxValidity
+	if maxValidity <= 0 {
+		maxValidity = protocol.MaxOfflineValidity
+	}
+	if until.Sub(iat) > maxValidity {
+		return l, "", fmt.Errorf("offline license: %w (issued %s, valid until %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ValidUntil, maxValidity)
+	}
+	if c.Now.Before(from.Add(-c.Drift)) {
 		return l, "", ErrNotYetValid
 	}
 	if !c.Now.Before(until.Add(c.Drift)) {
 		return l, "", fmt.Errorf("%w on %s", ErrExpired, until.UTC().Format(time.RFC3339))
+	}
+	if iat.After(c.Now.Add(c.Drift)) {
+		return l, "", fmt.Errorf("offline license: %w (issued %s)", ErrFromFuture, l.IssuedAt)
 	}
 	typ, ok := l.LicenseType(c.User)
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -70,6 +71,7 @@ func TestLeaseVectors(t *testing.T) {
 			Check            struct {
 				Org, User, Device, Now string
 				DriftSeconds           int
+				Revoked                []string
 			}
 			Expect vectorExpect
 		}
@@ -85,7 +87,7 @@ func TestLeaseVectors(t *testing.T) {
 			sig, err2 := DecodeBase64(c.Signature)
 			if err == nil && err2 == nil {
 				l, err = VerifyLease(payload, sig, vectorKeys(t, c.Trust), LeaseCheck{Org: c.Check.Org, User: c.Check.User, Device: c.Check.Device,
-					Now: mustTime(t, c.Check.Now), Drift: time.Duration(c.Check.DriftSeconds) * time.Second})
+					Now: mustTime(t, c.Check.Now), Drift: time.Duration(c.Check.DriftSeconds) * time.Second, Revoked: c.Check.Revoked})
 			} else {
 				err = ErrLeaseMalformed
 			}
@@ -108,6 +110,7 @@ func TestOfflineVectors(t *testing.T) {
 			Check struct {
 				Org, URL, User, Now string
 				DriftSeconds        int
+				Revoked             []string
 			}
 			Expect vectorExpect
 		}
@@ -123,12 +126,53 @@ func TestOfflineVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			l, typ, err := VerifyOffline(doc, vectorKeys(t, c.Trust), OfflineCheck{Org: c.Check.Org, URL: c.Check.URL, User: c.Check.User,
-				Now: mustTime(t, c.Check.Now), Drift: time.Duration(c.Check.DriftSeconds) * time.Second})
+				Now: mustTime(t, c.Check.Now), Drift: time.Duration(c.Check.DriftSeconds) * time.Second, Revoked: c.Check.Revoked})
 			if got := Reason(err); got != c.Expect.Reason || (err == nil) != c.Expect.Valid {
 				t.Fatalf("reason %q (%v); want %q", got, err, c.Expect.Reason)
 			}
 			if c.Expect.Valid && (typ != c.Expect.LicenseType || l.ValidUntil != c.Expect.Expires) {
 				t.Errorf("got %s until %s; want %+v", typ, l.ValidUntil, c.Expect)
+			}
+		})
+	}
+}
+
+func TestKeySetVectors(t *testing.T) {
+	var f struct {
+		Cases []struct {
+			Name           string
+			Trust, Revoked []string
+			KeySet         *KeySetEnvelope
+			Expect         struct {
+				Valid         bool
+				Reason        string
+				Keys, Revoked []string
+			}
+		}
+	}
+	readVectors(t, "keysets.json", &f)
+	if len(f.Cases) < 15 {
+		t.Fatalf("only %d key set vectors", len(f.Cases))
+	}
+	for _, c := range f.Cases {
+		t.Run(c.Name, func(t *testing.T) {
+			trusted := map[string]ed25519.PublicKey{}
+			if len(c.Trust) > 0 {
+				trusted = vectorKeys(t, c.Trust)
+			}
+			ks, err := VerifyKeySet(c.KeySet, trusted, c.Revoked)
+			if got := Reason(err); got != c.Expect.Reason || (err == nil) != c.Expect.Valid {
+				t.Fatalf("reason %q (%v); want %q", got, err, c.Expect.Reason)
+			}
+			if err != nil {
+				return
+			}
+			var ids []string
+			for _, k := range ks.Keys {
+				ids = append(ids, k.KeyID)
+			}
+			if !slices.Equal(ids, c.Expect.Keys) || !slices.Equal(ks.RevokedIDs(), c.Expect.Revoked) && len(c.Expect.Revoked)+len(ks.RevokedIDs()) > 0 {
+				t.Errorf("keys %v revoked %v; want %v %v", ids, ks.RevokedIDs(), c.Expect.Keys, c.Expect.Revoked)
 			}
 		})
 	}

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/protocol"
 )
 
 var update = flag.Bool("update", false, "rewrite the vector files")
@@ -64,11 +66,12 @@ type Expect struct {
 }
 
 type LeaseCheck struct {
-	Org          string `json:"org,omitempty"`
-	User         string `json:"user,omitempty"`
-	Device       string `json:"device,omitempty"`
-	Now          string `json:"now"`
-	DriftSeconds int    `json:"driftSeconds"`
+	Org          string   `json:"org,omitempty"`
+	User         string   `json:"user,omitempty"`
+	Device       string   `json:"device,omitempty"`
+	Now          string   `json:"now"`
+	DriftSeconds int      `json:"driftSeconds"`
+	Revoked      []string `json:"revoked,omitempty"` // key IDs the device learnt were revoked
 }
 
 type LeaseCase struct {
@@ -87,11 +90,12 @@ type LeaseFile struct {
 }
 
 type OfflineCheck struct {
-	Org          string `json:"org"`
-	URL          string `json:"url"`
-	User         string `json:"user"`
-	Now          string `json:"now"`
-	DriftSeconds int    `json:"driftSeconds"`
+	Org          string   `json:"org"`
+	URL          string   `json:"url"`
+	User         string   `json:"user"`
+	Now          string   `json:"now"`
+	DriftSeconds int      `json:"driftSeconds"`
+	Revoked      []string `json:"revoked,omitempty"`
 }
 
 type OfflineCase struct {
@@ -162,7 +166,15 @@ func leaseCases() LeaseFile {
 	add("device-case", "device IDs are opaque: compared exactly, case included", p, s, func() LeaseCheck { c := okCheck; c.Device = strings.ToUpper(device); return c }(), refuse("wrong-device"))
 	add("expired", "checked at exp", p, s, at(exp), refuse("expired"))
 	add("expired-long-ago", "checked a year after exp", p, s, at(exp.AddDate(1, 0, 0)), refuse("expired"))
-	add("issued-in-future", "issued more than the drift after the device's clock", p, s, at(iat.Add(-drift*time.Second-time.Second)), refuse("not-yet-valid"))
+	add("issued-in-future", "issued more than the drift after the device's clock: believing it would raise the trusted time", p, s, at(iat.Add(-drift*time.Second-time.Second)), refuse("issued-in-future"))
+	pl, sl := lease(cur, func(l *licet.Lease) { l.ExpiresAt = ts(iat.Add(protocol.DefaultLeaseLength + time.Second)) })
+	add("too-long", "valid for longer than the longest lease a device believes (protocol.DefaultLeaseLength)", pl, sl, okCheck, refuse("too-long"))
+	add("revoked-key", "signed by a trusted key the device has since learnt was revoked (from a signed key set)", p, s, func() LeaseCheck { c := okCheck; c.Revoked = []string{cur.ID}; return c }(), refuse("revoked-key"))
+	add("revoked-other-key", "another key's revocation changes nothing for this lease", p, s, func() LeaseCheck { c := okCheck; c.Revoked = []string{other.ID}; return c }(), valid)
+	hyphenless := okCheck
+	hyphenless.Org, hyphenless.User = strings.ReplaceAll(strings.ToLower(org), "-", ""), "{"+strings.ReplaceAll(user, "-", "")+"}"
+	add("valid-guid-without-hyphens", "the device's GUIDs without hyphens (one in braces): one canonical form", p, s, hyphenless, valid)
+	add("check-org-not-a-guid", "a device whose organization ID is not a GUID matches nothing", p, s, func() LeaseCheck { c := okCheck; c.Org = "testcrm"; return c }(), refuse("wrong-organization"))
 	po, so := lease(other, nil)
 	add("unknown-key", "signed by a key the app does not trust", po, so, okCheck, refuse("unknown-key"))
 	pf, sf := lease(other, func(l *licet.Lease) { l.KeyID = cur.ID })
@@ -177,6 +189,16 @@ func leaseCases() LeaseFile {
 	}
 	okTimes := fmt.Sprintf(`"iat":%q,"exp":%q`, ts(iat), ts(exp))
 	raw("signed-not-json", "the trusted key signed bytes that are not JSON", "not a lease")
+	good := string(p)
+	raw("signed-duplicate-key", "a member twice: JSON.parse keeps the last, Go the last, so strict parsing refuses", strings.Replace(good, `"user":`, `"user":"00000000-0000-0000-0000-000000000001","user":`, 1))
+	raw("signed-keys-differing-in-case", `"user" and "USER": Go matches keys ignoring case`, strings.Replace(good, `"user":`, `"USER":"00000000-0000-0000-0000-000000000001","user":`, 1))
+	raw("signed-member-in-other-case", `"ORG" alone: Go's decoder would read it as "org", other verifiers would not`, strings.Replace(good, `"org":`, `"ORG":`, 1))
+	raw("signed-kelvin-sign", "\"\u212aid\" (KELVIN SIGN) folds to \"kid\" in Unicode", strings.Replace(good, `"server":`, "\"\u212aid\":\"x\",\"server\":", 1))
+	raw("signed-invalid-utf8", "a payload that is not UTF-8", strings.Replace(good, `"role":"primary"`, "\"role\":\"prim\xffary\"", 1))
+	raw("signed-nested-too-deep", "an unknown member nested 33 deep (strict parsing allows 32)", strings.Replace(good, `"role":`, `"x":`+strings.Repeat("[", 33)+strings.Repeat("]", 33)+`,"role":`, 1))
+	raw("signed-second-document", "a second JSON value after the object", good+"{}")
+	add("signed-unknown-member", "members a lease does not define are ignored (fields may be added)", []byte(strings.Replace(good, `"role":`, `"extra":{"a":[1,2]},"role":`, 1)),
+		ed25519.Sign(cur.Private, []byte(strings.Replace(good, `"role":`, `"extra":{"a":[1,2]},"role":`, 1))), okCheck, valid)
 	raw("signed-version-2", "a payload version this verifier does not know", body("2", "Licensed", okTimes))
 	raw("signed-denial-status", "a signed payload whose status is not Licensed or Temporary", body("1", "NotAssigned", okTimes))
 	raw("signed-time-with-offset", "times must be UTC, YYYY-MM-DDTHH:MM:SSZ", body("1", "Licensed", fmt.Sprintf(`"iat":"2026-03-01T09:00:00+01:00","exp":%q`, ts(exp))))
@@ -238,6 +260,17 @@ func offlineCases() OfflineFile {
 	add("expired", "the clock is past exp by the drift", doc, with(func(c *OfflineCheck) { c.Now = ts(until.Add(drift * time.Second)) }), refuse("expired"))
 	add("not-yet-valid", "the clock is before nbf by more than the drift", doc, with(func(c *OfflineCheck) { c.Now = ts(iat.Add(-drift*time.Second - time.Second)) }), refuse("not-yet-valid"))
 	add("unknown-key", "issued with a key the app does not trust", offline.Build(other, o, 3, users, iat, until), okCheck, refuse("unknown-key"))
+	add("revoked-key", "issued with a key the device has since learnt was revoked", doc, with(func(c *OfflineCheck) { c.Revoked = []string{cur.ID} }), refuse("revoked-key"))
+	add("valid-guids-without-hyphens", "the device's GUIDs without hyphens, in any case", doc, with(func(c *OfflineCheck) {
+		c.Org, c.User = strings.ReplaceAll(org, "-", ""), strings.ToLower(strings.ReplaceAll(user, "-", ""))
+	}), valid)
+	idn := &licet.Organization{ID: org, Name: "bücher", URL: "https://Bücher.Example./CRM/"}
+	idnDoc := offline.Build(cur, idn, 4, users, iat, until)
+	add("valid-idn-url", "issued for an internationalized host (the file holds punycode); the device's URL in Unicode, upper case, trailing dot", idnDoc,
+		with(func(c *OfflineCheck) { c.URL = "https://BÜCHER.example.:443/CRM" }), valid)
+	add("valid-idn-url-punycode", "the same, the device's URL already in punycode", idnDoc, with(func(c *OfflineCheck) { c.URL = "https://xn--bcher-kva.example/CRM/" }), valid)
+	add("idn-url-path-case", "the path keeps its case: /crm is not /CRM", idnDoc, with(func(c *OfflineCheck) { c.URL = "https://xn--bcher-kva.example/crm" }), refuse("wrong-url"))
+	add("check-url-not-a-url", "a device URL that is no http(s) URL matches nothing", doc, with(func(c *OfflineCheck) { c.URL = "testcrm.example.net" }), refuse("wrong-url"))
 	forged := offline.Build(other, o, 3, users, iat, until)
 	forged = bytes.Replace(forged, []byte(other.ID), []byte(cur.ID), -1)
 	add("forged-key-id", "signed by a stranger naming the trusted key's ID", forged, okCheck, refuse("bad-signature"))
@@ -264,12 +297,108 @@ func offlineCases() OfflineFile {
 	add("signed-trailing-data", "a second JSON value after the payload", mk(good+"{}"), okCheck, refuse("malformed"))
 	add("signed-time-with-offset", "times must be UTC, YYYY-MM-DDTHH:MM:SSZ", mk(strings.Replace(good, `"exp":"`+ts(until), `"exp":"`+until.Add(time.Hour).Format("2006-01-02T15:04:05")+"+01:00", 1)), okCheck, refuse("malformed"))
 	add("signed-not-json", "the trusted key signed bytes that are not JSON", mk("not json"), okCheck, refuse("malformed"))
+	add("signed-duplicate-key", "a member twice", mk(strings.Replace(good, `"org":`, `"org":"5F767AFF-B33F-437C-A7CB-00249948C82B","org":`, 1)), okCheck, refuse("malformed"))
+	add("signed-users-twice-in-case", `"users" and "USERS"`, mk(strings.Replace(good, `"users":`, `"USERS":{"Standard":["`+stranger+`"]},"users":`, 1)), okCheck, refuse("malformed"))
+	add("signed-member-in-other-case", `"URL" alone instead of "url"`, mk(strings.Replace(good, `"url":`, `"URL":`, 1)), okCheck, refuse("malformed"))
+	add("signed-issued-in-future", "valid from long ago but issued after the device clock plus the drift", mk(strings.Replace(strings.Replace(good,
+		`"iat":"`+ts(iat), `"iat":"`+ts(iat.Add(48*time.Hour)), 1), `"nbf":"`+ts(iat), `"nbf":"`+ts(iat.Add(-48*time.Hour)), 1)), okCheck, refuse("issued-in-future"))
+	add("signed-too-long", "valid for longer than protocol.MaxOfflineValidity", mk(strings.Replace(good, `"exp":"`+ts(until), `"exp":"`+ts(iat.Add(protocol.MaxOfflineValidity+time.Second)), 1)), okCheck, refuse("too-long"))
 	return OfflineFile{Comment: "Offline license files (base64 of the whole file). Generated by `go test ./sdk/vectors -update`.", Cases: cs}
 }
 
+type KeySetExpect struct {
+	Valid   bool     `json:"valid"`
+	Reason  string   `json:"reason"`            // "ok", "malformed" or "untrusted"
+	Keys    []string `json:"keys,omitempty"`    // the IDs it lists, in order
+	Revoked []string `json:"revoked,omitempty"` // the IDs it revokes, in order
+}
+
+type KeySetCase struct {
+	Name        string                 `json:"name"`
+	Description string                 `json:"description"`
+	Trust       []string               `json:"trust"`             // keys the device trusts (configured or pinned)
+	Revoked     []string               `json:"revoked,omitempty"` // key IDs the device already knows to be revoked
+	KeySet      *client.KeySetEnvelope `json:"keySet"`            // as GET /v1/keys carries it
+	Expect      KeySetExpect           `json:"expect"`
+}
+
+type KeySetFile struct {
+	Comment string       `json:"comment"`
+	Cases   []KeySetCase `json:"cases"`
+}
+
+func keySetCases() KeySetFile {
+	cur, prev, other, bad := key("current"), key("previous"), key("stranger"), key("compromised")
+	entry := func(k *keys.Key, state string) client.KeySetKey {
+		return client.KeySetKey{KeyID: k.ID, Alg: "Ed25519", PublicKey: b64(k.Private.Public().(ed25519.PublicKey)), State: state, Created: ts(iat.AddDate(0, -1, 0))}
+	}
+	revokedBad := []client.RevokedKey{{KeyID: bad.ID, RevokedAt: ts(iat)}}
+	sign := func(ks *client.KeySet, signers ...*keys.Key) *client.KeySetEnvelope {
+		ks.Version, ks.Kind, ks.IssuedAt = 1, client.KeySetKind, ts(iat)
+		if ks.Revoked == nil {
+			ks.Revoked = []client.RevokedKey{}
+		}
+		ids, privs := []string{}, map[string]ed25519.PrivateKey{}
+		for _, k := range signers {
+			ids, privs[k.ID] = append(ids, k.ID), k.Private
+		}
+		env, err := client.SignKeySet(ks, ids, privs)
+		if err != nil {
+			panic(err)
+		}
+		return env
+	}
+	// raw signs hand-made payload bytes with each signer.
+	raw := func(payload string, signers ...*keys.Key) *client.KeySetEnvelope {
+		env := &client.KeySetEnvelope{Payload: b64([]byte(payload))}
+		for _, k := range signers {
+			env.Signatures = append(env.Signatures, client.KeySetSignature{KeyID: k.ID, Signature: b64(ed25519.Sign(k.Private, []byte(payload)))})
+		}
+		return env
+	}
+	rotated := sign(&client.KeySet{Keys: []client.KeySetKey{entry(cur, "active"), entry(prev, "retired")}}, cur, prev)
+	revoking := sign(&client.KeySet{Keys: []client.KeySetKey{entry(cur, "active")}, Revoked: revokedBad}, cur)
+	ok := func(ids []string, revoked ...string) KeySetExpect {
+		return KeySetExpect{Valid: true, Reason: "ok", Keys: ids, Revoked: revoked}
+	}
+	refuse := func(r string) KeySetExpect { return KeySetExpect{Reason: r} }
+	payload, _ := base64.StdEncoding.DecodeString(rotated.Payload)
+	good := string(payload)
+	var cs []KeySetCase
+	add := func(name, desc string, trust, revoked []string, env *client.KeySetEnvelope, e KeySetExpect) {
+		cs = append(cs, KeySetCase{Name: name, Description: desc, Trust: trust, Revoked: revoked, KeySet: env, Expect: e})
+	}
+	add("valid-rotated", "the active key and a retired one, each signing; the device trusts the active one", []string{"current"}, nil, rotated, ok([]string{cur.ID, prev.ID}))
+	add("valid-anchored-by-retired", "the device still trusts only the retired key: it signed too", []string{"previous"}, nil, rotated, ok([]string{cur.ID, prev.ID}))
+	add("valid-revocation", "the current key revokes the compromised one", []string{"current", "compromised"}, nil, revoking, ok([]string{cur.ID}, bad.ID))
+	add("valid-first-fetch", "a device that trusts no key yet accepts the set on its own signatures (over https only: the client's rule)", nil, nil, rotated, ok([]string{cur.ID, prev.ID}))
+	add("untrusted", "signed only by a key the device does not trust", []string{"current"}, nil, sign(&client.KeySet{Keys: []client.KeySetKey{entry(other, "active")}}, other), refuse("untrusted"))
+	add("valid-only-revoked-anchor", "the device trusts only a key it knows to be revoked: as on a first fetch, the set stands on its own signatures (over https only)",
+		[]string{"compromised"}, []string{bad.ID}, sign(&client.KeySet{Keys: []client.KeySetKey{entry(other, "active")}}, other), ok([]string{other.ID}))
+	add("lists-known-revoked", "lists a key the device already knows to be revoked: stale or forged", []string{"current"}, []string{prev.ID}, rotated, refuse("untrusted"))
+	add("missing-signature", "a listed key did not sign", []string{"current"}, nil, &client.KeySetEnvelope{Payload: rotated.Payload, Signatures: rotated.Signatures[:1]}, refuse("malformed"))
+	tampered := &client.KeySetEnvelope{Payload: b64([]byte(strings.Replace(good, `"retired"`, `"active"`, 1))), Signatures: rotated.Signatures}
+	add("tampered-payload", "a byte changed after signing", []string{"current"}, nil, tampered, refuse("malformed"))
+	add("tampered-signature", "a signature of other bytes", []string{"current"}, nil, &client.KeySetEnvelope{Payload: rotated.Payload,
+		Signatures: []client.KeySetSignature{rotated.Signatures[0], {KeyID: prev.ID, Signature: rotated.Signatures[0].Signature}}}, refuse("malformed"))
+	wrongID := strings.Replace(good, `"kid":"`+prev.ID, `"kid":"`+other.ID, 1)
+	add("key-id-mismatch", "a listed kid that is not its key's ID", []string{"current"}, nil, raw(wrongID, cur, prev), refuse("malformed"))
+	listedRevoked := strings.Replace(good, `"revoked":[]`, `"revoked":[{"kid":"`+prev.ID+`","revokedAt":"`+ts(iat)+`"}]`, 1)
+	add("listed-and-revoked", "a key both listed and revoked", []string{"current"}, nil, raw(listedRevoked, cur, prev), refuse("malformed"))
+	add("bad-state", `a state other than "active" or "retired"`, []string{"current"}, nil, raw(strings.Replace(good, `"retired"`, `"signing"`, 1), cur, prev), refuse("malformed"))
+	add("no-keys", "a set that lists no key", []string{"current"}, nil, raw(`{"v":1,"kind":"keyset","iat":"`+ts(iat)+`","keys":[],"revoked":[]}`), refuse("malformed"))
+	add("wrong-kind", `"kind" is not "keyset"`, []string{"current"}, nil, raw(strings.Replace(good, `"keyset"`, `"offline"`, 1), cur, prev), refuse("malformed"))
+	add("unknown-member", "a member a key set does not define", []string{"current"}, nil, raw(strings.Replace(good, `"v":1`, `"v":1,"note":"x"`, 1), cur, prev), refuse("malformed"))
+	add("duplicate-member", `"revoked" twice: the second would hide a revocation from some verifiers`, []string{"current"}, nil,
+		raw(strings.Replace(good, `"revoked":[]`, `"revoked":[{"kid":"`+bad.ID+`","revokedAt":"`+ts(iat)+`"}],"revoked":[]`, 1), cur, prev), refuse("malformed"))
+	add("member-in-other-case", `"REVOKED" instead of "revoked"`, []string{"current"}, nil, raw(strings.Replace(good, `"revoked":`, `"REVOKED":`, 1), cur, prev), refuse("malformed"))
+	add("payload-not-base64", "the payload is not standard padded base64", []string{"current"}, nil, &client.KeySetEnvelope{Payload: strings.TrimRight(rotated.Payload, "=") + "!", Signatures: rotated.Signatures}, refuse("malformed"))
+	return KeySetFile{Comment: "Signed key sets as GET /v1/keys carries them (keySet). Generated by `go test ./sdk/vectors -update`.", Cases: cs}
+}
+
 func keyFile() KeyFile {
-	kf := KeyFile{Comment: "Public keys the cases name in \"trust\". \"stranger\" signs cases that must be refused.", Keys: map[string]PublicKey{}}
-	for _, n := range []string{"current", "previous", "stranger"} {
+	kf := KeyFile{Comment: "Public keys the cases name in \"trust\". \"stranger\" signs cases that must be refused; \"compromised\" is the key the key sets revoke.", Keys: map[string]PublicKey{}}
+	for _, n := range []string{"current", "previous", "stranger", "compromised"} {
 		k := key(n)
 		kf.Keys[n] = PublicKey{ID: k.ID, PEM: keys.PublicPEM(k.Private.Public().(ed25519.PublicKey))}
 	}
@@ -280,7 +409,7 @@ func keyFile() KeyFile {
 // and compares them with the files: a change of format or behaviour must
 // come with new vector files (go test ./sdk/vectors -update).
 func TestVectorsAreCurrent(t *testing.T) {
-	for name, v := range map[string]any{"keys.json": keyFile(), "leases.json": leaseCases(), "offline.json": offlineCases()} {
+	for name, v := range map[string]any{"keys.json": keyFile(), "leases.json": leaseCases(), "offline.json": offlineCases(), "keysets.json": keySetCases()} {
 		want, err := json.MarshalIndent(v, "", "  ")
 		if err != nil {
 			t.Fatal(err)
