@@ -2,7 +2,8 @@
 // licet-verify: verify a lease or an offline license from the command line.
 //   licet-verify lease --key PUB.pem --lease B64 --signature B64 [--org G --user G --device D]
 //   licet-verify offline FILE --key PUB.pem --org G --url URL --user G
-// Both take [--at TIME] (RFC 3339; default now) and [--drift 5m].
+// Both take [--at TIME] (RFC 3339; default now), [--drift 5m] and
+// [--revoked KID,KID] (key IDs known to be revoked).
 // Exit 0: valid and matching. 1: refused (the reason on stderr). 2: a
 // mistake on the command line.
 import { readFile } from 'node:fs/promises';
@@ -11,8 +12,8 @@ import { parsePublicKeys, verifyLease, verifyOffline } from '../src/index.mjs';
 class Usage extends Error {}
 
 const FLAGS = {
-  lease: ['key', 'lease', 'signature', 'org', 'user', 'device', 'at', 'drift'],
-  offline: ['key', 'org', 'url', 'user', 'at', 'drift'],
+  lease: ['key', 'lease', 'signature', 'org', 'user', 'device', 'at', 'drift', 'revoked'],
+  offline: ['key', 'org', 'url', 'user', 'at', 'drift', 'revoked'],
 };
 const REQUIRED = { lease: ['key', 'lease', 'signature'], offline: ['key', 'org', 'url', 'user'] };
 
@@ -53,7 +54,7 @@ async function main(argv) {
   const [cmd, ...args] = argv;
   if (!FLAGS[cmd]) throw new Usage('usage: licet-verify lease|offline … (see the README)');
   const { opts, rest } = parseArgs(cmd, args);
-  const check = { now: at(opts.at), driftSeconds: duration(opts.drift) };
+  const check = { now: at(opts.at), driftSeconds: duration(opts.drift), revoked: (opts.revoked ?? '').split(',').filter(Boolean) };
   let keys;
   try {
     keys = await parsePublicKeys(await readFile(opts.key, 'utf8'));

@@ -3,7 +3,7 @@
 // and no dependencies. The conformance vectors in sdk/vectors hold it to
 // the same outcomes as the Go client and the Java library.
 
-import { parseStrict, JSONNumber } from './json.mjs';
+import { parseStrict, JSONNumber, foldKey } from './json.mjs';
 
 export { parseStrict };
 
@@ -20,7 +20,10 @@ const MESSAGES = {
   'wrong-user': 'issued for another user',
   'wrong-device': 'issued for another device',
   'wrong-url': 'issued for another organization URL',
-  'not-yet-valid': 'not valid yet (issued later than the device clock allows)',
+  'not-yet-valid': 'not valid yet',
+  'issued-in-future': 'issued later than the device clock allows: not believed',
+  'too-long': 'valid for longer than this app allows: not believed',
+  untrusted: 'key set: not signed by any key this device trusts',
   expired: 'expired',
   'user-not-licensed': 'this user is not in it',
 };
@@ -70,6 +73,7 @@ export function encodeBase64(b) {
 
 const utf8 = new TextEncoder();
 const fromUTF8 = (b) => new TextDecoder().decode(b);
+const strictUTF8 = (b) => new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b);
 const hex = (b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
 function toBytes(x) {
@@ -178,23 +182,92 @@ export function parseTime(s) {
   return t.getTime();
 }
 
-const trimGUID = (s) => String(s ?? '').trim().replace(/^[{}]+|[{}]+$/g, '');
-const sameGUID = (a, b) => trimGUID(a).toUpperCase() === trimGUID(b).toUpperCase();
 const nowMs = (now) => (now instanceof Date ? now.getTime() : typeof now === 'number' ? now : Date.now());
 const driftMs = (c) => (c.driftSeconds ?? 300) * 1000;
 
+/** The longest lease a device believes unless configured (protocol.DefaultLeaseLength). */
+export const DEFAULT_MAX_LEASE_SECONDS = 7 * 24 * 3600;
+/** The longest offline license validity a device believes (protocol.MaxOfflineValidity). */
+export const MAX_OFFLINE_VALIDITY_SECONDS = 366 * 24 * 3600;
+
 /**
- * Makes organization URLs comparable as licet does: scheme and host in
- * lower case, default ports dropped, no trailing slash, no query or fragment.
+ * A GUID's canonical form (docs/PROTOCOL.md, "Canonical forms"): any
+ * case, with or without hyphens, optionally in braces, surrounding white
+ * space ignored → upper case, hyphenated 8-4-4-4-12. null when not a GUID.
+ */
+export function canonicalGUID(s) {
+  let t = String(s ?? '').replace(/^[\t\n\v\f\r \u0085\u00a0]+|[\t\n\v\f\r \u0085\u00a0]+$/g, '');
+  if (t.length >= 2 && t[0] === '{' && t[t.length - 1] === '}') t = t.slice(1, -1);
+  let hex;
+  if (/^[0-9A-Fa-f]{32}$/.test(t)) hex = t;
+  else if (/^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$/.test(t)) hex = t.replace(/-/g, '');
+  else return null;
+  hex = hex.toUpperCase();
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Whether two strings are the same GUID in canonical form (false when either is none). */
+export function sameGUID(a, b) {
+  const ca = canonicalGUID(a);
+  return ca !== null && ca === canonicalGUID(b);
+}
+
+/**
+ * An organization URL's canonical form (docs/PROTOCOL.md): http or https
+ * only; scheme and host in lower case, an internationalized host in
+ * punycode, no trailing dot, no default port, no user information, query,
+ * fragment or trailing slash; the path keeps its case and escaping. null
+ * when the string is not such a URL. The host goes through the platform's
+ * WHATWG URL parser (UTS 46), then the same DNS rules as Go's (letters,
+ * digits and hyphens, labels of 1 to 63, at most 253 in all).
+ */
+export function canonicalURL(s) {
+  const t = String(s ?? '').trim();
+  const m = /^(https?):\/\/([^/?#\\]*)([^?#\\]*)(?:[?#].*)?$/is.exec(t);
+  if (!m || /[\s\x00-\x1f\x7f]/.test(t)) return null;
+  const scheme = m[1].toLowerCase();
+  const authority = m[2].replace(/^.*@/s, '');
+  const hp = /^(\[[^\]]*\]|[^:]*)(?::([0-9]*))?$/.exec(authority);
+  if (!hp || hp[1] === '') return null;
+  let host = hp[1];
+  let port = hp[2] ?? '';
+  if (host.startsWith('[')) {
+    try {
+      host = new URL(`http://${host}/`).hostname;
+    } catch {
+      return null;
+    }
+  } else {
+    host = host.replace(/\.$/, '');
+    if (host === '' || host.includes('%')) return null;
+    try {
+      host = new URL(`http://${host}/`).hostname;
+    } catch {
+      return null;
+    }
+    if (host.length > 253 || host.split('.').some((l) => !/^[a-z0-9-]{1,63}$/.test(l))) return null;
+  }
+  if (port !== '') {
+    port = port.replace(/^0+/, '');
+    if (port === '' || port.length > 5 || Number(port) > 65535) return null;
+  }
+  if ((scheme === 'https' && port === '443') || (scheme === 'http' && port === '80')) port = '';
+  return `${scheme}://${host}${port ? `:${port}` : ''}${m[3].replace(/\/+$/, '')}`;
+}
+
+/** Whether two strings are the same URL in canonical form (false when either is none). */
+export function sameURL(a, b) {
+  const ca = canonicalURL(a);
+  return ca !== null && ca === canonicalURL(b);
+}
+
+/**
+ * An organization URL made comparable: its canonical form, or for a string
+ * that is no http(s) URL the string trimmed and lower-cased (which never
+ * equals a canonical form).
  */
 export function normalizeURL(s) {
-  const t = String(s).trim();
-  const m = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/([^/?#]*)([^?#]*)/.exec(t);
-  if (!m || m[2].replace(/^.*@/, '') === '') return t.toLowerCase().replace(/\/+$/, '');
-  const scheme = m[1].toLowerCase();
-  let host = m[2].replace(/^.*@/, '').toLowerCase();
-  if ((scheme === 'https' && host.endsWith(':443')) || (scheme === 'http' && host.endsWith(':80'))) host = host.slice(0, host.lastIndexOf(':'));
-  return `${scheme}://${host}${m[3].replace(/\/+$/, '')}`;
+  return canonicalURL(s) ?? String(s ?? '').trim().toLowerCase().replace(/\/+$/, '');
 }
 
 /** Where an app looks for its organization's offline license unless told otherwise. */
@@ -202,7 +275,7 @@ export const offlineLocation = (orgURL) => `${normalizeURL(orgURL)}/licet-offlin
 
 function parseSigned(bytes) {
   try {
-    return parseStrict(fromUTF8(bytes));
+    return parseStrict(strictUTF8(bytes));
   } catch (e) {
     refuse('malformed', `the payload is not strict JSON: ${e.message}`);
   }
@@ -215,10 +288,13 @@ const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v)
 function fields(obj, schema, strict) {
   if (!isObject(obj)) refuse('malformed', 'the payload is not a JSON object');
   const out = {};
+  const known = Object.keys(schema);
   for (const k of Object.keys(obj)) {
     const type = schema[k];
     if (!type) {
-      if (strict) refuse('malformed', `unknown member ${JSON.stringify(k)}`);
+      // A member named as a known one but for case: Go's decoder would
+      // read it as that one; no verifier may.
+      if (strict || known.some((n) => foldKey(n) === foldKey(k))) refuse('malformed', `unknown member ${JSON.stringify(k)}`);
       continue;
     }
     const v = obj[k];
@@ -230,6 +306,9 @@ function fields(obj, schema, strict) {
       const big = BigInt(v.raw);
       if (big < -(2n ** 63n) || big >= 2n ** 63n) refuse('malformed', `${k} is out of range`);
       out[k] = Number(big);
+    } else if (type === 'list') {
+      if (!Array.isArray(v)) refuse('malformed', `${k} is not a list`);
+      out[k] = v;
     } else if (type === 'users') {
       if (!isObject(v)) refuse('malformed', 'users is not an object');
       out[k] = {};
@@ -258,19 +337,20 @@ export async function verifyLease(lease, signature, keys, check = {}) {
   const sig = typeof signature === 'string' ? decodeBase64(signature) : toBytes(signature);
   const raw = parseSigned(payload);
   const l = { v: 0, org: '', user: '', device: '', type: '', status: '', iat: '', exp: '', kid: '', role: '', server: '', ...fields(raw, LEASE, false) };
+  if (check.revoked?.includes(l.kid)) refuse('revoked-key');
   const key = keys.get(l.kid);
   if (!key) refuse('unknown-key');
-  if (key.revoked) refuse('revoked-key');
   if (!(await ed25519Verify(key, sig, payload))) refuse('bad-signature');
   if (l.v !== 1) refuse('malformed', `lease version ${l.v}`);
   const iat = parseTime(l.iat);
   const exp = parseTime(l.exp);
   if (l.status !== 'Licensed' && l.status !== 'Temporary') refuse('malformed', `lease status ${l.status}`);
-  if (check.org && l.org.toUpperCase() !== trimGUID(check.org).toUpperCase()) refuse('wrong-organization');
-  if (check.user && l.user.toUpperCase() !== trimGUID(check.user).toUpperCase()) refuse('wrong-user');
+  if (check.org && !sameGUID(l.org, check.org)) refuse('wrong-organization');
+  if (check.user && !sameGUID(l.user, check.user)) refuse('wrong-user');
   if (check.device && l.device !== String(check.device).trim()) refuse('wrong-device');
   const now = nowMs(check.now);
-  if (iat > now + driftMs(check)) refuse('not-yet-valid');
+  if (iat > now + driftMs(check)) refuse('issued-in-future', `issued ${l.iat}, later than the device clock allows: not believed`);
+  if (exp - iat > (check.maxLeaseSeconds ?? DEFAULT_MAX_LEASE_SECONDS) * 1000) refuse('too-long', `a lease from ${l.iat} to ${l.exp}: longer than this app allows`);
   if (now >= exp) refuse('expired', `expired on ${l.exp}`);
   return { version: l.v, org: l.org, user: l.user, device: l.device, licenseType: l.type, status: l.status, issuedAt: l.iat, expiresAt: l.exp, keyId: l.kid, role: l.role, server: l.server, payload, signature: sig };
 }
@@ -294,27 +374,82 @@ export async function verifyOffline(file, keys, check) {
   const sig = decodeBase64(f[2]);
   if (sig.length !== 64) refuse('malformed', 'the signature is not 64 bytes');
   const payload = doc.subarray(nl + 1);
+  if (check.revoked?.includes(f[1])) refuse('revoked-key');
   const key = keys.get(f[1]);
   if (!key) refuse('unknown-key');
-  if (key.revoked) refuse('revoked-key');
   if (!(await ed25519Verify(key, sig, payload))) refuse('bad-signature');
   const l = { v: 0, kind: '', serial: 0, org: '', url: '', iat: '', nbf: '', exp: '', kid: '', users: {}, ...fields(parseSigned(payload), OFFLINE, true) };
   if (l.v !== 1 || l.kind !== 'offline' || l.kid !== f[1]) refuse('malformed', 'not a version 1 offline license of this key');
   if (!sameGUID(l.org, check.org)) refuse('wrong-organization');
-  if (normalizeURL(l.url) !== normalizeURL(check.url)) refuse('wrong-url');
-  const iat = parseTime(l.iat);
+  if (!sameURL(l.url, check.url)) refuse('wrong-url');
   const nbf = parseTime(l.nbf);
   const exp = parseTime(l.exp);
+  const iat = parseTime(l.iat);
+  if (exp - iat > (check.maxValiditySeconds ?? MAX_OFFLINE_VALIDITY_SECONDS) * 1000) refuse('too-long', `issued ${l.iat}, valid until ${l.exp}: longer than this app allows`);
   const now = nowMs(check.now);
-  if (now < nbf - driftMs(check) || now < iat - driftMs(check)) refuse('not-yet-valid');
+  if (now < nbf - driftMs(check)) refuse('not-yet-valid');
   if (now >= exp + driftMs(check)) refuse('expired', `expired on ${l.exp}`);
-  const user = trimGUID(check.user).toUpperCase();
+  if (iat > now + driftMs(check)) refuse('issued-in-future', `issued ${l.iat}, later than the device clock allows: not believed`);
+  const user = canonicalGUID(check.user);
   for (const [type, ids] of Object.entries(l.users)) {
-    if (ids.some((id) => id.toUpperCase() === user)) {
+    if (user !== null && ids.some((id) => canonicalGUID(id) === user)) {
       return { license: { version: l.v, kind: l.kind, serial: l.serial, org: l.org, url: l.url, issuedAt: l.iat, validFrom: l.nbf, validUntil: l.exp, keyId: l.kid, users: l.users }, licenseType: type };
     }
   }
   refuse('user-not-licensed');
 }
+
+// ---- signed key sets ------------------------------------------------------------
+
+const KEYSET = { v: 'int', kind: 'string', iat: 'string', keys: 'list', revoked: 'list' };
+const KEYSET_KEY = { kid: 'string', alg: 'string', pub: 'string', state: 'string', created: 'string' };
+const KEYSET_REVOKED = { kid: 'string', revokedAt: 'string' };
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Verifies the signed key set of GET /v1/keys (docs/PROTOCOL.md, "The
+ * signed key set"): its shape, every listed key's signature of the exact
+ * payload bytes, no listed key the device knows to be revoked, and that
+ * one listed key is one the device trusts (trusted minus revoked), with
+ * the same bytes. With no usable trusted key (a first fetch, which the
+ * caller allows over https only) the set stands on its own signatures.
+ * Returns {keys: [{id, state, key}], revoked: [ids]}; throws VerifyError
+ * with reason 'malformed' or 'untrusted'.
+ */
+export async function verifyKeySet(envelope, trusted = new Map(), revoked = []) {
+  if (!envelope || typeof envelope !== 'object' || typeof envelope.payload !== 'string') refuse('malformed', 'no key set');
+  const payload = decodeBase64(envelope.payload);
+  if (payload.length === 0 || payload.length > 1 << 20) refuse('malformed', 'key set: empty or over 1 MiB');
+  const ks = fields(parseSigned(payload), KEYSET, true);
+  const m = RFC3339.exec(ks.iat ?? '');
+  if (ks.v !== 1 || ks.kind !== 'keyset' || !Array.isArray(ks.keys) || ks.keys.length === 0 || !m) refuse('malformed', 'not a version 1 key set');
+  parseTime(`${m[1]}Z`);
+  const keys = ks.keys.map((k) => fields(k, KEYSET_KEY, true));
+  const gone = (ks.revoked ?? []).map((r) => fields(r, KEYSET_REVOKED, true).kid ?? '');
+  const sigs = new Map();
+  for (const x of Array.isArray(envelope.signatures) ? envelope.signatures : []) {
+    const sig = decodeBase64(x?.sig);
+    if (sig.length !== 64) refuse('malformed', 'key set: a signature is not 64 bytes');
+    sigs.set(String(x.kid ?? ''), sig);
+  }
+  const out = [];
+  for (const k of keys) {
+    const raw = decodeBase64(k.pub ?? '');
+    if (raw.length !== 32 || (await keyId(raw)) !== k.kid || k.alg !== 'Ed25519' || (k.state !== 'active' && k.state !== 'retired') || gone.includes(k.kid)) {
+      refuse('malformed', `key set: key ${k.kid} is not a valid entry`);
+    }
+    const key = await keyFromRaw(raw);
+    const sig = sigs.get(k.kid);
+    if (!sig || !(await ed25519Verify(key, sig, payload))) refuse('malformed', `key set: key ${k.kid} did not sign it`);
+    out.push({ id: k.kid, state: k.state, key });
+  }
+  for (const k of out) if (revoked.includes(k.id)) refuse('untrusted', `key set: it lists key ${k.id}, which was revoked`);
+  const usable = [...trusted.keys()].filter((id) => !revoked.includes(id));
+  const anchored = out.some((k) => usable.includes(k.id) && equalBytes(trusted.get(k.id).raw, k.key.raw));
+  if (usable.length > 0 && !anchored) refuse('untrusted');
+  return { keys: out, revoked: gone, anchored };
+}
+
+const equalBytes = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export { Client, memoryStore, encryptedStore } from './client.mjs';

@@ -8,15 +8,32 @@ export class JSONNumber {
   constructor(raw) { this.raw = raw; }
 }
 
+/** How deep objects and arrays may nest (as Go's protocol.MaxDepth). */
+export const MAX_DEPTH = 32;
+
+// foldChar maps a character to one representative of its case-folding
+// orbit (as Go's unicode.SimpleFold): "K", "k" and KELVIN SIGN all fold to
+// "k", "S", "s" and LONG S to "s". Characters whose upper or lower case is
+// more than one character (ß → SS) fold to themselves.
+function foldChar(c) {
+  const u = c.toUpperCase();
+  const base = [...u].length === 1 ? u : c;
+  const l = base.toLowerCase();
+  return [...l].length === 1 ? l : base;
+}
+
+/** Folds a key for comparison ignoring case. */
+export const foldKey = (k) => Array.from(k, foldChar).join('');
+
 export function parseStrict(text) {
   let i = 0;
   const n = text.length;
   const fail = (what) => { throw new SyntaxError(`JSON: ${what} at ${i}`); };
   const ws = () => { while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++; };
   const value = (depth) => {
-    if (depth > 64) fail('too deep');
     ws();
     const c = text[i];
+    if ((c === '{' || c === '[') && depth >= MAX_DEPTH) fail(`nested deeper than ${MAX_DEPTH}`);
     if (c === '{') return object(depth);
     if (c === '[') return array(depth);
     if (c === '"') return string();
@@ -36,7 +53,7 @@ export function parseStrict(text) {
       ws();
       if (text[i] !== '"') fail('expected a key');
       const k = string();
-      const f = k.toLowerCase();
+      const f = foldKey(k);
       if (folded.has(f)) fail(`duplicate key ${JSON.stringify(k)} (keys may not repeat, nor differ only in case)`);
       folded.add(f);
       ws();

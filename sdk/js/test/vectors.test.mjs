@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parsePublicKeys, verifyLease, verifyOffline, decodeBase64, VerifyError, useSubtleCrypto } from '../src/index.mjs';
+import { parsePublicKeys, verifyLease, verifyOffline, verifyKeySet, decodeBase64, VerifyError, useSubtleCrypto, canonicalGUID, canonicalURL, parseStrict } from '../src/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, '..', '..', 'vectors');
@@ -30,6 +30,9 @@ async function outcome(fn) {
 
 const leases = read('leases.json').cases;
 const offline = read('offline.json').cases;
+const keysets = read('keysets.json').cases;
+// The canonical forms and strict parsing, from the Go protocol package.
+const protocol = JSON.parse(readFileSync(join(here, '..', '..', '..', 'protocol', 'testdata', 'vectors.json'), 'utf8'));
 
 test('there are vectors', () => {
   assert.ok(leases.length >= 20 && offline.length >= 20);
@@ -60,6 +63,40 @@ for (const c of offline) {
   });
 }
 
+for (const c of keysets) {
+  test(`key set: ${c.name}`, async () => {
+    const trusted = c.trust?.length ? await trust(c.trust) : new Map();
+    const got = await outcome(async () => verifyKeySet(c.keySet, trusted, c.revoked ?? []));
+    assert.equal(got.reason, c.expect.reason, c.description);
+    assert.equal(got.valid, c.expect.valid);
+    if (c.expect.valid) {
+      assert.deepEqual(got.value.keys.map((k) => k.id), c.expect.keys);
+      assert.deepEqual(got.value.revoked, c.expect.revoked ?? []);
+    }
+  });
+}
+
+test('protocol: canonical GUIDs', () => {
+  for (const c of protocol.guid) assert.equal(canonicalGUID(c.in), c.canonical, JSON.stringify(c.in));
+});
+
+test('protocol: canonical URLs', () => {
+  for (const c of protocol.url) assert.equal(canonicalURL(c.in), c.canonical, JSON.stringify(c.in));
+});
+
+test('protocol: strict JSON', () => {
+  for (const c of protocol.strictJson) {
+    const bytes = c.docBase64 ? decodeBase64(c.docBase64) : new TextEncoder().encode(c.doc);
+    let ok = true;
+    try {
+      parseStrict(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    } catch {
+      ok = false;
+    }
+    assert.equal(ok, c.ok, c.why);
+  }
+});
+
 test('the node:crypto fallback reaches the same outcomes as WebCrypto', async () => {
   useSubtleCrypto({ digest: (...a) => crypto.subtle.digest(...a), importKey: () => { throw new Error('no Ed25519 here'); } });
   try {
@@ -84,6 +121,7 @@ test('command line: a vector of every reason, exit codes', () => {
   for (const c of oneEach(leases)) {
     const args = ['lease', '--key', pem(c.trust), '--lease', c.lease, '--signature', c.signature, '--at', c.check.now, '--drift', `${c.check.driftSeconds}s`];
     for (const k of ['org', 'user', 'device']) if (c.check[k]) args.push(`--${k}`, c.check[k]);
+    if (c.check.revoked) args.push('--revoked', c.check.revoked.join(','));
     const r = run(args);
     assert.equal(r.status, c.expect.valid ? 0 : 1, `${c.name}: ${r.stderr}`);
     if (!c.expect.valid) assert.match(r.stderr, new RegExp(`^licet-verify: ${c.expect.reason}: `), c.name);
@@ -91,7 +129,8 @@ test('command line: a vector of every reason, exit codes', () => {
   for (const c of oneEach(offline)) {
     const f = join(dir, `${c.name}.lic`);
     writeFileSync(f, decodeBase64(c.file));
-    const r = run(['offline', f, '--key', pem(c.trust), '--org', c.check.org, '--url', c.check.url, '--user', c.check.user, '--at', c.check.now, '--drift', `${c.check.driftSeconds}s`]);
+    const r = run(['offline', f, '--key', pem(c.trust), '--org', c.check.org, '--url', c.check.url, '--user', c.check.user, '--at', c.check.now, '--drift', `${c.check.driftSeconds}s`,
+      ...(c.check.revoked ? ['--revoked', c.check.revoked.join(',')] : [])]);
     assert.equal(r.status, c.expect.valid ? 0 : 1, `${c.name}: ${r.stderr}`);
     if (!c.expect.valid) assert.match(r.stderr, new RegExp(`^licet-verify: ${c.expect.reason}: `), c.name);
   }
