@@ -2,7 +2,7 @@
 // offline license on the organization's backend, then the backup, then the
 // last verified lease kept on the device.
 
-import { verifyLease, verifyOffline, parsePublicKeys, offlineLocation, decodeBase64, encodeBase64, keyId } from './index.mjs';
+import { verifyLease, verifyOffline, verifyKeySet, offlineLocation, decodeBase64, encodeBase64, keyId, DEFAULT_MAX_LEASE_SECONDS, MAX_OFFLINE_VALIDITY_SECONDS } from './index.mjs';
 
 const STORE_MAGIC = 'licet-store-v1\n';
 
@@ -82,7 +82,8 @@ const MAX_OFFLINE_BYTES = 8 << 20;
 export class Client {
   constructor(config) {
     this.c = {
-      stepTimeoutMs: 5000, deadlineMs: 15000, driftSeconds: 300,
+      stepTimeoutMs: 5000, deadlineMs: 15000, driftSeconds: 300, keyRefreshSeconds: 24 * 3600,
+      maxLeaseSeconds: DEFAULT_MAX_LEASE_SECONDS, maxOfflineValiditySeconds: MAX_OFFLINE_VALIDITY_SECONDS,
       now: () => new Date(), fetch: globalThis.fetch?.bind(globalThis), store: null,
       ...config,
     };
@@ -104,17 +105,25 @@ export class Client {
         o.steps.push(step('cache', e.code ? e : fail('no-cache', e.message)));
       }
     }
-    const drift = this.c.driftSeconds * 1000;
+    st.revokedKeys ??= [];
+    // The clock reading of this check; the store keeps the latest one (and
+    // the latest believed iat), so a clock set back is noticed even when
+    // no signed document came in since.
+    const now = this.now();
+    const latest = Math.max(ms(st.latestSeen), ms(st.latestTrusted));
+    const rollback = latest > 0 && now < latest - this.c.driftSeconds * 1000;
+    if (now > ms(st.latestSeen)) st.latestSeen = iso(now);
     let keys;
     try {
       keys = await this.trustedKeys(st, deadline);
     } catch (e) {
       o.steps.push(step('primary', e));
-      return this.fromCache(o, st, null);
+      if (rollback) {
+        o.steps.push(step('cache', fail('clock-rollback')));
+        return this.finish(o, st);
+      }
+      return this.finish(await this.fromCache(o, st, null), st);
     }
-    const latest = st.latestTrusted ? Date.parse(st.latestTrusted) : 0;
-    const rollback = latest > 0 && this.now() < latest - drift;
-
     if (await this.server('primary', this.c.primary, keys, st, o, deadline)) return this.finish(o, st);
     if (!rollback) {
       if (await this.offline(keys, st, o, deadline)) return this.finish(o, st);
@@ -124,9 +133,9 @@ export class Client {
     if (this.c.backup && (await this.server('backup', this.c.backup, keys, st, o, deadline))) return this.finish(o, st);
     if (rollback) {
       o.steps.push(step('cache', fail('clock-rollback')));
-      return o;
+      return this.finish(o, st);
     }
-    return this.fromCache(o, st, keys);
+    return this.finish(await this.fromCache(o, st, keys), st);
   }
 
   now() { return this.c.now().getTime(); }
@@ -186,44 +195,64 @@ export class Client {
       return false;
     }
     if (!a.licensed) {
-      // A live server's "no" ends the walk. It is not signed: at worst a
-      // forger makes a device stop working, never work unlicensed.
+      // A live server's "no" ends the walk and forgets the stored lease: a
+      // user disabled now must not work on from the cache once the
+      // licensing host is blocked. It is not signed: at worst a forger
+      // makes a device stop working, never work unlicensed. A backup's
+      // ReadOnlyServer ("cannot assign") is no revocation.
       Object.assign(o, { source: src, status: a.status, message: a.message ?? '', licenseType: a.licenseType ?? '' });
+      if (a.status !== 'ReadOnlyServer') {
+        delete st.lease;
+        delete st.signature;
+      }
       return true;
     }
     let l;
+    let err;
     try {
-      l = await this.verify(a.lease, a.signature, keys);
+      l = await this.verify(a.lease, a.signature, keys, st);
     } catch (e) {
-      if (e.reason === 'unknown-key' && !this.c.keys) {
-        // The server may have rotated its key: fetch the keys again (as
-        // the first time, over https) and add them to the pins.
+      err = e;
+      if (e.reason === 'unknown-key') {
+        // The server may have rotated its key (or revoked one): fetch the
+        // signed key set again; new keys join the pins when the app
+        // configured none.
         try {
           keys = await this.refreshKeys(st, deadline);
-          l = await this.verify(a.lease, a.signature, keys);
-        } catch { /* not believed below */ }
+          l = await this.verify(a.lease, a.signature, keys, st);
+          err = undefined;
+        } catch (e2) {
+          if (e2.reason) err = e2;
+        }
       }
+    }
+    if (err && ['revoked-key', 'issued-in-future', 'too-long'].includes(err.reason)) {
+      o.steps.push(step(src, err));
+      return false;
     }
     if (!l || l.status !== a.status || l.licenseType !== (a.licenseType ?? '')) {
       o.steps.push(step(src, fail('forged')));
       return false;
     }
-    const latest = st.latestTrusted ? Date.parse(st.latestTrusted) : 0;
     const iat = Date.parse(l.issuedAt);
-    if (latest > 0 && iat < latest - this.c.driftSeconds * 1000) {
+    if (ms(st.latestTrusted) > 0 && iat < ms(st.latestTrusted) - this.c.driftSeconds * 1000) {
+      // Older than a lease already seen: a replay, not a fresh answer.
       o.steps.push(step(src, fail('replayed')));
       return false;
     }
     Object.assign(o, { licensed: true, source: src, status: l.status, licenseType: l.licenseType, message: a.message ?? '', lease: l, expires: new Date(l.expiresAt) });
     st.lease = encodeBase64(l.payload);
     st.signature = encodeBase64(l.signature);
-    if (iat > latest) st.latestTrusted = new Date(iat).toISOString().replace('.000Z', 'Z');
+    saw(st, iat);
     return true;
   }
 
-  verify(lease, signature, keys) {
+  verify(lease, signature, keys, st) {
     const r = this.c.request;
-    return verifyLease(lease, signature, keys, { org: r.organizationId, user: r.userId, device: r.deviceId, now: this.now(), driftSeconds: this.c.driftSeconds });
+    return verifyLease(lease, signature, keys, {
+      org: r.organizationId, user: r.userId, device: r.deviceId, now: this.now(), driftSeconds: this.c.driftSeconds,
+      maxLeaseSeconds: this.c.maxLeaseSeconds, revoked: st.revokedKeys,
+    });
   }
 
   async offline(keys, st, o, deadline) {
@@ -247,14 +276,16 @@ export class Client {
     const r = this.c.request;
     let v;
     try {
-      v = await verifyOffline(doc, keys, { org: r.organizationId, url: r.organizationUrl, user: r.userId, now: this.now(), driftSeconds: this.c.driftSeconds });
+      v = await verifyOffline(doc, keys, {
+        org: r.organizationId, url: r.organizationUrl, user: r.userId, now: this.now(), driftSeconds: this.c.driftSeconds,
+        maxValiditySeconds: this.c.maxOfflineValiditySeconds, revoked: st.revokedKeys,
+      });
     } catch (e) {
       o.steps.push(step('offline', e));
       return false;
     }
     Object.assign(o, { licensed: true, source: 'offline', status: 'Licensed', licenseType: v.licenseType, offline: v.license, expires: new Date(v.license.validUntil), message: `licensed by offline license ${v.license.serial}` });
-    const latest = st.latestTrusted ? Date.parse(st.latestTrusted) : 0;
-    if (Date.parse(v.license.issuedAt) > latest) st.latestTrusted = v.license.issuedAt;
+    saw(st, Date.parse(v.license.issuedAt));
     return true;
   }
 
@@ -263,9 +294,9 @@ export class Client {
       o.steps.push(step('cache', fail('no-cache')));
       return o;
     }
-    keys ??= await pinned(st);
+    keys ??= await this.anchors(st);
     try {
-      const l = await this.verify(st.lease, st.signature, keys);
+      const l = await this.verify(st.lease, st.signature, keys, st);
       Object.assign(o, { licensed: true, source: 'cache', status: l.status, licenseType: l.licenseType, lease: l, expires: new Date(l.expiresAt), message: `no licensing server can be reached; working on the stored lease until ${l.expiresAt}` });
     } catch (e) {
       if (e.reason === 'expired') {
@@ -278,48 +309,86 @@ export class Client {
     return o;
   }
 
+  // anchors are the keys the device trusts now: the configured ones, else
+  // the pinned ones, never a revoked one.
+  async anchors(st) {
+    const keys = this.c.keys ? new Map(this.c.keys) : await pinned(st);
+    for (const id of st.revokedKeys) keys.delete(id);
+    return keys;
+  }
+
+  // trustedKeys returns the anchors, fetching the signed key set when there
+  // are none, and again when the last one is older than keyRefreshSeconds
+  // (to learn of revocations; a failed refresh does not stop the check).
   async trustedKeys(st, deadline) {
-    if (this.c.keys) return this.c.keys;
-    const p = await pinned(st);
-    if (p.size > 0) return p;
+    const keys = await this.anchors(st);
+    if (keys.size > 0) {
+      if (this.c.keyRefreshSeconds > 0 && this.now() - ms(st.keysFetched) >= this.c.keyRefreshSeconds * 1000) {
+        try {
+          return await this.refreshKeys(st, deadline);
+        } catch { /* tried again at the next check */ }
+      }
+      return keys;
+    }
+    return this.refreshKeys(st, deadline);
+  }
+
+  // refreshKeys fetches the signed key set from the primary, then the
+  // backup, and applies the first it may: signed by a key the device
+  // trusts, its revocations join the device's for ever and (when the app
+  // configured no keys) its keys join the pins; otherwise, over https
+  // (the trust of a first fetch), its revocations only, and when that
+  // leaves the device no trusted key, its keys are pinned as on a first
+  // fetch.
+  async refreshKeys(st, deadline) {
     const errs = [];
     for (const base of [this.c.primary, this.c.backup]) {
       if (!base) continue;
-      if (!base.startsWith('https://') && !this.c.allowInsecureKeyFetch) {
+      const tls = base.startsWith('https://') || this.c.allowInsecureKeyFetch;
+      const trusted = await this.anchors(st);
+      if (trusted.size === 0 && !tls) {
         errs.push(`${base} is not https`);
         continue;
       }
+      let ks;
       try {
-        const keys = await this.fetchKeys(base, deadline);
-        st.pinnedKeys = {};
-        for (const [id, k] of keys) st.pinnedKeys[id] = encodeBase64(k.raw);
-        return keys;
+        const resp = await this.get(`${base.replace(/\/+$/, '')}/v1/keys`, { method: 'GET' }, deadline, 1 << 20);
+        if (resp.status !== 200) throw new Error(`fetching keys: ${resp.status}`);
+        // Parsed and checked on its own signatures; trust is decided here.
+        ks = await verifyKeySet(JSON.parse(new TextDecoder().decode(resp.body)).keySet, new Map(), st.revokedKeys);
       } catch (e) {
         errs.push(e.message);
+        continue;
       }
+      const anchored = ks.keys.some((k) => trusted.has(k.id) && trusted.get(k.id).raw.every((b, i) => b === k.key.raw[i]));
+      if (!anchored && !tls) {
+        errs.push(`the key set from ${base} is not signed by a trusted key`);
+        continue;
+      }
+      st.pinnedKeys ??= {};
+      for (const id of ks.revoked) {
+        if (!st.revokedKeys.includes(id)) st.revokedKeys.push(id);
+        delete st.pinnedKeys[id];
+      }
+      if (!this.c.keys && (anchored || (await this.anchors(st)).size === 0)) {
+        for (const k of ks.keys) st.pinnedKeys[k.id] = encodeBase64(k.key.raw);
+      }
+      st.keysFetched = iso(this.now());
+      const keys = await this.anchors(st);
+      if (keys.size > 0) return keys;
+      errs.push('every key the device trusted is revoked');
     }
     throw fail('no-trusted-keys', errs.join('; '));
   }
+}
 
-  async refreshKeys(st, deadline) {
-    for (const base of [this.c.primary, this.c.backup]) {
-      if (!base || (!base.startsWith('https://') && !this.c.allowInsecureKeyFetch)) continue;
-      try {
-        const keys = await this.fetchKeys(base, deadline);
-        st.pinnedKeys ??= {};
-        for (const [id, k] of keys) st.pinnedKeys[id] = encodeBase64(k.raw);
-        return pinned(st);
-      } catch { /* try the next */ }
-    }
-    throw fail('no-trusted-keys');
-  }
+const ms = (t) => (t ? Date.parse(t) || 0 : 0);
+const iso = (t) => new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-  async fetchKeys(base, deadline) {
-    const resp = await this.get(`${base.replace(/\/+$/, '')}/v1/keys`, { method: 'GET' }, deadline, 1 << 20);
-    if (resp.status !== 200) throw new Error(`fetching keys: ${resp.status}`);
-    const doc = JSON.parse(new TextDecoder().decode(resp.body));
-    return parsePublicKeys((doc.keys ?? []).map((k) => k.publicKeyPem ?? '').join(''));
-  }
+// saw records a believed document's issue time.
+function saw(st, iat) {
+  if (iat > ms(st.latestTrusted)) st.latestTrusted = iso(iat);
+  if (iat > ms(st.latestSeen)) st.latestSeen = iso(iat);
 }
 
 // readCapped reads an answer's body, refusing more than max bytes.

@@ -86,7 +86,7 @@ test('a replayed older lease is not believed once a newer one was seen', async (
   const fresh = await signed(vendor);
   answer = () => ({ body: fresh });
   assert.equal((await client({ store }).check()).licensed, true);
-  const old = await signed(vendor, { iat: ts(new Date(Date.now() - 3600e3)) });
+  const old = await signed(vendor, { iat: ts(new Date(Date.now() - 3600e3)), exp: ts(new Date(Date.now() + 864e5)) });
   answer = (req) => (req.url === '/v1/license/check' ? { body: old } : { status: 404 });
   const o = await client({ store }).check();
   assert.equal(o.steps[0].code, 'replayed');
@@ -114,4 +114,40 @@ test('the deadline bounds a server that never answers', async () => {
     hang.closeAllConnections();
     hang.close();
   }
+});
+
+test('a lease signed by a key the server revoked is refused once the device fetched the key set', async () => {
+  // The server's key set: the vendor key active, the stranger's revoked.
+  const { signKeySet } = await import('./keyset-helper.mjs');
+  const env = await signKeySet([vendor], [stranger.id]);
+  const bad = await signed(stranger);
+  answer = (req) => (req.url === '/v1/keys' ? { body: { keySet: env } } : req.url === '/v1/license/check' ? { body: bad } : { status: 404 });
+  const store = memoryStore();
+  // Trusting both at first (the app pinned both): the refresh teaches the revocation.
+  const both = await parsePublicKeys(vendor.pem + stranger.pem);
+  const o = await client({ keys: both, store }).check();
+  assert.equal(o.licensed, false);
+  assert.equal(o.steps[0].code, 'revoked-key', JSON.stringify(o.steps));
+  assert.deepEqual((await store.load()).revokedKeys, [stranger.id]);
+  // For ever: even a later check that fetches nothing refuses it.
+  const again = await client({ keys: both, store, keyRefreshSeconds: -1 }).check();
+  assert.equal(again.steps[0].code, 'revoked-key');
+});
+
+test('no configured keys: the key set is fetched over http only when allowed, pinned, and refused when nobody trusted signed it later', async () => {
+  const { signKeySet } = await import('./keyset-helper.mjs');
+  let env = await signKeySet([vendor], []);
+  const good = await signed(vendor);
+  answer = (req) => (req.url === '/v1/keys' ? { body: { keySet: env } } : req.url === '/v1/license/check' ? { body: good } : { status: 404 });
+  const store = memoryStore();
+  let o = await client({ keys: undefined, store }).check();
+  assert.equal(o.steps[0].code, 'no-trusted-keys');
+  o = await client({ keys: undefined, store, allowInsecureKeyFetch: true }).check();
+  assert.equal(o.source, 'primary', JSON.stringify(o.steps));
+  assert.deepEqual(Object.keys((await store.load()).pinnedKeys), [vendor.id]);
+  // A key set signed only by a stranger does not replace the pins over http.
+  env = await signKeySet([stranger], []);
+  o = await client({ keys: undefined, store, keyRefreshSeconds: 1, now: () => new Date(Date.now() + 5000) }).check();
+  assert.deepEqual(Object.keys((await store.load()).pinnedKeys), [vendor.id]);
+  assert.equal(o.source, 'primary');
 });
