@@ -25,6 +25,29 @@ public final class Json {
         @Override public String toString() { return raw; }
     }
 
+    /** How deep objects and arrays may nest (Go's protocol.MaxDepth). */
+    public static final int MAX_DEPTH = 32;
+
+    /**
+     * Folds a key for comparison ignoring case, one representative per
+     * Unicode case-folding orbit as Go's unicode.SimpleFold: "K", "k" and
+     * KELVIN SIGN fold to "k"; a character whose other case is longer
+     * (ß → SS) folds to itself.
+     */
+    public static String foldKey(String k) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < k.length();) {
+            int c = k.codePointAt(i);
+            i += Character.charCount(c);
+            String s = new String(Character.toChars(c));
+            String u = s.toUpperCase(Locale.ROOT);
+            String base = u.codePointCount(0, u.length()) == 1 ? u : s;
+            String l = base.toLowerCase(Locale.ROOT);
+            b.append(l.codePointCount(0, l.length()) == 1 ? l : base);
+        }
+        return b.toString();
+    }
+
     /** Parses text: objects become Map (insertion order), arrays List, strings String, numbers Json.Number, true/false Boolean, null null. */
     public static Object parse(String text) {
         Parser p = new Parser(text);
@@ -50,10 +73,10 @@ public final class Json {
         }
 
         Object value(int depth) {
-            if (depth > 64) throw fail("too deep");
             ws();
             if (i >= s.length()) throw fail("unexpected end");
             char c = s.charAt(i);
+            if ((c == '{' || c == '[') && depth >= MAX_DEPTH) throw fail("nested deeper than " + MAX_DEPTH);
             if (c == '{') return object(depth);
             if (c == '[') return array(depth);
             if (c == '"') return string();
@@ -74,7 +97,7 @@ public final class Json {
                 ws();
                 if (i >= s.length() || s.charAt(i) != '"') throw fail("expected a key");
                 String k = string();
-                if (!folded.add(k.toLowerCase(Locale.ROOT))) throw fail("duplicate key \"" + k + "\" (keys may not repeat, nor differ only in case)");
+                if (!folded.add(foldKey(k))) throw fail("duplicate key \"" + k + "\" (keys may not repeat, nor differ only in case)");
                 ws();
                 if (i >= s.length() || s.charAt(i) != ':') throw fail("expected :");
                 i++;

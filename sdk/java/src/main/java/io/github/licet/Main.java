@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
 /**
  * java -jar licet.jar lease --key PUB.pem --lease B64 --signature B64 [--org G --user G --device D]
  * java -jar licet.jar offline FILE --key PUB.pem --org G --url URL --user G
- * Both take [--at TIME] (RFC 3339; default now) and [--drift 5m]. Exit 0:
+ * Both take [--at TIME] (RFC 3339; default now), [--drift 5m] and
+ * [--revoked KID,KID] (key IDs known to be revoked). Exit 0:
  * valid and matching; 1: refused (the reason on stderr); 2: a mistake on
  * the command line.
  */
@@ -32,8 +33,8 @@ public final class Main {
     private static final Map<String, List<String>> REQUIRED = new HashMap<>();
 
     static {
-        FLAGS.put("lease", Arrays.asList("key", "lease", "signature", "org", "user", "device", "at", "drift"));
-        FLAGS.put("offline", Arrays.asList("key", "org", "url", "user", "at", "drift"));
+        FLAGS.put("lease", Arrays.asList("key", "lease", "signature", "org", "user", "device", "at", "drift", "revoked"));
+        FLAGS.put("offline", Arrays.asList("key", "org", "url", "user", "at", "drift", "revoked"));
         REQUIRED.put("lease", Arrays.asList("key", "lease", "signature"));
         REQUIRED.put("offline", Arrays.asList("key", "org", "url", "user"));
     }
@@ -86,6 +87,8 @@ public final class Main {
         for (String r : REQUIRED.get(cmd)) if (opts.get(r) == null || opts.get(r).isEmpty()) throw new Usage("--" + r + " is required");
         long now = at(opts.get("at"));
         long drift = duration(opts.get("drift"));
+        List<String> revoked = new ArrayList<>();
+        for (String id : (opts.get("revoked") == null ? "" : opts.get("revoked")).split(",")) if (!id.isEmpty()) revoked.add(id);
         Map<String, Licet.TrustedKey> keys;
         try {
             keys = Licet.parsePublicKeys(new String(Files.readAllBytes(Paths.get(opts.get("key"))), StandardCharsets.UTF_8));
@@ -96,6 +99,7 @@ public final class Main {
             if (!rest.isEmpty()) throw new Usage("unexpected argument " + rest.get(0));
             Licet.LeaseCheck c = new Licet.LeaseCheck(opts.get("org"), opts.get("user"), opts.get("device"), now);
             c.driftSeconds = drift;
+            c.revoked = revoked;
             Licet.Lease l = Licet.verifyLease(opts.get("lease"), opts.get("signature"), keys, c);
             return "valid: " + l.status + " " + l.licenseType + " for user " + l.user + " of " + l.org + " on device " + l.device + ", until " + l.expiresAt + " (key " + l.keyId + ")";
         }
@@ -108,6 +112,7 @@ public final class Main {
         }
         Licet.OfflineCheck c = new Licet.OfflineCheck(opts.get("org"), opts.get("url"), opts.get("user"), now);
         c.driftSeconds = drift;
+        c.revoked = revoked;
         Licet.OfflineLicense l = Licet.verifyOffline(doc, keys, c);
         return "valid: offline license " + l.serial + " gives " + opts.get("user") + " a " + l.licenseType + " license until " + l.validUntil;
     }

@@ -77,6 +77,7 @@ public final class Tests {
         Map<String, Object> ck = m(c.get("check")), exp = m(c.get("expect"));
         Licet.LeaseCheck lc = new Licet.LeaseCheck((String) ck.get("org"), (String) ck.get("user"), (String) ck.get("device"), Licet.parseTimeUnchecked((String) ck.get("now")));
         lc.driftSeconds = Long.parseLong(ck.get("driftSeconds").toString());
+        lc.revoked = strings(ck.get("revoked"));
         try {
             Licet.Lease l = Licet.verifyLease((String) c.get("lease"), (String) c.get("signature"), Licet.parsePublicKeys(pemOf(l(c.get("trust")))), lc);
             equal(l.status, exp.get("status"), "status");
@@ -92,6 +93,7 @@ public final class Tests {
         Map<String, Object> ck = m(c.get("check")), exp = m(c.get("expect"));
         Licet.OfflineCheck oc = new Licet.OfflineCheck((String) ck.get("org"), (String) ck.get("url"), (String) ck.get("user"), Licet.parseTimeUnchecked((String) ck.get("now")));
         oc.driftSeconds = Long.parseLong(ck.get("driftSeconds").toString());
+        oc.revoked = strings(ck.get("revoked"));
         try {
             Licet.OfflineLicense l = Licet.verifyOffline(Licet.decodeBase64((String) c.get("file")), Licet.parsePublicKeys(pemOf(l(c.get("trust")))), oc);
             equal(l.licenseType, exp.get("licenseType"), "license type");
@@ -102,7 +104,37 @@ public final class Tests {
         }
     }
 
+    static List<String> strings(Object o) {
+        List<String> out = new ArrayList<>();
+        if (o != null) for (Object x : l(o)) out.add((String) x);
+        return out;
+    }
+
+    static List<Object> strings0(Object o) { return o == null ? new ArrayList<>() : l(o); }
+
+    static String keySetVector(Map<String, Object> c) throws IOException {
+        Map<String, Object> env = m(c.get("keySet")), exp = m(c.get("expect"));
+        List<String[]> sigs = new ArrayList<>();
+        for (Object o : strings0(env.get("signatures"))) sigs.add(new String[] {(String) m(o).get("kid"), (String) m(o).get("sig")});
+        List<String> trust = strings(c.get("trust"));
+        Map<String, Licet.TrustedKey> trusted = trust.isEmpty() ? new java.util.HashMap<>() : Licet.parsePublicKeys(pemOf(new ArrayList<Object>(trust)));
+        try {
+            Licet.KeySet ks = Licet.verifyKeySet((String) env.get("payload"), sigs, trusted, strings(c.get("revoked")));
+            List<String> ids = new ArrayList<>();
+            for (Licet.KeySetKey k : ks.keys) ids.add(k.id);
+            equal(ids, strings(exp.get("keys")), "keys");
+            equal(ks.revoked, strings(exp.get("revoked")), "revoked");
+            return "ok";
+        } catch (VerifyException e) {
+            return e.reason();
+        }
+    }
+
     static void vectors(String how) throws IOException {
+        for (Object o : l(read("keysets.json").get("cases"))) {
+            Map<String, Object> c = m(o);
+            test(how + "key set: " + c.get("name"), () -> equal(keySetVector(c), m(c.get("expect")).get("reason"), (String) c.get("description")));
+        }
         for (Object o : l(read("leases.json").get("cases"))) {
             Map<String, Object> c = m(o);
             test(how + "lease: " + c.get("name"), () -> equal(leaseVector(c), m(c.get("expect")).get("reason"), (String) c.get("description")));
@@ -131,6 +163,27 @@ public final class Tests {
     public static void main(String[] args) throws Exception {
         test("there are vectors", () -> check(l(read("leases.json").get("cases")).size() >= 20 && l(read("offline.json").get("cases")).size() >= 20, "too few vectors"));
         vectors("");
+        @SuppressWarnings("unchecked")
+        Map<String, Object> protocol = (Map<String, Object>) Json.parse(Files.readString(VECTORS.resolve("../../protocol/testdata/vectors.json")));
+        test("protocol: canonical GUIDs", () -> {
+            for (Object o : l(protocol.get("guid"))) equal(Licet.canonicalGUID((String) m(o).get("in")), m(o).get("canonical"), "" + m(o).get("in"));
+        });
+        test("protocol: canonical URLs", () -> {
+            for (Object o : l(protocol.get("url"))) equal(Licet.canonicalURL((String) m(o).get("in")), m(o).get("canonical"), "" + m(o).get("in"));
+        });
+        test("protocol: strict JSON", () -> {
+            for (Object o : l(protocol.get("strictJson"))) {
+                Map<String, Object> c = m(o);
+                byte[] b = c.get("docBase64") != null ? Licet.decodeBase64((String) c.get("docBase64")) : ((String) c.get("doc")).getBytes(StandardCharsets.UTF_8);
+                boolean ok = true;
+                try {
+                    Json.parse(Licet.strictUTF8(b));
+                } catch (IllegalArgumentException | java.nio.charset.CharacterCodingException e) {
+                    ok = false;
+                }
+                equal(ok, c.get("ok"), "" + c.get("why"));
+            }
+        });
         Licet.useEd25519(new BouncyCastleEd25519());
         vectors("bouncycastle ");
         Licet.useEd25519(null);
@@ -146,6 +199,7 @@ public final class Tests {
                 List<String> a = new ArrayList<>(Arrays.asList("lease", "--key", pem.toString(), "--lease", (String) c.get("lease"), "--signature", (String) c.get("signature"),
                         "--at", (String) ck.get("now"), "--drift", ck.get("driftSeconds") + "s"));
                 for (String k : new String[] {"org", "user", "device"}) if (ck.get(k) != null) a.addAll(Arrays.asList("--" + k, (String) ck.get(k)));
+                if (ck.get("revoked") != null) a.addAll(Arrays.asList("--revoked", String.join(",", strings(ck.get("revoked")))));
                 StringBuilder err = new StringBuilder();
                 int code = cli(err, a.toArray(new String[0]));
                 equal(code, Boolean.TRUE.equals(exp.get("valid")) ? 0 : 1, c.get("name") + " " + err);
@@ -159,7 +213,7 @@ public final class Tests {
                 Files.write(f, Licet.decodeBase64((String) c.get("file")));
                 StringBuilder err = new StringBuilder();
                 int code = cli(err, "offline", f.toString(), "--key", pem.toString(), "--org", (String) ck.get("org"), "--url", (String) ck.get("url"),
-                        "--user", (String) ck.get("user"), "--at", (String) ck.get("now"), "--drift", ck.get("driftSeconds") + "s");
+                        "--user", (String) ck.get("user"), "--at", (String) ck.get("now"), "--drift", ck.get("driftSeconds") + "s", "--revoked", String.join(",", strings(ck.get("revoked"))));
                 equal(code, Boolean.TRUE.equals(exp.get("valid")) ? 0 : 1, c.get("name") + " " + err);
                 if (code == 1) check(err.toString().startsWith("licet-verify: " + exp.get("reason") + ": "), c.get("name") + ": " + err);
             }
