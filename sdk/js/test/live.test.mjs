@@ -10,7 +10,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, parsePublicKeys, verifyLease, verifyOffline, memoryStore, encryptedStore } from '../src/index.mjs';
+import { Client, parsePublicKeys, verifyLease, verifyOffline, memoryStore, encryptedStore, encodeBase64 } from '../src/index.mjs';
 import { fileBackend } from '../src/node.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -86,6 +86,28 @@ test('a lease from the live server verifies, in the library and on the command l
   const other = spawnSync(process.execPath, [cli, 'lease', '--key', join(dir, 'public.pem'), '--lease', a.lease, '--signature', a.signature, '--device', 'another'], { encoding: 'utf8' });
   assert.equal(other.status, 1);
   assert.match(other.stderr, /wrong-device/);
+});
+
+test('after keys rotate and keys revoke, the device learns the revocation from the signed key set', async () => {
+  const first = await new Client({ primary: serverURL, keys, request, store: memoryStore() }).check();
+  const [oldKid] = keys.keys();
+  licet('keys', 'rotate');
+  const both = await parsePublicKeys(licet('keys', 'public'));
+  assert.equal(both.size, 2);
+  licet('keys', 'revoke', oldKid);
+  const store = memoryStore();
+  const o = await new Client({ primary: serverURL, keys: both, request, store, allowInsecureKeyFetch: true }).check();
+  assert.equal(o.source, 'primary', JSON.stringify(o.steps));
+  assert.notEqual(o.lease.keyId, oldKid);
+  assert.deepEqual((await store.load()).revokedKeys, [oldKid]);
+  // The old key's lease is refused for ever on this device, by the library and the command line.
+  await assert.rejects(verifyLease(first.lease.payload, first.lease.signature, both, { org: ORG, user: USER, device: DEVICE, revoked: [oldKid] }), { reason: 'revoked-key' });
+  const r = spawnSync(process.execPath, [cli, 'lease', '--key', join(dir, 'public.pem'), '--lease', encodeBase64(first.lease.payload), '--signature', encodeBase64(first.lease.signature), '--revoked', oldKid], { encoding: 'utf8' });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /revoked-key/);
+  // The app ships the keys the server has now.
+  keys = await parsePublicKeys(licet('keys', 'public'));
+  writeFileSync(join(dir, 'public.pem'), licet('keys', 'public'));
 });
 
 test('the whole check order: primary, key fetch and pinning, offline, cache', async () => {

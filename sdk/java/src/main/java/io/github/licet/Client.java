@@ -72,8 +72,19 @@ public final class Client {
         public String lease, signature;
         /** The latest time a signed document vouched for, in milliseconds (0: none). */
         public long latestTrusted;
+        /** The latest device clock reading or believed iat, in milliseconds (0: none). */
+        public long latestSeen;
+        /** When the signed key set was last fetched and applied (0: never). */
+        public long keysFetched;
         /** Key ID → base64 of the raw key, when the app configured none. */
         public Map<String, String> pinnedKeys = new LinkedHashMap<>();
+        /** Key IDs a verified key set revoked: never trusted again. */
+        public List<String> revokedKeys = new ArrayList<>();
+
+        void saw(long iat) {
+            if (iat > latestTrusted) latestTrusted = iat;
+            if (iat > latestSeen) latestSeen = iat;
+        }
     }
 
     /** Where the state lives. load() returns null for none and throws StoreCorruptException for a damaged one. */
@@ -101,6 +112,10 @@ public final class Client {
         public Transport transport = new UrlConnectionTransport();
         public int stepTimeoutMillis = 5000, deadlineMillis = 15000;
         public long driftSeconds = 300;
+        /** How often the signed key set is fetched again to learn of revocations (negative: only for an unknown key). */
+        public long keyRefreshSeconds = 24 * 3600;
+        public long maxLeaseSeconds = Licet.DEFAULT_MAX_LEASE_SECONDS;
+        public long maxOfflineValiditySeconds = Licet.MAX_OFFLINE_VALIDITY_SECONDS;
         public Clock clock = new Clock() {
             @Override public long now() { return System.currentTimeMillis(); }
         };
@@ -171,28 +186,39 @@ public final class Client {
                 o.steps.add(step("cache", "store-corrupt", e.getMessage()));
             }
         }
-        long drift = c.driftSeconds * 1000;
+        // The clock reading of this check; the store keeps the latest one
+        // (and the latest believed iat), so a clock set back is noticed even
+        // when no signed document came in since.
+        long now = c.clock.now();
+        long latest = Math.max(st.latestSeen, st.latestTrusted);
+        boolean rollback = latest > 0 && now < latest - c.driftSeconds * 1000;
+        if (now > st.latestSeen) st.latestSeen = now;
         Map<String, Licet.TrustedKey> keys;
         try {
             keys = trustedKeys(st);
         } catch (StepFailure e) {
             o.steps.add(step("primary", e.code, e.getMessage()));
-            return fromCache(o, st, null);
+            if (rollback) {
+                o.steps.add(step("cache", "clock-rollback", ROLLBACK));
+                return finish(o, st);
+            }
+            return finish(fromCache(o, st, null), st);
         }
-        boolean rollback = st.latestTrusted > 0 && c.clock.now() < st.latestTrusted - drift;
         if (server("primary", c.primary, keys, st, o)) return finish(o, st);
         if (!rollback) {
             if (offline(keys, st, o)) return finish(o, st);
         } else {
-            o.steps.add(step("offline", "clock-rollback", "the device clock is earlier than a time a signed document vouched for: not trusting local data"));
+            o.steps.add(step("offline", "clock-rollback", ROLLBACK));
         }
         if (!empty(c.backup) && server("backup", c.backup, keys, st, o)) return finish(o, st);
         if (rollback) {
-            o.steps.add(step("cache", "clock-rollback", "the device clock is earlier than a time a signed document vouched for: not trusting local data"));
-            return o;
+            o.steps.add(step("cache", "clock-rollback", ROLLBACK));
+            return finish(o, st);
         }
-        return fromCache(o, st, keys);
+        return finish(fromCache(o, st, keys), st);
     }
+
+    private static final String ROLLBACK = "the device clock is earlier than a time a signed document vouched for: not trusting local data";
 
     private Outcome finish(Outcome o, State st) throws IOException {
         if (c.store != null) c.store.save(st);
@@ -237,28 +263,45 @@ public final class Client {
         }
         String status = s(a.get("status")), type = s(a.get("licenseType")), message = s(a.get("message"));
         if (!Boolean.TRUE.equals(a.get("licensed"))) {
-            // A live server's "no" ends the walk. It is not signed: at worst
-            // a forger makes a device stop working, never work unlicensed.
+            // A live server's "no" ends the walk and forgets the stored
+            // lease: a user disabled now must not work on from the cache
+            // once the licensing host is blocked. It is not signed: at worst
+            // a forger makes a device stop working, never work unlicensed. A
+            // backup's ReadOnlyServer ("cannot assign") is no revocation.
             o.source = src;
             o.status = status;
             o.message = message;
             o.licenseType = type;
+            if (!status.equals("ReadOnlyServer")) {
+                st.lease = null;
+                st.signature = null;
+            }
             return true;
         }
         Licet.Lease l = null;
+        VerifyException err = null;
         try {
-            l = verify(s(a.get("lease")), s(a.get("signature")), keys);
+            l = verify(s(a.get("lease")), s(a.get("signature")), keys, st);
         } catch (VerifyException e) {
-            if (e.reason().equals("unknown-key") && c.keys == null) {
-                // The server may have rotated its key: fetch the keys again
-                // (as the first time, over https) and add them to the pins.
+            err = e;
+            if (e.reason().equals("unknown-key")) {
+                // The server may have rotated its key (or revoked one): fetch
+                // the signed key set again; new keys join the pins when the
+                // app configured none.
                 try {
                     keys = refreshKeys(st);
-                    l = verify(s(a.get("lease")), s(a.get("signature")), keys);
-                } catch (StepFailure | VerifyException e2) {
-                    l = null;
+                    l = verify(s(a.get("lease")), s(a.get("signature")), keys, st);
+                    err = null;
+                } catch (VerifyException e2) {
+                    err = e2;
+                } catch (StepFailure e2) {
+                    // not believed below
                 }
             }
+        }
+        if (err != null && Arrays.asList("revoked-key", "issued-in-future", "too-long").contains(err.reason())) {
+            o.steps.add(step(src, err.reason(), err.getMessage()));
+            return false;
         }
         if (l == null || !l.status.equals(status) || !l.licenseType.equals(type)) {
             o.steps.add(step(src, "forged", "the answer's lease does not verify: not believed"));
@@ -278,7 +321,7 @@ public final class Client {
         o.expires = parseOrZero(l.expiresAt);
         st.lease = Licet.encodeBase64(l.payload);
         st.signature = Licet.encodeBase64(l.signature);
-        if (iat > st.latestTrusted) st.latestTrusted = iat;
+        st.saw(iat);
         return true;
     }
 
@@ -292,9 +335,11 @@ public final class Client {
         }
     }
 
-    private Licet.Lease verify(String lease, String sig, Map<String, Licet.TrustedKey> keys) throws VerifyException {
+    private Licet.Lease verify(String lease, String sig, Map<String, Licet.TrustedKey> keys, State st) throws VerifyException {
         Licet.LeaseCheck lc = new Licet.LeaseCheck(c.request.organizationId, c.request.userId, c.request.deviceId, c.clock.now());
         lc.driftSeconds = c.driftSeconds;
+        lc.maxLeaseSeconds = c.maxLeaseSeconds;
+        lc.revoked = st.revokedKeys;
         return Licet.verifyLease(lease, sig, keys, lc);
     }
 
@@ -317,6 +362,8 @@ public final class Client {
         }
         Licet.OfflineCheck oc = new Licet.OfflineCheck(c.request.organizationId, c.request.organizationUrl, c.request.userId, c.clock.now());
         oc.driftSeconds = c.driftSeconds;
+        oc.maxValiditySeconds = c.maxOfflineValiditySeconds;
+        oc.revoked = st.revokedKeys;
         Licet.OfflineLicense l;
         try {
             l = Licet.verifyOffline(r.body, keys, oc);
@@ -331,8 +378,7 @@ public final class Client {
         o.offline = l;
         o.expires = parseOrZero(l.validUntil);
         o.message = "licensed by offline license " + l.serial;
-        long iat = parseOrZero(l.issuedAt);
-        if (iat > st.latestTrusted) st.latestTrusted = iat;
+        st.saw(parseOrZero(l.issuedAt));
         return true;
     }
 
@@ -341,9 +387,9 @@ public final class Client {
             o.steps.add(step("cache", "no-cache", "no verified lease stored on this device"));
             return o;
         }
-        if (keys == null) keys = pinned(st);
+        if (keys == null) keys = anchors(st);
         try {
-            Licet.Lease l = verify(st.lease, st.signature, keys);
+            Licet.Lease l = verify(st.lease, st.signature, keys, st);
             o.licensed = true;
             o.source = "cache";
             o.status = l.status;
@@ -377,53 +423,94 @@ public final class Client {
         return keys;
     }
 
+    // anchors are the keys the device trusts now: the configured ones, else
+    // the pinned ones, never a revoked one.
+    private Map<String, Licet.TrustedKey> anchors(State st) {
+        Map<String, Licet.TrustedKey> keys = c.keys != null && !c.keys.isEmpty() ? new LinkedHashMap<>(c.keys) : pinned(st);
+        for (String id : st.revokedKeys) keys.remove(id);
+        return keys;
+    }
+
+    // trustedKeys returns the anchors, fetching the signed key set when
+    // there are none, and again when the last one is older than
+    // keyRefreshSeconds (a failed refresh does not stop the check).
     private Map<String, Licet.TrustedKey> trustedKeys(State st) throws StepFailure {
-        if (c.keys != null && !c.keys.isEmpty()) return c.keys;
-        Map<String, Licet.TrustedKey> p = pinned(st);
-        if (!p.isEmpty()) return p;
+        Map<String, Licet.TrustedKey> keys = anchors(st);
+        if (!keys.isEmpty()) {
+            if (c.keyRefreshSeconds > 0 && c.clock.now() - st.keysFetched >= c.keyRefreshSeconds * 1000) {
+                try {
+                    return refreshKeys(st);
+                } catch (StepFailure e) {
+                    // tried again at the next check
+                }
+            }
+            return keys;
+        }
+        return refreshKeys(st);
+    }
+
+    // refreshKeys fetches the signed key set from the primary, then the
+    // backup, and applies the first it may: signed by a key the device
+    // trusts, its revocations join the device's for ever and (when the app
+    // configured no keys) its keys join the pins; otherwise, over https (the
+    // trust of a first fetch), its revocations only, and when that leaves
+    // the device no trusted key, its keys are pinned as on a first fetch.
+    private Map<String, Licet.TrustedKey> refreshKeys(State st) throws StepFailure {
         StringBuilder errs = new StringBuilder();
         for (String base : new String[] {c.primary, c.backup}) {
             if (empty(base)) continue;
-            if (!base.startsWith("https://") && !c.allowInsecureKeyFetch) {
+            boolean tls = base.startsWith("https://") || c.allowInsecureKeyFetch;
+            Map<String, Licet.TrustedKey> trusted = anchors(st);
+            if (trusted.isEmpty() && !tls) {
                 errs.append("; ").append(base).append(" is not https");
                 continue;
             }
+            Licet.KeySet ks;
             try {
-                Map<String, Licet.TrustedKey> keys = fetchKeys(base);
-                st.pinnedKeys = new LinkedHashMap<>();
-                for (Licet.TrustedKey k : keys.values()) st.pinnedKeys.put(k.id, Licet.encodeBase64(k.raw));
-                return keys;
-            } catch (IOException | IllegalArgumentException e) {
+                // Parsed and checked on its own signatures; trust is decided here.
+                ks = fetchKeySet(base, st);
+            } catch (IOException | IllegalArgumentException | VerifyException e) {
                 errs.append("; ").append(e.getMessage());
+                continue;
             }
+            boolean anchored = false;
+            for (Licet.KeySetKey k : ks.keys) {
+                Licet.TrustedKey t = trusted.get(k.id);
+                if (t != null && Arrays.equals(t.raw, k.key.raw)) anchored = true;
+            }
+            if (!anchored && !tls) {
+                errs.append("; the key set from ").append(base).append(" is not signed by a trusted key");
+                continue;
+            }
+            for (String id : ks.revoked) {
+                if (!st.revokedKeys.contains(id)) st.revokedKeys.add(id);
+                st.pinnedKeys.remove(id);
+            }
+            if ((c.keys == null || c.keys.isEmpty()) && (anchored || anchors(st).isEmpty())) {
+                for (Licet.KeySetKey k : ks.keys) st.pinnedKeys.put(k.id, Licet.encodeBase64(k.key.raw));
+            }
+            st.keysFetched = c.clock.now();
+            Map<String, Licet.TrustedKey> keys = anchors(st);
+            if (!keys.isEmpty()) return keys;
+            errs.append("; every key the device trusted is revoked");
         }
         throw new StepFailure("no-trusted-keys", "no trusted public keys: configure them or allow fetching them over TLS" + errs);
     }
 
-    private Map<String, Licet.TrustedKey> refreshKeys(State st) throws StepFailure {
-        for (String base : new String[] {c.primary, c.backup}) {
-            if (empty(base) || (!base.startsWith("https://") && !c.allowInsecureKeyFetch)) continue;
-            try {
-                for (Licet.TrustedKey k : fetchKeys(base).values()) st.pinnedKeys.put(k.id, Licet.encodeBase64(k.raw));
-                return pinned(st);
-            } catch (IOException | IllegalArgumentException e) {
-                // try the next
-            }
-        }
-        throw new StepFailure("no-trusted-keys", "no trusted public keys");
-    }
-
-    private Map<String, Licet.TrustedKey> fetchKeys(String base) throws IOException {
+    private Licet.KeySet fetchKeySet(String base, State st) throws IOException, VerifyException {
         Response r = c.transport.send("GET", trimSlash(base) + "/v1/keys", null, null, stepTimeout(), 1 << 20);
         if (r.status != 200) throw new IOException("fetching keys: " + r.status);
         Object doc = Json.parse(Licet.utf8(r.body));
-        StringBuilder pem = new StringBuilder();
-        if (doc instanceof Map && ((Map<?, ?>) doc).get("keys") instanceof List) {
-            for (Object k : (List<?>) ((Map<?, ?>) doc).get("keys")) {
-                if (k instanceof Map) pem.append(s(((Map<?, ?>) k).get("publicKeyPem")));
+        Object env = doc instanceof Map ? ((Map<?, ?>) doc).get("keySet") : null;
+        if (!(env instanceof Map)) throw new VerifyException("malformed", "fetching keys: no signed key set");
+        List<String[]> sigs = new ArrayList<>();
+        Object list = ((Map<?, ?>) env).get("signatures");
+        if (list instanceof List) {
+            for (Object x : (List<?>) list) {
+                if (x instanceof Map) sigs.add(new String[] {s(((Map<?, ?>) x).get("kid")), s(((Map<?, ?>) x).get("sig"))});
             }
         }
-        return Licet.parsePublicKeys(pem.toString());
+        return Licet.verifyKeySet(s(((Map<?, ?>) env).get("payload")), sigs, new LinkedHashMap<String, Licet.TrustedKey>(), st.revokedKeys);
     }
 
     /** HTTP through java.net.HttpURLConnection (on every JDK and Android), redirects not followed. */
@@ -520,6 +607,11 @@ public final class Client {
                     String t = ((String) m.get("latestTrusted")).replaceFirst("\\.\\d+Z$", "Z");
                     st.latestTrusted = parseOrZero(t);
                 }
+                if (m.get("latestSeen") instanceof String) st.latestSeen = parseOrZero(((String) m.get("latestSeen")).replaceFirst("\\.\\d+Z$", "Z"));
+                if (m.get("keysFetched") instanceof String) st.keysFetched = parseOrZero(((String) m.get("keysFetched")).replaceFirst("\\.\\d+Z$", "Z"));
+                if (m.get("revokedKeys") instanceof List) {
+                    for (Object id : (List<?>) m.get("revokedKeys")) if (id instanceof String) st.revokedKeys.add((String) id);
+                }
                 if (m.get("pinnedKeys") instanceof Map) {
                     for (Map.Entry<?, ?> e : ((Map<?, ?>) m.get("pinnedKeys")).entrySet()) st.pinnedKeys.put(String.valueOf(e.getKey()), s(e.getValue()));
                 }
@@ -544,6 +636,9 @@ public final class Client {
             if (st.lease != null) m.put("lease", st.lease);
             if (st.signature != null) m.put("signature", st.signature);
             if (st.latestTrusted > 0) m.put("latestTrusted", Main.formatTime(st.latestTrusted));
+            if (st.latestSeen > 0) m.put("latestSeen", Main.formatTime(st.latestSeen));
+            if (st.keysFetched > 0) m.put("keysFetched", Main.formatTime(st.keysFetched));
+            if (!st.revokedKeys.isEmpty()) m.put("revokedKeys", new ArrayList<Object>(st.revokedKeys));
             if (!st.pinnedKeys.isEmpty()) m.put("pinnedKeys", new LinkedHashMap<String, Object>(st.pinnedKeys));
             byte[] nonce, sealed;
             try {

@@ -351,10 +351,43 @@ public final class Tests {
                 check(o.licensed && o.source.equals("primary"), "" + o.steps);
                 equal(c2.store.load().pinnedKeys.keySet(), keys.keySet(), "pinned");
             });
+            test("live: after keys rotate and keys revoke, the device learns the revocation from the signed key set", () -> {
+                String oldLease = Licet.encodeBase64(new Client(cfg).check().lease.payload);
+                String oldSig = Licet.encodeBase64(new Client(cfg).check().lease.signature);
+                String oldKid = keys.keySet().iterator().next();
+                run(data, url, bin, "keys", "rotate");
+                Map<String, Licet.TrustedKey> both = Licet.parsePublicKeys(run(data, url, bin, "keys", "public"));
+                equal(both.size(), 2, "keys after a rotation");
+                run(data, url, bin, "keys", "revoke", oldKid);
+                Client.Config c3 = new Client.Config();
+                c3.primary = url;
+                c3.request = req;
+                c3.keys = both;
+                c3.allowInsecureKeyFetch = true;
+                c3.store = new Client.MemoryStore();
+                Client.Outcome o = new Client(c3).check();
+                check(o.licensed && o.source.equals("primary"), "" + o.steps);
+                check(!o.lease.keyId.equals(oldKid), "signed by the new key");
+                equal(c3.store.load().revokedKeys, Arrays.asList(oldKid), "revoked");
+                // The old key's lease is refused for ever on this device, by the library and the command line.
+                Licet.LeaseCheck lc = new Licet.LeaseCheck(ORG, USER, DEVICE, System.currentTimeMillis());
+                lc.revoked = c3.store.load().revokedKeys;
+                try {
+                    Licet.verifyLease(oldLease, oldSig, both, lc);
+                    throw new AssertionError("a revoked key's lease verified");
+                } catch (VerifyException e) {
+                    equal(e.reason(), "revoked-key", e.getMessage());
+                }
+                StringBuilder err = new StringBuilder();
+                equal(cli(err, "lease", "--key", dir.resolve("public.pem").toString(), "--lease", oldLease, "--signature", oldSig, "--revoked", oldKid), 1, err.toString());
+                check(err.toString().contains("revoked-key"), err.toString());
+                cfg.keys = both; // the app ships the new key too
+                Files.writeString(dir.resolve("public.pem"), run(data, url, bin, "keys", "public"));
+            });
             test("live: an offline license from the server verifies (library and command line)", () -> {
                 run(data, url, bin, "offline", "issue", "--org", ORG, "--out", dir.resolve("offline.lic").toString());
                 offline[0] = Files.readAllBytes(dir.resolve("offline.lic"));
-                Licet.OfflineLicense l = Licet.verifyOffline(offline[0], keys, new Licet.OfflineCheck(ORG, backendURL + "/", USER.toLowerCase(), System.currentTimeMillis()));
+                Licet.OfflineLicense l = Licet.verifyOffline(offline[0], cfg.keys, new Licet.OfflineCheck(ORG, backendURL + "/", USER.toLowerCase(), System.currentTimeMillis()));
                 equal(l.licenseType, "Standard", "type");
                 StringBuilder err = new StringBuilder();
                 equal(cli(err, "offline", dir.resolve("offline.lic").toString(), "--key", dir.resolve("public.pem").toString(), "--org", ORG, "--url", backendURL, "--user", USER), 0, err.toString());
