@@ -70,6 +70,8 @@ func init() {
 		{"admin add", "make an address an administrator of an organization; prints a one-time password link", (*Program).adminAdd},
 		{"admin remove", "end an address's administration of an organization", (*Program).adminRemove},
 		{"mail list", "list notification mails: pending, sent, failed", (*Program).mailList},
+		{"privacy erase", "erase an e-mail address everywhere: notification lists, opt-outs, confirmations, mails, audit", (*Program).privacyErase},
+		{"privacy export", "print everything stored about a mobile user (right of access)", (*Program).privacyExport},
 		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
 		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},
 		{"offline show", "show offline license settings and history", (*Program).offlineShow},

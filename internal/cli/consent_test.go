@@ -196,7 +196,7 @@ func TestFirstMailAtOnceDigestLaterUnsubscribeCountsAtSend(t *testing.T) {
 	}
 	d := parseMail(t, y[1].raw)
 	if d.header.Get("Subject") != "3 licenses assigned in org1" || strings.Contains(d.text, guid('u', 1)) || !strings.Contains(d.text, guid('u', 4)) {
-		t.Errorf("digest %q:\n%s", d.header.Get("Subject"), d.text)
+		t.Errorf("digest %q:\n%s\n%s", d.header.Get("Subject"), d.text, s.mustLicet("mail", "list", "--json"))
 	}
 	if out := s.mustLicet("mail", "list"); strings.Count(out, "x@customer.example") != 1 {
 		t.Errorf("the dropped mail is still listed:\n%s", out)
