@@ -93,7 +93,9 @@ func testConsent(t *testing.T, open Opener) {
 	if got := to(claimAll(t, s, 0)); !slices.Equal(got, []string{"assignment:alice@customer.example"}) {
 		t.Errorf("after bob unsubscribed with a mail queued: %v", got)
 	}
-	if all, _ := s.Mails(ctx, "", 100); slices.ContainsFunc(all, func(m *licet.Mail) bool { return m.Kind == "assignment" && m.Address == "bob@elsewhere.example" && m.Status == "pending" }) {
+	if all, _ := s.Mails(ctx, "", 100); slices.ContainsFunc(all, func(m *licet.Mail) bool {
+		return m.Kind == "assignment" && m.Address == "bob@elsewhere.example" && m.Status == "pending"
+	}) {
 		t.Error("the unwanted mail is still pending")
 	}
 	// The operator's addresses are confirmed at once.
