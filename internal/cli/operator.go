@@ -709,7 +709,16 @@ func (f *flagSet) parseOrg(args []string, o *operatorFlags, id *string) (string,
 }
 
 func (p *Program) keysRetire(ctx context.Context, args []string) error {
-	fs := p.flags("keys retire")
+	return p.keyAction(ctx, "retire", args, "key %s retired: no longer published; devices that pinned it keep trusting what it signed\n")
+}
+
+func (p *Program) keysRevoke(ctx context.Context, args []string) error {
+	return p.keyAction(ctx, "revoke", args, "key %s revoked: /v1/keys lists it as revoked; devices stop trusting it at their next key refresh\n")
+}
+
+// keyAction runs "licet keys retire|revoke KEYID".
+func (p *Program) keyAction(ctx context.Context, action string, args []string, done string) error {
+	fs := p.flags("keys " + action)
 	o := fs.operator()
 	var kid string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -719,16 +728,16 @@ func (p *Program) keysRetire(ctx context.Context, args []string) error {
 		return err
 	}
 	if kid == "" || len(kid) > 64 || strings.ContainsAny(kid, "/?#% ") {
-		return usagef("give the KEYID to retire (licet keys public lists them; /v1/keys names them)")
+		return usagef("give the KEYID to %s (licet keys public lists them; /v1/keys names them)", action)
 	}
 	a, err := o.client(true)
 	if err != nil {
 		return err
 	}
-	if err := a.do(ctx, "POST", "/v1/keys/"+kid+"/retire", nil, nil); err != nil {
+	if err := a.do(ctx, "POST", "/v1/keys/"+kid+"/"+action, nil, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "key %s retired: no longer published\n", kid)
+	fmt.Fprintf(p.Stdout, done, kid)
 	return nil
 }
 

@@ -93,8 +93,11 @@ func TestOperatorAPIRefusesBadRequestsAndChangesNothing(t *testing.T) {
 		{"offline: not http", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"file:///etc/passwd"}`, 400, "backendUrl"},
 		{"offline: a folder", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"https://dav.example/crm/"}`, 400, "must name the file"},
 		{"offline: validity", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":0}`, 400, "validDays"},
+		{"offline: validity over a year", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":367}`, 400, "validDays"},
 		{"offline: issue when not enabled", "POST", "/v1/orgs/" + org + "/offline/issue", tok, "", "", 409, "ask your vendor"},
 		{"keys: retire an unknown key", "POST", "/v1/keys/0000000000000000/retire", tok, "", "", 409, "no key"},
+		{"keys: revoke an unknown key", "POST", "/v1/keys/0000000000000000/revoke", tok, "", "", 409, "no key"},
+		{"keys: revoke a path", "POST", "/v1/keys/..%2fx/revoke", tok, "", "", 409, "no key"},
 		{"mail: bad status", "GET", "/v1/mail?status=everything", tok, "", "", 400, "status must be"},
 		{"audit: filter too long", "GET", "/v1/orgs/" + org + "/audit?user=" + strings.Repeat("A", 41), tok, "", "", 400, "too long"},
 	}

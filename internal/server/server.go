@@ -23,13 +23,16 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // MaxBody bounds every request body.
@@ -40,6 +43,7 @@ type Server struct {
 	Service  *licensing.Service
 	Offline  *offline.Service
 	Mail     *mail.Dispatcher // nil without --smtp-url
+	SSO      *sso.Service     // administrators' single sign-on
 	Store    licet.Store
 	Keys     *keys.Ring
 	Logger   *slog.Logger
@@ -57,15 +61,19 @@ type Server struct {
 	// is further behind the primary than this.
 	MaxLag time.Duration
 
-	registry *prometheus.Registry
-	checks   *prometheus.CounterVec
-	latency  prometheus.Histogram
-	limited  *prometheus.CounterVec
-	dbErrors prometheus.Counter
+	registry      *prometheus.Registry
+	checks        *prometheus.CounterVec
+	latency       prometheus.Histogram
+	limited       *prometheus.CounterVec
+	dbErrors      prometheus.Counter
+	loginsRefused *prometheus.CounterVec
 
-	loginByAddress, loginByIP *limiter
-	orgLimit                  *limiter
-	deviceLimit               *limiter
+	logins       *loginThrottle
+	loginByIP    *limiter // the operator's token login
+	hashes       *hashGate
+	orgLimit     *limiter
+	deviceLimit  *limiter
+	offlineTests *limiter // backend tests per organization
 }
 
 // Handler returns the routed handler with its middleware.
@@ -73,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
@@ -119,7 +128,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registry.MustRegister(outbox("pending", "Notification mails waiting to be sent (or retried)."),
 		outbox("failed", "Notification mails given up (licet mail list --status failed)."))
-	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
+	s.loginsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_logins_refused_total",
+		Help: "Console logins and password changes refused before checking the password: throttled (429) or busy hashing (503)."}, []string{"reason"})
+	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited, s.loginsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -149,17 +160,20 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
 	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
 	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
 	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
+	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/privacy/erase", s.eraseAddress)
 	op.HandleFunc("GET /v1/orgs/{org}/users/{user}/export", s.exportUser)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/"} {
 		mux.Handle(p, s.operator(op))
 	}
@@ -217,7 +231,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil
@@ -232,7 +246,23 @@ func actor(r *http.Request) string {
 }
 
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
+}
+
+// KeysAnswer is GET /v1/keys: the keys as PEM (for OpenSSL and scripts),
+// the revoked keys, and the signed key set devices verify.
+type KeysAnswer struct {
+	Keys    []keys.Public          `json:"keys"`
+	Revoked []client.RevokedKey    `json:"revoked"`
+	KeySet  *client.KeySetEnvelope `json:"keySet"`
+}
+
+func (s *Server) keysAnswer() KeysAnswer {
+	a := KeysAnswer{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
+	if a.Revoked == nil {
+		a.Revoked = []client.RevokedKey{}
+	}
+	return a
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -303,7 +333,7 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("signing key rotated", "kid", k.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
@@ -317,7 +347,21 @@ func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("signing key retired", "kid", kid)
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	if s.ReadOnly {
+		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; revoke keys on the primary"))
+		return
+	}
+	kid := r.PathValue("kid")
+	if err := s.Keys.Revoke(kid, s.Clock.Now()); err != nil {
+		s.error(w, r, licet.Errorf(licet.ECONFLICT, "%s", err.Error()))
+		return
+	}
+	s.Logger.Warn("signing key revoked", "kid", kid)
+	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
 // statusOf is the one table from error codes to HTTP statuses.
