@@ -329,6 +329,7 @@ type Store interface {
 	OfflineStore
 	MailStore
 	AdminStore
+	SSOStore
 
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
@@ -427,6 +428,38 @@ type OfflineConfig struct {
 	HasAuth   bool   `json:"hasCredentials"` // whether Auth is set
 	ValidDays int    `json:"validDays"`      // how long an issued document is valid
 	Location  string `json:"location"`       // where apps read it; "" for the default
+	// AutoAllowed is the vendor's: whether the administrator may switch
+	// AutoUpdate on, which reissues and saves the file by itself.
+	AutoAllowed bool         `json:"autoUpdateAllowed"`
+	AutoUpdate  bool         `json:"autoUpdate"`
+	LastTest    *OfflineTest `json:"lastTest,omitempty"` // the newest backend test
+}
+
+// OfflineTest is the report of one backend test: a probe uploaded where
+// licet saves, read back where devices look, verified as a device would.
+type OfflineTest struct {
+	At    time.Time         `json:"at"`
+	By    string            `json:"by"`
+	OK    bool              `json:"ok"`
+	Steps []OfflineTestStep `json:"steps"`
+}
+
+// OfflineTestStep is one step of a backend test.
+type OfflineTestStep struct {
+	Name    string `json:"name"` // upload, read, verify, clean up
+	OK      bool   `json:"ok"`
+	Skipped bool   `json:"skipped,omitempty"` // an earlier step failed
+	Detail  string `json:"detail"`
+}
+
+// Step returns the named step, or nil.
+func (t *OfflineTest) Step(name string) *OfflineTestStep {
+	for i := range t.Steps {
+		if t.Steps[i].Name == name {
+			return &t.Steps[i]
+		}
+	}
+	return nil
 }
 
 // OfflineIssue is one issued offline license.
@@ -454,6 +487,10 @@ type OfflineStore interface {
 	SetOfflineConfig(ctx context.Context, orgID string, c OfflineConfig, setAuth bool, actor string) error
 	IssueOffline(ctx context.Context, orgID, actor string, build OfflineBuilder) (*OfflineIssue, error)
 	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
+	RecordOfflineTest(ctx context.Context, orgID string, t OfflineTest) error
+	// OfflineAutoOrgs lists the organizations with offline licenses and
+	// automatic Update allowed and on.
+	OfflineAutoOrgs(ctx context.Context) ([]string, error)
 	OfflineHistory(ctx context.Context, orgID string, limit int) ([]OfflineIssue, error)
 	OfflineDocument(ctx context.Context, orgID string) (*OfflineIssue, error)
 }
@@ -544,3 +581,19 @@ type AdminToken struct {
 	CreatedAt time.Time `json:"createdAt"`
 	RevokedAt time.Time `json:"revokedAt,omitzero"`
 }
+
+// OfflineChanges are how the users with a license differ from the newest
+// offline license: what an Update would change.
+type OfflineChanges struct {
+	Serial     int64     `json:"serial"` // the newest issued; 0: none yet
+	IssuedAt   time.Time `json:"issuedAt,omitzero"`
+	Licensed   int       `json:"licensed"`   // licensed now, not in the file (or with another type)
+	Unassigned int       `json:"unassigned"` // in the file, no longer licensed
+	Disabled   int       `json:"disabled"`   // in the file, disabled since
+	// AutoAssign: the organization assigns seats automatically, so users
+	// assigned after the newest Update are not in the file until the next.
+	AutoAssign bool `json:"autoAssign"`
+}
+
+// Total is the number of changes.
+func (c OfflineChanges) Total() int { return c.Licensed + c.Unassigned + c.Disabled }

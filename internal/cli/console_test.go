@@ -460,3 +460,43 @@ func TestConsoleMessagesComeFromCodesNotTheURL(t *testing.T) {
 		t.Errorf("after adding two users the page says:\n%.2000s", body)
 	}
 }
+
+// Whoever holds an older link cannot set the password: a new link revokes
+// the earlier ones, and setting or changing the password revokes them all.
+func TestOldLinksAreRevoked(t *testing.T) {
+	s := start(t, "", nil)
+	org, other := s.newOrg(1, 5), s.newOrg(2, 5)
+	old, newer := s.invite(org, "alice@customer.example"), s.invite(other, "alice@customer.example")
+	if resp, _ := fetch(browserless(t), t, old); resp.StatusCode != 404 {
+		t.Errorf("the older invitation still opens after a newer one: %d", resp.StatusCode)
+	}
+	if resp, _ := form(t, browserless(t), old, url.Values{"password": {"the attacker's password"}, "confirm": {"the attacker's password"}}); resp.StatusCode != 404 {
+		t.Errorf("the older invitation set the password: %d", resp.StatusCode)
+	}
+	c := signIn(t, s, newer, "alice@customer.example")
+
+	// A reset link is outstanding when alice changes her password herself.
+	reset := s.invite(org, "alice@customer.example")
+	resp, body := form(t, c, s.url+"/admin/password", url.Values{"current": {adminPW}, "password": {"a brand new passphrase"}, "confirm": {"a brand new passphrase"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "changed") {
+		t.Fatalf("change password: %d %.300s", resp.StatusCode, body)
+	}
+	if resp, _ := form(t, browserless(t), reset, url.Values{"password": {"the attacker's password"}, "confirm": {"the attacker's password"}}); resp.StatusCode != 404 {
+		t.Errorf("a reset link outlived the password change: %d", resp.StatusCode)
+	}
+
+	// Two links out, the newer used: the older is dead too.
+	first, second := s.invite(org, "bob@customer.example"), s.invite(org, "bob@customer.example")
+	_ = first
+	signIn(t, s, second, "bob@customer.example")
+	if resp, _ := fetch(browserless(t), t, first); resp.StatusCode != 404 {
+		t.Errorf("an older link opens after the password was set: %d", resp.StatusCode)
+	}
+
+	// Removed from its last organization, an address's outstanding link dies.
+	carol := s.invite(org, "carol@customer.example")
+	s.mustLicet("admin", "remove", "--org", org, "--email", "carol@customer.example")
+	if resp, _ := fetch(browserless(t), t, carol); resp.StatusCode != 404 {
+		t.Errorf("a removed administrator's link still opens: %d", resp.StatusCode)
+	}
+}

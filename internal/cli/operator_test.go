@@ -93,6 +93,7 @@ func TestOperatorAPIRefusesBadRequestsAndChangesNothing(t *testing.T) {
 		{"offline: not http", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"file:///etc/passwd"}`, 400, "backendUrl"},
 		{"offline: a folder", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"https://dav.example/crm/"}`, 400, "must name the file"},
 		{"offline: validity", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":0}`, 400, "validDays"},
+		{"offline: validity over a year", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":367}`, 400, "validDays"},
 		{"offline: issue when not enabled", "POST", "/v1/orgs/" + org + "/offline/issue", tok, "", "", 409, "ask your vendor"},
 		{"keys: retire an unknown key", "POST", "/v1/keys/0000000000000000/retire", tok, "", "", 409, "no key"},
 		{"keys: revoke an unknown key", "POST", "/v1/keys/0000000000000000/revoke", tok, "", "", 409, "no key"},

@@ -29,6 +29,7 @@ import (
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
+	"github.com/licet/licet/internal/sso"
 	"golang.org/x/time/rate"
 )
 
@@ -51,6 +52,7 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	offlineAllowPrivate    bool
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -76,10 +78,11 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailFirstRetry, "mail-first-retry", 5*time.Second, "first wait before sending a mail again (doubles each time)")
 	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
 	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
+	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -208,10 +211,17 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
-	off := &offline.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger}
+	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
+	if !c.readOnly {
+		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
+		if err != nil {
+			return err
+		}
+		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,

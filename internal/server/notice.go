@@ -45,6 +45,9 @@ var notices = map[string]notice{
 	"offline-issued": {args: 2, say: func(n []int64) string {
 		return "Offline license " + strconv.FormatInt(n[0], 10) + " issued with " + count(n[1], "user", "users") + "."
 	}},
+	"offline-backend-saved": {say: fixed("Backend saved.")},
+	"offline-test-ok":       {say: fixed("Backend test passed: devices will find and accept the file.")},
+	"offline-test-failed":   {error: true, say: fixed("Backend test failed: see the steps below.")},
 	"offline-upload-failed": {args: 1, error: true, say: func(n []int64) string {
 		return "Offline license " + strconv.FormatInt(n[0], 10) + " issued, but saving it to the backend failed: see the history below."
 	}},

@@ -98,7 +98,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
 		err = licet.ValidName(req.Name)
 	}
 	if err == nil {
-		err = licet.ValidURL(req.URL)
+		req.URL, err = licet.CanonicalOrgURL(req.URL)
 	}
 	if err == nil {
 		err = req.Settings.Validate()

@@ -28,9 +28,11 @@ import (
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // MaxBody bounds every request body.
@@ -41,6 +43,7 @@ type Server struct {
 	Service  *licensing.Service
 	Offline  *offline.Service
 	Mail     *mail.Dispatcher // nil without --smtp-url
+	SSO      *sso.Service     // administrators' single sign-on
 	Store    licet.Store
 	Keys     *keys.Ring
 	Logger   *slog.Logger
@@ -58,15 +61,19 @@ type Server struct {
 	// is further behind the primary than this.
 	MaxLag time.Duration
 
-	registry *prometheus.Registry
-	checks   *prometheus.CounterVec
-	latency  prometheus.Histogram
-	limited  *prometheus.CounterVec
-	dbErrors prometheus.Counter
+	registry      *prometheus.Registry
+	checks        *prometheus.CounterVec
+	latency       prometheus.Histogram
+	limited       *prometheus.CounterVec
+	dbErrors      prometheus.Counter
+	loginsRefused *prometheus.CounterVec
 
-	loginByAddress, loginByIP *limiter
-	orgLimit                  *limiter
-	deviceLimit               *limiter
+	logins       *loginThrottle
+	loginByIP    *limiter // the operator's token login
+	hashes       *hashGate
+	orgLimit     *limiter
+	deviceLimit  *limiter
+	offlineTests *limiter // backend tests per organization
 }
 
 // Handler returns the routed handler with its middleware.
@@ -74,6 +81,7 @@ func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
@@ -120,7 +128,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registry.MustRegister(outbox("pending", "Notification mails waiting to be sent (or retried)."),
 		outbox("failed", "Notification mails given up (licet mail list --status failed)."))
-	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
+	s.loginsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_logins_refused_total",
+		Help: "Console logins and password changes refused before checking the password: throttled (429) or busy hashing (503)."}, []string{"reason"})
+	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited, s.loginsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -150,6 +160,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
 	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
 	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
 	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
@@ -160,6 +171,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
 		mux.Handle(p, s.operator(op))
 	}
@@ -217,7 +229,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil

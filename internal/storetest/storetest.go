@@ -76,6 +76,36 @@ func Run(t *testing.T, open Opener) {
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
 	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
+	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
+}
+
+func testAdminLinks(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 1, nil)
+	ctx := context.Background()
+	for _, h := range []string{"first", "second"} {
+		if _, err := s.AddAdmin(ctx, org, "alice@customer.example", h, clk.Now().Add(time.Hour), "op"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SetAdminPassword(ctx, "first", "hash-by-the-old-link"); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("the older link set the password: %v", err)
+	}
+	a, err := s.AdminByLink(ctx, "second")
+	if err != nil {
+		t.Fatalf("the newest link: %v", err)
+	}
+	if _, err := s.AddAdmin(ctx, org, "alice@customer.example", "reset", clk.Now().Add(time.Hour), "op"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ChangeAdminPassword(ctx, a.ID, "hash-changed-by-alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AdminByLink(ctx, "reset"); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("a reset link outlived the password change: %v", err)
+	}
+	if got, _ := s.AdminByEmail(ctx, "alice@customer.example"); got == nil || got.PasswordHash != "hash-changed-by-alice" {
+		t.Errorf("password hash %v", got)
+	}
 }
 
 func setup(t *testing.T, open Opener, seats int, mod func(*licet.Settings)) (licet.Store, *Clock, string) {
