@@ -77,6 +77,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
 	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
+	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, open) })
 }
 
 func testAdminLinks(t *testing.T, open Opener) {
