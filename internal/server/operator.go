@@ -122,6 +122,9 @@ type OrgDetail struct {
 	*licet.Organization
 	Seats []licet.SeatCount `json:"seats"`
 	Pools []licet.Pool      `json:"pools"`
+	// TemporaryAllowance is how many users may hold a temporary license
+	// at once now (the vendor's temporaryMax, or its default).
+	TemporaryAllowance int `json:"temporaryAllowance"`
 	// Recipients says where each notification address stands (pending
 	// confirmation, declined, unsubscribed, subscribed).
 	Recipients []licet.Recipient `json:"notificationRecipients"`
@@ -147,7 +150,8 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs}, nil
+	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now())}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
@@ -175,8 +179,8 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.Validate()
 	}
-	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && (p.Offline != nil || p.Name != nil || p.URL != nil) {
-		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL and offline switch are the vendor's to change")
+	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && p.VendorOnly() {
+		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
 	}
 	if err == nil {
 		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))
