@@ -430,7 +430,13 @@ func TestSSORegistrationRefusesBadInputAndKeepsTheSecretSealed(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(s.dir, "secrets.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("secrets.key: %v %v", fi, err)
 	}
+	if _, body := fetch(browserless(t), t, s.url+"/admin/login"); !strings.Contains(body, `id="sso-email"`) {
+		t.Error("the login page does not offer single sign-on")
+	}
 	s.mustLicet("sso", "remove", "--id", "contoso")
+	if _, body := fetch(browserless(t), t, s.url+"/admin/login"); strings.Contains(body, `id="sso-email"`) {
+		t.Error("the login page offers single sign-on with no provider registered")
+	}
 	if list := s.mustLicet("sso", "list", "--json"); strings.TrimSpace(list) != "[]" {
 		t.Errorf("after remove: %s", list)
 	}
