@@ -29,6 +29,7 @@ import (
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
 
@@ -44,6 +45,7 @@ type serveConfig struct {
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
+	backupLease            time.Duration
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -67,7 +69,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's pprof profiles on this address (keep it on loopback; default off)")
-	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
+	fs.DurationVar(&c.maxLag, "max-lag", 24*time.Hour, "read-only: while the data is further behind the primary than this, not ready and checks answer 503 (0: no bound)")
+	fs.DurationVar(&c.backupLease, "backup-lease", protocol.DefaultBackupLeaseLength, "read-only: the longest lease this backup signs")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
 	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
@@ -81,7 +84,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -114,6 +117,15 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
+	}
+	if c.backupLease < time.Minute || c.backupLease > protocol.MaxLeaseLength {
+		return usagef("--backup-lease must be between 1m and %s", protocol.MaxLeaseLength)
+	}
+	if c.readOnly {
+		// A backup's leases are short: a revocation on the primary reaches
+		// devices through the backup within --max-lag plus this.
+		c.leaseDuration = min(c.leaseDuration, c.backupLease)
+		c.leaseReuse = min(c.leaseReuse, c.leaseDuration/10)
 	}
 	if c.publicURL != "" {
 		if err := licet.ValidURL(c.publicURL); err != nil {
