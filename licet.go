@@ -260,6 +260,7 @@ type Store interface {
 	OfflineStore
 	MailStore
 	AdminStore
+	SSOStore
 
 	// Secrets and health.
 	OperatorTokenHash(ctx context.Context) ([]byte, error)

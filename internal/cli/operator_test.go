@@ -141,14 +141,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 	s.check(org, guid('u', 2)) // no seat left
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready",
 		"/metrics": `licet_checks_total{source="primary",status="Licensed"} 1`} {
-		resp, err := http.Get(s.url + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
-			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		code, b := s.op("GET", path, s.token(), "", "")
+		if code != 200 || !strings.Contains(b, want) {
+			t.Errorf("%s: %d %s", path, code, b)
 		}
 	}
 }
@@ -162,7 +157,7 @@ func TestMetricsMove(t *testing.T) {
 		s.check(org, guid('u', 1))
 	}
 	time.Sleep(100 * time.Millisecond)
-	m := metrics(t, s.url)
+	m := metrics(t, s)
 	for _, want := range []string{
 		`licet_checks_total{source="primary",status="NoLicenseAvailable"} 1`,
 		"licet_assignments_total 1",

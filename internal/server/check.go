@@ -49,6 +49,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		httpStatus, code := s.logError(r, err)
 		status = licet.Status("error:" + code)
+		if code == clientClosed {
+			status = clientClosed
+		}
 		writeCheckError(w, f, httpStatus, errorBody{Code: code, Message: licet.ErrorMessage(err)})
 	}
 	s.checks.WithLabelValues(string(status)).Inc()

@@ -75,6 +75,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("SeatCountsMatchUsers", func(t *testing.T) { testSeatCounts(t, open) })
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
+	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, open) })
 }
 
 func testAdminLinks(t *testing.T, open Opener) {
