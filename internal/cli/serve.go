@@ -187,15 +187,10 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 
 // openStore opens the database the configuration names.
 func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
-	db := c.database
-	switch {
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return postgres.Open(ctx, db, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
+	db := sqlitePath(c)
+	if db == "" {
+		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
 			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
-	case db == "":
-		db = filepath.Join(c.data, "licet.db")
-	default:
-		db = strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -203,6 +198,18 @@ func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store
 		}
 	}
 	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
+}
+
+// sqlitePath is the SQLite file the configuration names ("" for PostgreSQL).
+func sqlitePath(c serveConfig) string {
+	switch db := c.database; {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return ""
+	case db == "":
+		return filepath.Join(c.data, "licet.db")
+	default:
+		return strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
+	}
 }
 
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
@@ -223,6 +230,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
+	}
+	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+		return err
 	}
 	store, err := p.openStore(ctx, c)
 	if err != nil {
