@@ -30,6 +30,7 @@ import (
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
 	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
 
@@ -45,6 +46,7 @@ type serveConfig struct {
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
+	backupLease            time.Duration
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -74,7 +76,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's pprof profiles on this address (keep it on loopback; default off)")
-	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
+	fs.DurationVar(&c.maxLag, "max-lag", 24*time.Hour, "read-only: while the data is further behind the primary than this, not ready and checks answer 503 (0: no bound)")
+	fs.DurationVar(&c.backupLease, "backup-lease", protocol.DefaultBackupLeaseLength, "read-only: the longest lease this backup signs")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
 	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
@@ -95,7 +98,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.env("database-file", "smtp-url-file", "metrics-listen")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "mail-org-hourly", "mail-retention", "audit-retention")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -148,6 +152,15 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
 	}
+	if c.backupLease < time.Minute || c.backupLease > protocol.MaxLeaseLength {
+		return usagef("--backup-lease must be between 1m and %s", protocol.MaxLeaseLength)
+	}
+	if c.readOnly {
+		// A backup's leases are short: a revocation on the primary reaches
+		// devices through the backup within --max-lag plus this.
+		c.leaseDuration = min(c.leaseDuration, c.backupLease)
+		c.leaseReuse = min(c.leaseReuse, c.leaseDuration/10)
+	}
 	if c.publicURL != "" {
 		if err := licet.ValidURL(c.publicURL); err != nil {
 			return usagef("--public-url: %s", licet.ErrorMessage(err))
@@ -187,15 +200,10 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 
 // openStore opens the database the configuration names.
 func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
-	db := c.database
-	switch {
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return postgres.Open(ctx, db, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
+	db := sqlitePath(c)
+	if db == "" {
+		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
 			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
-	case db == "":
-		db = filepath.Join(c.data, "licet.db")
-	default:
-		db = strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -203,6 +211,18 @@ func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store
 		}
 	}
 	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
+}
+
+// sqlitePath is the SQLite file the configuration names ("" for PostgreSQL).
+func sqlitePath(c serveConfig) string {
+	switch db := c.database; {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return ""
+	case db == "":
+		return filepath.Join(c.data, "licet.db")
+	default:
+		return strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
+	}
 }
 
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
@@ -223,6 +243,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
+	}
+	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+		return err
 	}
 	store, err := p.openStore(ctx, c)
 	if err != nil {
