@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"crypto/tls"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,5 +60,36 @@ func waitLog(t *testing.T, s *server, want string) {
 			t.Fatalf("the log never said %q:\n%s", want, s.logs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TLS 1.2 offers AEAD suites only: a client that knows nothing but CBC
+// cannot connect; one with GCM can.
+func TestTLS12SuitesAreAEADOnly(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeCert(t, dir, 1)
+	s := startProcess(t, t.TempDir(), "", "--tls-cert", cert, "--tls-key", key)
+	addr := strings.TrimPrefix(s.url, "http://")
+	dial := func(suites ...uint16) error {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, CipherSuites: suites})
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	for _, cs := range tls.InsecureCipherSuites() {
+		if err := dial(cs.ID); err == nil {
+			t.Errorf("TLS 1.2 with %s accepted", cs.Name)
+		}
+	}
+	for _, cs := range tls.CipherSuites() {
+		if strings.Contains(cs.Name, "CBC") && slices.Contains(cs.SupportedVersions, tls.VersionTLS12) {
+			if err := dial(cs.ID); err == nil {
+				t.Errorf("TLS 1.2 with %s accepted", cs.Name)
+			}
+		}
+	}
+	if err := dial(tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256); err != nil {
+		t.Errorf("TLS 1.2 with ECDHE-ECDSA-AES128-GCM: %v", err)
 	}
 }

@@ -103,5 +103,12 @@ func reloadOnHUP(hup <-chan os.Signal, stop <-chan struct{}, certs *certReloader
 }
 
 func (r *certReloader) config() *tls.Config {
-	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12}
+	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12,
+		// TLS 1.2: AEAD suites with forward secrecy only (no CBC, no SHA-1
+		// MACs, no RSA key exchange). TLS 1.3's suites are all AEAD.
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		}}
 }
