@@ -57,6 +57,9 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	mailOrgHourly          int
+	mailRetention          time.Duration
+	auditRetention         time.Duration
 	databaseFile           string
 	smtpURLFile            string
 	metricsListen          string
@@ -92,6 +95,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailFirstRetry, "mail-first-retry", 5*time.Second, "first wait before sending a mail again (doubles each time)")
 	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
 	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
+	fs.IntVar(&c.mailOrgHourly, "mail-org-hourly", 100, "notification mails one organization may send per hour; the rest wait, and assignments meanwhile join them (0: no cap)")
+	fs.DurationVar(&c.mailRetention, "mail-retention", 90*24*time.Hour, "delete sent and failed mails this long after they were sent or given up (0: keep them)")
+	fs.DurationVar(&c.auditRetention, "audit-retention", 0, "delete audit log entries older than this (0: keep them)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
@@ -101,6 +107,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.env("database-file", "smtp-url-file", "metrics-listen")
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -125,6 +132,12 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1 {
 		return usagef("--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1")
+	}
+	if c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000 {
+		return usagef("--mail-org-hourly must be between 0 and 1000000")
+	}
+	if (c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour) {
+		return usagef("--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h")
 	}
 	if c.rateOrg < 0 || c.rateDevice < 0 {
 		return usagef("--rate-org and --rate-device must not be negative")
@@ -328,7 +341,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
 			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
-			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts}
+			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts, PerOrgHour: c.mailOrgHourly}
 	}
 
 	flushCtx, stopFlush := context.WithCancel(context.Background())
@@ -336,6 +349,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	wg.Go(func() { svc.Run(flushCtx) })
 	if srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
+	}
+	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
 	}
 
 	role := licet.RolePrimary
@@ -418,6 +434,34 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	}
 	logger.Info("operator token created", "file", path)
 	return sum[:], nil
+}
+
+// prune deletes, at start and then every period, sent and failed mails
+// older than mailAge and audit entries older than auditAge (0: keep).
+func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if mailAge > 0 {
+			if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
+				logger.Warn("cannot prune old mail", "err", err)
+			} else if n > 0 {
+				logger.Info("old mail pruned", "mails", n)
+			}
+		}
+		if auditAge > 0 {
+			if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
+				logger.Warn("cannot prune the audit log", "err", err)
+			} else if n > 0 {
+				logger.Info("old audit entries pruned", "entries", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // wildcard says whether a listen address is every address of the host

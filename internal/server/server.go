@@ -174,10 +174,12 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
+	op.HandleFunc("POST /v1/privacy/erase", s.eraseAddress)
+	op.HandleFunc("GET /v1/orgs/{org}/users/{user}/export", s.exportUser)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
 	s.ssoRoutes(mux, op)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/"} {
 		mux.Handle(p, s.operator(op))
 	}
 
