@@ -39,15 +39,21 @@ type Content struct {
 	Events           []licet.MailEvent
 	ViewURL          string
 	SubscriptionsURL string
+	// Activity, when set, makes this the "unusual license activity" mail.
+	Activity *licet.ActivityReport
 }
 
 // Render makes the text and HTML parts.
 func Render(c *Content) (text, html string, err error) {
 	var t, h bytes.Buffer
-	if err := textT.ExecuteTemplate(&t, "text", c); err != nil {
+	textName, htmlName := "text", "html"
+	if c.Activity != nil {
+		textName, htmlName = "activity-text", "activity-html"
+	}
+	if err := textT.ExecuteTemplate(&t, textName, c); err != nil {
 		return "", "", err
 	}
-	if err := htmlT.ExecuteTemplate(&h, "html", c); err != nil {
+	if err := htmlT.ExecuteTemplate(&h, htmlName, c); err != nil {
 		return "", "", err
 	}
 	return t.String(), h.String(), nil
@@ -211,6 +217,9 @@ func (d *Dispatcher) message(ctx context.Context, m *licet.Mail) (*gomail.Msg, e
 	}
 	c := &Content{Subject: Subject(org, len(m.Events)), Org: org, Seats: seats, Events: m.Events,
 		ViewURL: d.Links.ViewURL(m.ID, d.Clock.Now().Add(90*24*time.Hour)), SubscriptionsURL: d.Links.SubscriptionsURL(m.Address)}
+	if m.Activity != nil {
+		c.Subject, c.Activity = "Unusual license activity in "+org.Name, m.Activity
+	}
 	text, html, err := Render(c)
 	if err != nil {
 		return nil, err
@@ -243,7 +252,11 @@ func (d *Dispatcher) WebView(ctx context.Context, m *licet.Mail) (string, error)
 	if err != nil {
 		return "", err
 	}
-	_, html, err := Render(&Content{Subject: Subject(org, len(m.Events)), Org: org, Seats: seats, Events: m.Events,
-		SubscriptionsURL: d.Links.SubscriptionsURL(m.Address)})
+	c := &Content{Subject: Subject(org, len(m.Events)), Org: org, Seats: seats, Events: m.Events,
+		SubscriptionsURL: d.Links.SubscriptionsURL(m.Address)}
+	if m.Activity != nil {
+		c.Subject, c.Activity = "Unusual license activity in "+org.Name, m.Activity
+	}
+	_, html, err := Render(c)
 	return html, err
 }

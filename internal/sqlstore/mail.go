@@ -108,6 +108,10 @@ func scanMail(r scanner) (*licet.Mail, error) {
 		return nil, err
 	}
 	m.CreatedAt, m.DueAt, m.SentAt = fromMS(created), fromMS(due), fromMS(sent)
+	if m.Kind == licet.MailActivity {
+		m.Activity, m.Events = &licet.ActivityReport{}, []licet.MailEvent{}
+		return &m, json.Unmarshal([]byte(raw), m.Activity)
+	}
 	if err := json.Unmarshal([]byte(raw), &m.Events); err != nil {
 		return nil, err
 	}
