@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/licet/licet"
@@ -135,9 +134,9 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 }
 
 // AlertActivity queues the "unusual license activity" mail to every
-// address the organization's notifications would go to (and its
-// administrators), whether or not assignment notifications are on, minus
-// the addresses that unsubscribed; at most one an hour per organization,
+// subscribed address of the organization (its administrators, and listed
+// addresses that confirmed), whether or not assignment notifications are
+// on; at most one an hour per organization,
 // across processes (the organization's row lock orders them).
 func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.ActivityReport, now time.Time) (sent bool, err error) {
 	err = s.write(ctx, func(tx *Tx) error {
@@ -157,21 +156,17 @@ func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.Activit
 			ON CONFLICT (org_id) DO UPDATE SET last_sent = excluded.last_sent`, orgID, ms(now)); err != nil {
 			return err
 		}
-		out, err := optouts(ctx, tx, orgID)
-		if err != nil {
-			return err
-		}
-		to, err := recipients(ctx, tx, org)
+		rs, err := recipientStates(ctx, tx, org)
 		if err != nil {
 			return err
 		}
 		b, _ := json.Marshal(r)
-		for _, addr := range to {
-			if slices.Contains(out, addr) {
+		for _, rc := range rs {
+			if rc.State != licet.SubSubscribed {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, orgID, addr, licet.MailActivity, string(b), ms(now), ms(now)); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?)`, orgID, rc.Address, licet.MailActivity, string(b), ms(now), ms(now)); err != nil {
 				return err
 			}
 		}

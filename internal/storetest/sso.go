@@ -67,6 +67,9 @@ func testSSO(t *testing.T, open Opener) {
 	if err := s.CreateSession(ctx, "sess", a.ID, clk.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.CreateAdminToken(ctx, a.ID, "script", "tok"); err != nil {
+		t.Fatal(err)
+	}
 	// A refusal that says nothing about her changes nothing.
 	if _, err := s.SSOSignIn(ctx, "contoso", id, licet.SSOIgnore, "unverified"); err != nil {
 		t.Fatal(err)
@@ -80,6 +83,9 @@ func testSSO(t *testing.T, open Opener) {
 	}
 	if _, err := s.SessionAdmin(ctx, "sess"); err == nil {
 		t.Error("her session outlived the refusal")
+	}
+	if _, err := s.AdminByToken(ctx, "tok"); err == nil {
+		t.Error("her API token outlived the refusal")
 	}
 	if got, _ := s.AdminByEmail(ctx, "alice@contoso.example"); got == nil || got.Administers(org) {
 		t.Errorf("still administers: %+v", got)
