@@ -343,6 +343,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
 	}
 	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
 		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
 	}
 
@@ -424,30 +425,34 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	return sum[:], nil
 }
 
-// prune deletes, at start and then every period, sent and failed mails
-// older than mailAge and audit entries older than auditAge (0: keep).
+// prune deletes, every period, sent and failed mails older than mailAge
+// and audit entries older than auditAge (0: keep).
 func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if mailAge > 0 {
-			if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
-				logger.Warn("cannot prune old mail", "err", err)
-			} else if n > 0 {
-				logger.Info("old mail pruned", "mails", n)
-			}
-		}
-		if auditAge > 0 {
-			if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
-				logger.Warn("cannot prune the audit log", "err", err)
-			} else if n > 0 {
-				logger.Info("old audit entries pruned", "entries", n)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		pruneOnce(ctx, store, clock, logger, mailAge, auditAge)
+	}
+}
+
+func pruneOnce(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge time.Duration) {
+	if mailAge > 0 {
+		if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
+			logger.Warn("cannot prune old mail", "err", err)
+		} else if n > 0 {
+			logger.Info("old mail pruned", "mails", n)
+		}
+	}
+	if auditAge > 0 {
+		if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
+			logger.Warn("cannot prune the audit log", "err", err)
+		} else if n > 0 {
+			logger.Info("old audit entries pruned", "entries", n)
 		}
 	}
 }
