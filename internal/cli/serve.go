@@ -14,9 +14,11 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/licet/licet"
@@ -47,6 +49,7 @@ type serveConfig struct {
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
 	backupLease            time.Duration
+	hup                    <-chan os.Signal
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -64,7 +67,12 @@ type serveConfig struct {
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
-	var c serveConfig
+	// SIGHUP ("systemctl reload") must never kill the server: caught from
+	// the very start, acted on once it serves.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	c := serveConfig{hup: hup}
 	fs := p.flags("serve")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.data, "data", "./licet-data", "data folder: database, keys, operator token")
@@ -355,8 +363,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
 	}
+	var certs *certReloader
 	if c.tlsCert != "" {
-		certs, err := newCertReloader(c.tlsCert, c.tlsKey, logger)
+		certs, err = newCertReloader(c.tlsCert, c.tlsKey, logger)
 		if err != nil {
 			stopFlush()
 			wg.Wait()
@@ -367,6 +376,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		go certs.watch(stopWatch)
 		hs.TLSConfig = certs.config()
 	}
+	stopHUP := make(chan struct{})
+	defer close(stopHUP)
+	go reloadOnHUP(c.hup, stopHUP, certs, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if hs.TLSConfig != nil {
