@@ -14,9 +14,11 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/licet/licet"
@@ -47,6 +49,7 @@ type serveConfig struct {
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
 	backupLease            time.Duration
+	hup                    <-chan os.Signal
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -67,7 +70,12 @@ type serveConfig struct {
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
-	var c serveConfig
+	// SIGHUP ("systemctl reload") must never kill the server: caught from
+	// the very start, acted on once it serves.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	c := serveConfig{hup: hup}
 	fs := p.flags("serve")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.data, "data", "./licet-data", "data folder: database, keys, operator token")
@@ -352,6 +360,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
 	}
 	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
 		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
 	}
 
@@ -363,8 +372,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
 	}
+	var certs *certReloader
 	if c.tlsCert != "" {
-		certs, err := newCertReloader(c.tlsCert, c.tlsKey, logger)
+		certs, err = newCertReloader(c.tlsCert, c.tlsKey, logger)
 		if err != nil {
 			stopFlush()
 			wg.Wait()
@@ -375,6 +385,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		go certs.watch(stopWatch)
 		hs.TLSConfig = certs.config()
 	}
+	stopHUP := make(chan struct{})
+	defer close(stopHUP)
+	go reloadOnHUP(c.hup, stopHUP, certs, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if hs.TLSConfig != nil {
@@ -433,30 +446,34 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	return sum[:], nil
 }
 
-// prune deletes, at start and then every period, sent and failed mails
-// older than mailAge and audit entries older than auditAge (0: keep).
+// prune deletes, every period, sent and failed mails older than mailAge
+// and audit entries older than auditAge (0: keep).
 func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if mailAge > 0 {
-			if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
-				logger.Warn("cannot prune old mail", "err", err)
-			} else if n > 0 {
-				logger.Info("old mail pruned", "mails", n)
-			}
-		}
-		if auditAge > 0 {
-			if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
-				logger.Warn("cannot prune the audit log", "err", err)
-			} else if n > 0 {
-				logger.Info("old audit entries pruned", "entries", n)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		pruneOnce(ctx, store, clock, logger, mailAge, auditAge)
+	}
+}
+
+func pruneOnce(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge time.Duration) {
+	if mailAge > 0 {
+		if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
+			logger.Warn("cannot prune old mail", "err", err)
+		} else if n > 0 {
+			logger.Info("old mail pruned", "mails", n)
+		}
+	}
+	if auditAge > 0 {
+		if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
+			logger.Warn("cannot prune the audit log", "err", err)
+		} else if n > 0 {
+			logger.Info("old audit entries pruned", "entries", n)
 		}
 	}
 }
