@@ -19,6 +19,7 @@ type orgDetail struct {
 	licet.Organization
 	Seats []licet.SeatCount `json:"seats"`
 	Pools []licet.Pool      `json:"pools"`
+	Hosts []licet.Host      `json:"hosts"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -194,7 +195,7 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
 	if len(st.NotificationEmails) > 0 {
-		fmt.Fprintf(w, "Notifications\t%s to %s (within %d minutes in one mail)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), st.NotifyWindow)
+		fmt.Fprintf(w, "Notifications\t%s to %s (%s)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), notifyWindow(st.NotifyWindow))
 	} else {
 		fmt.Fprintf(w, "Notifications\t%s\n", onOff(st.Notifications))
 	}
@@ -209,6 +210,21 @@ func (p *Program) printOrg(d *orgDetail) {
 	if len(d.Pools) > 0 {
 		fmt.Fprintln(p.Stdout)
 		p.printPools(d.Pools)
+	}
+	if len(d.Hosts) > 0 {
+		fmt.Fprintln(p.Stdout)
+		fmt.Fprintln(p.Stdout, "Hosts to allow through the organization's firewall:")
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "HOST\tURL\tFOR")
+		for _, h := range d.Hosts {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", h.Host, h.URL, h.Purpose)
+		}
+		w.Flush()
+		for _, h := range d.Hosts {
+			if h.Warning != "" {
+				fmt.Fprintf(p.Stdout, "warning: %s: %s\n", h.Host, h.Warning)
+			}
+		}
 	}
 }
 
@@ -789,4 +805,15 @@ func (p *Program) adminRemove(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(p.Stdout, "%s no longer administers %s\n", strings.ToLower(*email), org)
 	return nil
+}
+
+// notifyWindow says how assignments are gathered into mails.
+func notifyWindow(minutes int) string {
+	switch minutes {
+	case 0:
+		return "one mail per assignment"
+	case 1:
+		return "assignments within 1 minute share one mail"
+	}
+	return fmt.Sprintf("assignments within %d minutes share one mail", minutes)
 }

@@ -122,6 +122,8 @@ type OrgDetail struct {
 	*licet.Organization
 	Seats []licet.SeatCount `json:"seats"`
 	Pools []licet.Pool      `json:"pools"`
+	// Hosts is the organization's firewall allow list.
+	Hosts []licet.Host `json:"hosts"`
 }
 
 func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
@@ -140,7 +142,7 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 	if pools == nil {
 		pools = []licet.Pool{}
 	}
-	return &OrgDetail{Organization: o, Seats: seats, Pools: pools}, nil
+	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Hosts: s.allowList(r.Context(), o)}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
