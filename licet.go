@@ -50,11 +50,54 @@ type Settings struct {
 	Notifications      bool     `json:"notifications"`       // send assignment mail
 	NotificationEmails []string `json:"notificationEmails"`  // who gets it
 	NotifyWindow       int      `json:"notifyWindowMinutes"` // assignments within this many minutes share one mail (0: one mail each)
+
+	// The vendor's bounds (operator only).
+	TemporaryMax        int `json:"temporaryMax"`        // users holding a temporary license at once; -1: max(1, 10 % of the active seats)
+	TemporaryMaxDays    int `json:"temporaryMaxDays"`    // the longest temporaryDays an administrator may set
+	AdmissionsPerMinute int `json:"admissionsPerMinute"` // checks that would write, per minute; -1: the server's --rate-admissions, 0: no limit
+	// BindURL makes a check whose OrganizationUrl names another host than
+	// the organization's URL answer UnknownOrganization.
+	BindURL bool `json:"bindUrl"`
 }
+
+// DefaultTemporaryMaxDays is the vendor's default bound on temporaryDays.
+const DefaultTemporaryMaxDays = 30
 
 // DefaultSettings are a new organization's settings.
 func DefaultSettings() Settings {
-	return Settings{AutoAssign: true, TemporaryDays: 14, NotifyWindow: 10}
+	return Settings{AutoAssign: true, TemporaryDays: 14, NotifyWindow: 10,
+		TemporaryMax: -1, TemporaryMaxDays: DefaultTemporaryMaxDays, AdmissionsPerMinute: -1}
+}
+
+// CheckSettings checks what no single field can: temporaryDays within the
+// vendor's maximum.
+func (o *Organization) CheckSettings() error {
+	if o.Settings.TemporaryDays > o.Settings.TemporaryMaxDays {
+		return Errorf(EINVALID, "temporaryDays %d is above this organization's maximum of %d days (temporaryMaxDays, set by the vendor)",
+			o.Settings.TemporaryDays, o.Settings.TemporaryMaxDays)
+	}
+	return nil
+}
+
+// TemporaryAllowance is how many users of org may hold a temporary license
+// at once: the vendor's setting, else max(1, 10 % of the seats of the
+// pools active at now, rounded down).
+func TemporaryAllowance(org *Organization, pools []Pool, now time.Time) int {
+	if org.Settings.TemporaryMax >= 0 {
+		return org.Settings.TemporaryMax
+	}
+	return max(1, ActiveSeats(pools, now)/10)
+}
+
+// ActiveSeats sums the seats of the pools active at now, of every type.
+func ActiveSeats(pools []Pool, now time.Time) int {
+	n := 0
+	for _, p := range pools {
+		if p.Active(now) {
+			n += p.Seats
+		}
+	}
+	return n
 }
 
 // Host is one entry of an organization's firewall allow list: a host name
@@ -145,6 +188,10 @@ type User struct {
 	FirstSeen      time.Time `json:"firstSeen,omitzero"`
 	LastSeen       time.Time `json:"lastSeen,omitzero"`
 	Last           Sighting  `json:"lastCheck"`
+	// RecordedAt is when a check recorded this unknown user without a
+	// license; zero once licensed or handled by an administrator. Such
+	// users are capped per organization, the oldest evicted first.
+	RecordedAt time.Time `json:"recordedAt,omitzero"`
 }
 
 // SeatCount is an organization's seats of one type at a moment.
@@ -216,6 +263,18 @@ type SettingsPatch struct {
 	Notifications      *bool     `json:"notifications,omitempty"`
 	NotificationEmails *[]string `json:"notificationEmails,omitempty"`
 	NotifyWindow       *int      `json:"notifyWindowMinutes,omitempty"`
+	// The vendor's (operator only).
+	TemporaryMax        *int  `json:"temporaryMax,omitempty"`
+	TemporaryMaxDays    *int  `json:"temporaryMaxDays,omitempty"`
+	AdmissionsPerMinute *int  `json:"admissionsPerMinute,omitempty"`
+	BindURL             *bool `json:"bindUrl,omitempty"`
+}
+
+// VendorOnly reports whether p changes a setting only the operator may:
+// the name, the URL, offline licenses, and the bounds on temporary licenses
+// and admissions.
+func (p *SettingsPatch) VendorOnly() bool {
+	return p.Offline != nil || p.Name != nil || p.URL != nil || p.TemporaryMax != nil || p.TemporaryMaxDays != nil || p.AdmissionsPerMinute != nil
 }
 
 // CheckView is what the hot path reads to answer a check without writing.
@@ -225,6 +284,13 @@ type CheckView struct {
 	Pools []Pool
 	Types []LicenseType
 	Used  map[string]int // licensed users per type
+	// OrgURL is the OrganizationUrl the device sent.
+	OrgURL string
+	// Filled only when WantsTemporary: how many users hold an unexpired
+	// temporary license, and whether this user ID ever held one (even
+	// before it was deleted).
+	Temporary    int
+	HadTemporary bool
 }
 
 // Store keeps licet's data. Every method is one transaction; Admit is the
@@ -237,6 +303,9 @@ type Store interface {
 	// seats used per type.
 	OrgData(ctx context.Context, orgID string) (*Organization, []Pool, error)
 	CheckUser(ctx context.Context, orgID, userID string) (*User, map[string]int, error)
+	// TemporaryStanding fills a view that WantsTemporary: how many users
+	// hold a temporary license at now, whether userID ever held one.
+	TemporaryStanding(ctx context.Context, orgID, userID string, now time.Time) (holders int, had bool, err error)
 	ChangeSeq(ctx context.Context) (int64, error)
 	// Every change to a user is counted per organization and recorded, so
 	// that caches of users drop exactly the changed ones.
@@ -322,6 +391,10 @@ func ApplyPatch(o *Organization, p SettingsPatch) []string {
 	setB(&o.Settings.Offline, p.Offline, "offline")
 	setB(&o.Settings.Notifications, p.Notifications, "notifications")
 	setI(&o.Settings.NotifyWindow, p.NotifyWindow, "notifyWindowMinutes")
+	setI(&o.Settings.TemporaryMax, p.TemporaryMax, "temporaryMax")
+	setI(&o.Settings.TemporaryMaxDays, p.TemporaryMaxDays, "temporaryMaxDays")
+	setI(&o.Settings.AdmissionsPerMinute, p.AdmissionsPerMinute, "admissionsPerMinute")
+	setB(&o.Settings.BindURL, p.BindURL, "bindUrl")
 	if p.NotificationEmails != nil && !slices.Equal(*p.NotificationEmails, o.Settings.NotificationEmails) {
 		o.Settings.NotificationEmails = slices.Clone(*p.NotificationEmails)
 		note("notificationEmails", strings.Join(*p.NotificationEmails, ","))
@@ -457,16 +530,79 @@ type Mail struct {
 	SentAt    time.Time   `json:"sentAt,omitzero"`
 }
 
+// Kinds of mail in the outbox.
+const (
+	MailAssignment = "assignment" // licenses assigned automatically (one, or a digest)
+	MailConfirm    = "confirm"    // asks a typed-in address to confirm
+)
+
+// States of an address with one organization's notifications.
+const (
+	SubSubscribed   = "subscribed"   // gets them
+	SubUnsubscribed = "unsubscribed" // opted out
+	SubPending      = "pending"      // typed in by an administrator, not yet confirmed by its owner
+	SubDeclined     = "declined"     // its owner declined
+)
+
 // Subscription is an address's standing with one organization.
 type Subscription struct {
 	OrgID      string `json:"orgId"`
 	OrgName    string `json:"orgName"`
-	Subscribed bool   `json:"subscribed"`
+	Subscribed bool   `json:"subscribed"` // State is SubSubscribed
+	State      string `json:"state"`
+	// NotificationsOn is the organization's switch: when off, no address
+	// gets its notifications, subscribed or not.
+	NotificationsOn bool   `json:"notificationsOn"`
+	AddedBy         string `json:"addedBy,omitempty"` // who typed the address in
+}
+
+// Recipient is one address an organization's notifications may go to:
+// a listed address or an administrator, with its state.
+type Recipient struct {
+	Address string `json:"address"`
+	Listed  bool   `json:"listed"`
+	Admin   bool   `json:"administrator"`
+	State   string `json:"state"` // SubSubscribed, SubUnsubscribed, SubPending or SubDeclined
+}
+
+// Erasure says what erasing an address removed.
+type Erasure struct {
+	Address       string   `json:"address"`
+	Organizations int      `json:"organizations"` // settings it was listed in
+	Consents      int64    `json:"confirmations"`
+	OptOuts       int64    `json:"optOuts"`
+	Mails         int64    `json:"mails"`
+	AuditEntries  int64    `json:"auditEntries"` // entries whose address was replaced by "erased"
+	Administers   []string `json:"administers"`  // organizations it still administers (licet admin remove ends that)
+}
+
+// UserRecord is everything stored about one mobile user: the right of access.
+type UserRecord struct {
+	User            *User          `json:"user"`
+	Audit           []AuditEvent   `json:"audit"`
+	Mails           []*Mail        `json:"mails"`           // notifications that name the user
+	OfflineLicenses []OfflineIssue `json:"offlineLicenses"` // issued offline licenses that hold the user
 }
 
 // MailStore keeps the outbox and who wants mail.
 type MailStore interface {
-	ClaimMail(ctx context.Context, n int, hold time.Duration) ([]*Mail, error)
+	// ClaimMail takes up to n due mails for hold. Whether each is still
+	// wanted (the organization sends notifications, the address is listed
+	// and confirmed or an administrator, and did not opt out) is checked
+	// here, at send time: a mail no longer wanted is deleted unsent. An
+	// organization that has sent perOrgHour mails in the last hour (0: no
+	// cap) has its mails put off until it may send again.
+	ClaimMail(ctx context.Context, n int, hold time.Duration, perOrgHour int) ([]*Mail, error)
+	NotificationRecipients(ctx context.Context, orgID string) ([]Recipient, error)
+	// EraseAddress removes an address from every organization's settings,
+	// opt-outs and confirmations, deletes its mails and replaces it in
+	// the audit log.
+	EraseAddress(ctx context.Context, address string) (*Erasure, error)
+	// PruneMail deletes sent and failed mails finished before t.
+	PruneMail(ctx context.Context, before time.Time) (int64, error)
+	// PruneAudit deletes audit entries older than t.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	UserRecord(ctx context.Context, orgID, userID string) (*UserRecord, error)
 	MailSent(ctx context.Context, id int64) error
 	MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error // zero retryAt: give up
 	Mails(ctx context.Context, status string, limit int) ([]*Mail, error)

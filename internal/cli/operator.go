@@ -17,9 +17,11 @@ import (
 // orgDetail is the server's answer for one organization.
 type orgDetail struct {
 	licet.Organization
-	Seats []licet.SeatCount `json:"seats"`
-	Pools []licet.Pool      `json:"pools"`
-	Hosts []licet.Host      `json:"hosts"`
+	Seats              []licet.SeatCount `json:"seats"`
+	Pools              []licet.Pool      `json:"pools"`
+	TemporaryAllowance int               `json:"temporaryAllowance"`
+	Recipients         []licet.Recipient `json:"notificationRecipients"`
+	Hosts              []licet.Host      `json:"hosts"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -82,6 +84,10 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	notify := fs.Bool("notifications", false, "send license assignment notifications")
 	emails := fs.String("notification-emails", "", "addresses that get notifications, comma-separated")
 	window := fs.Int("notify-window", 0, "minutes within which assignments share one notification mail (0: one mail each)")
+	tempMax := fs.Int("temporary-max", 0, "users that may hold a temporary license at once; -1: 10% of the active seats, at least 1 (operator only)")
+	tempMaxDays := fs.Int("temporary-max-days", 0, "the longest --temporary-days administrators may set (operator only)")
+	admissions := fs.Int("rate-admissions", 0, "checks that would write (assign, record, temporary) per minute; -1: the server's default, 0: no limit (operator only)")
+	bindURL := fs.Bool("bind-url", false, "answer UnknownOrganization to checks whose OrganizationUrl names another host than --url")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -123,6 +129,18 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	}
 	if fs.set("notify-window") {
 		patch.NotifyWindow = window
+	}
+	if fs.set("temporary-max") {
+		patch.TemporaryMax = tempMax
+	}
+	if fs.set("temporary-max-days") {
+		patch.TemporaryMaxDays = tempMaxDays
+	}
+	if fs.set("rate-admissions") {
+		patch.AdmissionsPerMinute = admissions
+	}
+	if fs.set("bind-url") {
+		patch.BindURL = bindURL
 	}
 	if fs.set("notification-emails") {
 		list := []string{}
@@ -188,18 +206,50 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 	fmt.Fprintf(w, "Automatic assignment\t%s (type: %s)\n", onOff(st.AutoAssign), at)
 	fmt.Fprintf(w, "Temporary license days\t%d\n", st.TemporaryDays)
+	fmt.Fprintf(w, "Temporary max days\t%d (set by the vendor)\n", st.TemporaryMaxDays)
+	if st.TemporaryMax < 0 {
+		fmt.Fprintf(w, "Temporary licenses max\t%d (10%% of the active seats, at least 1)\n", d.TemporaryAllowance)
+	} else {
+		fmt.Fprintf(w, "Temporary licenses max\t%d\n", st.TemporaryMax)
+	}
 	if st.FreeUnusedDays > 0 {
 		fmt.Fprintf(w, "Free up unused licenses\tafter %d days\n", st.FreeUnusedDays)
 	} else {
 		fmt.Fprintf(w, "Free up unused licenses\toff\n")
 	}
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
+	switch st.AdmissionsPerMinute {
+	case -1:
+		fmt.Fprintf(w, "Admissions\tthe server's default per minute\n")
+	case 0:
+		fmt.Fprintf(w, "Admissions\tno limit\n")
+	default:
+		fmt.Fprintf(w, "Admissions\t%d per minute\n", st.AdmissionsPerMinute)
+	}
+	fmt.Fprintf(w, "URL binding\t%s\n", onOff(st.BindURL))
 	if len(st.NotificationEmails) > 0 {
-		fmt.Fprintf(w, "Notifications\t%s to %s (%s)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), notifyWindow(st.NotifyWindow))
+		digest := "one mail per assignment"
+		if st.NotifyWindow > 0 {
+			digest = "within " + licet.Plural(st.NotifyWindow, "minute") + " in one mail"
+		}
+		fmt.Fprintf(w, "Notifications\t%s to %s (%s)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), digest)
 	} else {
 		fmt.Fprintf(w, "Notifications\t%s\n", onOff(st.Notifications))
 	}
 	w.Flush()
+	if len(d.Recipients) > 0 {
+		fmt.Fprintln(p.Stdout)
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "NOTIFICATION ADDRESS\tSTATE")
+		for _, r := range d.Recipients {
+			who := r.Address
+			if r.Admin {
+				who += " (administrator)"
+			}
+			fmt.Fprintf(w, "%s\t%s\n", who, r.State)
+		}
+		w.Flush()
+	}
 	fmt.Fprintln(p.Stdout)
 	w = table(p.Stdout)
 	fmt.Fprintln(w, "TYPE\tTOTAL\tUSED\tAVAILABLE")
@@ -805,15 +855,4 @@ func (p *Program) adminRemove(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(p.Stdout, "%s no longer administers %s\n", strings.ToLower(*email), org)
 	return nil
-}
-
-// notifyWindow says how assignments are gathered into mails.
-func notifyWindow(minutes int) string {
-	switch minutes {
-	case 0:
-		return "one mail per assignment"
-	case 1:
-		return "assignments within 1 minute share one mail"
-	}
-	return fmt.Sprintf("assignments within %d minutes share one mail", minutes)
 }

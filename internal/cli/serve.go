@@ -14,9 +14,11 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/licet/licet"
@@ -30,6 +32,7 @@ import (
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
 	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
 
@@ -45,6 +48,8 @@ type serveConfig struct {
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
+	backupLease            time.Duration
+	hup                    <-chan os.Signal
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -52,6 +57,9 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	mailOrgHourly          int
+	mailRetention          time.Duration
+	auditRetention         time.Duration
 	databaseFile           string
 	smtpURLFile            string
 	metricsListen          string
@@ -60,7 +68,12 @@ type serveConfig struct {
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
-	var c serveConfig
+	// SIGHUP ("systemctl reload") must never kill the server: caught from
+	// the very start, acted on once it serves.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	c := serveConfig{hup: hup}
 	fs := p.flags("serve")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.data, "data", "./licet-data", "data folder: database, keys, operator token")
@@ -72,7 +85,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's pprof profiles on this address (keep it on loopback; default off)")
-	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
+	fs.DurationVar(&c.maxLag, "max-lag", 24*time.Hour, "read-only: while the data is further behind the primary than this, not ready and checks answer 503 (0: no bound)")
+	fs.DurationVar(&c.backupLease, "backup-lease", protocol.DefaultBackupLeaseLength, "read-only: the longest lease this backup signs")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
 	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
@@ -82,6 +96,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailFirstRetry, "mail-first-retry", 5*time.Second, "first wait before sending a mail again (doubles each time)")
 	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
 	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
+	fs.IntVar(&c.mailOrgHourly, "mail-org-hourly", 100, "notification mails one organization may send per hour; the rest wait, and assignments meanwhile join them (0: no cap)")
+	fs.DurationVar(&c.mailRetention, "mail-retention", 90*24*time.Hour, "delete sent and failed mails this long after they were sent or given up (0: keep them)")
+	fs.DurationVar(&c.auditRetention, "audit-retention", 0, "delete audit log entries older than this (0: keep them)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
@@ -92,7 +109,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
 	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -118,6 +136,12 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1 {
 		return usagef("--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1")
 	}
+	if c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000 {
+		return usagef("--mail-org-hourly must be between 0 and 1000000")
+	}
+	if (c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour) {
+		return usagef("--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h")
+	}
 	if c.rateOrg < 0 || c.rateDevice < 0 {
 		return usagef("--rate-org and --rate-device must not be negative")
 	}
@@ -138,6 +162,15 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
+	}
+	if c.backupLease < time.Minute || c.backupLease > protocol.MaxLeaseLength {
+		return usagef("--backup-lease must be between 1m and %s", protocol.MaxLeaseLength)
+	}
+	if c.readOnly {
+		// A backup's leases are short: a revocation on the primary reaches
+		// devices through the backup within --max-lag plus this.
+		c.leaseDuration = min(c.leaseDuration, c.backupLease)
+		c.leaseReuse = min(c.leaseReuse, c.leaseDuration/10)
 	}
 	for _, u := range []struct{ name, v string }{{"public-url", c.publicURL}, {"backup-url", c.backupURL}, {"primary-url", c.primaryURL}} {
 		if u.v == "" {
@@ -181,15 +214,10 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 
 // openStore opens the database the configuration names.
 func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
-	db := c.database
-	switch {
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return postgres.Open(ctx, db, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
+	db := sqlitePath(c)
+	if db == "" {
+		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
 			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
-	case db == "":
-		db = filepath.Join(c.data, "licet.db")
-	default:
-		db = strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -197,6 +225,18 @@ func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store
 		}
 	}
 	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
+}
+
+// sqlitePath is the SQLite file the configuration names ("" for PostgreSQL).
+func sqlitePath(c serveConfig) string {
+	switch db := c.database; {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return ""
+	case db == "":
+		return filepath.Join(c.data, "licet.db")
+	default:
+		return strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
+	}
 }
 
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
@@ -217,6 +257,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
+	}
+	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+		return err
 	}
 	store, err := p.openStore(ctx, c)
 	if err != nil {
@@ -305,7 +348,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
 			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
-			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts}
+			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts, PerOrgHour: c.mailOrgHourly}
 	}
 
 	flushCtx, stopFlush := context.WithCancel(context.Background())
@@ -313,6 +356,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	wg.Go(func() { svc.Run(flushCtx) })
 	if srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
+	}
+	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
 	}
 
 	role := licet.RolePrimary
@@ -323,8 +369,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
 	}
+	var certs *certReloader
 	if c.tlsCert != "" {
-		certs, err := newCertReloader(c.tlsCert, c.tlsKey, logger)
+		certs, err = newCertReloader(c.tlsCert, c.tlsKey, logger)
 		if err != nil {
 			stopFlush()
 			wg.Wait()
@@ -335,6 +382,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		go certs.watch(stopWatch)
 		hs.TLSConfig = certs.config()
 	}
+	stopHUP := make(chan struct{})
+	defer close(stopHUP)
+	go reloadOnHUP(c.hup, stopHUP, certs, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if hs.TLSConfig != nil {
@@ -391,6 +441,34 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	}
 	logger.Info("operator token created", "file", path)
 	return sum[:], nil
+}
+
+// prune deletes, at start and then every period, sent and failed mails
+// older than mailAge and audit entries older than auditAge (0: keep).
+func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if mailAge > 0 {
+			if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
+				logger.Warn("cannot prune old mail", "err", err)
+			} else if n > 0 {
+				logger.Info("old mail pruned", "mails", n)
+			}
+		}
+		if auditAge > 0 {
+			if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
+				logger.Warn("cannot prune the audit log", "err", err)
+			} else if n > 0 {
+				logger.Info("old audit entries pruned", "entries", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // wildcard says whether a listen address is every address of the host

@@ -59,6 +59,7 @@ type page struct {
 	Title, Tab, Flash, Error string
 	Next                     string // where to go after logging in
 	SSOEmail                 string // the address typed for single sign-on
+	SSOOffered               bool   // some organization signs in with its own provider
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
@@ -149,6 +150,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	if name == "login" {
+		p.SSOOffered = s.ssoOffered()
+	}
 	w.WriteHeader(status)
 	if err := consoleT.ExecuteTemplate(w, name, p); err != nil {
 		s.Logger.Error("console template", "name", name, "err", err)
@@ -675,8 +679,28 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context()),
+	data, err := s.settingsData(r.Context(), o.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data,
 		Hosts: s.allowList(r.Context(), o)}))
+}
+
+// settingsData is what the Settings page shows beside the organization:
+// the license types, and where each notification address stands.
+type settingsData struct {
+	Types      []string
+	Recipients []licet.Recipient
+}
+
+func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData, error) {
+	rs, err := s.Store.NotificationRecipients(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return &settingsData{Types: s.typesOf(ctx), Recipients: rs}, nil
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
@@ -689,7 +713,12 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context()), Hosts: s.allowList(r.Context(), o)}
+	data, err := s.settingsData(r.Context(), o.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data, Hosts: s.allowList(r.Context(), o)}
 	if err := r.ParseForm(); err != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "settings", p)
@@ -712,7 +741,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	patch.TemporaryDays, ok1 = num("temporaryDays")
 	patch.FreeUnusedDays, ok2 = num("freeUnusedDays")
 	patch.NotifyWindow, ok3 = num("notifyWindow")
-	err := patch.Validate()
+	err = patch.Validate()
 	if !ok1 || !ok2 || !ok3 {
 		err = licet.Errorf(licet.EINVALID, "the numbers must be whole numbers")
 	}

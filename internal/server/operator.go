@@ -122,6 +122,12 @@ type OrgDetail struct {
 	*licet.Organization
 	Seats []licet.SeatCount `json:"seats"`
 	Pools []licet.Pool      `json:"pools"`
+	// TemporaryAllowance is how many users may hold a temporary license
+	// at once now (the vendor's temporaryMax, or its default).
+	TemporaryAllowance int `json:"temporaryAllowance"`
+	// Recipients says where each notification address stands (pending
+	// confirmation, declined, unsubscribed, subscribed).
+	Recipients []licet.Recipient `json:"notificationRecipients"`
 	// Hosts is the organization's firewall allow list.
 	Hosts []licet.Host `json:"hosts"`
 }
@@ -142,7 +148,12 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 	if pools == nil {
 		pools = []licet.Pool{}
 	}
-	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Hosts: s.allowList(r.Context(), o)}, nil
+	rs, err := s.Store.NotificationRecipients(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.allowList(r.Context(), o)}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
@@ -170,8 +181,8 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.Validate()
 	}
-	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && (p.Offline != nil || p.Name != nil || p.URL != nil) {
-		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL and offline switch are the vendor's to change")
+	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && p.VendorOnly() {
+		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
 	}
 	if err == nil {
 		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))
@@ -574,4 +585,54 @@ func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
 		users = []*licet.User{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"changed": len(ids), "users": users})
+}
+
+// eraseAddress is the right to erasure for an e-mail address: it leaves
+// every organization's notification list, opt-outs and confirmations, its
+// mails are deleted and the audit log no longer names it.
+func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	err := s.writable()
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	var emails []string
+	if err == nil {
+		emails, err = licet.NormalizeEmails([]string{req.Email})
+	}
+	if err == nil && len(emails) != 1 {
+		err = licet.Errorf(licet.EINVALID, "email is required")
+	}
+	var e *licet.Erasure
+	if err == nil {
+		e, err = s.Store.EraseAddress(r.Context(), emails[0])
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// exportUser is the right of access: everything stored about one user.
+func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	var user string
+	if err == nil {
+		user, err = guidParam(r, "user")
+	}
+	var rec *licet.UserRecord
+	if err == nil {
+		rec, err = s.Store.UserRecord(r.Context(), org, user)
+	}
+	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 {
+		err = licet.Errorf(licet.ENOTFOUND, "nothing is stored about user %s in organization %s", user, org)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
 }
