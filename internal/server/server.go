@@ -74,8 +74,11 @@ type Server struct {
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
 	hashes       *hashGate
-	orgLimit     *limiter
+	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
+	newByIP      *limiter // checks from devices that hold no license, per source
+	admissions   *limiter // checks that would write, per organization
+	activity     activity
 	offlineTests *limiter // backend tests per organization
 	lag          *lagGuard
 }
@@ -88,6 +91,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.newByIP = newLimiter(s.Limits.NewIPRate, s.Limits.NewIPBurst)
+	s.admissions = newLimiter(s.Limits.AdmissionRate, s.Limits.AdmissionBurst)
 	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
