@@ -927,17 +927,14 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
-	var emails []string
+	var email string
 	if err == nil {
-		emails, err = licet.NormalizeEmails([]string{req.Email})
-	}
-	if err == nil && len(emails) != 1 {
-		err = licet.Errorf(licet.EINVALID, "email is required")
+		email, err = oneEmail(req.Email)
 	}
 	tok := randomToken()
 	var a *licet.Admin
 	if err == nil {
-		a, err = s.Store.AddAdmin(r.Context(), org, emails[0], tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
+		a, err = s.Store.AddAdmin(r.Context(), org, email, tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
 	}
 	if err != nil {
 		s.error(w, r, err)
