@@ -140,6 +140,8 @@ type OrgDetail struct {
 	// Recipients says where each notification address stands (pending
 	// confirmation, declined, unsubscribed, subscribed).
 	Recipients []licet.Recipient `json:"notificationRecipients"`
+	// Hosts is the organization's firewall allow list.
+	Hosts []licet.Host `json:"hosts"`
 }
 
 func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
@@ -163,7 +165,7 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 		return nil, err
 	}
 	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
-		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now())}, nil
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.allowList(r.Context(), o)}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
