@@ -603,6 +603,13 @@ type UserRecord struct {
 	Audit           []AuditEvent   `json:"audit"`
 	Mails           []*Mail        `json:"mails"`           // notifications that name the user
 	OfflineLicenses []OfflineIssue `json:"offlineLicenses"` // issued offline licenses that hold the user
+	// TemporaryGrantedAt is when the user ID got its one temporary
+	// license (kept as a keyed hash of the ID, so that it never gets a
+	// second one).
+	TemporaryGrantedAt time.Time `json:"temporaryGrantedAt,omitzero"`
+	// Changes are when the user changed, as kept (an hour) for the caches
+	// of other processes.
+	Changes []time.Time `json:"changes"`
 }
 
 // MailStore keeps the outbox and who wants mail.
