@@ -47,7 +47,8 @@ type haFault func(t *testing.T, c *storetest.HACluster) (end func(), after time.
 type haResult struct {
 	fault           time.Time // when the fault was made
 	firstFailure    time.Time // the first answer other than 200 after it
-	resumed         time.Time // the first new assignment acknowledged after the first failure
+	lastFailure     time.Time // the last
+	resumed         time.Time // the first new assignment acknowledged that began after the last failure
 	lastBefore      time.Time // the last new assignment acknowledged before the first failure
 	answers         map[string]int
 	knownNot200     []string
@@ -170,11 +171,14 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 						assigned = append(assigned, pending)
 						if !faulted || res.firstFailure.IsZero() {
 							res.lastBefore = end
-						} else if res.resumed.IsZero() && start.After(res.firstFailure) {
+						} else if start.After(res.lastFailure) && (res.resumed.IsZero() || res.resumed.Before(res.lastFailure)) {
 							res.resumed = end
 						}
-					case o == storetest.Unknown && faulted && res.firstFailure.IsZero():
-						res.firstFailure = end
+					case o == storetest.Unknown && faulted:
+						if res.firstFailure.IsZero() {
+							res.firstFailure = end
+						}
+						res.lastFailure = end
 					}
 				})
 				switch o {
@@ -208,9 +212,9 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 			end()
 			end = nil
 		}
-		var resumed time.Time
-		note(func() { resumed = res.resumed })
-		if !resumed.IsZero() && end == nil && time.Since(resumed) > 3*time.Second {
+		var resumed, lastFailure time.Time
+		note(func() { resumed, lastFailure = res.resumed, res.lastFailure })
+		if !resumed.IsZero() && resumed.After(lastFailure) && end == nil && time.Since(lastFailure) > 3*time.Second {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -227,7 +231,11 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 	for _, org := range []string{big, tight} {
 		start := time.Now()
 		var users []licet.User
-		mustJSON(t, first.mustLicet("user", "list", "--org", org, "--state", "licensed", "--json"), &users)
+		out, err := first.licet("user", "list", "--org", org, "--state", "licensed", "--json")
+		if err != nil {
+			t.Fatalf("%v; cluster %+v\nlicet's log:\n%s", err, c.Members(), first.logs)
+		}
+		mustJSON(t, out, &users)
 		ids := make([]string, 0, len(users))
 		for _, u := range users {
 			ids = append(ids, u.ID)
@@ -270,8 +278,8 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 	if pres != porcupine.Ok {
 		t.Errorf("history of %d operations is not linearizable against the seat model: %s", len(ops), why)
 	}
-	t.Logf("fault at 0; first failure +%v; last assignment before %v; resumed +%v (stall %v); answers %v; %d assignments acknowledged, %d in the database; %d operations checked by porcupine: %s",
-		res.firstFailure.Sub(res.fault).Round(time.Millisecond), res.lastBefore.Sub(res.fault).Round(time.Millisecond),
+	t.Logf("fault at 0; first failure +%v, last +%v; last assignment before %v; resumed +%v (stall %v); answers %v; %d assignments acknowledged, %d in the database; %d operations checked by porcupine: %s",
+		res.firstFailure.Sub(res.fault).Round(time.Millisecond), res.lastFailure.Sub(res.fault).Round(time.Millisecond), res.lastBefore.Sub(res.fault).Round(time.Millisecond),
 		res.resumed.Sub(res.fault).Round(time.Millisecond), res.resumed.Sub(res.lastBefore).Round(time.Millisecond),
 		res.answers, res.assigned, res.licensedInFinal, len(ops), pres)
 	for _, p := range procs {
