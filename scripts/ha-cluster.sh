@@ -103,7 +103,7 @@ up() {
 scope: licet
 name: n$i
 log:
-  level: WARNING
+  level: INFO
 restapi:
   listen: 127.0.0.1:$rest
   connect_address: 127.0.0.1:$rest

@@ -282,7 +282,16 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 		res.firstFailure.Sub(res.fault).Round(time.Millisecond), res.lastFailure.Sub(res.fault).Round(time.Millisecond), res.lastBefore.Sub(res.fault).Round(time.Millisecond),
 		res.resumed.Sub(res.fault).Round(time.Millisecond), res.resumed.Sub(res.lastBefore).Round(time.Millisecond),
 		res.answers, res.assigned, res.licensedInFinal, len(ops), pres)
-	for _, p := range procs {
+	for i, p := range procs {
+		if t.Failed() {
+			var follow []string
+			for _, l := range strings.Split(p.logs.String(), "\n") {
+				if strings.Contains(l, "patroni:") {
+					follow = append(follow, l)
+				}
+			}
+			t.Logf("licet %d followed:\n%s", i+1, strings.Join(follow, "\n"))
+		}
 		if strings.Contains(p.logs.String(), "panic") {
 			t.Errorf("panic in the log:\n%s", p.logs)
 		}

@@ -99,8 +99,9 @@ type patroniLeader struct {
 	logger *slog.Logger
 
 	mu        sync.RWMutex
-	addrs     map[string]bool // the leader's PostgreSQL addresses (ip:port); empty: no leader
-	endpoint  string          // the leader's REST API
+	members   map[string]map[string]bool // REST API → its PostgreSQL addresses
+	addrs     map[string]bool            // the leader's PostgreSQL addresses (ip:port); empty: no leader
+	endpoint  string                     // the leader's REST API
 	confirmed time.Time
 }
 
@@ -162,12 +163,18 @@ func (p *patroniLeader) known() bool {
 func (p *patroniLeader) run(ctx context.Context) {
 	t := time.NewTicker(p.every)
 	defer t.Stop()
+	relearn := time.NewTicker(30 * time.Second) // members may be added or moved
+	defer relearn.Stop()
 	for {
 		p.poll(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-relearn.C:
+			lctx, cancel := context.WithTimeout(ctx, 2*p.every)
+			p.learnMembers(lctx)
+			cancel()
 		}
 	}
 }
@@ -206,6 +213,9 @@ func (p *patroniLeader) poll(ctx context.Context) {
 		addrs, err := p.addressOf(ctx, leader)
 		if err != nil {
 			p.logger.Warn("patroni: leader's PostgreSQL address unknown", "leader", leader, "err", err)
+			if cur != "" {
+				p.set("", nil, now) // not the node we know, and no other known either
+			}
 			return
 		}
 		p.set(leader, addrs, now)
@@ -231,33 +241,77 @@ func (p *patroniLeader) set(endpoint string, addrs map[string]bool, now time.Tim
 	}
 }
 
-// addressOf reads the leader's PostgreSQL address from its /cluster list.
+// addressOf returns the PostgreSQL address of the member whose REST API is
+// endpoint. The members' addresses are learned from /cluster, asked of
+// every member at once (the first full answer wins) and remembered: a
+// fresh leader is often too busy to answer /cluster quickly, while the
+// member list rarely changes.
 func (p *patroniLeader) addressOf(ctx context.Context, endpoint string) (map[string]bool, error) {
-	var c struct {
+	p.mu.RLock()
+	addrs, ok := p.members[endpoint]
+	p.mu.RUnlock()
+	if ok {
+		return addrs, nil
+	}
+	if err := p.learnMembers(ctx); err != nil {
+		return nil, err
+	}
+	p.mu.RLock()
+	addrs, ok = p.members[endpoint]
+	p.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%s is not in the cluster's member list", endpoint)
+	}
+	return addrs, nil
+}
+
+// learnMembers reads the member list from whichever member answers first.
+func (p *patroniLeader) learnMembers(ctx context.Context) error {
+	type cluster struct {
 		Members []struct {
 			Host   string
 			Port   int
 			APIURL string `json:"api_url"`
 		}
 	}
-	if err := p.get(ctx, endpoint+"/cluster", &c); err != nil {
-		return nil, err
+	answers := make(chan cluster, len(p.endpoints))
+	errs := make(chan error, len(p.endpoints))
+	for _, e := range p.endpoints {
+		go func() {
+			var c cluster
+			if err := p.get(ctx, e+"/cluster", &c); err != nil {
+				errs <- err
+				return
+			}
+			answers <- c
+		}()
 	}
-	for _, m := range c.Members {
-		if !strings.HasPrefix(m.APIURL, endpoint+"/") && m.APIURL != endpoint {
-			continue
+	var lastErr error
+	for range p.endpoints {
+		select {
+		case c := <-answers:
+			members := map[string]map[string]bool{}
+			for _, m := range c.Members {
+				ips, err := net.DefaultResolver.LookupHost(ctx, m.Host)
+				if err != nil {
+					return err
+				}
+				addrs := map[string]bool{}
+				for _, ip := range ips {
+					addrs[net.JoinHostPort(ip, strconv.Itoa(m.Port))] = true
+				}
+				api := strings.TrimSuffix(m.APIURL, "/patroni")
+				members[api] = addrs
+			}
+			p.mu.Lock()
+			p.members = members
+			p.mu.Unlock()
+			return nil
+		case err := <-errs:
+			lastErr = err
 		}
-		ips, err := net.DefaultResolver.LookupHost(ctx, m.Host)
-		if err != nil {
-			return nil, err
-		}
-		addrs := map[string]bool{}
-		for _, ip := range ips {
-			addrs[net.JoinHostPort(ip, strconv.Itoa(m.Port))] = true
-		}
-		return addrs, nil
 	}
-	return nil, fmt.Errorf("%s is not in its own /cluster member list", endpoint)
+	return lastErr
 }
 
 // get fetches url; an answer other than 200 is an error. v, when not nil,

@@ -63,6 +63,20 @@ func (c *HACluster) NewStandbyCluster() *HACluster {
 func (c *HACluster) up(base string, env []string, args ...string) {
 	c.t.Helper()
 	c.t.Cleanup(func() {
+		if c.t.Failed() {
+			// What Patroni said, for the failure's report.
+			for _, n := range []string{"n1", "n2", "n3"} {
+				b, _ := os.ReadFile(filepath.Join(c.Dir, n, "patroni.log"))
+				var keep []string
+				for _, l := range strings.Split(string(b), "\n") {
+					if (strings.Contains(l, " INFO: ") || strings.Contains(l, " WARNING: ") || strings.Contains(l, " ERROR: ")) &&
+						!strings.Contains(l, "no action.") && !strings.Contains(l, "Exception happened") && !strings.Contains(l, "Traceback") {
+						keep = append(keep, l)
+					}
+				}
+				c.t.Logf("%s's Patroni log (last lines):\n%s", n, strings.Join(keep[max(0, len(keep)-60):], "\n"))
+			}
+		}
 		if out, err := HAScript("down", c.Dir); err != nil {
 			c.t.Logf("ha-cluster.sh down: %v %s", err, out)
 		}
