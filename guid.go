@@ -1,46 +1,25 @@
 package licet
 
-import "strings"
+import "github.com/licet/licet/protocol"
 
 // ParseGUID accepts a GUID in any case, with or without braces or hyphens,
 // and returns its canonical form: upper case, hyphenated, no braces. The
 // canonical form is what is stored and compared, which makes comparison
-// case-insensitive.
-func ParseGUID(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && s[0] == '{' && s[len(s)-1] == '}' {
-		s = s[1 : len(s)-1]
+// case-insensitive. It is protocol.CanonicalGUID, the one normalization the
+// server and every device share.
+func ParseGUID(s string) (string, bool) { return protocol.CanonicalGUID(s) }
+
+// CanonicalOrgURL checks an organization URL and returns the form that is
+// stored, signed and compared (protocol.CanonicalURL): lower-case scheme and
+// host, IDN host in punycode, no trailing dot, default port or trailing
+// slash.
+func CanonicalOrgURL(s string) (string, error) {
+	if err := ValidURL(s); err != nil {
+		return "", err
 	}
-	var hex []byte
-	switch len(s) {
-	case 32:
-		hex = []byte(s)
-	case 36:
-		for i := 0; i < 36; i++ {
-			if i == 8 || i == 13 || i == 18 || i == 23 {
-				if s[i] != '-' {
-					return "", false
-				}
-				continue
-			}
-			hex = append(hex, s[i])
-		}
-	default:
-		return "", false
+	c, err := protocol.CanonicalURL(s)
+	if err != nil {
+		return "", Errorf(EINVALID, "url %q: %v", s, err)
 	}
-	out := make([]byte, 0, 36)
-	for i, c := range hex {
-		switch {
-		case c >= '0' && c <= '9', c >= 'A' && c <= 'F':
-		case c >= 'a' && c <= 'f':
-			c -= 'a' - 'A'
-		default:
-			return "", false
-		}
-		if i == 8 || i == 12 || i == 16 || i == 20 {
-			out = append(out, '-')
-		}
-		out = append(out, c)
-	}
-	return string(out), true
+	return c, nil
 }

@@ -6,7 +6,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Limits on what operators and administrators may store.
@@ -18,6 +21,9 @@ const (
 	MaxEmails       = 50
 	MaxEmailLen     = 254
 	MaxTypeIncludes = 20
+	// MaxOfflineDays is the longest validity of an offline license: a
+	// device refuses longer ones (protocol.MaxOfflineValidity).
+	MaxOfflineDays = int(protocol.MaxOfflineValidity / (24 * time.Hour))
 )
 
 var typeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)
@@ -105,9 +111,11 @@ func (p *SettingsPatch) Validate() error {
 		}
 	}
 	if p.URL != nil {
-		if err := ValidURL(*p.URL); err != nil {
+		u, err := CanonicalOrgURL(*p.URL)
+		if err != nil {
 			return err
 		}
+		p.URL = &u
 	}
 	if p.AssignType != nil && *p.AssignType != "" {
 		if err := ValidTypeName(*p.AssignType); err != nil {
@@ -123,6 +131,17 @@ func (p *SettingsPatch) Validate() error {
 		if err := ValidDays("freeUnusedDays", *p.FreeUnusedDays); err != nil {
 			return err
 		}
+	}
+	if p.TemporaryMax != nil && (*p.TemporaryMax < -1 || *p.TemporaryMax > MaxSeats) {
+		return Errorf(EINVALID, "temporaryMax must be between 0 and %d, or -1 for the default (10 %% of the active seats, at least 1)", MaxSeats)
+	}
+	if p.TemporaryMaxDays != nil {
+		if err := ValidDays("temporaryMaxDays", *p.TemporaryMaxDays); err != nil {
+			return err
+		}
+	}
+	if p.AdmissionsPerMinute != nil && (*p.AdmissionsPerMinute < -1 || *p.AdmissionsPerMinute > 1_000_000) {
+		return Errorf(EINVALID, "admissionsPerMinute must be between 0 (no limit) and 1000000, or -1 for the server's default")
 	}
 	if p.NotifyWindow != nil {
 		if *p.NotifyWindow < 0 || *p.NotifyWindow > 24*60 {

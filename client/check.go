@@ -11,8 +11,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Request is the MobileClient record a device sends.
@@ -55,14 +58,18 @@ const (
 
 // Errors of the walk.
 var (
-	ErrUnreachable   = errors.New("cannot be reached")
-	ErrForged        = errors.New("the answer's lease does not verify: not believed")
-	ErrNoOffline     = errors.New("no offline license at the backend")
-	ErrClockRollback = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
-	ErrNoCache       = errors.New("no verified lease stored on this device")
-	ErrCacheExpired  = errors.New("the stored lease has expired")
-	ErrNoTrustedKeys = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
-	ErrReplayed      = errors.New("the answer's lease is older than one already seen: a replay, not believed")
+	ErrUnreachable     = errors.New("cannot be reached")
+	ErrForged          = errors.New("the answer's lease does not verify: not believed")
+	ErrNoOffline       = errors.New("no offline license at the backend")
+	ErrClockRollback   = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
+	ErrNoCache         = errors.New("no verified lease stored on this device")
+	ErrCacheExpired    = errors.New("the stored lease has expired")
+	ErrNoTrustedKeys   = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
+	ErrFromFuture      = errors.New("a signed document was issued later than the device clock allows: not believed")
+	ErrTooLong         = errors.New("a signed document is valid for longer than this app allows: not believed")
+	ErrRedirect        = errors.New("redirect not followed: the client follows only redirects to the same https origin")
+	ErrOfflineTooLarge = errors.New("the offline license download is too large")
+	ErrReplayed        = errors.New("the answer's lease is older than one already seen: a replay, not believed")
 )
 
 // Step is one source tried and why it did not decide.
@@ -103,14 +110,24 @@ type Config struct {
 	// AllowInsecureKeyFetch lets the first key fetch use plain http (tests
 	// on loopback only).
 	AllowInsecureKeyFetch bool
-	Store                 *Store
+	// KeyRefresh is how often the client fetches the signed key set again
+	// to learn of revoked keys (default 24h; negative: only when a lease
+	// names an unknown key). Revocations apply to configured keys too.
+	KeyRefresh time.Duration
+	Store      *Store
 
 	ConnectTimeout time.Duration // per connection (default 3s)
 	StepTimeout    time.Duration // per source, connect to answer (default 5s)
 	Deadline       time.Duration // the whole walk (default 15s)
 	Drift          time.Duration // clock tolerance for offline licenses and rollback (default 5m)
-	Now            func() time.Time
-	Transport      http.RoundTripper // default: a transport with ConnectTimeout
+	// MaxLease is the longest lease (exp − iat) the device believes: the
+	// server's --lease-duration (default 7 days, protocol.DefaultLeaseLength).
+	MaxLease time.Duration
+	// MaxOfflineValidity is the longest offline license (exp − iat) the
+	// device believes (default and most: protocol.MaxOfflineValidity).
+	MaxOfflineValidity time.Duration
+	Now                func() time.Time
+	Transport          http.RoundTripper // default: a transport with ConnectTimeout
 }
 
 // Client runs checks.
@@ -131,10 +148,19 @@ func New(c Config) *Client {
 		c.Deadline = 15 * time.Second
 	}
 	if c.Drift <= 0 {
-		c.Drift = 5 * time.Minute
+		c.Drift = protocol.DefaultDrift
+	}
+	if c.MaxLease <= 0 {
+		c.MaxLease = protocol.DefaultLeaseLength
+	}
+	if c.MaxOfflineValidity <= 0 {
+		c.MaxOfflineValidity = protocol.MaxOfflineValidity
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.KeyRefresh == 0 {
+		c.KeyRefresh = 24 * time.Hour
 	}
 	tr := c.Transport
 	if tr == nil {
@@ -144,7 +170,18 @@ func New(c Config) *Client {
 			Proxy:               http.ProxyFromEnvironment,
 		}
 	}
-	return &Client{c: c, hc: &http.Client{Transport: tr}}
+	return &Client{c: c, hc: &http.Client{Transport: tr, CheckRedirect: sameOriginHTTPS}}
+}
+
+// sameOriginHTTPS lets the client follow a redirect only within the same
+// https origin: never to plain http, never to another host or port, where
+// it would re-post the device record or pin a stranger's keys.
+func sameOriginHTTPS(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if len(via) >= 5 || req.URL.Scheme != "https" || first.Scheme != "https" || !strings.EqualFold(req.URL.Host, first.Host) {
+		return fmt.Errorf("%w (to %s)", ErrRedirect, req.URL.Redacted())
+	}
+	return nil
 }
 
 // Check runs the whole order: the primary; if it cannot be reached, the
@@ -162,13 +199,27 @@ func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
 	if storeErr != nil {
 		o.Steps = append(o.Steps, step(SourceCache, storeErr))
 	}
+	// The clock reading of this check; the store keeps the latest one
+	// (and the latest believed iat), so that a clock set back is noticed
+	// even when no signed document came in since.
+	now := cl.c.Now()
+	latest := st.LatestSeen
+	if st.LatestTrusted.After(latest) {
+		latest = st.LatestTrusted
+	}
+	rollback := !latest.IsZero() && now.Before(latest.Add(-cl.c.Drift))
+	if now.After(st.LatestSeen) {
+		st.LatestSeen = now
+	}
 	keys, err := cl.trustedKeys(ctx, &st)
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourcePrimary, err))
-		return cl.fromCache(o, &st, nil), nil
+		if rollback {
+			o.Steps = append(o.Steps, step(SourceCache, ErrClockRollback))
+			return o, cl.save(st)
+		}
+		return cl.fromCache(o, &st, nil), cl.save(st)
 	}
-	now := cl.c.Now()
-	rollback := !st.LatestTrusted.IsZero() && now.Before(st.LatestTrusted.Add(-cl.c.Drift))
 
 	if done := cl.server(ctx, SourcePrimary, cl.c.Primary, keys, &st, o); done {
 		return o, cl.save(st)
@@ -187,9 +238,9 @@ func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
 	}
 	if rollback {
 		o.Steps = append(o.Steps, step(SourceCache, ErrClockRollback))
-		return o, nil
+		return o, cl.save(st)
 	}
-	return cl.fromCache(o, &st, keys), nil
+	return cl.fromCache(o, &st, keys), cl.save(st)
 }
 
 func step(s Source, err error) Step { return Step{Source: s, Err: err, Reason: err.Error()} }
@@ -220,7 +271,7 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: %w", ErrUnreachable, err)))
 		return false
 	}
 	defer resp.Body.Close()
@@ -247,24 +298,39 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 		return false
 	}
 	if !a.Licensed {
-		// A live server's "no" ends the walk. It is not signed: at worst a
-		// forger makes a device stop working, never work unlicensed.
+		// A live server's "no" ends the walk and forgets the stored lease:
+		// a user disabled now must not work on from the cache once the
+		// licensing host is blocked. It is not signed: at worst a forger
+		// makes a device stop working, never work unlicensed. A backup's
+		// ReadOnlyServer ("cannot assign") is no revocation.
 		o.Source, o.Status, o.Message, o.LicenseType = src, a.Status, a.Message, a.LicenseType
+		if a.Status != "ReadOnlyServer" {
+			st.Lease, st.Signature = nil, nil
+		}
 		return true
 	}
 	payload, err1 := base64.StdEncoding.DecodeString(a.Lease)
 	sig, err2 := base64.StdEncoding.DecodeString(a.Signature)
 	var l *Lease
 	if err1 == nil && err2 == nil {
-		l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
-		if errors.Is(err, ErrUnknownKey) && len(cl.c.Keys) == 0 {
-			// The server may have rotated its key: fetch the keys again
-			// (as the first time, over https) and add them to the pins.
+		l, err = cl.verifyLease(payload, sig, keys, st.RevokedKeys, cl.c.Now())
+		if errors.Is(err, ErrUnknownKey) {
+			// The server may have rotated its key (or revoked one): fetch
+			// the signed key set again; new keys join the pins when the
+			// app configured none.
 			if fresh, ferr := cl.refreshKeys(ctx, st); ferr == nil {
 				keys = fresh
-				l, err = cl.verifyLease(payload, sig, keys, cl.c.Now())
+				l, err = cl.verifyLease(payload, sig, keys, st.RevokedKeys, cl.c.Now())
 			}
 		}
+	}
+	if errors.Is(err, ErrRevokedKey) {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease is %w", ErrRevokedKey)))
+		return false
+	}
+	if errors.Is(err, ErrFromFuture) || errors.Is(err, ErrTooLong) {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease: %w", err)))
+		return false
 	}
 	if err1 != nil || err2 != nil || err != nil || l.Status != a.Status || l.LicenseType != a.LicenseType {
 		o.Steps = append(o.Steps, step(src, ErrForged))
@@ -279,18 +345,19 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	}
 	o.Licensed, o.Source, o.Status, o.LicenseType, o.Message, o.Lease, o.Expires = true, src, l.Status, l.LicenseType, a.Message, l, exp
 	st.Lease, st.Signature = payload, sig
-	if iat.After(st.LatestTrusted) {
-		st.LatestTrusted = iat
-	}
+	st.saw(iat)
 	return true
 }
 
 // verifyLease checks a lease's signature and that it is for this
 // organization, user and device, and not expired at now.
-func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, now time.Time) (*Lease, error) {
+func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, revoked []string, now time.Time) (*Lease, error) {
 	var l Lease
-	if err := json.Unmarshal(payload, &l); err != nil {
+	if err := protocol.UnmarshalStrict(payload, &l); err != nil {
 		return nil, ErrForged
+	}
+	if slices.Contains(revoked, l.KeyID) {
+		return nil, ErrRevokedKey
 	}
 	pub, ok := keys[l.KeyID]
 	if !ok {
@@ -300,13 +367,23 @@ func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.Publi
 		return nil, ErrBadSignature
 	}
 	r := cl.c.Request
-	if !strings.EqualFold(l.Org, trimGUID(r.OrganizationID)) || !strings.EqualFold(l.User, trimGUID(r.UserID)) ||
+	if !protocol.SameGUID(l.Org, r.OrganizationID) || !protocol.SameGUID(l.User, r.UserID) ||
 		l.Device != strings.TrimSpace(r.DeviceID) || (l.Status != "Licensed" && l.Status != "Temporary") {
 		return nil, ErrForged
 	}
-	exp, err := time.Parse(time.RFC3339, l.ExpiresAt)
-	if err != nil {
+	exp, err1 := time.Parse(time.RFC3339, l.ExpiresAt)
+	iat, err2 := time.Parse(time.RFC3339, l.IssuedAt)
+	if err1 != nil || err2 != nil {
 		return nil, ErrForged
+	}
+	// Signed times the device cannot believe: issued after its clock (plus
+	// the drift), which would raise the latest trusted time and refuse
+	// every honest answer until then; or valid longer than any lease.
+	if iat.After(now.Add(cl.c.Drift)) {
+		return &l, fmt.Errorf("%w (issued %s)", ErrFromFuture, l.IssuedAt)
+	}
+	if exp.Sub(iat) > cl.c.MaxLease {
+		return &l, fmt.Errorf("%w (a lease from %s to %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ExpiresAt, cl.c.MaxLease)
 	}
 	if !now.Before(exp) {
 		return &l, ErrCacheExpired
@@ -329,7 +406,7 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 	}
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %w", ErrUnreachable, err)))
 		return false
 	}
 	defer resp.Body.Close()
@@ -341,13 +418,22 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %s", ErrUnreachable, resp.Status)))
 		return false
 	}
-	doc, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	doc, err := io.ReadAll(io.LimitReader(resp.Body, protocol.MaxOfflineLicenseBytes+1))
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %v", ErrUnreachable, err)))
 		return false
 	}
+	if len(doc) > protocol.MaxOfflineLicenseBytes {
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: larger than %d MiB", ErrOfflineTooLarge, protocol.MaxOfflineLicenseBytes>>20)))
+		return false
+	}
 	r := cl.c.Request
-	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(), Drift: cl.c.Drift})
+	if kid, _, _, err := SplitOffline(doc); err == nil && slices.Contains(st.RevokedKeys, kid) {
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("the offline license is %w", ErrRevokedKey)))
+		return false
+	}
+	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(),
+		Drift: cl.c.Drift, MaxValidity: cl.c.MaxOfflineValidity})
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, err))
 		return false
@@ -356,9 +442,7 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 	iat, _ := time.Parse(time.RFC3339, l.IssuedAt)
 	o.Licensed, o.Source, o.Status, o.LicenseType, o.Offline, o.Expires = true, SourceOffline, "Licensed", typ, l, until
 	o.Message = fmt.Sprintf("licensed by offline license %d", l.Serial)
-	if iat.After(st.LatestTrusted) {
-		st.LatestTrusted = iat
-	}
+	st.saw(iat)
 	return true
 }
 
@@ -369,9 +453,9 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 		return o
 	}
 	if keys == nil {
-		keys = pinned(st)
+		keys = cl.anchors(st)
 	}
-	l, err := cl.verifyLease(st.Lease, st.Signature, keys, cl.c.Now())
+	l, err := cl.verifyLease(st.Lease, st.Signature, keys, st.RevokedKeys, cl.c.Now())
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceCache, err))
 		if errors.Is(err, ErrCacheExpired) {
@@ -385,90 +469,140 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 	return o
 }
 
+// pinned returns the keys pinned in the store, minus the revoked ones.
 func pinned(st *State) map[string]ed25519.PublicKey {
 	keys := map[string]ed25519.PublicKey{}
 	for id, k := range st.PinnedKeys {
-		if len(k) == ed25519.PublicKeySize && KeyID(k) == id {
+		if len(k) == ed25519.PublicKeySize && KeyID(k) == id && !slices.Contains(st.RevokedKeys, id) {
 			keys[id] = ed25519.PublicKey(k)
 		}
 	}
 	return keys
 }
 
-// trustedKeys returns the configured keys, else the pinned ones, else
-// fetches /v1/keys once (https unless allowed otherwise) and pins them.
+// trustedKeys returns the keys the device trusts now: the configured keys,
+// else the pinned ones; never a key it has seen revoked. With none, it
+// fetches the signed key set (https unless allowed otherwise) and pins its
+// keys. When the last key set is older than KeyRefresh it fetches it
+// again, to learn of revocations; a failed refresh is tried at the next
+// check and does not stop this one.
 func (cl *Client) trustedKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
-	if len(cl.c.Keys) > 0 {
-		return cl.c.Keys, nil
-	}
-	if keys := pinned(st); len(keys) > 0 {
+	keys := cl.anchors(st)
+	if len(keys) > 0 {
+		if cl.c.KeyRefresh > 0 && cl.c.Now().Sub(st.KeysFetched) >= cl.c.KeyRefresh {
+			if fresh, err := cl.refreshKeys(ctx, st); err == nil {
+				keys = fresh
+			}
+		}
 		return keys, nil
 	}
+	fresh, err := cl.refreshKeys(ctx, st)
+	if err != nil {
+		return nil, errors.Join(ErrNoTrustedKeys, err)
+	}
+	return fresh, nil
+}
+
+// anchors are the configured keys, else the pinned ones, minus the revoked.
+func (cl *Client) anchors(st *State) map[string]ed25519.PublicKey {
+	if len(cl.c.Keys) == 0 {
+		return pinned(st)
+	}
+	keys := make(map[string]ed25519.PublicKey, len(cl.c.Keys))
+	for id, k := range cl.c.Keys {
+		if !slices.Contains(st.RevokedKeys, id) {
+			keys[id] = k
+		}
+	}
+	return keys
+}
+
+// fetchKeySet gets GET /v1/keys from base and parses its signed key set
+// (well formed, signed by every key it lists, listing no key the device
+// knows to be revoked). Whether the device trusts it is refreshKeys' call.
+func (cl *Client) fetchKeySet(ctx context.Context, base string, revoked []string) (*KeySet, error) {
+	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(sctx, "GET", strings.TrimRight(base, "/")+"/v1/keys", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := cl.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching keys: %w: %w", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		KeySet *KeySetEnvelope `json:"keySet"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching keys: %s", resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
+		return nil, fmt.Errorf("fetching keys: %w", ErrKeySetMalformed)
+	}
+	ks, _, err := ParseKeySet(out.KeySet)
+	if err != nil {
+		return nil, err
+	}
+	return ks, ks.check(revoked)
+}
+
+// refreshKeys fetches the signed key set from the primary, then the
+// backup, and applies the first one it may:
+//
+//   - signed by a key the device trusts: its revocations join the device's
+//     for ever and (when the app configured no keys) its keys join the pins;
+//   - otherwise, fetched over https (the trust of the very first fetch):
+//     its revocations only, since they can only take trust away; and when
+//     that leaves the device no trusted key (it knew only keys now
+//     revoked), its keys are pinned as on the first fetch.
+//
+// Anything else is refused.
+func (cl *Client) refreshKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
 	var errs []error
 	for _, base := range []string{cl.c.Primary, cl.c.Backup} {
 		if base == "" {
 			continue
 		}
-		if !strings.HasPrefix(base, "https://") && !cl.c.AllowInsecureKeyFetch {
+		tls := strings.HasPrefix(base, "https://") || cl.c.AllowInsecureKeyFetch
+		trusted := cl.anchors(st)
+		if len(trusted) == 0 && !tls {
 			errs = append(errs, fmt.Errorf("%w (%s is not https)", ErrNoTrustedKeys, base))
 			continue
 		}
-		keys, err := cl.fetchKeys(ctx, base)
+		ks, err := cl.fetchKeySet(ctx, base, st.RevokedKeys)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		st.PinnedKeys = map[string][]byte{}
-		for id, k := range keys {
-			st.PinnedKeys[id] = k
-		}
-		return keys, nil
-	}
-	return nil, errors.Join(append([]error{ErrNoTrustedKeys}, errs...)...)
-}
-
-func (cl *Client) fetchKeys(ctx context.Context, base string) (map[string]ed25519.PublicKey, error) {
-	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(sctx, "GET", strings.TrimRight(base, "/")+"/v1/keys", nil)
-	resp, err := cl.hc.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetching keys: %w: %v", ErrUnreachable, err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Keys []struct {
-			PEM string `json:"publicKeyPem"`
-		} `json:"keys"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil || resp.StatusCode != 200 {
-		return nil, fmt.Errorf("fetching keys: %s", resp.Status)
-	}
-	var pem []byte
-	for _, k := range out.Keys {
-		pem = append(pem, k.PEM...)
-	}
-	return ParsePublicKeys(pem)
-}
-
-// refreshKeys fetches the servers' keys again and adds them to the pinned
-// ones; it follows the same https rule as the first fetch.
-func (cl *Client) refreshKeys(ctx context.Context, st *State) (map[string]ed25519.PublicKey, error) {
-	for _, base := range []string{cl.c.Primary, cl.c.Backup} {
-		if base == "" || (!strings.HasPrefix(base, "https://") && !cl.c.AllowInsecureKeyFetch) {
+		anchored := ks.signedBy(trusted, st.RevokedKeys)
+		if !anchored && !tls {
+			errs = append(errs, fmt.Errorf("%w (from %s)", ErrKeySetUntrusted, base))
 			continue
 		}
-		keys, err := cl.fetchKeys(ctx, base)
-		if err != nil {
-			continue
+		for _, id := range ks.RevokedIDs() {
+			if !slices.Contains(st.RevokedKeys, id) {
+				st.RevokedKeys = append(st.RevokedKeys, id)
+			}
+			delete(st.PinnedKeys, id)
 		}
-		if st.PinnedKeys == nil {
-			st.PinnedKeys = map[string][]byte{}
+		if len(cl.c.Keys) == 0 && (anchored || len(cl.anchors(st)) == 0) {
+			if st.PinnedKeys == nil {
+				st.PinnedKeys = map[string][]byte{}
+			}
+			for id, k := range ks.PublicKeys() {
+				st.PinnedKeys[id] = k
+			}
 		}
-		for id, k := range keys {
-			st.PinnedKeys[id] = k
+		st.KeysFetched = cl.c.Now()
+		if keys := cl.anchors(st); len(keys) > 0 {
+			return keys, nil
 		}
-		return pinned(st), nil
+		errs = append(errs, fmt.Errorf("%w: every key the device trusted is revoked", ErrNoTrustedKeys))
 	}
-	return nil, ErrNoTrustedKeys
+	if len(errs) == 0 {
+		errs = append(errs, ErrNoTrustedKeys)
+	}
+	return nil, errors.Join(errs...)
 }

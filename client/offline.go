@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // OfflineMagic starts every offline license file.
@@ -42,11 +43,16 @@ type OfflineLicense struct {
 }
 
 // LicenseType returns the type the license gives user, and whether it
-// names the user at all (IDs compare case-insensitively).
+// names the user at all. IDs compare in canonical form
+// (protocol.CanonicalGUID): any case, with or without hyphens or braces.
 func (l *OfflineLicense) LicenseType(user string) (string, bool) {
+	user, ok := protocol.CanonicalGUID(user)
+	if !ok {
+		return "", false
+	}
 	for typ, ids := range l.Users {
 		for _, id := range ids {
-			if strings.EqualFold(id, user) {
+			if c, ok := protocol.CanonicalGUID(id); ok && c == user {
 				return typ, true
 			}
 		}
@@ -87,6 +93,9 @@ func ParseOffline(doc []byte, keys map[string]ed25519.PublicKey) (*OfflineLicens
 	if !ed25519.Verify(pub, payload, sig) {
 		return nil, ErrBadSignature
 	}
+	if err := protocol.CheckStrictJSON(payload); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
 	var l OfflineLicense
 	d := json.NewDecoder(bytes.NewReader(payload))
 	d.DisallowUnknownFields()
@@ -104,8 +113,12 @@ type OfflineCheck struct {
 	Org, URL, User string
 	Now            time.Time
 	// Drift is how far the device clock may be off: the license is
-	// accepted from ValidFrom-Drift to ValidUntil+Drift.
+	// accepted from ValidFrom-Drift to ValidUntil+Drift, and refused when
+	// issued after Now+Drift.
 	Drift time.Duration
+	// MaxValidity is the longest validity (exp − iat) believed; zero is
+	// protocol.MaxOfflineValidity.
+	MaxValidity time.Duration
 }
 
 // VerifyOffline verifies a file for one user: signature and key, then
@@ -115,16 +128,24 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	if err != nil {
 		return nil, "", err
 	}
-	if !strings.EqualFold(trimGUID(l.Org), trimGUID(c.Org)) {
+	if !protocol.SameGUID(l.Org, c.Org) {
 		return l, "", ErrWrongOrganization
 	}
-	if NormalizeURL(l.URL) != NormalizeURL(c.URL) {
+	if !protocol.SameURL(l.URL, c.URL) {
 		return l, "", ErrWrongURL
 	}
 	from, err1 := time.Parse(time.RFC3339, l.ValidFrom)
 	until, err2 := time.Parse(time.RFC3339, l.ValidUntil)
-	if err1 != nil || err2 != nil {
+	iat, err3 := time.Parse(time.RFC3339, l.IssuedAt)
+	if err1 != nil || err2 != nil || err3 != nil {
 		return l, "", ErrMalformed
+	}
+	maxValidity := c.MaxValidity
+	if maxValidity <= 0 {
+		maxValidity = protocol.MaxOfflineValidity
+	}
+	if until.Sub(iat) > maxValidity {
+		return l, "", fmt.Errorf("offline license: %w (issued %s, valid until %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ValidUntil, maxValidity)
 	}
 	if c.Now.Before(from.Add(-c.Drift)) {
 		return l, "", ErrNotYetValid
@@ -132,27 +153,24 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	if !c.Now.Before(until.Add(c.Drift)) {
 		return l, "", fmt.Errorf("%w on %s", ErrExpired, until.UTC().Format(time.RFC3339))
 	}
-	typ, ok := l.LicenseType(trimGUID(c.User))
+	if iat.After(c.Now.Add(c.Drift)) {
+		return l, "", fmt.Errorf("offline license: %w (issued %s)", ErrFromFuture, l.IssuedAt)
+	}
+	typ, ok := l.LicenseType(c.User)
 	if !ok {
 		return l, "", ErrUserNotLicensed
 	}
 	return l, typ, nil
 }
 
-func trimGUID(s string) string { return strings.Trim(strings.TrimSpace(s), "{}") }
-
-// NormalizeURL makes organization URLs comparable: scheme and host in lower
-// case, default ports dropped, no trailing slash, no query or fragment.
+// NormalizeURL returns an organization URL in canonical form
+// (protocol.CanonicalURL); a string that is not an http(s) URL comes back
+// trimmed and lower-cased, and never equals a valid URL's canonical form.
 func NormalizeURL(s string) string {
-	u, err := url.Parse(strings.TrimSpace(s))
-	if err != nil || u.Host == "" {
-		return strings.TrimRight(strings.ToLower(strings.TrimSpace(s)), "/")
+	if c, err := protocol.CanonicalURL(s); err == nil {
+		return c
 	}
-	scheme, host := strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-	if (scheme == "https" && strings.HasSuffix(host, ":443")) || (scheme == "http" && strings.HasSuffix(host, ":80")) {
-		host = host[:strings.LastIndexByte(host, ':')]
-	}
-	return scheme + "://" + host + strings.TrimRight(u.EscapedPath(), "/")
+	return strings.TrimRight(strings.ToLower(strings.TrimSpace(s)), "/")
 }
 
 // OfflineLocation is where an app looks for its organization's offline

@@ -127,9 +127,72 @@ func FuzzVerifyLease(f *testing.F) {
 	c := New(Config{Keys: testKeys(), Request: Request{OrganizationID: "4F767AFF-B33F-437C-A7CB-00249948C82B", UserID: "661BAC34-1128-40B1-9653-00B9F54158CD", DeviceID: "d"}})
 	now := time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, payload, sig []byte) {
-		l, err := c.verifyLease(payload, sig, testKeys(), now)
+		l, err := c.verifyLease(payload, sig, testKeys(), nil, now)
 		if err == nil && (!ed25519.Verify(pub, payload, sig) || l == nil) {
 			t.Fatalf("believed a lease the key did not sign: %q", payload)
 		}
 	})
+}
+
+// The server licenses GUIDs in any form and stores URLs canonical; a device
+// compares its own inputs in whatever form the app holds them.
+func TestVerifyOfflineCanonicalForms(t *testing.T) {
+	l := sample
+	l.URL = "https://xn--bcher-kva.example"
+	doc := sign(l, testKey)
+	for _, c := range []OfflineCheck{
+		{Org: "4F767AFFB33F437CA7CB00249948C82B", URL: "https://Bücher.Example.", User: "661bac34112840b1965300b9f54158cd"},
+		{Org: "{4F767AFF-B33F-437C-A7CB-00249948C82B}", URL: "https://BÜCHER.example:443/", User: "{661BAC34112840B1965300B9F54158CD}"},
+		{Org: "4f767aff-b33f-437c-a7cb-00249948c82b", URL: "https://xn--bcher-kva.example", User: "661BAC34-1128-40B1-9653-00B9F54158CD"},
+	} {
+		c.Now, c.Drift = check.Now, check.Drift
+		if _, typ, err := VerifyOffline(doc, testKeys(), c); err != nil || typ != "Standard" {
+			t.Errorf("%+v: %q %v", c, typ, err)
+		}
+	}
+	c := check
+	c.URL = "https://bucher.example"
+	if _, _, err := VerifyOffline(doc, testKeys(), c); !errors.Is(err, ErrWrongURL) {
+		t.Errorf("a look-alike host: %v", err)
+	}
+}
+
+// A signed document whose keys repeat, or differ only in case, means one
+// thing to Go and another to JavaScript: no verifier reads it.
+func TestOfflineDuplicateKeysRefused(t *testing.T) {
+	l := sample
+	l.KeyID = KeyID(testKey.Public().(ed25519.PublicKey))
+	payload, _ := json.Marshal(l)
+	for _, extra := range []string{`,"USERS":{"Standard":["00000000-0000-0000-0000-000000000001"]}`, `,"users":{"Standard":["00000000-0000-0000-0000-000000000001"]}`, `,"Exp":"9999-12-31T00:00:00Z"`} {
+		bad := append(append([]byte(nil), payload[:len(payload)-1]...), extra+"}"...)
+		doc := fmt.Appendf(nil, "%s %s %s\n%s", OfflineMagic, l.KeyID, base64.StdEncoding.EncodeToString(ed25519.Sign(testKey, bad)), bad)
+		if _, _, err := VerifyOffline(doc, testKeys(), check); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v, want ErrMalformed", extra, err)
+		}
+	}
+}
+
+// Signed times a device cannot believe: issued after its clock, or valid
+// for longer than any offline license may be.
+func TestOfflineSignedTimesOutOfBounds(t *testing.T) {
+	ahead := sample
+	ahead.IssuedAt = "2026-03-12T00:00:00Z" // two days after check.Now
+	if _, _, err := VerifyOffline(sign(ahead, testKey), testKeys(), check); !errors.Is(err, ErrFromFuture) {
+		t.Errorf("iat two days ahead: %v", err)
+	}
+	forever := sample
+	forever.ValidUntil = "9999-12-31T00:00:00Z"
+	if _, _, err := VerifyOffline(sign(forever, testKey), testKeys(), check); !errors.Is(err, ErrTooLong) {
+		t.Errorf("valid until 9999: %v", err)
+	}
+	c := check
+	c.MaxValidity = 7 * 24 * time.Hour
+	if _, _, err := VerifyOffline(sign(sample, testKey), testKeys(), c); !errors.Is(err, ErrTooLong) {
+		t.Errorf("30 days where the app allows 7: %v", err)
+	}
+	year := sample
+	year.ValidUntil = "2027-03-01T08:00:00Z"
+	if _, _, err := VerifyOffline(sign(year, testKey), testKeys(), check); err != nil {
+		t.Errorf("a year's validity: %v", err)
+	}
 }

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -150,6 +148,15 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 	if st := primary.check(org, a).Status; st != licet.StatusLicensed {
 		t.Fatalf("primary: %s", st)
 	}
+	// The standby replays the primary's schema asynchronously: wait for it
+	// before a read-only licet opens it.
+	if sdb, err := sql.Open("pgx", standby.URL()); err == nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for _, err := sdb.Exec(`SELECT 1 FROM meta LIMIT 1`); err != nil && time.Now().Before(deadline); _, err = sdb.Exec(`SELECT 1 FROM meta LIMIT 1`) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		sdb.Close()
+	}
 	backup := start(t, provisionKeys(t, primary), nil, "--read-only", "--database", standby.URL(),
 		"--lease-duration", "24h", "--max-lag", "1s", "--public-url", "https://backup.example.com")
 	backup.dir = primary.dir
@@ -225,7 +232,7 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(metrics(t, backup.url), "licet_replication_lag_seconds ") {
+	if !strings.Contains(metrics(t, backup), "licet_replication_lag_seconds ") {
 		t.Error("no lag metric")
 	}
 	if _, err := sdb.Exec(`SELECT pg_wal_replay_resume()`); err != nil {
@@ -238,14 +245,28 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// The primary's database goes away: the standby no longer streams and
+	// cannot know what it misses, so its lag grows past the bound and it
+	// stops confirming licenses (devices fall back to their stored lease).
+	cluster.Stop()
+	deadline = time.Now().Add(15 * time.Second)
+	for backup.check(org, a).HTTP != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("a standby cut off from its primary kept confirming licenses past --max-lag")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code := get(t, backup.url+"/readyz"); code != 503 {
+		t.Errorf("/readyz of a standby cut off from its primary: %d", code)
+	}
 }
 
-func metrics(t *testing.T, url string) string {
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+// metrics scrapes the main listener with the operator token.
+func metrics(t *testing.T, s *server) string {
+	code, body := s.op("GET", "/metrics", s.token(), "", "")
+	if code != 200 {
+		t.Fatalf("GET /metrics: %d %s", code, body)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return body
 }

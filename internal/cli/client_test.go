@@ -288,6 +288,16 @@ func TestDeviceRefusesReplaysAndFollowsKeyRotation(t *testing.T) {
 	// Capture a live answer, as a man in the middle would.
 	var captured []byte
 	proxy := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/keys" { // the device refreshes its key set; passed through
+			resp, err := http.Get(w.primary.url + r.URL.Path)
+			if err != nil {
+				http.Error(rw, err.Error(), 502)
+				return
+			}
+			defer resp.Body.Close()
+			io.Copy(rw, resp.Body)
+			return
+		}
 		if captured != nil {
 			rw.Write(captured)
 			return

@@ -35,6 +35,7 @@ type server struct {
 	logs  *syncBuffer
 	stop  func()
 	kill  func(os.Signal) // a process started by startProcess: send a signal, wait for the exit
+	pid   int             // a process started by startProcess
 }
 
 type syncBuffer struct {

@@ -149,7 +149,7 @@ func TestKeyRotationKeepsOldLeasesValid(t *testing.T) {
 }
 
 func TestLogsHoldNoSecrets(t *testing.T) {
-	s := start(t, "", nil, "--log-level", "debug")
+	s := start(t, "", nil, "--log-level", "debug", "--offline-allow-private")
 	org := s.newOrg(1, 5, "--offline=true")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "pw"), []byte("hunter2-backend-password"), 0o600)

@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
+	"github.com/licet/licet/internal/server"
 )
 
 type offlineResult struct {
@@ -29,7 +32,7 @@ func (p *Program) offlineIssue(ctx context.Context, args []string) error {
 	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/offline/issue", nil, &res); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "issued offline license %d for %s: %d users, valid until %s\n", res.Serial, org, res.Users, res.ValidUntil.UTC().Format(time.RFC3339))
+	fmt.Fprintf(p.Stdout, "issued offline license %d for %s: %s, valid until %s\n", res.Serial, org, plural(res.Users, "user", "users"), res.ValidUntil.UTC().Format(time.RFC3339))
 	if *out != "" {
 		resp, err := a.get(ctx, "/v1/orgs/"+org+"/offline/license")
 		if err != nil {
@@ -63,6 +66,8 @@ func (p *Program) offlineSet(ctx context.Context, args []string) error {
 	clear := fs.Bool("clear-credentials", false, "remove the backend credentials")
 	days := fs.Int("valid-days", 0, "how many days an issued offline license is valid")
 	location := fs.String("location", "", `where apps read the license ("" for <organization URL>/licet-offline.lic)`)
+	autoAllowed := fs.Bool("auto-update-allowed", false, "the vendor allows automatic Update (operator only)")
+	autoUpdate := fs.Bool("auto-update", false, "reissue and save the file automatically after changes and before it expires")
 	org, a, err := fs.parseOrg(args, o, id)
 	if err != nil {
 		return err
@@ -76,6 +81,12 @@ func (p *Program) offlineSet(ctx context.Context, args []string) error {
 	}
 	if fs.set("valid-days") {
 		body["validDays"] = *days
+	}
+	if fs.set("auto-update-allowed") {
+		body["autoUpdateAllowed"] = *autoAllowed
+	}
+	if fs.set("auto-update") {
+		body["autoUpdate"] = *autoUpdate
 	}
 	readSecret := func(path string) (string, error) {
 		b, err := os.ReadFile(path)
@@ -123,14 +134,7 @@ func (p *Program) offlineShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var v struct {
-		Enabled        bool                 `json:"enabled"`
-		Backend        string               `json:"backendUrl"`
-		HasCredentials bool                 `json:"hasCredentials"`
-		ValidDays      int                  `json:"validDays"`
-		Location       string               `json:"location"`
-		History        []licet.OfflineIssue `json:"history"`
-	}
+	var v server.OfflineView
 	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/offline", nil, &v); err != nil {
 		return err
 	}
@@ -139,9 +143,32 @@ func (p *Program) offlineShow(ctx context.Context, args []string) error {
 	}
 	w := table(p.Stdout)
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(v.Enabled))
-	fmt.Fprintf(w, "Backend\t%s (credentials: %s)\n", dash(v.Backend), map[bool]string{true: "set", false: "none"}[v.HasCredentials])
-	fmt.Fprintf(w, "Valid for\t%d days\n", v.ValidDays)
-	fmt.Fprintf(w, "Apps read it at\t%s\n", dash(v.Location))
+	fmt.Fprintf(w, "Backend\t%s (credentials: %s)\n", dash(v.Backend), map[bool]string{true: "set", false: "none"}[v.HasAuth])
+	where := v.DeviceLocation
+	if v.Location == "" {
+		where += " (the default, beside the organization's URL)"
+	}
+	fmt.Fprintf(w, "Apps read it at\t%s\n", where)
+	fmt.Fprintf(w, "Valid for\t%s\n", plural(v.ValidDays, "day", "days"))
+	auto := "not allowed by the vendor"
+	if v.AutoAllowed {
+		auto = onOff(v.AutoUpdate)
+	}
+	fmt.Fprintf(w, "Automatic Update\t%s\n", auto)
+	if c := v.Changes; c != nil {
+		if c.Serial == 0 {
+			fmt.Fprintf(w, "Changes\tnone issued yet: %s would be in the first\n", plural(c.Licensed, "licensed user", "licensed users"))
+		} else {
+			fmt.Fprintf(w, "Changes since the last Update\t%d licensed, %d unassigned, %d disabled (offline license %d, %s)\n",
+				c.Licensed, c.Unassigned, c.Disabled, c.Serial, c.IssuedAt.UTC().Format(time.RFC3339))
+		}
+		if c.AutoAssign {
+			fmt.Fprintf(w, "\tlicenses are assigned automatically: users assigned after the last Update are not in the file\n")
+		}
+	}
+	if t := v.LastTest; t != nil {
+		fmt.Fprintf(w, "Last backend test\t%s by %s: %s\n", t.At.UTC().Format(time.RFC3339), t.By, map[bool]string{true: "passed", false: "failed"}[t.OK])
+	}
 	w.Flush()
 	if len(v.History) > 0 {
 		fmt.Fprintln(p.Stdout)
@@ -159,6 +186,44 @@ func (p *Program) offlineShow(ctx context.Context, args []string) error {
 	return nil
 }
 
+// offlineTest tests the organization's backend and prints each step; it
+// fails when a step that matters failed.
+func (p *Program) offlineTest(ctx context.Context, args []string) error {
+	fs := p.flags("offline test")
+	o := fs.operator()
+	id := fs.String("org", "", "the organization's GUID")
+	asJSON := fs.Bool("json", false, "print JSON")
+	org, a, err := fs.parseOrg(args, o, id)
+	if err != nil {
+		return err
+	}
+	var rep licet.OfflineTest
+	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/offline/test", nil, &rep); err != nil {
+		return err
+	}
+	if *asJSON {
+		if err := p.printJSON(rep); err != nil {
+			return err
+		}
+	} else {
+		w := table(p.Stdout)
+		for _, st := range rep.Steps {
+			res := "ok"
+			if st.Skipped {
+				res = "skipped"
+			} else if !st.OK {
+				res = "FAILED"
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\n", st.Name, res, st.Detail)
+		}
+		w.Flush()
+	}
+	if !rep.OK {
+		return fmt.Errorf("the backend test failed")
+	}
+	return nil
+}
+
 // offlineVerify checks a file as a device would, without the service:
 // exit 0 only when the user is licensed by it.
 func (p *Program) offlineVerify(ctx context.Context, args []string) error {
@@ -170,6 +235,7 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	keyFile := fs.String("key", "", "PEM file of the trusted public key(s) (default: fetch from --server)")
 	drift := fs.Duration("drift", 5*time.Minute, "tolerated clock difference")
 	at := fs.String("at", "", "verify as of this time, RFC 3339 (default now)")
+	insecure := fs.Bool("insecure-key-fetch", false, "allow fetching the keys from a plain http --server (testing only)")
 	// The file may come before or after the flags.
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -198,43 +264,49 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	if *u == "" {
 		return usagef("--url is required")
 	}
-	now := p.Clock.Now()
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return usagef("--at %q is not an RFC 3339 time", *at)
-		}
-		now = t
+	clock, err := p.at(*at)
+	if err != nil {
+		return err
 	}
+	now := clock()
 	doc, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	var pem []byte
+	var keys map[string]ed25519.PublicKey
+	var revoked []string
 	if *keyFile != "" {
-		if pem, err = os.ReadFile(*keyFile); err != nil {
+		pem, err := os.ReadFile(*keyFile)
+		if err != nil {
 			return err
 		}
+		if keys, err = client.ParsePublicKeys(pem); err != nil {
+			return fmt.Errorf("public keys: %v", err)
+		}
 	} else {
+		// The server's signed key set: its keys, and the revoked IDs a
+		// device refuses.
 		a, err := o.client(false)
 		if err != nil {
 			return err
 		}
+		if !strings.HasPrefix(a.base, "https://") && !*insecure {
+			return usagef("--server %s is not https: keys fetched over plain http are whoever answers; give --key FILE (from licet keys public) or an https --server", a.base)
+		}
 		var out struct {
-			Keys []struct {
-				PEM string `json:"publicKeyPem"`
-			} `json:"keys"`
+			KeySet *client.KeySetEnvelope `json:"keySet"`
 		}
 		if err := a.do(ctx, "GET", "/v1/keys", nil, &out); err != nil {
 			return err
 		}
-		for _, k := range out.Keys {
-			pem = append(pem, k.PEM...)
+		ks, err := client.VerifyKeySet(out.KeySet, nil, nil)
+		if err != nil {
+			return fmt.Errorf("public keys: %v", err)
 		}
+		keys, revoked = ks.PublicKeys(), ks.RevokedIDs()
 	}
-	keys, err := client.ParsePublicKeys(pem)
-	if err != nil {
-		return fmt.Errorf("public keys: %v", err)
+	if kid, _, _, err := client.SplitOffline(doc); err == nil && slices.Contains(revoked, kid) {
+		return fmt.Errorf("offline license: %w (key %s)", client.ErrRevokedKey, kid)
 	}
 	l, typ, err := client.VerifyOffline(doc, keys, client.OfflineCheck{Org: *org, URL: *u, User: *user, Now: now, Drift: *drift})
 	if err != nil {
@@ -242,4 +314,12 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(p.Stdout, "licensed: %s holds a %s license in offline license %d of %s, valid until %s\n", strings.ToUpper(*user), typ, l.Serial, l.Org, l.ValidUntil)
 	return nil
+}
+
+// plural says "1 user", "2 users".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

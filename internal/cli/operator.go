@@ -17,8 +17,9 @@ import (
 // orgDetail is the server's answer for one organization.
 type orgDetail struct {
 	licet.Organization
-	Seats []licet.SeatCount `json:"seats"`
-	Pools []licet.Pool      `json:"pools"`
+	Seats              []licet.SeatCount `json:"seats"`
+	Pools              []licet.Pool      `json:"pools"`
+	TemporaryAllowance int               `json:"temporaryAllowance"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -81,6 +82,10 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	notify := fs.Bool("notifications", false, "send license assignment notifications")
 	emails := fs.String("notification-emails", "", "addresses that get notifications, comma-separated")
 	window := fs.Int("notify-window", 0, "minutes within which assignments share one notification mail (0: one mail each)")
+	tempMax := fs.Int("temporary-max", 0, "users that may hold a temporary license at once; -1: 10% of the active seats, at least 1 (operator only)")
+	tempMaxDays := fs.Int("temporary-max-days", 0, "the longest --temporary-days administrators may set (operator only)")
+	admissions := fs.Int("rate-admissions", 0, "checks that would write (assign, record, temporary) per minute; -1: the server's default, 0: no limit (operator only)")
+	bindURL := fs.Bool("bind-url", false, "answer UnknownOrganization to checks whose OrganizationUrl names another host than --url")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -122,6 +127,18 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	}
 	if fs.set("notify-window") {
 		patch.NotifyWindow = window
+	}
+	if fs.set("temporary-max") {
+		patch.TemporaryMax = tempMax
+	}
+	if fs.set("temporary-max-days") {
+		patch.TemporaryMaxDays = tempMaxDays
+	}
+	if fs.set("rate-admissions") {
+		patch.AdmissionsPerMinute = admissions
+	}
+	if fs.set("bind-url") {
+		patch.BindURL = bindURL
 	}
 	if fs.set("notification-emails") {
 		list := []string{}
@@ -187,12 +204,27 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 	fmt.Fprintf(w, "Automatic assignment\t%s (type: %s)\n", onOff(st.AutoAssign), at)
 	fmt.Fprintf(w, "Temporary license days\t%d\n", st.TemporaryDays)
+	fmt.Fprintf(w, "Temporary max days\t%d (set by the vendor)\n", st.TemporaryMaxDays)
+	if st.TemporaryMax < 0 {
+		fmt.Fprintf(w, "Temporary licenses max\t%d (10%% of the active seats, at least 1)\n", d.TemporaryAllowance)
+	} else {
+		fmt.Fprintf(w, "Temporary licenses max\t%d\n", st.TemporaryMax)
+	}
 	if st.FreeUnusedDays > 0 {
 		fmt.Fprintf(w, "Free up unused licenses\tafter %d days\n", st.FreeUnusedDays)
 	} else {
 		fmt.Fprintf(w, "Free up unused licenses\toff\n")
 	}
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
+	switch st.AdmissionsPerMinute {
+	case -1:
+		fmt.Fprintf(w, "Admissions\tthe server's default per minute\n")
+	case 0:
+		fmt.Fprintf(w, "Admissions\tno limit\n")
+	default:
+		fmt.Fprintf(w, "Admissions\t%d per minute\n", st.AdmissionsPerMinute)
+	}
+	fmt.Fprintf(w, "URL binding\t%s\n", onOff(st.BindURL))
 	if len(st.NotificationEmails) > 0 {
 		fmt.Fprintf(w, "Notifications\t%s to %s (within %d minutes in one mail)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), st.NotifyWindow)
 	} else {
@@ -691,7 +723,16 @@ func (f *flagSet) parseOrg(args []string, o *operatorFlags, id *string) (string,
 }
 
 func (p *Program) keysRetire(ctx context.Context, args []string) error {
-	fs := p.flags("keys retire")
+	return p.keyAction(ctx, "retire", args, "key %s retired: no longer published; devices that pinned it keep trusting what it signed\n")
+}
+
+func (p *Program) keysRevoke(ctx context.Context, args []string) error {
+	return p.keyAction(ctx, "revoke", args, "key %s revoked: /v1/keys lists it as revoked; devices stop trusting it at their next key refresh\n")
+}
+
+// keyAction runs "licet keys retire|revoke KEYID".
+func (p *Program) keyAction(ctx context.Context, action string, args []string, done string) error {
+	fs := p.flags("keys " + action)
 	o := fs.operator()
 	var kid string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -701,16 +742,16 @@ func (p *Program) keysRetire(ctx context.Context, args []string) error {
 		return err
 	}
 	if kid == "" || len(kid) > 64 || strings.ContainsAny(kid, "/?#% ") {
-		return usagef("give the KEYID to retire (licet keys public lists them; /v1/keys names them)")
+		return usagef("give the KEYID to %s (licet keys public lists them; /v1/keys names them)", action)
 	}
 	a, err := o.client(true)
 	if err != nil {
 		return err
 	}
-	if err := a.do(ctx, "POST", "/v1/keys/"+kid+"/retire", nil, nil); err != nil {
+	if err := a.do(ctx, "POST", "/v1/keys/"+kid+"/"+action, nil, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "key %s retired: no longer published\n", kid)
+	fmt.Fprintf(p.Stdout, done, kid)
 	return nil
 }
 

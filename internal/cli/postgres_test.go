@@ -63,6 +63,7 @@ func startProcess(t *testing.T, dir, database string, flags ...string) *server {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	s.pid = cmd.Process.Pid
 	select {
 	case a := <-addr:
 		s.url = "http://" + a

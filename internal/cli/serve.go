@@ -30,6 +30,8 @@ import (
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
+	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
 
@@ -45,6 +47,7 @@ type serveConfig struct {
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
+	backupLease            time.Duration
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -54,6 +57,10 @@ type serveConfig struct {
 	mailMaxAttempts        int
 	patroni                string
 	cacheGrace             time.Duration
+	databaseFile           string
+	smtpURLFile            string
+	metricsListen          string
+	offlineAllowPrivate    bool
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -71,7 +78,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's pprof profiles on this address (keep it on loopback; default off)")
-	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
+	fs.DurationVar(&c.maxLag, "max-lag", 24*time.Hour, "read-only: while the data is further behind the primary than this, not ready and checks answer 503 (0: no bound)")
+	fs.DurationVar(&c.backupLease, "backup-lease", protocol.DefaultBackupLeaseLength, "read-only: the longest lease this backup signs")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
 	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
@@ -81,12 +89,30 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailFirstRetry, "mail-first-retry", 5*time.Second, "first wait before sending a mail again (doubles each time)")
 	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
 	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
+	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "patroni", "cache-grace")
+	fs.StringVar(&c.databaseFile, "database-file", "", "file holding --database (a postgres:// URL with its password stays out of ps and the environment)")
+	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
+	fs.env("database-file", "smtp-url-file", "metrics-listen")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "patroni", "cache-grace")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	for _, f := range []secretFlag{{"database", &c.database, &c.databaseFile}, {"smtp-url", &c.smtpURL, &c.smtpURLFile}} {
+		if err := f.resolve(); err != nil {
+			return err
+		}
+	}
+	if c.smtpURL != "" {
+		if _, err := mail.NewSMTP(c.smtpURL); err != nil { // a bad URL fails before anything is created
+			return usagef("%v", err)
+		}
+	}
+	if wildcard(c.listen) && c.publicURL == "" && c.smtpURL != "" {
+		return usagef("--listen %s is every address, so mail links need the URL users reach this server by: set --public-url", c.listen)
 	}
 	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
 		return usagef("--lease-duration must be between 1m and 8784h")
@@ -129,6 +155,15 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
 	}
+	if c.backupLease < time.Minute || c.backupLease > protocol.MaxLeaseLength {
+		return usagef("--backup-lease must be between 1m and %s", protocol.MaxLeaseLength)
+	}
+	if c.readOnly {
+		// A backup's leases are short: a revocation on the primary reaches
+		// devices through the backup within --max-lag plus this.
+		c.leaseDuration = min(c.leaseDuration, c.backupLease)
+		c.leaseReuse = min(c.leaseReuse, c.leaseDuration/10)
+	}
 	if c.publicURL != "" {
 		if err := licet.ValidURL(c.publicURL); err != nil {
 			return usagef("--public-url: %s", licet.ErrorMessage(err))
@@ -168,19 +203,14 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 
 // openStore opens the database the configuration names.
 func (p *Program) openStore(ctx context.Context, c serveConfig, logger *slog.Logger) (*sqlstore.Store, error) {
-	db := c.database
-	switch {
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+	db := sqlitePath(c)
+	if db == "" {
 		var members []string
 		if c.patroni != "" {
 			members, _ = postgres.ParsePatroni(c.patroni) // checked with the flags
 		}
-		return postgres.Open(ctx, db, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
+		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
 			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout, Patroni: members, Logger: logger})
-	case db == "":
-		db = filepath.Join(c.data, "licet.db")
-	default:
-		db = strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -190,6 +220,18 @@ func (p *Program) openStore(ctx context.Context, c serveConfig, logger *slog.Log
 	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
 }
 
+// sqlitePath is the SQLite file the configuration names ("" for PostgreSQL).
+func sqlitePath(c serveConfig) string {
+	switch db := c.database; {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return ""
+	case db == "":
+		return filepath.Join(c.data, "licet.db")
+	default:
+		return strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
+	}
+}
+
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
 	// Listen first: a taken or bad address fails before anything is created.
 	ln, err := net.Listen("tcp", c.listen)
@@ -197,10 +239,20 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		return err
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if c.metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", c.metricsListen); err != nil {
+			return usagef("--metrics-listen: %v", err)
+		}
+		defer metricsLn.Close()
+	}
 	if !c.readOnly {
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
+	}
+	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+		return err
 	}
 	store, err := p.openStore(ctx, c, logger)
 	if err != nil {
@@ -217,6 +269,11 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if err != nil {
 		return err
 	}
+	if wildcard(c.listen) && c.publicURL == "" {
+		if err := offlineNeedsPublicURL(ctx, store, c.listen); err != nil {
+			return err
+		}
+	}
 
 	publicURL := c.publicURL
 	if publicURL == "" && c.tlsCert != "" {
@@ -228,10 +285,17 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)}
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
-	off := &offline.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger}
+	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
+	if !c.readOnly {
+		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
+		if err != nil {
+			return err
+		}
+		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -242,6 +306,12 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	if metricsLn != nil {
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", srv.MetricsHandler())
+		go (&http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}).Serve(metricsLn)
+		logger.Info("metrics serving", "addr", metricsLn.Addr().String())
+	}
 	if c.debugListen != "" {
 		dl, err := net.Listen("tcp", c.debugListen)
 		if err != nil {
@@ -356,4 +426,31 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	}
 	logger.Info("operator token created", "file", path)
 	return sum[:], nil
+}
+
+// wildcard says whether a listen address is every address of the host
+// (0.0.0.0, [::], :port): no URL can be made from it.
+func wildcard(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
+}
+
+// offlineNeedsPublicURL refuses to start on a wildcard address without
+// --public-url when an organization uses offline licenses: their
+// administrators are sent to this server's console by URL.
+func offlineNeedsPublicURL(ctx context.Context, store licet.Store, listen string) error {
+	orgs, err := store.Organizations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if o.Settings.Offline {
+			return usagef("--listen %s is every address and organization %s uses offline licenses: set --public-url to the URL this server is reached by", listen, o.ID)
+		}
+	}
+	return nil
 }

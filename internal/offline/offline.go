@@ -10,11 +10,8 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -32,8 +29,16 @@ type Service struct {
 	Keys   *keys.Ring
 	Clock  licet.Clock
 	Logger *slog.Logger
-	// HTTP uploads to backends; its timeout bounds an upload.
+	// HTTP talks to backends (NewHTTPClient); its timeout bounds a call.
 	HTTP *http.Client
+	// AllowPrivate lets backends and device locations be on loopback and
+	// private addresses (serve --offline-allow-private).
+	AllowPrivate bool
+}
+
+// New makes the service with its backend client.
+func New(store licet.Store, ring *keys.Ring, clock licet.Clock, logger *slog.Logger, allowPrivate bool) *Service {
+	return &Service{Store: store, Keys: ring, Clock: clock, Logger: logger, HTTP: NewHTTPClient(allowPrivate), AllowPrivate: allowPrivate}
 }
 
 // Result is an issued license and how saving it went.
@@ -85,7 +90,7 @@ func (s *Service) Issue(ctx context.Context, orgID, actor string) (*Result, erro
 	}
 	status, detail := "no backend", ""
 	if cfg.Backend != "" {
-		if err := s.upload(ctx, cfg, is.Serial, is.Document); err != nil {
+		if err := s.upload(ctx, cfg, fmt.Sprintf(".upload-%d", is.Serial), is.Document); err != nil {
 			status, detail = "failed", err.Error()
 			s.Logger.Warn("offline license upload failed", "org", orgID, "serial", is.Serial, "err", detail)
 		} else {
@@ -125,69 +130,8 @@ func Build(k *keys.Key, org *licet.Organization, serial int64, users []*licet.Us
 	return b.Bytes()
 }
 
-// upload writes the document to a temporary name beside the target, then
-// moves it over the target in one WebDAV MOVE, so readers see the old
-// document or the new one, never a part. A failure leaves the target as it
-// was and removes the temporary file when it can.
-func (s *Service) upload(ctx context.Context, cfg *licet.OfflineConfig, serial int64, doc []byte) error {
-	target, err := url.Parse(cfg.Backend)
-	if err != nil {
-		return fmt.Errorf("the backend URL cannot be parsed")
-	}
-	tmp := *target
-	tmp.Path = target.Path + fmt.Sprintf(".upload-%d", serial)
-	if err := s.send(ctx, cfg, "PUT", tmp.String(), doc, nil); err != nil {
-		return err
-	}
-	err = s.send(ctx, cfg, "MOVE", tmp.String(), nil, http.Header{"Destination": {target.String()}, "Overwrite": {"T"}})
-	if err != nil {
-		s.send(ctx, cfg, "DELETE", tmp.String(), nil, nil) // best effort: the target is untouched either way
-	}
-	return err
-}
-
-func (s *Service) send(ctx context.Context, cfg *licet.OfflineConfig, method, u string, body []byte, h http.Header) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("the backend URL is not usable")
-	}
-	for k, v := range h {
-		req.Header[k] = v
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/octet-stream")
-	}
-	if kind, secret, ok := strings.Cut(cfg.Auth, " "); ok {
-		switch kind {
-		case "basic":
-			user, pass, _ := strings.Cut(secret, ":")
-			req.SetBasicAuth(user, pass)
-		case "bearer":
-			req.Header.Set("Authorization", "Bearer "+secret)
-		}
-	}
-	hc := s.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return fmt.Errorf("the backend did not answer in time (%s %s)", method, redact(u))
-		}
-		return fmt.Errorf("the backend cannot be reached (%s %s): %s", method, redact(u), rootCause(err))
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch {
-	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return fmt.Errorf("the backend refused the credentials (%s %s: %s)", method, redact(u), resp.Status)
-	case resp.StatusCode >= 300:
-		return fmt.Errorf("the backend answered %s to %s %s", resp.Status, method, redact(u))
-	}
-	return nil
-}
+func cutSpace(s string) (string, string, bool) { return strings.Cut(s, " ") }
+func cutColon(s string) (string, string, bool) { return strings.Cut(s, ":") }
 
 // redact drops any user information from a URL before it is shown.
 func redact(u string) string {
@@ -197,14 +141,4 @@ func redact(u string) string {
 	}
 	p.User = nil
 	return p.String()
-}
-
-func rootCause(err error) string {
-	for {
-		u := errors.Unwrap(err)
-		if u == nil {
-			return err.Error()
-		}
-		err = u
-	}
 }

@@ -58,6 +58,8 @@ const (
 type page struct {
 	Title, Tab, Flash, Error string
 	Next                     string // where to go after logging in
+	SSOEmail                 string // the address typed for single sign-on
+	SSOOffered               bool   // some organization signs in with its own provider
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
@@ -68,8 +70,9 @@ type ctxKey int
 const adminKey ctxKey = 0
 
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
-	s.loginByAddress = newLimiter(rate.Every(12*time.Second), 5)
+	s.logins = newLoginThrottle()
 	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
+	s.hashes = defaultHashGate()
 	mux.HandleFunc("GET /admin/login", s.loginPage)
 	mux.HandleFunc("POST /admin/login", s.login)
 	mux.HandleFunc("POST /admin/login/operator", s.loginOperator)
@@ -87,6 +90,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/orgs/{org}/settings", auth(s.saveSettings))
 	mux.Handle("GET /admin/orgs/{org}/offline", auth(s.offlinePage))
 	mux.Handle("POST /admin/orgs/{org}/offline", auth(s.offlineUpdate))
+	mux.Handle("POST /admin/orgs/{org}/offline/backend", auth(s.offlineBackend))
+	mux.Handle("POST /admin/orgs/{org}/offline/test", auth(s.offlineTest))
 	mux.Handle("GET /admin/orgs/{org}/offline/download", auth(s.offlineDownload))
 	mux.Handle("GET /admin/orgs/{org}/audit", auth(s.auditPage))
 	mux.Handle("GET /admin/tokens", auth(s.tokensPage))
@@ -111,6 +116,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	if name == "login" {
+		p.SSOOffered = s.ssoOffered()
+	}
 	w.WriteHeader(status)
 	if err := consoleT.ExecuteTemplate(w, name, p); err != nil {
 		s.Logger.Error("console template", "name", name, "err", err)
@@ -176,26 +184,56 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	pw := r.PostForm.Get("password")
+	ip := clientIP(r)
+	wrong := func() {
+		s.Logger.Info("login failed", "remote", ip)
+		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
+	}
+	if len(email) > licet.MaxEmailLen || len(pw) > 1024 {
+		wrong()
+		return
+	}
 	now := time.Now()
-	okIP, waitIP := s.loginByIP.allow(clientIP(r), now)
-	okAddr, waitAddr := s.loginByAddress.allow(email, now)
-	if !okIP || !okAddr {
-		w.Header().Set("Retry-After", retryAfter(max(waitIP, waitAddr)))
+	if ok, wait := s.logins.allowed(email, ip, now); !ok {
+		s.loginsRefused.WithLabelValues("throttled").Inc()
+		w.Header().Set("Retry-After", retryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Data: email,
 			Error: "Too many attempts. Wait a minute and try again."})
 		return
 	}
 	a, err := s.Store.AdminByEmail(r.Context(), email)
-	if err != nil || len(email) > licet.MaxEmailLen || !checkPassword(a.PasswordHash, pw) {
+	if err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
+		s.error(w, r, err)
+		return
+	}
+	good := false
+	if !s.hashes.do(r.Context(), func() {
 		if err != nil || !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
 			checkPassword(dummyHash, pw) // the same time whether the address exists, has a password, or not
+			return
 		}
-		s.Logger.Info("login failed", "remote", clientIP(r))
+		good = checkPassword(a.PasswordHash, pw)
+	}) {
+		s.busy(w, "login", &page{Title: "Log in", Data: email})
+		return
+	}
+	if !good {
+		s.logins.failed(email, ip, now)
+		wrong()
+		return
+	}
+	s.logins.succeeded(email, ip)
+	if a.IsOperator() { // the operator signs in with the token only
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
 		return
 	}
-	if a.IsOperator() { // the operator signs in with the token only
-		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
+	if required, err := s.Store.SSORequired(r.Context(), a.Orgs); err != nil {
+		s.error(w, r, err)
+		return
+	} else if required {
+		s.Logger.Info("password login refused: single sign-on required", "remote", clientIP(r))
+		s.render(w, http.StatusForbidden, "login", &page{Title: "Log in", SSOEmail: email,
+			Error: "Your organization requires you to sign in with its account: use “Sign in with your organization's account”."})
 		return
 	}
 	if err := s.startSession(w, a); err != nil {
@@ -210,6 +248,14 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 }
 
 var dummyHash = hashPassword("an address that does not exist")
+
+// busy answers 503 when too many password hashes are running or waiting.
+func (s *Server) busy(w http.ResponseWriter, name string, p *page) {
+	s.loginsRefused.WithLabelValues("busy").Inc()
+	w.Header().Set("Retry-After", "2")
+	p.Error = "The server is busy. Try again in a few seconds."
+	s.render(w, http.StatusServiceUnavailable, name, p)
+}
 
 // loginOperator signs the vendor's operator in with the operator token:
 // every organization, the vendor's settings too.
@@ -242,12 +288,17 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
+	return s.startSessionUntil(w, a, time.Now().Add(sessionLife))
+}
+
+// startSessionUntil starts a session that ends at until.
+func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, until time.Time) error {
 	tok := randomToken()
-	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, time.Now().Add(sessionLife)); err != nil {
+	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, until); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.secureCookies(),
-		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
+		SameSite: http.SameSiteLaxMode, MaxAge: max(1, int(time.Until(until).Seconds()))})
 	return nil
 }
 
@@ -287,7 +338,12 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "password", &page{Title: "Set your password", Data: a.Email, Error: msg})
 		return
 	}
-	if _, err := s.Store.SetAdminPassword(r.Context(), hash, hashPassword(pw)); err != nil {
+	var newHash string
+	if !s.hashes.do(r.Context(), func() { newHash = hashPassword(pw) }) {
+		s.busy(w, "password", &page{Title: "Set your password", Data: a.Email})
+		return
+	}
+	if _, err := s.Store.SetAdminPassword(r.Context(), hash, newHash); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -302,8 +358,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	a := adminOf(r)
 	p := &page{Title: "Change your password", Admin: a}
-	if r.ParseForm() != nil || !checkPassword(a.PasswordHash, r.PostForm.Get("current")) {
-		p.Error = "The current password is wrong."
+	if r.ParseForm() != nil {
+		p.Error = "The form could not be read."
 		s.render(w, 400, "password", p)
 		return
 	}
@@ -316,7 +372,30 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "password", p)
 		return
 	}
-	if err := s.Store.ChangeAdminPassword(r.Context(), a.ID, hashPassword(pw)); err != nil {
+	ip, now := clientIP(r), time.Now()
+	if ok, wait := s.logins.allowed(a.Email, ip, now); !ok {
+		s.loginsRefused.WithLabelValues("throttled").Inc()
+		w.Header().Set("Retry-After", retryAfter(wait))
+		p.Error = "Too many attempts. Wait a minute and try again."
+		s.render(w, http.StatusTooManyRequests, "password", p)
+		return
+	}
+	current, newHash := false, ""
+	if !s.hashes.do(r.Context(), func() {
+		if current = checkPassword(a.PasswordHash, r.PostForm.Get("current")); current {
+			newHash = hashPassword(pw)
+		}
+	}) {
+		s.busy(w, "password", p)
+		return
+	}
+	if !current {
+		s.logins.failed(a.Email, ip, now) // a stolen session must not become a way to guess the password
+		p.Error = "The current password is wrong."
+		s.render(w, 400, "password", p)
+		return
+	}
+	if err := s.Store.ChangeAdminPassword(r.Context(), a.ID, newHash); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -387,6 +466,11 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.showUsers(w, r, o, 200, withNotice(r, &page{}))
+}
+
+// showUsers renders Mobile Users for the request's filter, with p's message.
+func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
 	f, pg := userFilter(r.URL.Query())
 	f.Offset, f.Limit = pg*ConsolePage, ConsolePage
 	if f.Sort == "" { // by ID: page by cursor, as fast at the end as at the start
@@ -440,7 +524,8 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 			data["Next"] = link(pg + 1)
 		}
 	}
-	s.render(w, 200, "users", &page{Title: "Mobile Users", Tab: "users", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: data})
+	p.Title, p.Tab, p.Admin, p.Org, p.Data = "Mobile Users", "users", adminOf(r), o, data
+	s.render(w, status, "users", p)
 }
 
 // usersCSV exports the filtered list, every page of it.
@@ -506,8 +591,8 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := adminOf(r)
-	back := func(msg string) {
-		http.Redirect(w, r, "/admin/orgs/"+o.ID+"/users?done="+url.QueryEscape(msg), http.StatusSeeOther)
+	back := func(msg string) { // nothing changed: say why on the page itself
+		s.showUsers(w, r, o, http.StatusBadRequest, &page{Error: msg})
 	}
 	var ids []string
 	action := licet.UserAction(r.PostForm.Get("action"))
@@ -519,7 +604,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 	for _, v := range raw {
 		id, ok := licet.ParseGUID(v)
 		if !ok {
-			back("Nothing changed: " + strconv.Quote(v) + " is not a user ID.")
+			back("Nothing changed: " + strconv.Quote(v[:min(len(v), 40)]) + " is not a user ID.")
 			return
 		}
 		if !slices.Contains(ids, id) {
@@ -552,7 +637,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		back("Nothing changed: " + licet.ErrorMessage(err))
 		return
 	}
-	back(strings.ToUpper(string(action[:1])) + string(action[1:]) + ": " + strconv.Itoa(len(ids)) + " user(s) done.")
+	s.done(w, r, "/admin/orgs/"+o.ID+"/users", "users-"+string(action), int64(len(ids)))
 }
 
 func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
@@ -560,7 +645,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, 200, "settings", &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"), Data: s.typesOf(r.Context())})
+	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context())}))
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
@@ -612,7 +697,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "settings", p)
 		return
 	}
-	http.Redirect(w, r, "/admin/orgs/"+o.ID+"/settings?done="+url.QueryEscape("Settings saved."), http.StatusSeeOther)
+	s.done(w, r, "/admin/orgs/"+o.ID+"/settings", "settings-saved")
 }
 
 func (s *Server) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
@@ -629,31 +714,115 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
-	var hist []licet.OfflineIssue
-	if err == nil {
-		hist, err = s.Store.OfflineHistory(r.Context(), o.ID, 20)
-	}
-	var assigned []*licet.User
-	if err == nil {
-		var users []*licet.User
-		users, _, err = s.Store.Users(r.Context(), o.ID, licet.UserFilter{State: licet.UserLicensed})
-		for _, u := range users {
-			if u.AssignedBy != licet.ActorAutomatic {
-				assigned = append(assigned, u)
-			}
-		}
-	}
+	s.offlineView(w, r, o, 200, withNotice(r, &page{}))
+}
+
+// offlinePageData is what the Offline page shows.
+type offlinePageData struct {
+	*OfflineView
+	// Differ: licet saves where devices do not read, so only the backend
+	// test can tell whether both name the same file.
+	Differ bool
+	// NotFound: the newest test did not find the probe where devices look.
+	NotFound bool
+}
+
+// offlineView renders the Offline page with p's message.
+func (s *Server) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
+	v, err := s.offlineState(r.Context(), o.ID, 20)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	loc := cfg.Location
-	if loc == "" {
-		loc = client.OfflineLocation(o.URL)
+	d := &offlinePageData{OfflineView: v}
+	d.Differ = v.Backend != "" && client.NormalizeURL(v.Backend) != client.NormalizeURL(v.DeviceLocation)
+	if t := v.LastTest; t != nil {
+		if st := t.Step("read"); st != nil && !st.OK && !st.Skipped {
+			d.NotFound = true
+		}
 	}
-	s.render(w, 200, "offline", &page{Title: "Offline license", Tab: "offline", Admin: adminOf(r), Org: o, Flash: r.URL.Query().Get("done"),
-		Data: map[string]any{"Config": cfg, "History": hist, "Assigned": assigned, "Location": loc}})
+	p.Title, p.Tab, p.Admin, p.Org, p.Data = "Offline license", "offline", adminOf(r), o, d
+	s.render(w, status, "offline", p)
+}
+
+// offlineBackend saves the backend form. Credentials are write-only: blank
+// fields keep them.
+func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.offlineOrg(w, r)
+	if !ok {
+		return
+	}
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		s.offlineView(w, r, o, 400, &page{Error: "The form could not be read."})
+		return
+	}
+	f := r.PostForm
+	backend, location := strings.TrimSpace(f.Get("backendUrl")), strings.TrimSpace(f.Get("location"))
+	auto := f.Get("autoUpdate") == "on"
+	req := OfflineRequest{BackendURL: &backend, Location: &location, Username: strings.TrimSpace(f.Get("username")),
+		Password: f.Get("password"), ClearCredentials: f.Get("clearCredentials") == "on"}
+	vendor := adminOf(r).IsOperator()
+	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
+	if err == nil && (cfg.AutoAllowed || auto) {
+		req.AutoUpdate = &auto
+	}
+	if err == nil && vendor {
+		allowed := f.Get("autoUpdateAllowed") == "on"
+		req.AutoAllowed = &allowed
+		if !allowed {
+			req.AutoUpdate = &allowed
+		}
+		days, err2 := strconv.Atoi(strings.TrimSpace(f.Get("validDays")))
+		if err2 != nil {
+			err = licet.Errorf(licet.EINVALID, "the validity must be a whole number of days")
+		}
+		req.ValidDays = &days
+	}
+	if err == nil {
+		err = s.configureOffline(r.Context(), o.ID, req, vendor, adminOf(r).Email)
+	}
+	if err != nil {
+		if code := licet.ErrorCode(err); code == licet.EINTERNAL || code == licet.EUNAVAILABLE {
+			s.error(w, r, err)
+			return
+		}
+		status, _ := ErrorStatus(err)
+		s.offlineView(w, r, o, status, &page{Error: licet.ErrorMessage(err)})
+		return
+	}
+	s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-backend-saved")
+}
+
+// offlineTest runs the backend test from the console.
+func (s *Server) offlineTest(w http.ResponseWriter, r *http.Request) {
+	o, ok := s.offlineOrg(w, r)
+	if !ok {
+		return
+	}
+	err := s.writable()
+	if err == nil {
+		err = s.mayTestOffline(o.ID)
+	}
+	var rep *licet.OfflineTest
+	if err == nil {
+		rep, err = s.Offline.Test(r.Context(), o.ID, adminOf(r).Email)
+	}
+	switch {
+	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):
+		s.error(w, r, err)
+	case err != nil:
+		status, _ := ErrorStatus(err)
+		s.offlineView(w, r, o, status, &page{Error: "Not tested: " + licet.ErrorMessage(err)})
+	case !rep.OK:
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-test-failed")
+	default:
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-test-ok")
+	}
 }
 
 func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
@@ -666,16 +835,17 @@ func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	res, err := s.Offline.Issue(r.Context(), o.ID, adminOf(r).Email)
-	msg := ""
 	switch {
+	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):
+		s.error(w, r, err)
 	case err != nil:
-		msg = "Not issued: " + licet.ErrorMessage(err)
+		status, _ := ErrorStatus(err)
+		s.offlineView(w, r, o, status, &page{Error: "Not issued: " + licet.ErrorMessage(err)})
 	case res.UploadStatus == "failed":
-		msg = "Offline license " + strconv.FormatInt(res.Serial, 10) + " issued, but saving it to the backend failed: " + res.UploadDetail
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-upload-failed", res.Serial)
 	default:
-		msg = "Offline license " + strconv.FormatInt(res.Serial, 10) + " issued with " + strconv.Itoa(res.Users) + " users."
+		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-issued", res.Serial, int64(res.Users))
 	}
-	http.Redirect(w, r, "/admin/orgs/"+o.ID+"/offline?done="+url.QueryEscape(msg), http.StatusSeeOther)
 }
 
 func (s *Server) offlineDownload(w http.ResponseWriter, r *http.Request) {
@@ -706,7 +876,8 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 
 // addAdmin is the operator's invitation: it makes an address an
 // administrator of an organization and returns a one-time link (valid
-// three days) to set the password; asked again, it gives a new link.
+// three days) to set the password; asked again, it gives a new link and
+// the earlier ones stop working (a reset).
 func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Email string `json:"email"`
@@ -750,7 +921,8 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
-	s.renderTokens(w, r, 200, "", r.URL.Query().Get("done"), "")
+	p := withNotice(r, &page{})
+	s.renderTokens(w, r, 200, "", p.Flash, p.Error)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
@@ -790,7 +962,7 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/admin/tokens?done="+url.QueryEscape("Token revoked."), http.StatusSeeOther)
+	s.done(w, r, "/admin/tokens", "token-revoked")
 }
 
 func (s *Server) removeAdmin(w http.ResponseWriter, r *http.Request) {

@@ -52,12 +52,16 @@ func newLimiter(r rate.Limit, burst int) *limiter {
 	return l
 }
 
+func (l *limiter) shard(key string) *limiterShard {
+	return &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+}
+
 // allow takes a token for key, or says how long until one is free.
 func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
-	sh := &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
+	sh := l.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if now.Sub(sh.swept) > time.Minute || len(sh.buckets) > maxBuckets {
@@ -84,4 +88,34 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 
 func retryAfter(d time.Duration) string {
 	return strconv.Itoa(int(max(1, d.Round(time.Second)/time.Second)))
+}
+
+// peek says whether key has a token now, without taking it, or how long
+// until it has one.
+func (l *limiter) peek(key string, now time.Time) (bool, time.Duration) {
+	if l == nil {
+		return true, 0
+	}
+	sh := l.shard(key)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	b := sh.buckets[key]
+	if b == nil {
+		return true, 0
+	}
+	if tok := b.l.TokensAt(now); tok < 1 {
+		return false, time.Duration((1 - tok) / float64(l.rate) * float64(time.Second))
+	}
+	return true, 0
+}
+
+// forget gives key its whole burst back.
+func (l *limiter) forget(key string) {
+	if l == nil {
+		return
+	}
+	sh := l.shard(key)
+	sh.mu.Lock()
+	delete(sh.buckets, key)
+	sh.mu.Unlock()
 }

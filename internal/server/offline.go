@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -8,50 +9,79 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/client"
 )
 
-type offlineView struct {
+// OfflineView is an organization's offline license settings, what an
+// Update would change, and the issued documents.
+type OfflineView struct {
 	Enabled bool `json:"enabled"`
 	*licet.OfflineConfig
-	History []licet.OfflineIssue `json:"history"`
+	// DeviceLocation is where devices read the file: Location, or the
+	// default beside the organization's URL.
+	DeviceLocation string                `json:"deviceLocation"`
+	Changes        *licet.OfflineChanges `json:"changes"`
+	History        []licet.OfflineIssue  `json:"history"`
+}
+
+func (s *Server) offlineState(ctx context.Context, org string, history int) (*OfflineView, error) {
+	o, err := s.Store.Organization(ctx, org)
+	if err != nil {
+		return nil, err
+	}
+	v := &OfflineView{Enabled: o.Settings.Offline}
+	if v.OfflineConfig, err = s.Store.OfflineConfig(ctx, org); err != nil {
+		return nil, err
+	}
+	v.DeviceLocation = v.Location
+	if v.DeviceLocation == "" {
+		v.DeviceLocation = client.OfflineLocation(o.URL)
+	}
+	if v.Changes, err = s.Offline.Changes(ctx, org); err != nil {
+		return nil, err
+	}
+	if v.History, err = s.Store.OfflineHistory(ctx, org, history); err != nil {
+		return nil, err
+	}
+	if v.History == nil {
+		v.History = []licet.OfflineIssue{}
+	}
+	return v, nil
 }
 
 func (s *Server) showOffline(w http.ResponseWriter, r *http.Request) {
 	org, err := guidParam(r, "org")
-	var v offlineView
-	var o *licet.Organization
+	var v *OfflineView
 	if err == nil {
-		o, err = s.Store.Organization(r.Context(), org)
-	}
-	if err == nil {
-		v.Enabled = o.Settings.Offline
-		v.OfflineConfig, err = s.Store.OfflineConfig(r.Context(), org)
-	}
-	if err == nil {
-		v.History, err = s.Store.OfflineHistory(r.Context(), org, 50)
+		v, err = s.offlineState(r.Context(), org, 50)
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if v.History == nil {
-		v.History = []licet.OfflineIssue{}
-	}
 	writeJSON(w, http.StatusOK, v)
 }
 
-// setOffline configures the backend. Credentials are write-only: give
-// "username" and "password", or "bearerToken", or "clearCredentials".
+// OfflineRequest changes an organization's offline settings; nil fields
+// stay. Credentials are write-only: give Username and Password, or
+// BearerToken, or ClearCredentials; none of them keeps what is stored.
+type OfflineRequest struct {
+	BackendURL       *string `json:"backendUrl"`
+	Username         string  `json:"username"`
+	Password         string  `json:"password"`
+	BearerToken      string  `json:"bearerToken"`
+	ClearCredentials bool    `json:"clearCredentials"`
+	ValidDays        *int    `json:"validDays"`
+	Location         *string `json:"location"`
+	AutoAllowed      *bool   `json:"autoUpdateAllowed"`
+	AutoUpdate       *bool   `json:"autoUpdate"`
+}
+
+// setOffline configures the backend. Administrators set the backend of
+// their organizations once the vendor switched offline licenses on; the
+// validity and whether automatic Update is allowed stay the vendor's.
 func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		BackendURL       *string `json:"backendUrl"`
-		Username         string  `json:"username"`
-		Password         string  `json:"password"`
-		BearerToken      string  `json:"bearerToken"`
-		ClearCredentials bool    `json:"clearCredentials"`
-		ValidDays        *int    `json:"validDays"`
-		Location         *string `json:"location"`
-	}
+	var req OfflineRequest
 	org, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -59,60 +89,92 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
-	var cfg *licet.OfflineConfig
+	_, byAdmin := r.Context().Value(adminKey).(*licet.Admin)
 	if err == nil {
-		cfg, err = s.Store.OfflineConfig(r.Context(), org)
-	}
-	setAuth := false
-	if err == nil {
-		if req.BackendURL != nil {
-			if sameHost(cfg.Backend, *req.BackendURL) == false && cfg.Auth != "" {
-				// Credentials are for the server they were given for:
-				// a new host gets them only when given again.
-				cfg.Auth, setAuth = "", true
-			}
-			cfg.Backend = *req.BackendURL
-			if cfg.Backend != "" {
-				err = validBackend(cfg.Backend)
-			}
-		}
-		if err == nil && req.Location != nil {
-			cfg.Location = *req.Location
-			if cfg.Location != "" {
-				err = licet.ValidURL(cfg.Location)
-			}
-		}
-		if err == nil && req.ValidDays != nil {
-			cfg.ValidDays = *req.ValidDays
-			if cfg.ValidDays < 1 || cfg.ValidDays > licet.MaxDays {
-				err = licet.Errorf(licet.EINVALID, "validDays must be between 1 and %d", licet.MaxDays)
-			}
-		}
-	}
-	if err == nil {
-		switch {
-		case req.ClearCredentials:
-			cfg.Auth, setAuth = "", true
-		case req.BearerToken != "":
-			cfg.Auth, setAuth = "bearer "+req.BearerToken, true
-		case req.Username != "" || req.Password != "":
-			if strings.Contains(req.Username, ":") || req.Username == "" {
-				err = licet.Errorf(licet.EINVALID, "username must be given and cannot contain ':'")
-			}
-			cfg.Auth, setAuth = "basic "+req.Username+":"+req.Password, true
-		}
-		if len(cfg.Auth) > 4096 || strings.ContainsAny(cfg.Auth, "\r\n") {
-			err = licet.Errorf(licet.EINVALID, "credentials too long or with line breaks")
-		}
-	}
-	if err == nil {
-		err = s.Store.SetOfflineConfig(r.Context(), org, *cfg, setAuth, actor(r))
+		err = s.configureOffline(r.Context(), org, req, !byAdmin, actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.showOffline(w, r)
+}
+
+// configureOffline validates and applies req; vendor says whether the
+// vendor's operator asks.
+func (s *Server) configureOffline(ctx context.Context, org string, req OfflineRequest, vendor bool, actor string) error {
+	if !vendor && (req.ValidDays != nil || req.AutoAllowed != nil) {
+		return licet.Errorf(licet.EFORBIDDEN, "how long an offline license is valid, and whether it may be updated automatically, are the vendor's to set")
+	}
+	o, err := s.Store.Organization(ctx, org)
+	if err != nil {
+		return err
+	}
+	if !vendor && !o.Settings.Offline {
+		return licet.Errorf(licet.ECONFLICT, "offline licenses are not enabled for organization %s; ask your vendor to enable offline licenses", org)
+	}
+	cfg, err := s.Store.OfflineConfig(ctx, org)
+	if err != nil {
+		return err
+	}
+	setAuth := false
+	if req.BackendURL != nil {
+		if !sameHost(cfg.Backend, *req.BackendURL) && cfg.Auth != "" {
+			// Credentials are for the server they were given for:
+			// a new host gets them only when given again.
+			cfg.Auth, setAuth = "", true
+		}
+		cfg.Backend = *req.BackendURL
+		if cfg.Backend != "" {
+			if err := validBackend(cfg.Backend); err != nil {
+				return err
+			}
+			if err := s.Offline.CheckURL(ctx, "backendUrl", cfg.Backend); err != nil {
+				return err
+			}
+		}
+	}
+	if req.Location != nil {
+		cfg.Location = *req.Location
+		if cfg.Location != "" {
+			if err := licet.ValidURL(cfg.Location); err != nil {
+				return licet.Errorf(licet.EINVALID, "location: %s", licet.ErrorMessage(err))
+			}
+			if err := s.Offline.CheckURL(ctx, "location", cfg.Location); err != nil {
+				return err
+			}
+		}
+	}
+	if req.AutoAllowed != nil {
+		cfg.AutoAllowed = *req.AutoAllowed
+	}
+	if req.AutoUpdate != nil {
+		cfg.AutoUpdate = *req.AutoUpdate
+		if cfg.AutoUpdate && !cfg.AutoAllowed {
+			return licet.Errorf(licet.ECONFLICT, "automatic Update is not allowed for this organization; ask your vendor")
+		}
+	}
+	if req.ValidDays != nil {
+		cfg.ValidDays = *req.ValidDays
+		if cfg.ValidDays < 1 || cfg.ValidDays > licet.MaxOfflineDays {
+			return licet.Errorf(licet.EINVALID, "validDays must be between 1 and %d", licet.MaxOfflineDays)
+		}
+	}
+	switch {
+	case req.ClearCredentials:
+		cfg.Auth, setAuth = "", true
+	case req.BearerToken != "":
+		cfg.Auth, setAuth = "bearer "+req.BearerToken, true
+	case req.Username != "" || req.Password != "":
+		if strings.Contains(req.Username, ":") || req.Username == "" || req.Password == "" {
+			return licet.Errorf(licet.EINVALID, "give both the user name and the password; the user name cannot contain ':'")
+		}
+		cfg.Auth, setAuth = "basic "+req.Username+":"+req.Password, true
+	}
+	if len(cfg.Auth) > 4096 || strings.ContainsAny(cfg.Auth, "\r\n\x00") {
+		return licet.Errorf(licet.EINVALID, "credentials too long or with line breaks")
+	}
+	return s.Store.SetOfflineConfig(ctx, org, *cfg, setAuth, actor)
 }
 
 // validBackend checks a backend URL: http(s), no credentials in it.
@@ -145,6 +207,36 @@ func (s *Server) issueOffline(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusCreated, res)
+}
+
+// testOffline tests the backend: a probe saved, read back where devices
+// look, verified; each step reported.
+func (s *Server) testOffline(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	if err == nil {
+		err = s.writable()
+	}
+	if err == nil {
+		err = s.mayTestOffline(org)
+	}
+	var rep *licet.OfflineTest
+	if err == nil {
+		rep, err = s.Offline.Test(r.Context(), org, actor(r))
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rep)
+}
+
+// mayTestOffline bounds backend tests per organization: each one sends
+// requests to a server the administrator names.
+func (s *Server) mayTestOffline(org string) error {
+	if ok, wait := s.offlineTests.allow(org, s.Clock.Now()); !ok {
+		return licet.Errorf(licet.ERATE, "the backend was tested moments ago; try again in %s seconds", retryAfter(wait))
+	}
+	return nil
 }
 
 func (s *Server) downloadOffline(w http.ResponseWriter, r *http.Request) {

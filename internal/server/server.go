@@ -23,13 +23,16 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // MaxBody bounds every request body.
@@ -40,6 +43,7 @@ type Server struct {
 	Service  *licensing.Service
 	Offline  *offline.Service
 	Mail     *mail.Dispatcher // nil without --smtp-url
+	SSO      *sso.Service     // administrators' single sign-on
 	Store    licet.Store
 	Keys     *keys.Ring
 	Logger   *slog.Logger
@@ -53,26 +57,36 @@ type Server struct {
 	PublicURL string
 	// TLS says the server is served over TLS (for HSTS).
 	TLS bool
-	// MaxLag, when set, makes a read-only server not ready while its copy
-	// is further behind the primary than this.
+	// MaxLag, when set, makes a read-only server not ready, and answer
+	// license checks with 503, while its copy is further behind the
+	// primary than this.
 	MaxLag time.Duration
 
-	registry *prometheus.Registry
-	checks   *prometheus.CounterVec
-	latency  prometheus.Histogram
-	limited  *prometheus.CounterVec
-	dbErrors prometheus.Counter
+	registry      *prometheus.Registry
+	checks        *prometheus.CounterVec
+	latency       prometheus.Histogram
+	limited       *prometheus.CounterVec
+	dbErrors      prometheus.Counter
+	loginsRefused *prometheus.CounterVec
 
-	loginByAddress, loginByIP *limiter
-	orgLimit                  *limiter
-	deviceLimit               *limiter
+	logins       *loginThrottle
+	loginByIP    *limiter // the operator's token login
+	hashes       *hashGate
+	orgLimit     *limiter
+	deviceLimit  *limiter
+	offlineTests *limiter // backend tests per organization
+	lag          *lagGuard
 }
 
 // Handler returns the routed handler with its middleware.
 func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
+	if s.ReadOnly {
+		s.lag = &lagGuard{store: s.Store, max: s.MaxLag, retry: min(max(s.MaxLag/10, 10*time.Second), 5*time.Minute), logger: s.Logger}
+	}
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup
@@ -119,7 +133,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.registry.MustRegister(outbox("pending", "Notification mails waiting to be sent (or retried)."),
 		outbox("failed", "Notification mails given up (licet mail list --status failed)."))
-	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited,
+	s.loginsRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_logins_refused_total",
+		Help: "Console logins and password changes refused before checking the password: throttled (429) or busy hashing (503)."}, []string{"reason"})
+	s.registry.MustRegister(s.checks, s.latency, pending, lag, s.limited, s.loginsRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -127,7 +143,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/keys", s.handleKeys)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.operatorOnly(s.MetricsHandler()))
 	s.mailRoutes(mux)
 	s.consoleRoutes(mux)
 
@@ -149,15 +165,18 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
 	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
 	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
+	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
 	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
+	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
 		mux.Handle(p, s.operator(op))
 	}
@@ -201,6 +220,31 @@ func (s *Server) operator(next http.Handler) http.Handler {
 	})
 }
 
+// MetricsHandler serves the Prometheus metrics to anyone who reaches it:
+// for --metrics-listen. It is ready once Handler has been called.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+// operatorOnly admits requests bearing the operator token only (not an
+// administrator's API token).
+func (s *Server) operatorOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok = strings.TrimSpace(tok)
+		h := sha256.Sum256([]byte(tok))
+		switch {
+		case ok && strings.HasPrefix(tok, "lca_"):
+			s.error(w, r, licet.Errorf(licet.EFORBIDDEN, "this is for the vendor's operator token"))
+		case !ok || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="licet operator"`)
+			s.error(w, r, licet.Errorf(licet.EUNAUTHORIZED, "a valid operator token is required (or scrape --metrics-listen)"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
 // adminMayCall scopes an administrator's API token: only the calls on its
 // own organizations, and not the vendor's (selling seats, adding
 // administrators). Another organization is "not found".
@@ -215,7 +259,7 @@ func adminMayCall(r *http.Request, a *licet.Admin) error {
 		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
 	}
 	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet, first == "offline" && r.Method == http.MethodPut:
+	case first == "admins", first == "pools" && r.Method != http.MethodGet:
 		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
 	}
 	return nil
@@ -230,7 +274,23 @@ func actor(r *http.Request) string {
 }
 
 func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
+}
+
+// KeysAnswer is GET /v1/keys: the keys as PEM (for OpenSSL and scripts),
+// the revoked keys, and the signed key set devices verify.
+type KeysAnswer struct {
+	Keys    []keys.Public          `json:"keys"`
+	Revoked []client.RevokedKey    `json:"revoked"`
+	KeySet  *client.KeySetEnvelope `json:"keySet"`
+}
+
+func (s *Server) keysAnswer() KeysAnswer {
+	a := KeysAnswer{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
+	if a.Revoked == nil {
+		a.Revoked = []client.RevokedKey{}
+	}
+	return a
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -301,7 +361,7 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("signing key rotated", "kid", k.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
@@ -315,7 +375,21 @@ func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("signing key retired", "kid", kid)
-	writeJSON(w, http.StatusOK, map[string]any{"keys": s.Keys.Public()})
+	writeJSON(w, http.StatusOK, s.keysAnswer())
+}
+
+func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
+	if s.ReadOnly {
+		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; revoke keys on the primary"))
+		return
+	}
+	kid := r.PathValue("kid")
+	if err := s.Keys.Revoke(kid, s.Clock.Now()); err != nil {
+		s.error(w, r, licet.Errorf(licet.ECONFLICT, "%s", err.Error()))
+		return
+	}
+	s.Logger.Warn("signing key revoked", "kid", kid)
+	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
 // unavailableRetry is the Retry-After of a 503: about what a database
@@ -365,7 +439,20 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]errorBody{"error": {Code: code, Message: msg}})
 }
 
+// StatusClientClosed answers a request whose client hung up before the
+// answer was ready (nginx's 499): nobody reads it, and it is no fault of
+// the server's.
+const StatusClientClosed = 499
+
+// clientClosed is the code, in logs and metrics, of a request its client
+// abandoned: counted apart from internal errors.
+const clientClosed = "client_closed"
+
 func (s *Server) logError(r *http.Request, err error) (int, string) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		s.Logger.Debug("client went away", "method", r.Method, "path", r.URL.Path)
+		return StatusClientClosed, clientClosed
+	}
 	status, code := ErrorStatus(err)
 	if code == licet.EUNAVAILABLE && s.dbErrors != nil {
 		s.dbErrors.Inc()

@@ -78,6 +78,11 @@ func (s *Store) AddAdmin(ctx context.Context, orgID, email, linkHash string, exp
 		if _, err := tx.ExecContext(ctx, `INSERT INTO admin_orgs (admin_id, org_id) VALUES (?, ?) ON CONFLICT (admin_id, org_id) DO NOTHING`, a.ID, orgID); err != nil {
 			return err
 		}
+		// Only the newest link works: whoever holds an older one (an earlier
+		// mail, a forwarded invitation) cannot set the password.
+		if err := revokeLinks(ctx, tx, a.ID, now); err != nil {
+			return err
+		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO admin_links (token_hash, admin_id, expires_at) VALUES (?, ?, ?)`, linkHash, a.ID, ms(expires)); err != nil {
 			return err
 		}
@@ -122,7 +127,7 @@ func (s *Store) SetAdminPassword(ctx context.Context, linkHash, passwordHash str
 		if _, err := tx.ExecContext(ctx, `UPDATE admin_links SET used_at = ? WHERE token_hash = ?`, ms(now), linkHash); err != nil {
 			return err
 		}
-		if a, err = setPassword(ctx, tx, id, passwordHash); err != nil {
+		if a, err = setPassword(ctx, tx, id, passwordHash, now); err != nil {
 			return err
 		}
 		return audit(ctx, tx, now, "", a.Email, "admin.password", "", "set by link")
@@ -130,16 +135,31 @@ func (s *Store) SetAdminPassword(ctx context.Context, linkHash, passwordHash str
 	return a, err
 }
 
-func setPassword(ctx context.Context, tx *Tx, id int64, hash string) (*licet.Admin, error) {
+// revokeLinks ends an administrator's unused links to set the password.
+func revokeLinks(ctx context.Context, tx *Tx, id int64, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `UPDATE admin_links SET used_at = ? WHERE admin_id = ? AND used_at = 0`, ms(now), id)
+	return err
+}
+
+// revokeAccess ends every way in an administrator has besides the password:
+// sessions, API tokens and outstanding links.
+func revokeAccess(ctx context.Context, tx *Tx, id int64, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, id); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, ms(now), id); err != nil {
+		return err
+	}
+	return revokeLinks(ctx, tx, id, now)
+}
+
+func setPassword(ctx context.Context, tx *Tx, id int64, hash string, now time.Time) (*licet.Admin, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE admins SET password_hash = ? WHERE id = ?`, hash, id); err != nil {
 		return nil, err
 	}
-	// A new password ends every way in that the old one opened: sessions
-	// and API tokens.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, id); err != nil {
-		return nil, err
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, time.Now().UnixMilli(), id); err != nil {
+	// A new password ends every way in that the old one opened, and every
+	// link that could set another.
+	if err := revokeAccess(ctx, tx, id, now); err != nil {
 		return nil, err
 	}
 	return findAdmin(ctx, tx, "id = ?", id)
@@ -148,11 +168,12 @@ func setPassword(ctx context.Context, tx *Tx, id int64, hash string) (*licet.Adm
 // ChangeAdminPassword sets a new password for a signed-in administrator.
 func (s *Store) ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) error {
 	return s.write(ctx, func(tx *Tx) error {
-		a, err := setPassword(ctx, tx, adminID, passwordHash)
+		now := s.clock.Now()
+		a, err := setPassword(ctx, tx, adminID, passwordHash, now)
 		if err != nil {
 			return err
 		}
-		return audit(ctx, tx, s.clock.Now(), "", a.Email, "admin.password", "", "changed")
+		return audit(ctx, tx, now, "", a.Email, "admin.password", "", "changed")
 	})
 }
 
@@ -278,7 +299,7 @@ func (s *Store) AdminByToken(ctx context.Context, hash string) (a *licet.Admin, 
 }
 
 // RemoveAdmin ends an address's administration of an organization; its
-// sessions and API tokens end too when it administers nothing else.
+// sessions, API tokens and links end too when it administers nothing else.
 func (s *Store) RemoveAdmin(ctx context.Context, orgID, email, actor string) error {
 	email = strings.ToLower(email)
 	return s.write(ctx, func(tx *Tx) error {
@@ -290,10 +311,7 @@ func (s *Store) RemoveAdmin(ctx context.Context, orgID, email, actor string) err
 			return err
 		}
 		if len(a.Orgs) == 1 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, a.ID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, ms(s.clock.Now()), a.ID); err != nil {
+			if err := revokeAccess(ctx, tx, a.ID, s.clock.Now()); err != nil {
 				return err
 			}
 		}

@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/licet/licet"
 )
@@ -14,13 +16,24 @@ import (
 func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.OfflineConfig, err error) {
 	err = s.read(ctx, func(tx *Tx) error {
 		c = &licet.OfflineConfig{}
-		err := tx.QueryRowContext(ctx, `SELECT offline_backend, offline_auth, offline_valid_days, offline_location
-			FROM organizations WHERE id = ?`, orgID).Scan(&c.Backend, &c.Auth, &c.ValidDays, &c.Location)
+		var test string
+		err := tx.QueryRowContext(ctx, `SELECT offline_backend, offline_auth, offline_valid_days, offline_location,
+			offline_auto_allowed, offline_auto_update, offline_test
+			FROM organizations WHERE id = ?`, orgID).Scan(&c.Backend, &c.Auth, &c.ValidDays, &c.Location, &c.AutoAllowed, &c.AutoUpdate, &test)
 		if errors.Is(err, sql.ErrNoRows) {
 			return licet.Errorf(licet.ENOTFOUND, "organization %s not found", orgID)
 		}
+		if err != nil {
+			return err
+		}
 		c.HasAuth = c.Auth != ""
-		return err
+		if test != "" {
+			c.LastTest = &licet.OfflineTest{}
+			if json.Unmarshal([]byte(test), c.LastTest) != nil {
+				c.LastTest = nil
+			}
+		}
+		return nil
 	})
 	return c, err
 }
@@ -33,8 +46,16 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 		if _, err := lockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
-		q := `UPDATE organizations SET offline_backend = ?, offline_valid_days = ?, offline_location = ?`
-		args := []any{c.Backend, c.ValidDays, c.Location}
+		var oldBackend, oldLocation string
+		if err := tx.QueryRowContext(ctx, `SELECT offline_backend, offline_location FROM organizations WHERE id = ?`, orgID).Scan(&oldBackend, &oldLocation); err != nil {
+			return err
+		}
+		q := `UPDATE organizations SET offline_backend = ?, offline_valid_days = ?, offline_location = ?,
+			offline_auto_allowed = ?, offline_auto_update = ?`
+		args := []any{c.Backend, c.ValidDays, c.Location, c.AutoAllowed, c.AutoUpdate && c.AutoAllowed}
+		if oldBackend != c.Backend || oldLocation != c.Location {
+			q += `, offline_test = ''` // a test of other locations says nothing of these
+		}
 		if setAuth {
 			q += `, offline_auth = ?`
 			args = append(args, c.Auth)
@@ -42,7 +63,7 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 		if _, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(args, orgID)...); err != nil {
 			return err
 		}
-		detail := fmt.Sprintf("backend=%q validDays=%d location=%q", c.Backend, c.ValidDays, c.Location)
+		detail := fmt.Sprintf("backend=%q validDays=%d location=%q autoUpdateAllowed=%t autoUpdate=%t", c.Backend, c.ValidDays, c.Location, c.AutoAllowed, c.AutoUpdate && c.AutoAllowed)
 		if setAuth {
 			detail += " credentials=" + map[bool]string{true: "set", false: "removed"}[c.Auth != ""]
 		}
@@ -51,7 +72,8 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 }
 
 // IssueOffline makes the next offline license of an organization that may
-// have them, from the users an administrator assigned, and keeps it.
+// have them, from every user who holds a license (assigned by hand or
+// automatically), and keeps it.
 func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build licet.OfflineBuilder) (is *licet.OfflineIssue, err error) {
 	err = s.write(ctx, func(tx *Tx) error {
 		org, err := lockOrg(ctx, tx, orgID)
@@ -62,7 +84,7 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 			return licet.Errorf(licet.ECONFLICT, "offline licenses are not enabled for organization %s; ask your vendor to enable offline licenses", orgID)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users
-			WHERE org_id = ? AND state = 'licensed' AND NOT disabled AND assigned_by <> ? ORDER BY user_id`, orgID, licet.ActorAutomatic)
+			WHERE org_id = ? AND state = 'licensed' AND NOT disabled ORDER BY user_id`, orgID)
 		if err != nil {
 			return err
 		}
@@ -117,6 +139,54 @@ func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial in
 		}
 		return audit(ctx, tx, now, orgID, actor, "offline.upload", "", fmt.Sprintf("serial=%d %s %s", serial, status, detail))
 	})
+}
+
+// RecordOfflineTest keeps the report of the newest backend test.
+func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.OfflineTest) error {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return err
+	}
+	return s.write(ctx, func(tx *Tx) error {
+		if _, err := lockOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE organizations SET offline_test = ? WHERE id = ?`, string(b), orgID); err != nil {
+			return err
+		}
+		var failed []string
+		for _, st := range t.Steps {
+			if !st.OK {
+				failed = append(failed, st.Name+": "+st.Detail)
+			}
+		}
+		detail := "ok"
+		if !t.OK {
+			detail = "failed " + strings.Join(failed, "; ")
+		}
+		return audit(ctx, tx, s.clock.Now(), orgID, t.By, "offline.test", "", detail)
+	})
+}
+
+// OfflineAutoOrgs lists the organizations whose offline license is
+// updated automatically.
+func (s *Store) OfflineAutoOrgs(ctx context.Context) (out []string, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM organizations WHERE offline AND offline_auto_allowed AND offline_auto_update ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			out = append(out, id)
+		}
+		return rows.Err()
+	})
+	return out, err
 }
 
 const offlineCols = `org_id, serial, issued_at, issued_by, users, valid_until, upload_status, upload_detail, uploaded_at`

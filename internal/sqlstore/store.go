@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/licet/licet"
@@ -74,6 +75,7 @@ type Store struct {
 
 	hotStmts hotStmts
 	group    *groupCommit
+	tempKey  atomic.Pointer[[]byte] // see idKey
 }
 
 var _ licet.Store = (*Store)(nil)

@@ -1,0 +1,182 @@
+package cli_test
+
+import (
+	"context"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// adminToken signs email in to org's console and makes an API token.
+func adminToken(t *testing.T, s *server, org, email string) string {
+	c := signIn(t, s, s.invite(org, email), email)
+	_, body := form(t, c, s.url+"/admin/tokens", url.Values{"name": {"script"}})
+	tok := regexpFind(`lca_[A-Za-z0-9_-]+`, body)
+	if tok == "" {
+		t.Fatalf("no token shown:\n%s", body)
+	}
+	return tok
+}
+
+// The customer's administrator owns the backend once the vendor switched
+// offline licenses on; the validity and automatic Update's permission stay
+// the vendor's. The backend test reports each step and the page warns when
+// devices would not find the file.
+func TestAdministratorOwnsAndTestsTheBackend(t *testing.T) {
+	s := start(t, "", nil, "--offline-allow-private")
+	mine, off := s.newOrg(1, 10, "--offline=true"), s.newOrg(2, 10)
+	tok := adminToken(t, s, mine, "alice@customer.example")
+	s.mustLicet("admin", "add", "--org", off, "--email", "alice@customer.example")
+	dav := newDAV(t)
+	dav.fs.Mkdir(context.Background(), "/crm", 0o755)
+	js := "application/json"
+	backend := dav.URL + "/crm/licet-offline.lic"
+	for _, tc := range []struct {
+		org, body string
+		want      int
+		says      string
+	}{
+		{mine, `{"backendUrl":"` + backend + `","location":"` + dav.URL + `/public/licet-offline.lic","username":"crm","password":"s3cret"}`, 200, `"hasCredentials": true`},
+		{mine, `{"validDays":5}`, 403, "vendor's"},
+		{mine, `{"autoUpdateAllowed":true}`, 403, "vendor's"},
+		{mine, `{"autoUpdate":true}`, 409, "not allowed"},
+		{off, `{"backendUrl":"` + backend + `"}`, 409, "ask your vendor"},
+	} {
+		code, out := s.op("PUT", "/v1/orgs/"+tc.org+"/offline", tok, js, tc.body)
+		if code != tc.want || !strings.Contains(out, tc.says) {
+			t.Errorf("PUT %s: %d %s; want %d saying %q", tc.body, code, out, tc.want, tc.says)
+		}
+		if strings.Contains(out, "s3cret") {
+			t.Errorf("the password was shown back: %s", out)
+		}
+	}
+	if audit := s.mustLicet("audit", "--org", mine); !strings.Contains(audit, "alice@customer.example  offline.configure") {
+		t.Errorf("the administrator's change is not audited as theirs:\n%s", audit)
+	}
+
+	// Devices look elsewhere: the probe is not found there.
+	_, err := s.licet("offline", "test", "--org", mine)
+	if err == nil || !strings.Contains(err.Error(), "backend test failed") {
+		t.Fatalf("test with devices looking elsewhere: %v", err)
+	}
+	code, out := s.op("POST", "/v1/orgs/"+mine+"/offline/test", tok, "", "")
+	if code != 200 || !strings.Contains(out, `"ok": false`) || !strings.Contains(out, "the backend answered not found (GET "+dav.URL+"/public/licet-offline.lic.probe-") {
+		t.Errorf("the administrator's test: %d %s", code, out)
+	}
+	c := signIn(t, s, s.invite(mine, "bob@customer.example"), "bob@customer.example")
+	if _, page := fetch(c, t, s.url+"/admin/orgs/"+mine+"/offline"); !strings.Contains(page, `id="location-warning"`) || !strings.Contains(page, "did not find the probe") {
+		t.Errorf("the Offline page does not warn:\n%s", page)
+	}
+	// Devices look where licet saves: every step passes; nothing is left.
+	s.mustLicet("offline", "set", "--org", mine, "--location", backend)
+	out = s.mustLicet("offline", "test", "--org", mine)
+	for _, want := range []string{"upload", "read", "verify", "clean up", "where devices look"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("test output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "FAILED") {
+		t.Errorf("a step failed:\n%s", out)
+	}
+	if names := dav.names(t); len(names) != 0 {
+		t.Errorf("the test left files on the backend: %v", names)
+	}
+	if _, page := fetch(c, t, s.url+"/admin/orgs/"+mine+"/offline"); strings.Contains(page, `id="location-warning"`) {
+		t.Error("the warning stays after a passing test")
+	}
+	show := s.mustLicet("offline", "show", "--org", mine)
+	if !regexp.MustCompile(`Apps read it at +`+regexp.QuoteMeta(backend)+"\n").MatchString(show) || !strings.Contains(show, "passed") {
+		t.Errorf("offline show:\n%s", show)
+	}
+}
+
+// The Offline page and "offline show" say what changed since the last
+// Update, and that automatically assigned users are not in the file yet.
+func TestOfflineChangesSinceTheLastUpdate(t *testing.T) {
+	s := start(t, "", nil, "--rate-device", "0")
+	org := s.newOrg(1, 10, "--offline=true")
+	if show := s.mustLicet("offline", "show", "--org", org); !regexp.MustCompile(`Apps read it at +https://crm.example.net/licet-offline.lic \(the default`).MatchString(show) {
+		t.Errorf("offline show names no location:\n%s", show)
+	}
+	s.mustLicet("user", "assign", "--org", org, "--user", guid('u', 1))
+	s.check(org, guid('u', 2)) // automatic
+	s.check(org, guid('u', 3)) // automatic
+	s.mustLicet("offline", "issue", "--org", org, "--out", filepath.Join(t.TempDir(), "o.lic"))
+	s.mustLicet("user", "unassign", "--org", org, "--user", guid('u', 1))
+	s.mustLicet("user", "disable", "--org", org, "--user", guid('u', 2))
+	s.check(org, guid('u', 4))
+	s.check(org, guid('u', 5))
+	show := s.mustLicet("offline", "show", "--org", org)
+	for _, want := range []string{"2 licensed, 1 unassigned, 1 disabled (offline license 1", "users assigned after the last Update are not in the file"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("offline show lacks %q:\n%s", want, show)
+		}
+	}
+}
+
+// Hostile requests to the offline entry points get a precise 4xx (or a
+// one-line CLI error) and change nothing stored.
+func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
+	s := start(t, "", nil)
+	org, other := s.newOrg(1, 10, "--offline=true"), s.newOrg(2, 10, "--offline=true")
+	tok := adminToken(t, s, org, "alice@customer.example")
+	c := signIn(t, s, s.invite(org, "bob@customer.example"), "bob@customer.example")
+	before := dump(t, filepath.Join(s.dir, "licet.db"))
+	js := "application/json"
+	huge := strings.Repeat("x", 70_000)
+	for _, tc := range []struct {
+		name, method, path, ctype, body string
+		want                            int
+		says                            string
+	}{
+		{"malformed JSON", "PUT", "/v1/orgs/" + org + "/offline", js, `{"backendUrl":`, 400, "malformed JSON"},
+		{"unknown field", "PUT", "/v1/orgs/" + org + "/offline", js, `{"backend":"https://dav.example/x.lic"}`, 400, "unknown field"},
+		{"wrong type", "PUT", "/v1/orgs/" + org + "/offline", js, `{"autoUpdate":"yes"}`, 400, "wrong type"},
+		{"too large", "PUT", "/v1/orgs/" + org + "/offline", js, `{"password":"` + huge + `"}`, 413, "larger than"},
+		{"not JSON", "PUT", "/v1/orgs/" + org + "/offline", "text/plain", `backendUrl=x`, 415, "application/json"},
+		{"a loopback backend", "PUT", "/v1/orgs/" + org + "/offline", js, `{"backendUrl":"http://127.0.0.1:6379/x.lic"}`, 400, "a loopback address is not allowed as a backend; see --offline-allow-private"},
+		{"cloud metadata", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"http://169.254.169.254/latest/meta-data"}`, 400, "a link-local address"},
+		{"a script location", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"javascript:alert(1)"}`, 400, "location"},
+		{"a colon in the user", "PUT", "/v1/orgs/" + org + "/offline", js, `{"username":"a:b","password":"p"}`, 400, "user name"},
+		{"a user without password", "PUT", "/v1/orgs/" + org + "/offline", js, `{"username":"crm"}`, 400, "both the user name and the password"},
+		{"a line break in a token", "PUT", "/v1/orgs/" + org + "/offline", js, `{"bearerToken":"a\r\nX-Evil: 1"}`, 400, "line breaks"},
+		{"another organization", "PUT", "/v1/orgs/" + other + "/offline", js, `{"location":"https://dav.example/x.lic"}`, 404, "not found"},
+		{"test without a backend", "POST", "/v1/orgs/" + org + "/offline/test", "", "", 409, "no backend"},
+		{"test another organization", "POST", "/v1/orgs/" + other + "/offline/test", "", "", 404, "not found"},
+		{"test a bad GUID", "POST", "/v1/orgs/nope/offline/test", "", "", 404, ""},
+	} {
+		code, out := s.op(tc.method, tc.path, tok, tc.ctype, tc.body)
+		if code != tc.want || !strings.Contains(out, tc.says) {
+			t.Errorf("%s: %d %s; want %d saying %q", tc.name, code, out, tc.want, tc.says)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		form url.Values
+		want int
+		says string
+	}{
+		{"a private backend", url.Values{"backendUrl": {"http://10.0.0.5/x.lic"}}, 400, "a private address"},
+		{"a folder", url.Values{"backendUrl": {"https://dav.example/crm/"}}, 400, "must name the file"},
+		{"automatic Update not allowed", url.Values{"backendUrl": {""}, "validDays": {"9"}, "autoUpdate": {"on"}}, 409, "not allowed"},
+		{"too large", url.Values{"backendUrl": {huge}}, 400, "could not be read"},
+	} {
+		resp, body := form(t, c, s.url+"/admin/orgs/"+org+"/offline/backend", tc.form)
+		if resp.StatusCode != tc.want || !strings.Contains(body, tc.says) {
+			t.Errorf("console %s: %d; want %d saying %q\n%.400s", tc.name, resp.StatusCode, tc.want, tc.says, body)
+		}
+	}
+	if resp, body := form(t, c, s.url+"/admin/orgs/"+org+"/offline/test", nil); resp.StatusCode != 409 || !strings.Contains(body, "no backend") {
+		t.Errorf("console test without a backend: %d", resp.StatusCode)
+	}
+	for _, args := range [][]string{{"offline", "test"}, {"offline", "test", "--org", "nope"}, {"offline", "set", "--org", org, "--auto-update=maybe"}} {
+		if _, err := s.licet(args...); err == nil || strings.Count(strings.TrimSpace(err.Error()), "\n") > 0 {
+			t.Errorf("licet %v: %v; want a one-line error", args, err)
+		}
+	}
+	if after := dump(t, filepath.Join(s.dir, "licet.db")); after != before {
+		t.Errorf("a refused request changed the database:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"context"
+	"runtime"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Every password check costs an argon2id hash: 19 MiB and tens of
+// milliseconds of one core. Whoever can reach the login page can ask for
+// one, so the server bounds both how many run at once and how many wrong
+// guesses anyone gets.
+
+// hashGate runs at most as many hashes at once as the process has cores;
+// a few more requests wait briefly in line, and the rest are turned away
+// at once (503 with Retry-After). Memory for hashing thus stays at about
+// cores × 19 MiB whatever the crowd.
+type hashGate struct {
+	slots, line chan struct{}
+	wait        time.Duration
+}
+
+func newHashGate(slots, line int, wait time.Duration) *hashGate {
+	return &hashGate{slots: make(chan struct{}, max(1, slots)), line: make(chan struct{}, line), wait: wait}
+}
+
+// do runs fn when a slot is free, waiting in line at most g.wait; it says
+// false, without running fn, when the line is full or the wait runs out.
+func (g *hashGate) do(ctx context.Context, fn func()) bool {
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		select {
+		case g.line <- struct{}{}:
+		default:
+			return false
+		}
+		t := time.NewTimer(g.wait)
+		defer t.Stop()
+		select {
+		case g.slots <- struct{}{}:
+			<-g.line
+		case <-t.C:
+			<-g.line
+			return false
+		case <-ctx.Done():
+			<-g.line
+			return false
+		}
+	}
+	defer func() { <-g.slots }()
+	fn()
+	return true
+}
+
+// loginThrottle counts failed logins per (account, source address), per
+// source address, and per account. The per-account bound is far higher
+// than the others, so that someone who knows an administrator's address
+// cannot lock its owner out from everywhere: the owner's own address keeps
+// its own count. A successful login clears its address's counts.
+type loginThrottle struct {
+	pair, source, account *limiter
+}
+
+func newLoginThrottle() *loginThrottle {
+	return &loginThrottle{
+		pair:    newLimiter(rate.Every(12*time.Second), 5),  // 5 guesses, then one per 12 s
+		source:  newLimiter(rate.Every(3*time.Second), 20),  // 20 guesses, then one per 3 s
+		account: newLimiter(rate.Every(6*time.Second), 100), // 100 guesses, then one per 6 s, from all addresses together
+	}
+}
+
+func pairKey(email, ip string) string { return email + "\x00" + ip }
+
+// allowed says whether a login for email from ip may be tried now, or how
+// long until it may.
+func (lt *loginThrottle) allowed(email, ip string, now time.Time) (bool, time.Duration) {
+	wait := time.Duration(0)
+	for _, c := range []struct {
+		l   *limiter
+		key string
+	}{{lt.source, ip}, {lt.pair, pairKey(email, ip)}, {lt.account, email}} {
+		if ok, d := c.l.peek(c.key, now); !ok {
+			wait = max(wait, d)
+		}
+	}
+	return wait == 0, wait
+}
+
+func (lt *loginThrottle) failed(email, ip string, now time.Time) {
+	lt.source.allow(ip, now)
+	lt.pair.allow(pairKey(email, ip), now)
+	lt.account.allow(email, now)
+}
+
+func (lt *loginThrottle) succeeded(email, ip string) {
+	lt.source.forget(ip)
+	lt.pair.forget(pairKey(email, ip))
+}
+
+// defaultHashGate: as many hashes at once as cores, twice that in line,
+// waiting at most two seconds.
+func defaultHashGate() *hashGate {
+	n := runtime.GOMAXPROCS(0)
+	return newHashGate(n, 2*n, 2*time.Second)
+}

@@ -1,0 +1,64 @@
+// Package protocol is what licet's server and every device must agree on
+// byte for byte: the one canonical form of GUIDs and organization URLs, and
+// the strict reading of signed JSON documents. The server and the client
+// package both use it, so that a value canonicalized on one side compares
+// equal on the other; the verifiers in other languages follow the same rules,
+// held to them by the vectors in testdata/vectors.json.
+//
+// It depends on the standard library and golang.org/x/net/idna (host names
+// to punycode) only, and imports nothing of licet's internals.
+package protocol
+
+import "strings"
+
+// CanonicalGUID accepts a GUID in any case, with or without braces or
+// hyphens, and surrounding white space, and returns its canonical form:
+// upper case, hyphenated (8-4-4-4-12), no braces. Two GUIDs are the same
+// exactly when their canonical forms are equal.
+func CanonicalGUID(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) >= 2 && s[0] == '{' && s[len(s)-1] == '}' {
+		s = s[1 : len(s)-1]
+	}
+	var hex []byte
+	switch len(s) {
+	case 32:
+		hex = []byte(s)
+	case 36:
+		hex = make([]byte, 0, 32)
+		for i := 0; i < 36; i++ {
+			if i == 8 || i == 13 || i == 18 || i == 23 {
+				if s[i] != '-' {
+					return "", false
+				}
+				continue
+			}
+			hex = append(hex, s[i])
+		}
+	default:
+		return "", false
+	}
+	out := make([]byte, 0, 36)
+	for i, c := range hex {
+		switch {
+		case c >= '0' && c <= '9', c >= 'A' && c <= 'F':
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 'A'
+		default:
+			return "", false
+		}
+		if i == 8 || i == 12 || i == 16 || i == 20 {
+			out = append(out, '-')
+		}
+		out = append(out, c)
+	}
+	return string(out), true
+}
+
+// SameGUID reports whether a and b are the same valid GUID in any of the
+// forms CanonicalGUID accepts.
+func SameGUID(a, b string) bool {
+	ca, ok1 := CanonicalGUID(a)
+	cb, ok2 := CanonicalGUID(b)
+	return ok1 && ok2 && ca == cb
+}
