@@ -33,6 +33,12 @@ func TestCancelledSyncCommitIsNotDone(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// One admission first, so that whatever is written once (secrets) is.
+	warm := storetest.GUID('u', 99)
+	if _, err := s.Admit(ctx, licet.AdmitRequest{OrgID: org.ID, UserID: warm, Sighting: licet.Sighting{OrgID: org.ID, UserID: warm, At: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+
 	// From now on every commit waits for a synchronous standby that never comes.
 	admin, err := pgx.Connect(ctx, url)
 	if err != nil {
