@@ -2,6 +2,7 @@ package licet
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +41,9 @@ type Decision struct {
 // store calls it inside its write transaction to apply the decision, and the
 // hot path calls it on a read to answer without writing when it can.
 func Decide(now time.Time, v *CheckView, edition string) *Decision {
-	if v.Org == nil {
+	if v.Org == nil || (v.Org.Settings.BindURL && !SameHost(v.Org.URL, v.OrgURL)) {
+		// A bound organization answers a check that names another host
+		// exactly as if it did not exist.
 		return deny(StatusUnknownOrganization, "this organization has no licenses on this server")
 	}
 	org, u := v.Org, v.User
@@ -105,9 +108,9 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 			}
 		}
 	}
-	what := "a license"
+	what, kind := "a license", "license"
 	if need != "" {
-		what = "a " + need + " license"
+		what, kind = Article(need)+" license", need+" license"
 	}
 	if len(sold) == 0 {
 		if d := temporary(); d != nil {
@@ -131,7 +134,7 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 		if total > v.Used[t] {
 			until, _ := ActiveUntil(now, v.Pools, t)
 			return &Decision{Status: StatusLicensed, LicenseType: t, Until: until, Action: ActAssign,
-				Message: "a " + t + " license was assigned automatically"}
+				Message: Article(t) + " license was assigned automatically"}
 		}
 	}
 	if d := temporary(); d != nil {
@@ -142,7 +145,7 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 			ReclaimBefore: now.Add(-time.Duration(org.Settings.FreeUnusedDays) * 24 * time.Hour),
 			Message:       "a license unused for " + fmt.Sprint(org.Settings.FreeUnusedDays) + " days was reassigned automatically"}
 	}
-	return record(u, deny(StatusNoLicenseAvailable, "all "+strings.TrimPrefix(what, "a ")+" seats of this organization are taken"))
+	return record(u, deny(StatusNoLicenseAvailable, "all "+kind+" seats of this organization are taken"))
 }
 
 // WantsTemporary reports whether a check may be granted a temporary
@@ -223,6 +226,21 @@ func activeServing(now time.Time, v *CheckView, need string) (time.Time, bool) {
 		ok = true
 	}
 	return until, ok
+}
+
+// SameHost reports whether two URLs name the same host: case-insensitive,
+// whatever the scheme, port, path or a final dot. A URL without a host
+// matches nothing.
+func SameHost(a, b string) bool {
+	host := func(s string) string {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	}
+	ha := host(a)
+	return ha != "" && ha == host(b)
 }
 
 // NoSeatToReclaim is the decision when a reclaim found no user to take a

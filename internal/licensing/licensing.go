@@ -53,6 +53,7 @@ type Service struct {
 	kick      chan struct{}
 	cache     *cache
 	leases    *leaseCache
+	pairs     *pairSet
 
 	// Counters for metrics.
 	Assigned, Temporary, Reclaimed, Flushed, FlushErrors atomic.Int64
@@ -67,6 +68,7 @@ func (s *Service) init() {
 			s.cache.staleGrace = max(0, s.StaleGrace)
 		}
 		s.leases = newLeaseCache(cmp.Or(s.MaxReusedLeases, 1_000_000))
+		s.pairs = newPairSet()
 	})
 }
 
@@ -84,8 +86,24 @@ func (s *Service) UsersChanged(orgID string, userIDs []string) {
 	s.cache.forgetUsers(orgID, userIDs)
 }
 
-// Check answers one check. req must be normalized.
-func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.Answer, error) {
+// Admission says what a check is, for the limits strangers are held to.
+type Admission struct {
+	Org *licet.Organization // nil: unknown organization
+	// Known is a check from a (user, device) pair that holds a license:
+	// it is never held back because others flood the organization.
+	Known bool
+	// Writes is a check whose decision must be written (assign, record,
+	// temporary license, reclaim).
+	Writes bool
+}
+
+// Gate decides, before anything is written, whether a check may go on; an
+// error (licet.ERATE) refuses it. Nil lets everything through.
+type Gate func(Admission) error
+
+// Check answers one check. req must be normalized. gate, when set, is asked
+// once the check is classified and before anything is written.
+func (s *Service) Check(ctx context.Context, req *licet.CheckRequest, gate Gate) (*licet.Answer, error) {
 	now := s.Clock.Now()
 	s.init()
 	v := &licet.CheckView{}
@@ -124,6 +142,14 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 		}
 	}
 	d := licet.Decide(now, v, req.Edition)
+	known := true // without a gate nothing is held back, and nothing needs remembering
+	if gate != nil {
+		known = v.User != nil && d.Action == licet.ActNone && d.Status.Licensed() &&
+			(v.User.Last.DeviceID == req.DeviceID || s.pairs.has(req.OrganizationID, req.UserID, req.DeviceID))
+		if err := gate(Admission{Org: v.Org, Known: known, Writes: d.Action != licet.ActNone && !s.ReadOnly}); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case d.Action == licet.ActNone:
 		if v.User != nil && !s.ReadOnly {
@@ -155,6 +181,9 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 	a := &licet.Answer{Status: d.Status, LicenseType: d.LicenseType, Message: d.Message}
 	if d.Status.Licensed() {
 		s.sign(a, req, now, d.Until)
+		if !known {
+			s.pairs.add(req.OrganizationID, req.UserID, req.DeviceID)
+		}
 	}
 	return a, nil
 }

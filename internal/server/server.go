@@ -72,8 +72,11 @@ type Server struct {
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
 	hashes       *hashGate
-	orgLimit     *limiter
+	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
+	newByIP      *limiter // checks from devices that hold no license, per source
+	admissions   *limiter // checks that would write, per organization
+	activity     activity
 	offlineTests *limiter // backend tests per organization
 	lag          *lagGuard
 }
@@ -86,6 +89,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.newByIP = newLimiter(s.Limits.NewIPRate, s.Limits.NewIPBurst)
+	s.admissions = newLimiter(s.Limits.AdmissionRate, s.Limits.AdmissionBurst)
 	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
@@ -174,10 +179,12 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
+	op.HandleFunc("POST /v1/privacy/erase", s.eraseAddress)
+	op.HandleFunc("GET /v1/orgs/{org}/users/{user}/export", s.exportUser)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
 	s.ssoRoutes(mux, op)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail"} {
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/"} {
 		mux.Handle(p, s.operator(op))
 	}
 
