@@ -21,6 +21,7 @@ type orgDetail struct {
 	Pools              []licet.Pool      `json:"pools"`
 	TemporaryAllowance int               `json:"temporaryAllowance"`
 	Recipients         []licet.Recipient `json:"notificationRecipients"`
+	Hosts              []licet.Host      `json:"hosts"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -259,6 +260,21 @@ func (p *Program) printOrg(d *orgDetail) {
 	if len(d.Pools) > 0 {
 		fmt.Fprintln(p.Stdout)
 		p.printPools(d.Pools)
+	}
+	if len(d.Hosts) > 0 {
+		fmt.Fprintln(p.Stdout)
+		fmt.Fprintln(p.Stdout, "Hosts to allow through the organization's firewall:")
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "HOST\tURL\tFOR")
+		for _, h := range d.Hosts {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", h.Host, h.URL, h.Purpose)
+		}
+		w.Flush()
+		for _, h := range d.Hosts {
+			if h.Warning != "" {
+				fmt.Fprintf(p.Stdout, "warning: %s: %s\n", h.Host, h.Warning)
+			}
+		}
 	}
 }
 
@@ -792,9 +808,9 @@ func (p *Program) mailList(ctx context.Context, args []string) error {
 		return p.printJSON(out.Mails)
 	}
 	w := table(p.Stdout)
-	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
+	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tKIND\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
 	for _, m := range out.Mails {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, m.Kind, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
 	}
 	return w.Flush()
 }

@@ -441,3 +441,39 @@ func TestSSORegistrationRefusesBadInputAndKeepsTheSecretSealed(t *testing.T) {
 		t.Errorf("after remove: %s", list)
 	}
 }
+
+func TestSSOWithoutItsSecretsKeySaysSo(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5)
+	op := newHostileOP(t, "the-client-secret-0123456789")
+	ssoSet(t, s, "--id", "contoso", "--issuer", op.srv.URL, "--client-id", "licet-client", "--domains", "contoso.example", "--orgs", org)
+	s.stop()
+	os.Remove(filepath.Join(s.dir, "secrets.key")) // a data folder restored without it
+	s = start(t, s.dir, nil)
+	if _, resp, body := ssoStart(t, s, browserless(t), "alice@contoso.example"); resp.StatusCode != 503 || !strings.Contains(body, "restore its secrets key") {
+		t.Errorf("without the key: %d", resp.StatusCode)
+	}
+	// Registering the secret again heals it.
+	ssoSet(t, s, "--id", "contoso")
+	if u, resp, _ := ssoStart(t, s, browserless(t), "alice@contoso.example"); u == nil {
+		t.Errorf("after the secret was set again: %d", resp.StatusCode)
+	}
+}
+
+func TestSSOStartsAreBoundedPerAddress(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5)
+	op := newHostileOP(t, "the-client-secret-0123456789")
+	ssoSet(t, s, "--id", "contoso", "--issuer", op.srv.URL, "--client-id", "licet-client", "--domains", "contoso.example", "--orgs", org)
+	c := browserless(t)
+	for i := range 40 {
+		resp, _ := form(t, c, s.url+"/admin/sso", url.Values{"email": {"alice@contoso.example"}})
+		if resp.StatusCode == 429 {
+			if i < 30 || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("refused after %d starts, Retry-After %q", i, resp.Header.Get("Retry-After"))
+			}
+			return
+		}
+	}
+	t.Error("40 sign-in starts from one address in a row were all accepted")
+}

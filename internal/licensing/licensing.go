@@ -213,14 +213,22 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 	l := licet.Lease{Version: 1, Org: req.OrganizationID, User: req.UserID, Device: req.DeviceID,
 		LicenseType: a.LicenseType, Status: a.Status, IssuedAt: now.UTC().Format(licet.TimeFormat),
 		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL, KeyID: k.ID}
-	payload, _ := json.Marshal(l)
-	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
+	a.Lease, a.Signature = SignLease(k, l)
+	a.KeyID = k.ID
 	a.LeaseBase64, a.SignatureBase64 = base64.StdEncoding.EncodeToString(a.Lease), base64.StdEncoding.EncodeToString(a.Signature)
 	a.Expires = exp.UTC().Truncate(time.Second)
 	if s.LeaseReuse > 0 {
 		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, payload64: a.LeaseBase64, sig64: a.SignatureBase64,
 			kid: k.ID, issued: now, exp: a.Expires})
 	}
+}
+
+// SignLease encodes a lease as the payload bytes devices receive and signs
+// exactly those bytes with k. The conformance vectors (sdk/vectors) are made
+// with it, so they hold what servers really send.
+func SignLease(k *keys.Key, l licet.Lease) (payload, sig []byte) {
+	payload, _ = json.Marshal(l)
+	return payload, ed25519.Sign(k.Private, payload)
 }
 
 // sightingShards spreads buffered sightings over locks, so that checks on

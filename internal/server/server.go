@@ -15,12 +15,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
@@ -55,6 +57,10 @@ type Server struct {
 	Limits Limits
 	// PublicURL is where the console's links point.
 	PublicURL string
+	// BackupURL is the read-only backup server's public URL (on the
+	// primary); PrimaryURL the primary's (on a backup, whose console
+	// sends administrators there). Both are named in allow lists.
+	BackupURL, PrimaryURL string
 	// TLS says the server is served over TLS (for HSTS).
 	TLS bool
 	// MaxLag, when set, makes a read-only server not ready, and answer
@@ -71,6 +77,7 @@ type Server struct {
 
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
+	ssoByIP      *limiter // single sign-on starts
 	hashes       *hashGate
 	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
@@ -190,7 +197,55 @@ func (s *Server) Handler() http.Handler {
 
 	// Browsers' cross-site writes are refused; devices and scripts send no
 	// Sec-Fetch-Site or Origin and pass.
-	return s.logRequests(http.NewCrossOriginProtection().Handler(mux))
+	return s.logRequests(http.NewCrossOriginProtection().Handler(plainQuery(mux)))
+}
+
+// plainText checks form and query values: valid UTF-8 and no NUL. Such
+// bytes are never meaningful in a filter, a search or a form field;
+// PostgreSQL refuses them with an error, SQLite cuts a pattern at a NUL.
+func plainText(v url.Values) error {
+	for k, vs := range v {
+		for _, s := range append(vs, k) {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return licet.Errorf(licet.EINVALID, "the parameter %q holds invalid UTF-8 or a NUL byte", strings.ToValidUTF8(k, "?"))
+			}
+		}
+	}
+	return nil
+}
+
+// plainQuery answers 400 to any request whose query string cannot be read
+// or holds invalid text (plainText), before any handler sees it: every
+// filter and search of the API, the console and the CSV export.
+func plainQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err == nil {
+				err = plainText(q)
+			} else {
+				err = licet.Errorf(licet.EINVALID, "the query string could not be read")
+			}
+			if err != nil {
+				if strings.HasPrefix(r.URL.Path, "/v1/") {
+					writeJSON(w, http.StatusBadRequest, map[string]errorBody{"error": {Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
+				} else {
+					http.Error(w, licet.ErrorMessage(err), http.StatusBadRequest)
+				}
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// parseForm parses a request's form (within the handler's body limit) and
+// refuses invalid text in it (plainText).
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	return plainText(r.Form)
 }
 
 // operator admits requests bearing the operator token, and requests
