@@ -26,6 +26,7 @@ import (
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
@@ -195,6 +196,22 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	} else if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	// The secrets the database keeps are sealed with <data>/secrets.key,
+	// made on the first start; a database from before is sealed now.
+	box, err := secrets.Open(filepath.Join(c.data, "secrets.key"), !c.readOnly)
+	if err != nil {
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	store.Sealer = box
+	if !c.readOnly {
+		n, err := store.SealSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("secrets: %s", licet.ErrorMessage(err))
+		}
+		if n > 0 {
+			logger.Info("secrets sealed", "count", n, "file", box.Path())
+		}
+	}
 	tokenHash, err := operatorToken(ctx, store, c, logger)
 	if err != nil {
 		return err
@@ -211,7 +228,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
 	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
-	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
+	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
 	hs := &http.Server{
@@ -244,7 +261,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		secret, err := store.Secret(ctx, "mail-links")
 		if err != nil {
-			return fmt.Errorf("mail link secret: %w", err)
+			return fmt.Errorf("mail link secret: %v", licet.ErrorMessage(err))
 		}
 		host := "licet"
 		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {

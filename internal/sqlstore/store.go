@@ -41,6 +41,9 @@ type Dialect struct {
 	// Snapshot writes a consistent copy of the database to path, or says
 	// why it cannot.
 	Snapshot func(ctx context.Context, db *sql.DB, path string, now time.Time) error
+	// Compact runs, outside a transaction, after secrets were sealed
+	// again, so that no old copy of them stays in free pages or dead rows.
+	Compact []string
 	// Unavailable tells errors that mean "the database cannot be reached or
 	// is overloaded now" (answered 503) from bugs (500).
 	Unavailable func(error) bool
@@ -59,6 +62,9 @@ type Store struct {
 	// AfterUserChange, when set, is called after every committed change to
 	// users, with the users that changed.
 	AfterUserChange func(orgID string, userIDs []string)
+	// Sealer seals backend credentials and the mail-link secret before
+	// they are written; nil keeps them in plain text (tests of other things).
+	Sealer licet.Sealer
 
 	hotStmts hotStmts
 	group    *groupCommit
