@@ -260,6 +260,7 @@ type Store interface {
 	OfflineStore
 	MailStore
 	AdminStore
+	SSOStore
 
 	// Secrets and health. SealSecrets seals what the database keeps in
 	// plain text (a database from before sealing) and seals again what an

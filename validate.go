@@ -6,7 +6,10 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Limits on what operators and administrators may store.
@@ -18,6 +21,9 @@ const (
 	MaxEmails       = 50
 	MaxEmailLen     = 254
 	MaxTypeIncludes = 20
+	// MaxOfflineDays is the longest validity of an offline license: a
+	// device refuses longer ones (protocol.MaxOfflineValidity).
+	MaxOfflineDays = int(protocol.MaxOfflineValidity / (24 * time.Hour))
 )
 
 var typeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$`)

@@ -58,14 +58,18 @@ const (
 
 // Errors of the walk.
 var (
-	ErrUnreachable   = errors.New("cannot be reached")
-	ErrForged        = errors.New("the answer's lease does not verify: not believed")
-	ErrNoOffline     = errors.New("no offline license at the backend")
-	ErrClockRollback = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
-	ErrNoCache       = errors.New("no verified lease stored on this device")
-	ErrCacheExpired  = errors.New("the stored lease has expired")
-	ErrNoTrustedKeys = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
-	ErrReplayed      = errors.New("the answer's lease is older than one already seen: a replay, not believed")
+	ErrUnreachable     = errors.New("cannot be reached")
+	ErrForged          = errors.New("the answer's lease does not verify: not believed")
+	ErrNoOffline       = errors.New("no offline license at the backend")
+	ErrClockRollback   = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
+	ErrNoCache         = errors.New("no verified lease stored on this device")
+	ErrCacheExpired    = errors.New("the stored lease has expired")
+	ErrNoTrustedKeys   = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
+	ErrFromFuture      = errors.New("a signed document was issued later than the device clock allows: not believed")
+	ErrTooLong         = errors.New("a signed document is valid for longer than this app allows: not believed")
+	ErrRedirect        = errors.New("redirect not followed: the client follows only redirects to the same https origin")
+	ErrOfflineTooLarge = errors.New("the offline license download is too large")
+	ErrReplayed        = errors.New("the answer's lease is older than one already seen: a replay, not believed")
 )
 
 // Step is one source tried and why it did not decide.
@@ -116,8 +120,14 @@ type Config struct {
 	StepTimeout    time.Duration // per source, connect to answer (default 5s)
 	Deadline       time.Duration // the whole walk (default 15s)
 	Drift          time.Duration // clock tolerance for offline licenses and rollback (default 5m)
-	Now            func() time.Time
-	Transport      http.RoundTripper // default: a transport with ConnectTimeout
+	// MaxLease is the longest lease (exp − iat) the device believes: the
+	// server's --lease-duration (default 7 days, protocol.DefaultLeaseLength).
+	MaxLease time.Duration
+	// MaxOfflineValidity is the longest offline license (exp − iat) the
+	// device believes (default and most: protocol.MaxOfflineValidity).
+	MaxOfflineValidity time.Duration
+	Now                func() time.Time
+	Transport          http.RoundTripper // default: a transport with ConnectTimeout
 }
 
 // Client runs checks.
@@ -138,7 +148,13 @@ func New(c Config) *Client {
 		c.Deadline = 15 * time.Second
 	}
 	if c.Drift <= 0 {
-		c.Drift = 5 * time.Minute
+		c.Drift = protocol.DefaultDrift
+	}
+	if c.MaxLease <= 0 {
+		c.MaxLease = protocol.DefaultLeaseLength
+	}
+	if c.MaxOfflineValidity <= 0 {
+		c.MaxOfflineValidity = protocol.MaxOfflineValidity
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -154,7 +170,18 @@ func New(c Config) *Client {
 			Proxy:               http.ProxyFromEnvironment,
 		}
 	}
-	return &Client{c: c, hc: &http.Client{Transport: tr}}
+	return &Client{c: c, hc: &http.Client{Transport: tr, CheckRedirect: sameOriginHTTPS}}
+}
+
+// sameOriginHTTPS lets the client follow a redirect only within the same
+// https origin: never to plain http, never to another host or port, where
+// it would re-post the device record or pin a stranger's keys.
+func sameOriginHTTPS(req *http.Request, via []*http.Request) error {
+	first := via[0].URL
+	if len(via) >= 5 || req.URL.Scheme != "https" || first.Scheme != "https" || !strings.EqualFold(req.URL.Host, first.Host) {
+		return fmt.Errorf("%w (to %s)", ErrRedirect, req.URL.Redacted())
+	}
+	return nil
 }
 
 // Check runs the whole order: the primary; if it cannot be reached, the
@@ -172,13 +199,27 @@ func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
 	if storeErr != nil {
 		o.Steps = append(o.Steps, step(SourceCache, storeErr))
 	}
+	// The clock reading of this check; the store keeps the latest one
+	// (and the latest believed iat), so that a clock set back is noticed
+	// even when no signed document came in since.
+	now := cl.c.Now()
+	latest := st.LatestSeen
+	if st.LatestTrusted.After(latest) {
+		latest = st.LatestTrusted
+	}
+	rollback := !latest.IsZero() && now.Before(latest.Add(-cl.c.Drift))
+	if now.After(st.LatestSeen) {
+		st.LatestSeen = now
+	}
 	keys, err := cl.trustedKeys(ctx, &st)
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourcePrimary, err))
-		return cl.fromCache(o, &st, nil), nil
+		if rollback {
+			o.Steps = append(o.Steps, step(SourceCache, ErrClockRollback))
+			return o, cl.save(st)
+		}
+		return cl.fromCache(o, &st, nil), cl.save(st)
 	}
-	now := cl.c.Now()
-	rollback := !st.LatestTrusted.IsZero() && now.Before(st.LatestTrusted.Add(-cl.c.Drift))
 
 	if done := cl.server(ctx, SourcePrimary, cl.c.Primary, keys, &st, o); done {
 		return o, cl.save(st)
@@ -197,9 +238,9 @@ func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
 	}
 	if rollback {
 		o.Steps = append(o.Steps, step(SourceCache, ErrClockRollback))
-		return o, nil
+		return o, cl.save(st)
 	}
-	return cl.fromCache(o, &st, keys), nil
+	return cl.fromCache(o, &st, keys), cl.save(st)
 }
 
 func step(s Source, err error) Step { return Step{Source: s, Err: err, Reason: err.Error()} }
@@ -230,7 +271,7 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("%w: %w", ErrUnreachable, err)))
 		return false
 	}
 	defer resp.Body.Close()
@@ -257,9 +298,15 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 		return false
 	}
 	if !a.Licensed {
-		// A live server's "no" ends the walk. It is not signed: at worst a
-		// forger makes a device stop working, never work unlicensed.
+		// A live server's "no" ends the walk and forgets the stored lease:
+		// a user disabled now must not work on from the cache once the
+		// licensing host is blocked. It is not signed: at worst a forger
+		// makes a device stop working, never work unlicensed. A backup's
+		// ReadOnlyServer ("cannot assign") is no revocation.
 		o.Source, o.Status, o.Message, o.LicenseType = src, a.Status, a.Message, a.LicenseType
+		if a.Status != "ReadOnlyServer" {
+			st.Lease, st.Signature = nil, nil
+		}
 		return true
 	}
 	payload, err1 := base64.StdEncoding.DecodeString(a.Lease)
@@ -281,6 +328,10 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease is %w", ErrRevokedKey)))
 		return false
 	}
+	if errors.Is(err, ErrFromFuture) || errors.Is(err, ErrTooLong) {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease: %w", err)))
+		return false
+	}
 	if err1 != nil || err2 != nil || err != nil || l.Status != a.Status || l.LicenseType != a.LicenseType {
 		o.Steps = append(o.Steps, step(src, ErrForged))
 		return false
@@ -294,9 +345,7 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	}
 	o.Licensed, o.Source, o.Status, o.LicenseType, o.Message, o.Lease, o.Expires = true, src, l.Status, l.LicenseType, a.Message, l, exp
 	st.Lease, st.Signature = payload, sig
-	if iat.After(st.LatestTrusted) {
-		st.LatestTrusted = iat
-	}
+	st.saw(iat)
 	return true
 }
 
@@ -322,9 +371,19 @@ func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.Publi
 		l.Device != strings.TrimSpace(r.DeviceID) || (l.Status != "Licensed" && l.Status != "Temporary") {
 		return nil, ErrForged
 	}
-	exp, err := time.Parse(time.RFC3339, l.ExpiresAt)
-	if err != nil {
+	exp, err1 := time.Parse(time.RFC3339, l.ExpiresAt)
+	iat, err2 := time.Parse(time.RFC3339, l.IssuedAt)
+	if err1 != nil || err2 != nil {
 		return nil, ErrForged
+	}
+	// Signed times the device cannot believe: issued after its clock (plus
+	// the drift), which would raise the latest trusted time and refuse
+	// every honest answer until then; or valid longer than any lease.
+	if iat.After(now.Add(cl.c.Drift)) {
+		return &l, fmt.Errorf("%w (issued %s)", ErrFromFuture, l.IssuedAt)
+	}
+	if exp.Sub(iat) > cl.c.MaxLease {
+		return &l, fmt.Errorf("%w (a lease from %s to %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ExpiresAt, cl.c.MaxLease)
 	}
 	if !now.Before(exp) {
 		return &l, ErrCacheExpired
@@ -347,7 +406,7 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 	}
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %w", ErrUnreachable, err)))
 		return false
 	}
 	defer resp.Body.Close()
@@ -359,9 +418,13 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %s", ErrUnreachable, resp.Status)))
 		return false
 	}
-	doc, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	doc, err := io.ReadAll(io.LimitReader(resp.Body, protocol.MaxOfflineLicenseBytes+1))
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: %v", ErrUnreachable, err)))
+		return false
+	}
+	if len(doc) > protocol.MaxOfflineLicenseBytes {
+		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("%w: larger than %d MiB", ErrOfflineTooLarge, protocol.MaxOfflineLicenseBytes>>20)))
 		return false
 	}
 	r := cl.c.Request
@@ -369,7 +432,8 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("the offline license is %w", ErrRevokedKey)))
 		return false
 	}
-	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(), Drift: cl.c.Drift})
+	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(),
+		Drift: cl.c.Drift, MaxValidity: cl.c.MaxOfflineValidity})
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, err))
 		return false
@@ -378,9 +442,7 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 	iat, _ := time.Parse(time.RFC3339, l.IssuedAt)
 	o.Licensed, o.Source, o.Status, o.LicenseType, o.Offline, o.Expires = true, SourceOffline, "Licensed", typ, l, until
 	o.Message = fmt.Sprintf("licensed by offline license %d", l.Serial)
-	if iat.After(st.LatestTrusted) {
-		st.LatestTrusted = iat
-	}
+	st.saw(iat)
 	return true
 }
 
@@ -467,7 +529,7 @@ func (cl *Client) fetchKeySet(ctx context.Context, base string, revoked []string
 	}
 	resp, err := cl.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("fetching keys: %w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("fetching keys: %w: %w", ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	var out struct {

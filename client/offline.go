@@ -113,8 +113,12 @@ type OfflineCheck struct {
 	Org, URL, User string
 	Now            time.Time
 	// Drift is how far the device clock may be off: the license is
-	// accepted from ValidFrom-Drift to ValidUntil+Drift.
+	// accepted from ValidFrom-Drift to ValidUntil+Drift, and refused when
+	// issued after Now+Drift.
 	Drift time.Duration
+	// MaxValidity is the longest validity (exp − iat) believed; zero is
+	// protocol.MaxOfflineValidity.
+	MaxValidity time.Duration
 }
 
 // VerifyOffline verifies a file for one user: signature and key, then
@@ -132,14 +136,25 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	}
 	from, err1 := time.Parse(time.RFC3339, l.ValidFrom)
 	until, err2 := time.Parse(time.RFC3339, l.ValidUntil)
-	if err1 != nil || err2 != nil {
+	iat, err3 := time.Parse(time.RFC3339, l.IssuedAt)
+	if err1 != nil || err2 != nil || err3 != nil {
 		return l, "", ErrMalformed
+	}
+	maxValidity := c.MaxValidity
+	if maxValidity <= 0 {
+		maxValidity = protocol.MaxOfflineValidity
+	}
+	if until.Sub(iat) > maxValidity {
+		return l, "", fmt.Errorf("offline license: %w (issued %s, valid until %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ValidUntil, maxValidity)
 	}
 	if c.Now.Before(from.Add(-c.Drift)) {
 		return l, "", ErrNotYetValid
 	}
 	if !c.Now.Before(until.Add(c.Drift)) {
 		return l, "", fmt.Errorf("%w on %s", ErrExpired, until.UTC().Format(time.RFC3339))
+	}
+	if iat.After(c.Now.Add(c.Drift)) {
+		return l, "", fmt.Errorf("offline license: %w (issued %s)", ErrFromFuture, l.IssuedAt)
 	}
 	typ, ok := l.LicenseType(c.User)
 	if !ok {

@@ -171,3 +171,28 @@ func TestOfflineDuplicateKeysRefused(t *testing.T) {
 		}
 	}
 }
+
+// Signed times a device cannot believe: issued after its clock, or valid
+// for longer than any offline license may be.
+func TestOfflineSignedTimesOutOfBounds(t *testing.T) {
+	ahead := sample
+	ahead.IssuedAt = "2026-03-12T00:00:00Z" // two days after check.Now
+	if _, _, err := VerifyOffline(sign(ahead, testKey), testKeys(), check); !errors.Is(err, ErrFromFuture) {
+		t.Errorf("iat two days ahead: %v", err)
+	}
+	forever := sample
+	forever.ValidUntil = "9999-12-31T00:00:00Z"
+	if _, _, err := VerifyOffline(sign(forever, testKey), testKeys(), check); !errors.Is(err, ErrTooLong) {
+		t.Errorf("valid until 9999: %v", err)
+	}
+	c := check
+	c.MaxValidity = 7 * 24 * time.Hour
+	if _, _, err := VerifyOffline(sign(sample, testKey), testKeys(), c); !errors.Is(err, ErrTooLong) {
+		t.Errorf("30 days where the app allows 7: %v", err)
+	}
+	year := sample
+	year.ValidUntil = "2027-03-01T08:00:00Z"
+	if _, _, err := VerifyOffline(sign(year, testKey), testKeys(), check); err != nil {
+		t.Errorf("a year's validity: %v", err)
+	}
+}

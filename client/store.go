@@ -29,6 +29,11 @@ type State struct {
 	// LatestTrusted is the latest time a signed document vouched for: the
 	// device clock may not go back before it (by more than a tolerance).
 	LatestTrusted time.Time `json:"latestTrusted,omitzero"`
+	// LatestSeen is the latest time the device has seen: the highest of its
+	// clock's readings at each check and of every believed signed iat. A
+	// clock earlier than that (beyond the drift) was set back: neither the
+	// stored lease nor an offline license is trusted then.
+	LatestSeen time.Time `json:"latestSeen,omitzero"`
 	// PinnedKeys are public keys fetched once from the server (key ID →
 	// raw 32-byte key), when the app configured none.
 	PinnedKeys map[string][]byte `json:"pinnedKeys,omitempty"`
@@ -37,6 +42,16 @@ type State struct {
 	RevokedKeys []string `json:"revokedKeys,omitempty"`
 	// KeysFetched is when the key set was last fetched and verified.
 	KeysFetched time.Time `json:"keysFetched,omitzero"`
+}
+
+// saw records a believed signed issue time.
+func (st *State) saw(iat time.Time) {
+	if iat.After(st.LatestTrusted) {
+		st.LatestTrusted = iat
+	}
+	if iat.After(st.LatestSeen) {
+		st.LatestSeen = iat
+	}
 }
 
 // Store is the encrypted local file. The app supplies the 32-byte key,

@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -225,7 +223,7 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if !strings.Contains(metrics(t, backup.url), "licet_replication_lag_seconds ") {
+	if !strings.Contains(metrics(t, backup), "licet_replication_lag_seconds ") {
 		t.Error("no lag metric")
 	}
 	if _, err := sdb.Exec(`SELECT pg_wal_replay_resume()`); err != nil {
@@ -240,12 +238,11 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 	}
 }
 
-func metrics(t *testing.T, url string) string {
-	resp, err := http.Get(url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
+// metrics scrapes the main listener with the operator token.
+func metrics(t *testing.T, s *server) string {
+	code, body := s.op("GET", "/metrics", s.token(), "", "")
+	if code != 200 {
+		t.Fatalf("GET /metrics: %d %s", code, body)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
+	return body
 }

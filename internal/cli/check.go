@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // Exit codes of licet check.
@@ -50,6 +51,8 @@ func (p *Program) checkDevice(ctx context.Context, args []string) error {
 	connectTimeout := fs.Duration("connect-timeout", 3*time.Second, "time to connect to a source")
 	deadline := fs.Duration("deadline", 15*time.Second, "time for the whole check")
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
+	at := fs.String("at", "", "the device's clock reads this time, RFC 3339 (default now)")
+	maxLease := fs.Duration("max-lease", protocol.DefaultLeaseLength, "the longest lease believed: the server's --lease-duration")
 	fs.env("server", "backup", "store", "store-key-file")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -62,8 +65,15 @@ func (p *Program) checkDevice(ctx context.Context, args []string) error {
 	if *device == "" {
 		return usagef("--device is required")
 	}
+	now, err := p.at(*at)
+	if err != nil {
+		return err
+	}
+	if *maxLease < time.Minute || *maxLease > protocol.MaxLeaseLength {
+		return usagef("--max-lease must be between 1m and %s", protocol.MaxLeaseLength)
+	}
 	cfg := client.Config{Primary: *primary, Backup: *backup, OfflineURL: *offlineURL, AllowInsecureKeyFetch: *insecure,
-		StepTimeout: *stepTimeout, ConnectTimeout: *connectTimeout, Deadline: *deadline, Now: p.Clock.Now,
+		StepTimeout: *stepTimeout, ConnectTimeout: *connectTimeout, Deadline: *deadline, Now: now, MaxLease: *maxLease,
 		Request: client.Request{OrganizationID: *org, UserID: *user, DeviceID: *device, OrganizationURL: *orgURL,
 			OrganizationName: *orgName, Version: *version, Edition: *edition}}
 	if *keyFile != "" {
@@ -110,6 +120,19 @@ func (p *Program) checkDevice(ctx context.Context, args []string) error {
 		return errExit{exitNotLicensed, "not licensed: " + o.Status}
 	}
 	return errExit{exitUndecided, "could not decide: no licensing server, offline license or stored lease answered"}
+}
+
+// at returns the clock a device command runs on: the program's, or the
+// fixed time --at names.
+func (p *Program) at(v string) (func() time.Time, error) {
+	if v == "" {
+		return p.Clock.Now, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return nil, usagef("--at %q is not an RFC 3339 time (like 2026-03-01T08:00:00Z)", v)
+	}
+	return func() time.Time { return t }, nil
 }
 
 // storeKey reads the local store's key: 32 bytes as hex or base64.

@@ -294,7 +294,7 @@ func TestMailRetriesAndGivesUp(t *testing.T) {
 	if n := len(sk.messages()); n != 1 {
 		t.Errorf("%d deliveries", n)
 	}
-	if m := metrics(t, s.url); !strings.Contains(m, "licet_outbox_failed 1") || !strings.Contains(m, "licet_outbox_pending 0") {
+	if m := metrics(t, s); !strings.Contains(m, "licet_outbox_failed 1") || !strings.Contains(m, "licet_outbox_pending 0") {
 		t.Error("the outbox metrics do not show the failed mail")
 	}
 }

@@ -235,6 +235,7 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	keyFile := fs.String("key", "", "PEM file of the trusted public key(s) (default: fetch from --server)")
 	drift := fs.Duration("drift", 5*time.Minute, "tolerated clock difference")
 	at := fs.String("at", "", "verify as of this time, RFC 3339 (default now)")
+	insecure := fs.Bool("insecure-key-fetch", false, "allow fetching the keys from a plain http --server (testing only)")
 	// The file may come before or after the flags.
 	var file string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
@@ -263,14 +264,11 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	if *u == "" {
 		return usagef("--url is required")
 	}
-	now := p.Clock.Now()
-	if *at != "" {
-		t, err := time.Parse(time.RFC3339, *at)
-		if err != nil {
-			return usagef("--at %q is not an RFC 3339 time", *at)
-		}
-		now = t
+	clock, err := p.at(*at)
+	if err != nil {
+		return err
 	}
+	now := clock()
 	doc, err := os.ReadFile(file)
 	if err != nil {
 		return err
@@ -291,6 +289,9 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 		a, err := o.client(false)
 		if err != nil {
 			return err
+		}
+		if !strings.HasPrefix(a.base, "https://") && !*insecure {
+			return usagef("--server %s is not https: keys fetched over plain http are whoever answers; give --key FILE (from licet keys public) or an https --server", a.base)
 		}
 		var out struct {
 			KeySet *client.KeySetEnvelope `json:"keySet"`

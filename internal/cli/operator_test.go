@@ -93,6 +93,7 @@ func TestOperatorAPIRefusesBadRequestsAndChangesNothing(t *testing.T) {
 		{"offline: not http", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"file:///etc/passwd"}`, 400, "backendUrl"},
 		{"offline: a folder", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"backendUrl":"https://dav.example/crm/"}`, 400, "must name the file"},
 		{"offline: validity", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":0}`, 400, "validDays"},
+		{"offline: validity over a year", "PUT", "/v1/orgs/" + org + "/offline", tok, js, `{"validDays":367}`, 400, "validDays"},
 		{"offline: issue when not enabled", "POST", "/v1/orgs/" + org + "/offline/issue", tok, "", "", 409, "ask your vendor"},
 		{"keys: retire an unknown key", "POST", "/v1/keys/0000000000000000/retire", tok, "", "", 409, "no key"},
 		{"keys: revoke an unknown key", "POST", "/v1/keys/0000000000000000/revoke", tok, "", "", 409, "no key"},
@@ -140,14 +141,9 @@ func TestHealthReadyMetrics(t *testing.T) {
 	s.check(org, guid('u', 2)) // no seat left
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready",
 		"/metrics": `licet_checks_total{source="primary",status="Licensed"} 1`} {
-		resp, err := http.Get(s.url + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
-			t.Errorf("%s: %d %s", path, resp.StatusCode, b)
+		code, b := s.op("GET", path, s.token(), "", "")
+		if code != 200 || !strings.Contains(b, want) {
+			t.Errorf("%s: %d %s", path, code, b)
 		}
 	}
 }
@@ -161,7 +157,7 @@ func TestMetricsMove(t *testing.T) {
 		s.check(org, guid('u', 1))
 	}
 	time.Sleep(100 * time.Millisecond)
-	m := metrics(t, s.url)
+	m := metrics(t, s)
 	for _, want := range []string{
 		`licet_checks_total{source="primary",status="NoLicenseAvailable"} 1`,
 		"licet_assignments_total 1",

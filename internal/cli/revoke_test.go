@@ -217,13 +217,13 @@ func TestKeyRevocationReachesDevices(t *testing.T) {
 	if err == nil || !strings.Contains(out, "revoked") {
 		t.Errorf("licet check against the thief: %v\n%s", err, out)
 	}
-	if _, err := s.licet("offline", "verify", offlineFile, "--org", org, "--url", "https://crm.example.net", "--user", user); err == nil ||
+	if _, err := s.licet("offline", "verify", offlineFile, "--org", org, "--url", "https://crm.example.net", "--user", user, "--insecure-key-fetch"); err == nil ||
 		!strings.Contains(err.Error(), "revoked") {
 		t.Errorf("licet offline verify of a document of the revoked key: %v", err)
 	}
 	newFile := filepath.Join(t.TempDir(), "new.lic")
 	s.mustLicet("offline", "issue", "--org", org, "--out", newFile)
-	s.mustLicet("offline", "verify", newFile, "--org", org, "--url", "https://crm.example.net", "--user", user)
+	s.mustLicet("offline", "verify", newFile, "--org", org, "--url", "https://crm.example.net", "--user", user, "--insecure-key-fetch")
 
 	// The server itself no longer verifies with it, across a restart.
 	s.stop()

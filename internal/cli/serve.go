@@ -30,6 +30,7 @@ import (
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
+	"github.com/licet/licet/internal/sso"
 	"golang.org/x/time/rate"
 )
 
@@ -52,6 +53,9 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	databaseFile           string
+	smtpURLFile            string
+	metricsListen          string
 	offlineAllowPrivate    bool
 }
 
@@ -82,9 +86,26 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.databaseFile, "database-file", "", "file holding --database (a postgres:// URL with its password stays out of ps and the environment)")
+	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
+	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
+	fs.env("database-file", "smtp-url-file", "metrics-listen")
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	for _, f := range []secretFlag{{"database", &c.database, &c.databaseFile}, {"smtp-url", &c.smtpURL, &c.smtpURLFile}} {
+		if err := f.resolve(); err != nil {
+			return err
+		}
+	}
+	if c.smtpURL != "" {
+		if _, err := mail.NewSMTP(c.smtpURL); err != nil { // a bad URL fails before anything is created
+			return usagef("%v", err)
+		}
+	}
+	if wildcard(c.listen) && c.publicURL == "" && c.smtpURL != "" {
+		return usagef("--listen %s is every address, so mail links need the URL users reach this server by: set --public-url", c.listen)
 	}
 	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
 		return usagef("--lease-duration must be between 1m and 8784h")
@@ -180,6 +201,13 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		return err
 	}
 	defer ln.Close()
+	var metricsLn net.Listener
+	if c.metricsListen != "" {
+		if metricsLn, err = net.Listen("tcp", c.metricsListen); err != nil {
+			return usagef("--metrics-listen: %v", err)
+		}
+		defer metricsLn.Close()
+	}
 	if !c.readOnly {
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return fmt.Errorf("data folder: %w", err)
@@ -216,6 +244,11 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if err != nil {
 		return err
 	}
+	if wildcard(c.listen) && c.publicURL == "" {
+		if err := offlineNeedsPublicURL(ctx, store, c.listen); err != nil {
+			return err
+		}
+	}
 
 	publicURL := c.publicURL
 	if publicURL == "" && c.tlsCert != "" {
@@ -231,6 +264,13 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
+	if !c.readOnly {
+		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
+		if err != nil {
+			return err
+		}
+		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
@@ -241,6 +281,12 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 
+	if metricsLn != nil {
+		mmux := http.NewServeMux()
+		mmux.Handle("GET /metrics", srv.MetricsHandler())
+		go (&http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}).Serve(metricsLn)
+		logger.Info("metrics serving", "addr", metricsLn.Addr().String())
+	}
 	if c.debugListen != "" {
 		dl, err := net.Listen("tcp", c.debugListen)
 		if err != nil {
@@ -355,4 +401,31 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	}
 	logger.Info("operator token created", "file", path)
 	return sum[:], nil
+}
+
+// wildcard says whether a listen address is every address of the host
+// (0.0.0.0, [::], :port): no URL can be made from it.
+func wildcard(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "" || ip != nil && ip.IsUnspecified()
+}
+
+// offlineNeedsPublicURL refuses to start on a wildcard address without
+// --public-url when an organization uses offline licenses: their
+// administrators are sent to this server's console by URL.
+func offlineNeedsPublicURL(ctx context.Context, store licet.Store, listen string) error {
+	orgs, err := store.Organizations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if o.Settings.Offline {
+			return usagef("--listen %s is every address and organization %s uses offline licenses: set --public-url to the URL this server is reached by", listen, o.ID)
+		}
+	}
+	return nil
 }

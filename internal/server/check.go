@@ -48,6 +48,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		httpStatus, code := s.logError(r, err)
 		status = licet.Status("error:" + code)
+		if code == clientClosed {
+			status = clientClosed
+		}
 		body := errorBody{Code: code, Message: licet.ErrorMessage(err)}
 		if f == formatJSON {
 			writeJSON(w, httpStatus, map[string]errorBody{"error": body})

@@ -58,6 +58,7 @@ const (
 type page struct {
 	Title, Tab, Flash, Error string
 	Next                     string // where to go after logging in
+	SSOEmail                 string // the address typed for single sign-on
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
@@ -222,6 +223,15 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
 		return
 	}
+	if required, err := s.Store.SSORequired(r.Context(), a.Orgs); err != nil {
+		s.error(w, r, err)
+		return
+	} else if required {
+		s.Logger.Info("password login refused: single sign-on required", "remote", clientIP(r))
+		s.render(w, http.StatusForbidden, "login", &page{Title: "Log in", SSOEmail: email,
+			Error: "Your organization requires you to sign in with its account: use “Sign in with your organization's account”."})
+		return
+	}
 	if err := s.startSession(w, a); err != nil {
 		s.error(w, r, err)
 		return
@@ -274,12 +284,17 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
+	return s.startSessionUntil(w, a, time.Now().Add(sessionLife))
+}
+
+// startSessionUntil starts a session that ends at until.
+func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, until time.Time) error {
 	tok := randomToken()
-	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, time.Now().Add(sessionLife)); err != nil {
+	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, until); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.secureCookies(),
-		SameSite: http.SameSiteLaxMode, MaxAge: int(sessionLife.Seconds())})
+		SameSite: http.SameSiteLaxMode, MaxAge: max(1, int(time.Until(until).Seconds()))})
 	return nil
 }
 

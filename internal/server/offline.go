@@ -156,8 +156,8 @@ func (s *Server) configureOffline(ctx context.Context, org string, req OfflineRe
 	}
 	if req.ValidDays != nil {
 		cfg.ValidDays = *req.ValidDays
-		if cfg.ValidDays < 1 || cfg.ValidDays > licet.MaxDays {
-			return licet.Errorf(licet.EINVALID, "validDays must be between 1 and %d", licet.MaxDays)
+		if cfg.ValidDays < 1 || cfg.ValidDays > licet.MaxOfflineDays {
+			return licet.Errorf(licet.EINVALID, "validDays must be between 1 and %d", licet.MaxOfflineDays)
 		}
 	}
 	switch {

@@ -30,6 +30,7 @@ import (
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/secrets"
+	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -44,6 +45,7 @@ type Server struct {
 	Service *licensing.Service
 	Offline *offline.Service
 	Mail    *mail.Dispatcher // nil without --smtp-url
+	SSO     *sso.Service     // administrators' single sign-on
 	Store   licet.Store
 	Keys    *keys.Ring
 	// Secrets seals what the database keeps secret (<data>/secrets.key).
@@ -141,7 +143,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/keys", s.handleKeys)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", s.operatorOnly(s.MetricsHandler()))
 	s.mailRoutes(mux)
 	s.consoleRoutes(mux)
 
@@ -175,6 +177,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/mail", s.listMail)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/secrets/"} {
 		mux.Handle(p, s.operator(op))
 	}
@@ -215,6 +218,31 @@ func (s *Server) operator(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// MetricsHandler serves the Prometheus metrics to anyone who reaches it:
+// for --metrics-listen. It is ready once Handler has been called.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
+
+// operatorOnly admits requests bearing the operator token only (not an
+// administrator's API token).
+func (s *Server) operatorOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok = strings.TrimSpace(tok)
+		h := sha256.Sum256([]byte(tok))
+		switch {
+		case ok && strings.HasPrefix(tok, "lca_"):
+			s.error(w, r, licet.Errorf(licet.EFORBIDDEN, "this is for the vendor's operator token"))
+		case !ok || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="licet operator"`)
+			s.error(w, r, licet.Errorf(licet.EUNAUTHORIZED, "a valid operator token is required (or scrape --metrics-listen)"))
+		default:
+			next.ServeHTTP(w, r)
+		}
 	})
 }
 
@@ -441,7 +469,20 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, map[string]errorBody{"error": {Code: code, Message: msg}})
 }
 
+// StatusClientClosed answers a request whose client hung up before the
+// answer was ready (nginx's 499): nobody reads it, and it is no fault of
+// the server's.
+const StatusClientClosed = 499
+
+// clientClosed is the code, in logs and metrics, of a request its client
+// abandoned: counted apart from internal errors.
+const clientClosed = "client_closed"
+
 func (s *Server) logError(r *http.Request, err error) (int, string) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		s.Logger.Debug("client went away", "method", r.Method, "path", r.URL.Path)
+		return StatusClientClosed, clientClosed
+	}
 	status, code := ErrorStatus(err)
 	if code == licet.EUNAVAILABLE && s.dbErrors != nil {
 		s.dbErrors.Inc()

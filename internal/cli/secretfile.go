@@ -1,0 +1,59 @@
+package cli
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// secretFlag is a flag that carries a secret (a database URL with its
+// password, an SMTP URL with its credentials) and its -file variant: the
+// value on the command line shows in ps and in shell history, the file does
+// not. Both also come from the environment (LICET_DATABASE,
+// LICET_DATABASE_FILE), as the token flags do.
+type secretFlag struct {
+	name        string
+	value, file *string
+}
+
+// resolve reads the file variant into the value when it is given.
+func (f secretFlag) resolve() error {
+	if *f.file == "" {
+		return nil
+	}
+	if *f.value != "" {
+		return usagef("give --%s or --%s-file, not both", f.name, f.name)
+	}
+	v, err := readSecretFile(*f.file)
+	if err != nil {
+		return usagef("--%s-file: %v", f.name, err)
+	}
+	*f.value = v
+	return nil
+}
+
+// readSecretFile reads a one-line secret: trailing white space and line
+// ends are dropped; an empty or oversized file is an error.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 64<<10+1))
+	if err != nil {
+		return "", fmt.Errorf("%s: %v", path, err)
+	}
+	if len(b) > 64<<10 {
+		return "", fmt.Errorf("%s: larger than 64 KiB", path)
+	}
+	v := strings.TrimRight(string(b), " \t\r\n")
+	if v == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	if strings.ContainsAny(v, "\r\n") {
+		return "", fmt.Errorf("%s has more than one line", path)
+	}
+	return v, nil
+}

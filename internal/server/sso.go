@@ -1,0 +1,188 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sso"
+)
+
+// Single sign-on: the console's two steps around the provider (package
+// sso does the protocol) and the operator's API to register providers.
+
+const ssoCookie = "licet_sso"
+
+func (s *Server) ssoRoutes(mux, op *http.ServeMux) {
+	mux.HandleFunc("POST /admin/sso", s.ssoStart)
+	mux.HandleFunc("GET /admin/sso/callback", s.ssoCallback)
+	op.HandleFunc("GET /v1/sso", s.listSSO)
+	op.HandleFunc("GET /v1/sso/{id}", s.showSSO)
+	op.HandleFunc("PUT /v1/sso/{id}", s.putSSO)
+	op.HandleFunc("DELETE /v1/sso/{id}", s.deleteSSO)
+	for _, p := range []string{"/v1/sso", "/v1/sso/"} {
+		mux.Handle(p, s.operator(op))
+	}
+}
+
+// safeNext keeps a post-login destination inside the console.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") || len(next) > 1000 {
+		return "/admin/"
+	}
+	return next
+}
+
+// redirectURL is where providers send the browser back, under the public
+// URL (what the operator registers at the provider).
+func (s *Server) redirectURL() string {
+	return strings.TrimSuffix(s.PublicURL, "/") + "/admin/sso/callback"
+}
+
+func (s *Server) ssoPage(w http.ResponseWriter, r *http.Request, err error, email string) {
+	var se *sso.Error
+	if !errors.As(err, &se) {
+		s.error(w, r, err)
+		return
+	}
+	s.Logger.Info("sso sign-in refused", "remote", clientIP(r), "status", se.Status, "why", se.Error())
+	s.render(w, se.Status, "login", &page{Title: "Log in", SSOEmail: email, Error: se.Message})
+}
+
+// ssoStart finds the provider of the typed address and sends the browser
+// to it, by a page: the login form's CSP allows forms to post only here.
+func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if ok, wait := s.loginByIP.allow(clientIP(r), time.Now()); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
+		return
+	}
+	if s.SSO == nil || s.ReadOnly {
+		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "Sign-in with an organization's account is not available on this server."})
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, "login", &page{Title: "Log in", Error: "The form could not be read."})
+		return
+	}
+	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
+	authURL, state, err := s.SSO.Begin(r.Context(), email, s.redirectURL(), safeNext(r.PostForm.Get("next")))
+	if err != nil {
+		s.ssoPage(w, r, err, email)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: state, Path: "/admin/sso", HttpOnly: true, Secure: s.secureCookies(),
+		SameSite: http.SameSiteLaxMode, MaxAge: int(sso.LoginLife.Seconds())})
+	s.render(w, http.StatusOK, "sso", &page{Title: "Signing in", Data: authURL})
+}
+
+// ssoCallback takes the provider's answer: a verified sign-in starts a
+// session that ends with the ID token, or sooner at the console's limit.
+func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/admin/sso", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
+	if s.SSO == nil || s.ReadOnly {
+		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "Sign-in with an organization's account is not available on this server."})
+		return
+	}
+	q := r.URL.Query()
+	cookie := ""
+	if c, err := r.Cookie(ssoCookie); err == nil {
+		cookie = c.Value
+	}
+	if q.Get("error") != "" { // the provider's words are not shown: they come from the URL
+		s.Logger.Info("sso sign-in cancelled at the provider", "remote", clientIP(r))
+		s.render(w, http.StatusForbidden, "login", &page{Title: "Log in",
+			Error: "The sign-in was cancelled or refused at your organization's sign-in service."})
+		return
+	}
+	res, err := s.SSO.Finish(r.Context(), q.Get("state"), cookie, q.Get("code"))
+	if err != nil {
+		s.ssoPage(w, r, err, "")
+		return
+	}
+	until := time.Now().Add(sessionLife)
+	if res.Expires.Before(until) {
+		until = res.Expires
+	}
+	if err := s.startSessionUntil(w, res.Admin, until); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Logger.Info("sso sign-in", "issuer", res.Identity.Issuer, "subject", res.Identity.Subject)
+	http.Redirect(w, r, res.Next, http.StatusSeeOther)
+}
+
+// ssoRequest is the registration the operator sends.
+type ssoRequest struct {
+	Issuer       string   `json:"issuer"`
+	ClientID     string   `json:"clientId"`
+	ClientSecret string   `json:"clientSecret"`
+	Domains      []string `json:"domains"`
+	Claim        string   `json:"claim"`
+	ClaimValue   string   `json:"claimValue"`
+	Orgs         []string `json:"orgs"`
+	Required     bool     `json:"required"`
+}
+
+func (s *Server) listSSO(w http.ResponseWriter, r *http.Request) {
+	ps, err := s.Store.SSOProviders(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"providers": ps})
+}
+
+func (s *Server) showSSO(w http.ResponseWriter, r *http.Request) {
+	p, err := s.Store.SSOProvider(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) putSSO(w http.ResponseWriter, r *http.Request) {
+	var req ssoRequest
+	err := s.writable()
+	if err == nil && s.SSO == nil {
+		err = licet.Errorf(licet.EUNAVAILABLE, "single sign-on is not set up on this server")
+	}
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	p := &licet.SSOProvider{ID: r.PathValue("id"), Issuer: req.Issuer, ClientID: req.ClientID, ClientSecret: req.ClientSecret,
+		Domains: req.Domains, Claim: req.Claim, ClaimValue: req.ClaimValue, Orgs: req.Orgs, Required: req.Required}
+	if err == nil {
+		err = p.Validate()
+	}
+	if err == nil {
+		err = s.SSO.Seal(p)
+	}
+	if err == nil {
+		err = s.Store.PutSSOProvider(r.Context(), p, actor(r))
+	}
+	if err == nil {
+		p, err = s.Store.SSOProvider(r.Context(), p.ID)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) deleteSSO(w http.ResponseWriter, r *http.Request) {
+	err := s.writable()
+	if err == nil {
+		err = s.Store.DeleteSSOProvider(r.Context(), r.PathValue("id"), actor(r))
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

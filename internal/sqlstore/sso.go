@@ -1,0 +1,314 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/licet/licet"
+)
+
+// PutSSOProvider registers or replaces a provider. An update without a
+// sealed secret keeps the stored one. A domain already registered to
+// another provider is a conflict: an address belongs to one provider.
+func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		old, err := findSSOProvider(ctx, tx, p.ID)
+		if err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
+			return err
+		}
+		if p.SealedSecret == "" {
+			if old == nil {
+				return licet.Errorf(licet.EINVALID, "clientSecret is required for a new provider")
+			}
+			p.SealedSecret = old.SealedSecret
+		}
+		for _, d := range p.Domains {
+			var other string
+			err := tx.QueryRowContext(ctx, `SELECT provider_id FROM sso_domains WHERE domain = ? AND provider_id <> ?`, d, p.ID).Scan(&other)
+			if err == nil {
+				return licet.Errorf(licet.ECONFLICT, "the domain %s belongs to the provider %q", d, other)
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		for _, o := range p.Orgs {
+			if _, err := findOrg(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		if old == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO sso_providers (id, issuer, client_id, secret_sealed, claim, claim_value, required, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.Issuer, p.ClientID, p.SealedSecret, p.Claim, p.ClaimValue, p.Required, ms(now))
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE sso_providers SET issuer = ?, client_id = ?, secret_sealed = ?, claim = ?, claim_value = ?, required = ?, updated_at = ?
+				WHERE id = ?`, p.Issuer, p.ClientID, p.SealedSecret, p.Claim, p.ClaimValue, p.Required, ms(now), p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM sso_domains WHERE provider_id = ?`, `DELETE FROM sso_provider_orgs WHERE provider_id = ?`} {
+			if _, err := tx.ExecContext(ctx, q, p.ID); err != nil {
+				return err
+			}
+		}
+		for _, d := range p.Domains {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sso_domains (domain, provider_id) VALUES (?, ?)`, d, p.ID); err != nil {
+				return err
+			}
+		}
+		for _, o := range p.Orgs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sso_provider_orgs (provider_id, org_id) VALUES (?, ?)`, p.ID, o); err != nil {
+				return err
+			}
+		}
+		// Organizations the provider no longer covers lose the
+		// administrators it made.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_orgs WHERE sso_provider = ?
+			AND org_id NOT IN (SELECT org_id FROM sso_provider_orgs WHERE provider_id = ?)`, p.ID, p.ID); err != nil {
+			return err
+		}
+		detail := "provider=" + p.ID + " issuer=" + p.Issuer + " domains=" + strings.Join(p.Domains, ",")
+		if p.Claim != "" {
+			detail += " claim=" + p.Claim + ":" + p.ClaimValue
+		}
+		if p.Required {
+			detail += " required"
+		}
+		for _, o := range p.Orgs {
+			if err := audit(ctx, tx, now, o, actor, "sso.set", "", detail); err != nil {
+				return err
+			}
+		}
+		p.UpdatedAt = fromMS(ms(now))
+		return nil
+	})
+}
+
+func findSSOProvider(ctx context.Context, tx *Tx, id string) (*licet.SSOProvider, error) {
+	p := &licet.SSOProvider{ID: id}
+	var updated int64
+	err := tx.QueryRowContext(ctx, `SELECT issuer, client_id, secret_sealed, claim, claim_value, required, updated_at FROM sso_providers WHERE id = ?`, id).
+		Scan(&p.Issuer, &p.ClientID, &p.SealedSecret, &p.Claim, &p.ClaimValue, &p.Required, &updated)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, licet.Errorf(licet.ENOTFOUND, "no single sign-on provider %q", id)
+	} else if err != nil {
+		return nil, err
+	}
+	p.UpdatedAt, p.SecretSet = fromMS(updated), p.SealedSecret != ""
+	if p.Domains, err = strings1(ctx, tx, `SELECT domain FROM sso_domains WHERE provider_id = ? ORDER BY domain`, id); err != nil {
+		return nil, err
+	}
+	if p.Orgs, err = strings1(ctx, tx, `SELECT org_id FROM sso_provider_orgs WHERE provider_id = ? ORDER BY org_id`, id); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// strings1 runs a query of one text column.
+func strings1(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// SSOProvider returns one provider with its sealed secret.
+func (s *Store) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvider, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		p, err = findSSOProvider(ctx, tx, id)
+		return err
+	})
+	return p, err
+}
+
+// SSOProviders lists the providers by ID.
+func (s *Store) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		ids, err := strings1(ctx, tx, `SELECT id FROM sso_providers ORDER BY id`)
+		if err != nil {
+			return err
+		}
+		out = []*licet.SSOProvider{}
+		for _, id := range ids {
+			p, err := findSSOProvider(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, p)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SSOProviderByDomain finds the provider of an e-mail domain.
+func (s *Store) SSOProviderByDomain(ctx context.Context, domain string) (p *licet.SSOProvider, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		var id string
+		err := tx.QueryRowContext(ctx, `SELECT provider_id FROM sso_domains WHERE domain = ?`, strings.ToLower(domain)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return licet.Errorf(licet.ENOTFOUND, "no single sign-on for %s", domain)
+		} else if err != nil {
+			return err
+		}
+		p, err = findSSOProvider(ctx, tx, id)
+		return err
+	})
+	return p, err
+}
+
+// DeleteSSOProvider removes a provider and the administrators it made.
+func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) error {
+	return s.write(ctx, func(tx *Tx) error {
+		p, err := findSSOProvider(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_orgs WHERE sso_provider = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sso_providers WHERE id = ?`, id); err != nil {
+			return err
+		}
+		for _, o := range p.Orgs {
+			if err := audit(ctx, tx, s.clock.Now(), o, actor, "sso.remove", "", "provider="+id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// SSORequired reports whether any of orgs requires single sign-on.
+func (s *Store) SSORequired(ctx context.Context, orgs []string) (req bool, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		for _, o := range orgs {
+			var one int
+			err := tx.QueryRowContext(ctx, `SELECT 1 FROM sso_provider_orgs po JOIN sso_providers p ON p.id = po.provider_id
+				WHERE po.org_id = ? AND p.required = ?`, o, true).Scan(&one)
+			if err == nil {
+				req = true
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		return nil
+	})
+	return req, err
+}
+
+// PutSSOLogin stores a sign-in under way, clearing those that expired.
+func (s *Store) PutSSOLogin(ctx context.Context, l *licet.SSOLogin) error {
+	return s.write(ctx, func(tx *Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sso_logins WHERE expires_at < ?`, ms(s.clock.Now())); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO sso_logins (state_hash, provider_id, nonce, verifier, redirect_url, next, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			l.StateHash, l.ProviderID, l.Nonce, l.Verifier, l.RedirectURL, l.Next, ms(l.Expires))
+		return err
+	})
+}
+
+// TakeSSOLogin returns a live sign-in once: it is deleted as it is read,
+// so a state (and its nonce) cannot be replayed.
+func (s *Store) TakeSSOLogin(ctx context.Context, stateHash string) (l *licet.SSOLogin, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		l = &licet.SSOLogin{StateHash: stateHash}
+		var exp int64
+		err := tx.QueryRowContext(ctx, `DELETE FROM sso_logins WHERE state_hash = ? RETURNING provider_id, nonce, verifier, redirect_url, next, expires_at`, stateHash).
+			Scan(&l.ProviderID, &l.Nonce, &l.Verifier, &l.RedirectURL, &l.Next, &exp)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && exp <= ms(s.clock.Now())) {
+			return licet.Errorf(licet.ENOTFOUND, "this sign-in is not under way: it was used already or has expired")
+		} else if err != nil {
+			return err
+		}
+		l.Expires = fromMS(exp)
+		return nil
+	})
+	return l, err
+}
+
+// SSOSignIn provisions or deprovisions a verified identity (see the
+// interface) and audits the outcome in each organization of the provider.
+func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOIdentity, outcome licet.SSOOutcome, why string) (a *licet.Admin, err error) {
+	allowed := outcome == licet.SSOAllow
+	email := strings.ToLower(id.Email)
+	err = s.write(ctx, func(tx *Tx) error {
+		now := s.clock.Now()
+		p, err := findSSOProvider(ctx, tx, providerID)
+		if err != nil {
+			return err
+		}
+		detail := "issuer=" + id.Issuer + " subject=" + id.Subject
+		if !allowed {
+			detail += " refused: " + why
+		}
+		if allowed {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO admins (email, created_at) VALUES (?, ?) ON CONFLICT (email) DO NOTHING`, email, ms(now)); err != nil {
+				return err
+			}
+		}
+		if outcome != licet.SSOIgnore {
+			a, err = findAdmin(ctx, tx, "email = ?", email)
+			if err != nil && (allowed || licet.ErrorCode(err) != licet.ENOTFOUND) {
+				return err
+			}
+		}
+		if a != nil && a.IsOperator() {
+			return licet.Errorf(licet.EFORBIDDEN, "not an administrator's address")
+		}
+		switch {
+		case allowed:
+			for _, o := range p.Orgs {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO admin_orgs (admin_id, org_id, sso_provider) VALUES (?, ?, ?) ON CONFLICT (admin_id, org_id) DO NOTHING`,
+					a.ID, o, providerID); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sso_identities (issuer, subject, admin_id, last_at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (issuer, subject) DO UPDATE SET admin_id = excluded.admin_id, last_at = excluded.last_at`, id.Issuer, id.Subject, a.ID, ms(now)); err != nil {
+				return err
+			}
+			if err := adminOrgs(ctx, tx, a); err != nil {
+				return err
+			}
+		case a != nil:
+			res, err := tx.ExecContext(ctx, `DELETE FROM admin_orgs WHERE admin_id = ? AND sso_provider = ?`, a.ID, providerID)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, a.ID); err != nil {
+					return err
+				}
+				detail += "; administration through the provider ended"
+			}
+			a = nil
+		}
+		action := "admin.sso.signin"
+		if !allowed {
+			action = "admin.sso.refused"
+		}
+		for _, o := range p.Orgs {
+			if err := audit(ctx, tx, now, o, email, action, "", detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return a, err
+}
