@@ -265,11 +265,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
 	if !c.readOnly {
-		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
-		if err != nil {
-			return err
-		}
-		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, nil)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),

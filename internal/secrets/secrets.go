@@ -78,6 +78,21 @@ func Open(path string, create bool) (*Box, error) {
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		return nil, fmt.Errorf("%s: mode %v lets others read it; chmod 600 it", path, fi.Mode().Perm())
 	}
+	if len(data) == 32 && !bytes.HasPrefix(data, []byte("#")) {
+		// The first form of the file: one raw key. It is written again in
+		// this form when the server may write.
+		k, err := newKey(data)
+		if err != nil {
+			return nil, err
+		}
+		b.keys = []key{k}
+		if create {
+			if err := write(path, b.keys); err != nil {
+				return nil, err
+			}
+		}
+		return b, nil
+	}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -150,8 +165,15 @@ func Sealed(v string) (id string, ok bool) {
 	return id, ok
 }
 
+// legacyPrefix marks values sealed by the first form (single sign-on's
+// client secrets): no key ID, no additional data.
+const legacyPrefix = "v1:"
+
 // Open decrypts a sealed value kept at where.
 func (b *Box) Open(v, where string) ([]byte, error) {
+	if enc, ok := strings.CutPrefix(v, legacyPrefix); ok {
+		return b.openLegacy(enc)
+	}
 	rest, ok := strings.CutPrefix(v, prefix)
 	id, enc, ok2 := strings.Cut(rest, ":")
 	if !ok || !ok2 {
@@ -178,6 +200,39 @@ func (b *Box) Open(v, where string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("secrets: a value is sealed with key %s, which %s does not hold; copy secrets.key from the server that sealed it", id, b.path)
 }
+
+func (b *Box) openLegacy(enc string) ([]byte, error) {
+	ct, err := base64.RawStdEncoding.DecodeString(enc)
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if len(b.keys) == 0 {
+		return nil, b.missing()
+	}
+	for _, k := range b.keys {
+		if err != nil || len(ct) < k.aead.NonceSize() {
+			return nil, errors.New("secrets: a sealed value is damaged")
+		}
+		if plain, err := k.aead.Open(nil, ct[:k.aead.NonceSize()], ct[k.aead.NonceSize():], nil); err == nil {
+			return plain, nil
+		}
+	}
+	return nil, errors.New("secrets: a value is sealed under a key secrets.key does not hold")
+}
+
+// Place seals and opens the values kept in one place.
+type Place struct {
+	box   *Box
+	where string
+}
+
+// At is the box for values kept at where.
+func (b *Box) At(where string) *Place { return &Place{box: b, where: where} }
+
+// Seal encrypts plain for the place.
+func (p *Place) Seal(plain []byte) (string, error) { return p.box.Seal(plain, p.where) }
+
+// Open decrypts a value of the place.
+func (p *Place) Open(v string) ([]byte, error) { return p.box.Open(v, p.where) }
 
 func (b *Box) missing() error {
 	return fmt.Errorf("secrets: %s is missing; copy secrets.key from the primary's data folder", b.path)

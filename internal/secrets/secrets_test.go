@@ -1,6 +1,9 @@
 package secrets_test
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,5 +65,35 @@ func TestSealedValuesOpenOnlyWhereTheyWereSealed(t *testing.T) {
 	os.Chmod(path, 0o644)
 	if _, err := secrets.Open(path, false); err == nil || !strings.Contains(err.Error(), "chmod 600") {
 		t.Errorf("a readable key file: %v", err)
+	}
+}
+
+// The first form of the key file (32 raw bytes) and of sealed values
+// ("v1:", single sign-on's) still open; the file is written again in the
+// new form.
+func TestFirstFormStillOpens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets.key")
+	raw := make([]byte, 32)
+	for i := range raw {
+		raw[i] = byte(i)
+	}
+	os.WriteFile(path, raw, 0o600)
+	blk, _ := aes.NewCipher(raw)
+	g, _ := cipher.NewGCM(blk)
+	nonce := make([]byte, g.NonceSize())
+	legacy := "v1:" + base64.RawStdEncoding.EncodeToString(g.Seal(nonce, nonce, []byte("client-secret"), nil))
+	b, err := secrets.Open(path, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.At("anywhere").Open(legacy); err != nil || string(got) != "client-secret" {
+		t.Errorf("a first-form value: %q %v", got, err)
+	}
+	again, err := secrets.Open(path, false)
+	if err != nil || again.ActiveID() != b.ActiveID() {
+		t.Errorf("the rewritten file: %v", err)
+	}
+	if data, _ := os.ReadFile(path); !strings.HasPrefix(string(data), "#") {
+		t.Errorf("the file was not written again in the new form")
 	}
 }

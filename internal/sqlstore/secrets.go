@@ -13,6 +13,9 @@ import (
 // Where sealed values live: the additional data that binds each to its
 // place.
 func authPlace(orgID string) string { return "organizations.offline_auth\x00" + orgID }
+
+// SSOSecretPlace is where single sign-on's client secrets are sealed for.
+const SSOSecretPlace = "sso_providers.secret_sealed"
 func metaPlace(key string) string   { return "meta\x00" + key }
 
 const (
@@ -139,6 +142,39 @@ func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
 				}
 				n++
 			}
+		}
+		// Single sign-on's client secrets are always sealed (by the sso
+		// package, through the same key): only sealed again.
+		var ssos []row
+		rows, err = tx.QueryContext(ctx, `SELECT id, secret_sealed FROM sso_providers WHERE secret_sealed <> ''`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.v); err != nil {
+				rows.Close()
+				return err
+			}
+			ssos = append(ssos, r)
+		}
+		rows.Close()
+		for _, r := range ssos {
+			if id, ok := sealedID(r.v); ok && id == active {
+				continue
+			}
+			plain, err := s.Sealer.Open(r.v, SSOSecretPlace)
+			if err != nil {
+				return err
+			}
+			v, err := s.Sealer.Seal(plain, SSOSecretPlace)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE sso_providers SET secret_sealed = ? WHERE id = ?`, v, r.id); err != nil {
+				return err
+			}
+			n++
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, sealKeyRow, []byte(active))
 		return err
