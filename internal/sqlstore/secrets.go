@@ -16,7 +16,8 @@ func authPlace(orgID string) string { return "organizations.offline_auth\x00" + 
 
 // SSOSecretPlace is where single sign-on's client secrets are sealed for.
 const SSOSecretPlace = "sso_providers.secret_sealed"
-func metaPlace(key string) string   { return "meta\x00" + key }
+
+func metaPlace(key string) string { return "meta\x00" + key }
 
 const (
 	sealedPrefix = "sealed:v1:"
