@@ -57,6 +57,7 @@ type serveConfig struct {
 	smtpURLFile            string
 	metricsListen          string
 	offlineAllowPrivate    bool
+	offlineAutoInterval    time.Duration
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -83,6 +84,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
 	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
+	fs.DurationVar(&c.offlineAutoInterval, "offline-auto-interval", time.Minute, "how often automatic offline Updates are looked for")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -90,7 +92,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.env("database-file", "smtp-url-file", "metrics-listen")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -124,6 +126,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
 		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
+	}
+	if c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour {
+		return usagef("--offline-auto-interval must be between 10ms and 1h")
 	}
 	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
 		return usagef("--flush-interval must be between 10ms and 1m")
@@ -317,6 +322,10 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Run(flushCtx) })
+	if !c.readOnly {
+		auto := offline.NewAuto(off)
+		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })
+	}
 	if srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
 	}

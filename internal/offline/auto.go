@@ -76,6 +76,11 @@ func (a *Auto) Tick(ctx context.Context) {
 			continue
 		}
 		res, err := a.issue(ctx, org, licet.ActorAutomatic, last)
+		if err == nil {
+			a.mu.Lock()
+			delete(a.seen, org)
+			a.mu.Unlock()
+		}
 		switch {
 		case errors.Is(err, errIssuedMeanwhile):
 		case err != nil:
@@ -94,13 +99,29 @@ func (a *Auto) due(ctx context.Context, org string) (bool, int64, string, error)
 	if err != nil {
 		return false, 0, "", err
 	}
-	var last *licet.OfflineIssue
+	// How long the changes have been as they are now counts from when they
+	// were first seen, also while the hour since the last Update runs.
+	a.mu.Lock()
+	p, seen := a.seen[org]
+	if c.Total() == 0 {
+		delete(a.seen, org)
+	} else {
+		sig := fmt.Sprint(c.Serial, c.Licensed, c.Unassigned, c.Disabled)
+		if !seen {
+			p.first = now
+		}
+		if !seen || p.sig != sig {
+			p.sig, p.since = sig, now
+		}
+		a.seen[org] = p
+	}
+	a.mu.Unlock()
 	if c.Serial > 0 {
 		h, err := a.Store.OfflineHistory(ctx, org, 1)
 		if err != nil || len(h) == 0 {
 			return false, 0, "", err
 		}
-		last = &h[0]
+		last := h[0]
 		if now.Sub(last.IssuedAt) < AutoMinGap {
 			return false, 0, "", nil
 		}
@@ -108,26 +129,13 @@ func (a *Auto) due(ctx context.Context, org string) (bool, int64, string, error)
 		if left < min(AutoBeforeExpiry, validity/2) {
 			return true, c.Serial, "before expiry", nil
 		}
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if c.Total() == 0 {
-		delete(a.seen, org)
-		return false, 0, "", nil
-	}
-	sig := fmt.Sprint(c.Serial, c.Licensed, c.Unassigned, c.Disabled)
-	p, ok := a.seen[org]
-	if !ok {
-		p.first = now
-	}
-	if !ok || p.sig != sig {
-		p.sig, p.since = sig, now
-		a.seen[org] = p
+		if last.UploadStatus == "failed" {
+			return true, c.Serial, "the last upload failed", nil
+		}
 	}
 	// Quiet for a while, or changing without pause for an hour.
-	if now.Sub(p.since) < AutoQuiet && now.Sub(p.first) < AutoMinGap {
+	if c.Total() == 0 || (now.Sub(p.since) < AutoQuiet && now.Sub(p.first) < AutoMinGap) {
 		return false, 0, "", nil
 	}
-	delete(a.seen, org)
 	return true, c.Serial, "changes", nil
 }
