@@ -33,6 +33,7 @@ type Decision struct {
 
 	User      *User  // the user after the decision was applied
 	Reclaimed string // the user whose seat moved to this one, if any
+	Evicted   int    // users recorded without a license removed to keep the cap
 }
 
 // Decide answers a check from a consistent view of the data. It is pure: the
@@ -59,21 +60,32 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 
 	need := NeededType(org, v.Types, edition)
 	temporary := func() *Decision {
-		if u != nil && u.State == UserTemporary && now.Before(u.TemporaryUntil) {
-			return &Decision{Status: StatusTemporary, LicenseType: u.LicenseType, Until: u.TemporaryUntil, User: u,
-				Message: fmt.Sprintf("temporary license until %s; ask an administrator to assign a license", u.TemporaryUntil.UTC().Format(time.DateOnly))}
+		if u == nil || u.State != UserTemporary || !now.Before(u.TemporaryUntil) {
+			return nil
 		}
-		return nil
+		until, ok := activeServing(now, v, u.LicenseType)
+		if !ok {
+			d := deny(StatusSubscriptionExpired, "the organization's subscription has expired; the temporary license ends with it")
+			d.LicenseType, d.User = u.LicenseType, u
+			return d
+		}
+		if until.IsZero() || u.TemporaryUntil.Before(until) {
+			until = u.TemporaryUntil
+		}
+		return &Decision{Status: StatusTemporary, LicenseType: u.LicenseType, Until: until, User: u,
+			Message: fmt.Sprintf("temporary license until %s; ask an administrator to assign a license", until.UTC().Format(time.DateOnly))}
 	}
 
 	if !org.Settings.AutoAssign {
 		if d := temporary(); d != nil {
 			return d
 		}
-		if org.Settings.TemporaryDays > 0 && (u == nil || (u.FirstSeen.IsZero() && u.TemporaryUntil.IsZero())) {
-			until := now.Add(time.Duration(org.Settings.TemporaryDays) * 24 * time.Hour)
-			return &Decision{Status: StatusTemporary, LicenseType: need, Until: until, Action: ActTemporary,
-				Message: fmt.Sprintf("temporary license until %s; ask an administrator to assign a license", until.UTC().Format(time.DateOnly))}
+		if WantsTemporary(v) {
+			return grantTemporary(now, v, need)
+		}
+		if u != nil && !u.TemporaryUntil.IsZero() && !now.Before(u.TemporaryUntil) {
+			return record(u, deny(StatusNotAssigned, fmt.Sprintf("the temporary license ended on %s and no license is assigned to this user; ask an administrator",
+				u.TemporaryUntil.UTC().Format(time.DateOnly))))
 		}
 		return record(u, deny(StatusNotAssigned, "automatic assignment is off and no license is assigned to this user; ask an administrator"))
 	}
@@ -131,6 +143,86 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 			Message:       "a license unused for " + fmt.Sprint(org.Settings.FreeUnusedDays) + " days was reassigned automatically"}
 	}
 	return record(u, deny(StatusNoLicenseAvailable, "all "+strings.TrimPrefix(what, "a ")+" seats of this organization are taken"))
+}
+
+// WantsTemporary reports whether a check may be granted a temporary
+// license, bounds aside: automatic assignment is off, the organization
+// grants temporary licenses, and the user was never seen (a new user, or
+// one an administrator added who never checked in). Only then does the
+// view need Temporary and HadTemporary.
+func WantsTemporary(v *CheckView) bool {
+	if v.Org == nil || v.Org.Settings.AutoAssign || v.Org.Settings.TemporaryDays <= 0 {
+		return false
+	}
+	u := v.User
+	return u == nil || (u.State == UserUnlicensed && !u.Disabled && u.FirstSeen.IsZero() && u.TemporaryUntil.IsZero())
+}
+
+// grantTemporary grants a temporary license within the vendor's bounds:
+// only while a pool serving the needed type is within its term, only up to
+// the organization's allowance at once, once per user ID, for at most the
+// vendor's maximum of days and never past the pools' end.
+func grantTemporary(now time.Time, v *CheckView, need string) *Decision {
+	org, u := v.Org, v.User
+	what := "a license"
+	if need != "" {
+		what = "a " + need + " license"
+	}
+	allowance := TemporaryAllowance(org, v.Pools, now)
+	types := activeTypes(now, v, need)
+	switch {
+	case allowance == 0:
+		return record(u, deny(StatusNotAssigned, "automatic assignment is off and this organization does not grant temporary licenses; ask an administrator to assign a license"))
+	case v.HadTemporary:
+		return record(u, deny(StatusNotAssigned, "this user already had a temporary license in this organization; ask an administrator to assign a license"))
+	case len(types) == 0:
+		return record(u, deny(StatusNotAssigned, "no temporary license: the organization has no active subscription for "+what+"; ask an administrator"))
+	case v.Temporary >= allowance:
+		return record(u, deny(StatusNotAssigned, fmt.Sprintf("no temporary license: all %d temporary licenses of this organization are in use; ask an administrator to assign a license", allowance)))
+	}
+	typ := need
+	if typ == "" {
+		typ = types[0]
+	}
+	days := min(org.Settings.TemporaryDays, org.Settings.TemporaryMaxDays)
+	until := now.Add(time.Duration(days) * 24 * time.Hour)
+	if end, _ := activeServing(now, v, typ); !end.IsZero() && end.Before(until) {
+		until = end
+	}
+	return &Decision{Status: StatusTemporary, LicenseType: typ, Until: until, Action: ActTemporary,
+		Message: fmt.Sprintf("temporary license until %s; ask an administrator to assign a license", until.UTC().Format(time.DateOnly))}
+}
+
+// activeTypes lists the types with a pool active at now that serve need,
+// best first.
+func activeTypes(now time.Time, v *CheckView, need string) []string {
+	var out []string
+	for _, t := range servingTypes(v.Types, v.Pools, need) {
+		if _, ok := ActiveUntil(now, v.Pools, t); ok {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// activeServing reports whether a pool serving need is active at now, and
+// until when the latest of them lasts (zero: one has no end).
+func activeServing(now time.Time, v *CheckView, need string) (time.Time, bool) {
+	var until time.Time
+	ok := false
+	for _, t := range activeTypes(now, v, need) {
+		end, _ := ActiveUntil(now, v.Pools, t)
+		switch {
+		case !ok:
+			until = end
+		case until.IsZero() || end.IsZero():
+			until = time.Time{}
+		case end.After(until):
+			until = end
+		}
+		ok = true
+	}
+	return until, ok
 }
 
 // NoSeatToReclaim is the decision when a reclaim found no user to take a

@@ -90,12 +90,13 @@ func TestDecide(t *testing.T) {
 			view:   licet.CheckView{Org: org(func(s *licet.Settings) { s.AssignType = "Premium" }), Pools: []licet.Pool{pool("Standard", 5, past, time.Time{})}, Types: types, Used: map[string]int{}},
 			status: licet.StatusNoLicenseAvailable, action: licet.ActRecord},
 		{name: "auto off: a new user gets a temporary license", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }), Pools: []licet.Pool{pool("Standard", 5, past, time.Time{})}, Types: types, Used: map[string]int{}},
-			status: licet.StatusTemporary, action: licet.ActTemporary, until: now.Add(14 * day)},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(14 * day)},
 		{name: "auto off, no temporary licenses", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign, s.TemporaryDays = false, 0 }), Types: types, Used: map[string]int{}},
 			status: licet.StatusNotAssigned, action: licet.ActRecord},
 		{name: "auto off: temporary license running", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }),
-			User: &licet.User{ID: "U", State: licet.UserTemporary, TemporaryUntil: now.Add(day), FirstSeen: past}, Types: types, Used: map[string]int{}},
-			status: licet.StatusTemporary, action: licet.ActNone, until: now.Add(day)},
+			User: &licet.User{ID: "U", State: licet.UserTemporary, LicenseType: "Standard", TemporaryUntil: now.Add(day), FirstSeen: past}, Types: types, Used: map[string]int{},
+			Pools: []licet.Pool{pool("Standard", 5, past, time.Time{})}},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActNone, until: now.Add(day)},
 		{name: "auto off: temporary license over", view: licet.CheckView{Org: org(func(s *licet.Settings) { s.AutoAssign = false }),
 			User: &licet.User{ID: "U", State: licet.UserTemporary, TemporaryUntil: now, FirstSeen: past}, Types: types, Used: map[string]int{}},
 			status: licet.StatusNotAssigned, action: licet.ActNone},
@@ -116,6 +117,90 @@ func TestDecide(t *testing.T) {
 				t.Error("no message")
 			}
 		})
+	}
+}
+
+// TestDecideTemporaryBounds: a temporary license is a courtesy within what
+// the organization bought, never a way around it (issue 13).
+func TestDecideTemporaryBounds(t *testing.T) {
+	day := 24 * time.Hour
+	past, future := now.Add(-30*day), now.Add(30*day)
+	off := func(mod func(*licet.Settings)) *licet.Organization {
+		return org(func(s *licet.Settings) {
+			s.AutoAssign = false
+			if mod != nil {
+				mod(s)
+			}
+		})
+	}
+	std := func(seats int) []licet.Pool { return []licet.Pool{pool("Standard", seats, past, time.Time{})} }
+	tests := []struct {
+		name    string
+		view    licet.CheckView
+		edition string
+		status  licet.Status
+		typ     string
+		action  licet.Action
+		until   time.Time
+		message string // part of the message
+	}{
+		{name: "no pool at all: no temporary license", view: licet.CheckView{Org: off(nil), Types: types},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "no active subscription"},
+		{name: "only a pool that ended in 2020", view: licet.CheckView{Org: off(nil), Types: types,
+			Pools: []licet.Pool{pool("Standard", 50, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))}},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "no active subscription"},
+		{name: "a pool not of the needed type", edition: "Inspections", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50)},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "no active subscription for a Inspections license"},
+		{name: "a pool of a type that includes the needed one", edition: "Standard", view: licet.CheckView{Org: off(nil), Types: types,
+			Pools: []licet.Pool{pool("Premium", 50, past, future)}},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(14 * day)},
+		{name: "the default allowance of 50 seats is 5: four holders leave room", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50), Temporary: 4},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(14 * day)},
+		{name: "the default allowance of 50 seats is 5: five holders fill it", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50), Temporary: 5},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "all 5 temporary licenses"},
+		{name: "the default allowance is at least 1", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(5), Temporary: 0},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(14 * day)},
+		{name: "the default allowance is at least 1, and 1 is used", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(5), Temporary: 1},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "all 1 temporary licenses"},
+		{name: "the vendor's allowance wins", view: licet.CheckView{Org: off(func(s *licet.Settings) { s.TemporaryMax = 20 }), Types: types, Pools: std(5), Temporary: 19},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(14 * day)},
+		{name: "an allowance of 0: none", view: licet.CheckView{Org: off(func(s *licet.Settings) { s.TemporaryMax = 0 }), Types: types, Pools: std(500)},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "does not grant temporary licenses"},
+		{name: "a user ID that held one before (since deleted)", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50), HadTemporary: true},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "already had"},
+		{name: "temporaryDays above the vendor's maximum is capped", view: licet.CheckView{Org: off(func(s *licet.Settings) { s.TemporaryDays = 3650 }), Types: types, Pools: std(50)},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(30 * day)},
+		{name: "never past the end of the pool", view: licet.CheckView{Org: off(nil), Types: types, Pools: []licet.Pool{pool("Standard", 50, past, now.Add(3*day))}},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(3 * day)},
+		{name: "a running temporary license ends with the subscription", view: licet.CheckView{Org: off(nil), Types: types,
+			Pools: []licet.Pool{pool("Standard", 50, past, now.Add(-time.Hour))},
+			User:  &licet.User{ID: "U", State: licet.UserTemporary, LicenseType: "Standard", TemporaryUntil: now.Add(day), FirstSeen: past}},
+			status: licet.StatusSubscriptionExpired, typ: "Standard", action: licet.ActNone, message: "expired"},
+		{name: "a running temporary license says its type", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50),
+			User: &licet.User{ID: "U", State: licet.UserTemporary, LicenseType: "Standard", TemporaryUntil: now.Add(day), FirstSeen: past}},
+			status: licet.StatusTemporary, typ: "Standard", action: licet.ActNone, until: now.Add(day)},
+		{name: "an ended temporary license says so", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50),
+			User: &licet.User{ID: "U", State: licet.UserTemporary, LicenseType: "Standard", TemporaryUntil: now.Add(-day), FirstSeen: past}},
+			status: licet.StatusNotAssigned, action: licet.ActNone, message: "temporary license ended"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := licet.Decide(now, &tt.view, tt.edition)
+			if d.Status != tt.status || d.LicenseType != tt.typ || d.Action != tt.action || !d.Until.Equal(tt.until) || !strings.Contains(d.Message, tt.message) {
+				t.Errorf("got %s %q action %d until %v (%s); want %s %q action %d until %v (…%s…)",
+					d.Status, d.LicenseType, d.Action, d.Until, d.Message, tt.status, tt.typ, tt.action, tt.until, tt.message)
+			}
+		})
+	}
+	o := off(nil)
+	for seats, want := range map[int]int{0: 1, 9: 1, 10: 1, 25: 2, 1000: 100} {
+		if got := licet.TemporaryAllowance(o, std(seats), now); got != want {
+			t.Errorf("allowance of %d seats: %d, want %d", seats, got, want)
+		}
+	}
+	o.Settings.TemporaryDays = 31
+	if err := o.CheckSettings(); licet.ErrorCode(err) != licet.EINVALID || !strings.Contains(err.Error(), "30 days") {
+		t.Errorf("temporaryDays above the maximum: %v", err)
 	}
 }
 

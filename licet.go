@@ -50,11 +50,54 @@ type Settings struct {
 	Notifications      bool     `json:"notifications"`       // send assignment mail
 	NotificationEmails []string `json:"notificationEmails"`  // who gets it
 	NotifyWindow       int      `json:"notifyWindowMinutes"` // assignments within this many minutes share one mail (0: one mail each)
+
+	// The vendor's bounds (operator only).
+	TemporaryMax        int `json:"temporaryMax"`        // users holding a temporary license at once; -1: max(1, 10 % of the active seats)
+	TemporaryMaxDays    int `json:"temporaryMaxDays"`    // the longest temporaryDays an administrator may set
+	AdmissionsPerMinute int `json:"admissionsPerMinute"` // checks that would write, per minute; -1: the server's --rate-admissions, 0: no limit
+	// BindURL makes a check whose OrganizationUrl names another host than
+	// the organization's URL answer UnknownOrganization.
+	BindURL bool `json:"bindUrl"`
 }
+
+// DefaultTemporaryMaxDays is the vendor's default bound on temporaryDays.
+const DefaultTemporaryMaxDays = 30
 
 // DefaultSettings are a new organization's settings.
 func DefaultSettings() Settings {
-	return Settings{AutoAssign: true, TemporaryDays: 14, NotifyWindow: 10}
+	return Settings{AutoAssign: true, TemporaryDays: 14, NotifyWindow: 10,
+		TemporaryMax: -1, TemporaryMaxDays: DefaultTemporaryMaxDays, AdmissionsPerMinute: -1}
+}
+
+// CheckSettings checks what no single field can: temporaryDays within the
+// vendor's maximum.
+func (o *Organization) CheckSettings() error {
+	if o.Settings.TemporaryDays > o.Settings.TemporaryMaxDays {
+		return Errorf(EINVALID, "temporaryDays %d is above this organization's maximum of %d days (temporaryMaxDays, set by the vendor)",
+			o.Settings.TemporaryDays, o.Settings.TemporaryMaxDays)
+	}
+	return nil
+}
+
+// TemporaryAllowance is how many users of org may hold a temporary license
+// at once: the vendor's setting, else max(1, 10 % of the seats of the
+// pools active at now, rounded down).
+func TemporaryAllowance(org *Organization, pools []Pool, now time.Time) int {
+	if org.Settings.TemporaryMax >= 0 {
+		return org.Settings.TemporaryMax
+	}
+	return max(1, ActiveSeats(pools, now)/10)
+}
+
+// ActiveSeats sums the seats of the pools active at now, of every type.
+func ActiveSeats(pools []Pool, now time.Time) int {
+	n := 0
+	for _, p := range pools {
+		if p.Active(now) {
+			n += p.Seats
+		}
+	}
+	return n
 }
 
 // Organization is a customer of the vendor.
@@ -133,6 +176,10 @@ type User struct {
 	FirstSeen      time.Time `json:"firstSeen,omitzero"`
 	LastSeen       time.Time `json:"lastSeen,omitzero"`
 	Last           Sighting  `json:"lastCheck"`
+	// RecordedAt is when a check recorded this unknown user without a
+	// license; zero once licensed or handled by an administrator. Such
+	// users are capped per organization, the oldest evicted first.
+	RecordedAt time.Time `json:"recordedAt,omitzero"`
 }
 
 // SeatCount is an organization's seats of one type at a moment.
@@ -204,6 +251,18 @@ type SettingsPatch struct {
 	Notifications      *bool     `json:"notifications,omitempty"`
 	NotificationEmails *[]string `json:"notificationEmails,omitempty"`
 	NotifyWindow       *int      `json:"notifyWindowMinutes,omitempty"`
+	// The vendor's (operator only).
+	TemporaryMax        *int  `json:"temporaryMax,omitempty"`
+	TemporaryMaxDays    *int  `json:"temporaryMaxDays,omitempty"`
+	AdmissionsPerMinute *int  `json:"admissionsPerMinute,omitempty"`
+	BindURL             *bool `json:"bindUrl,omitempty"`
+}
+
+// VendorOnly reports whether p changes a setting only the operator may:
+// the name, the URL, offline licenses, and the bounds on temporary licenses
+// and admissions.
+func (p *SettingsPatch) VendorOnly() bool {
+	return p.Offline != nil || p.Name != nil || p.URL != nil || p.TemporaryMax != nil || p.TemporaryMaxDays != nil || p.AdmissionsPerMinute != nil
 }
 
 // CheckView is what the hot path reads to answer a check without writing.
@@ -213,6 +272,13 @@ type CheckView struct {
 	Pools []Pool
 	Types []LicenseType
 	Used  map[string]int // licensed users per type
+	// OrgURL is the OrganizationUrl the device sent.
+	OrgURL string
+	// Filled only when WantsTemporary: how many users hold an unexpired
+	// temporary license, and whether this user ID ever held one (even
+	// before it was deleted).
+	Temporary    int
+	HadTemporary bool
 }
 
 // Store keeps licet's data. Every method is one transaction; Admit is the
@@ -225,6 +291,9 @@ type Store interface {
 	// seats used per type.
 	OrgData(ctx context.Context, orgID string) (*Organization, []Pool, error)
 	CheckUser(ctx context.Context, orgID, userID string) (*User, map[string]int, error)
+	// TemporaryStanding fills a view that WantsTemporary: how many users
+	// hold a temporary license at now, whether userID ever held one.
+	TemporaryStanding(ctx context.Context, orgID, userID string, now time.Time) (holders int, had bool, err error)
 	ChangeSeq(ctx context.Context) (int64, error)
 	// Every change to a user is counted per organization and recorded, so
 	// that caches of users drop exactly the changed ones.
@@ -324,6 +393,10 @@ func ApplyPatch(o *Organization, p SettingsPatch) []string {
 	setB(&o.Settings.Offline, p.Offline, "offline")
 	setB(&o.Settings.Notifications, p.Notifications, "notifications")
 	setI(&o.Settings.NotifyWindow, p.NotifyWindow, "notifyWindowMinutes")
+	setI(&o.Settings.TemporaryMax, p.TemporaryMax, "temporaryMax")
+	setI(&o.Settings.TemporaryMaxDays, p.TemporaryMaxDays, "temporaryMaxDays")
+	setI(&o.Settings.AdmissionsPerMinute, p.AdmissionsPerMinute, "admissionsPerMinute")
+	setB(&o.Settings.BindURL, p.BindURL, "bindUrl")
 	if p.NotificationEmails != nil && !slices.Equal(*p.NotificationEmails, o.Settings.NotificationEmails) {
 		o.Settings.NotificationEmails = slices.Clone(*p.NotificationEmails)
 		note("notificationEmails", strings.Join(*p.NotificationEmails, ","))

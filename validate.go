@@ -132,6 +132,17 @@ func (p *SettingsPatch) Validate() error {
 			return err
 		}
 	}
+	if p.TemporaryMax != nil && (*p.TemporaryMax < -1 || *p.TemporaryMax > MaxSeats) {
+		return Errorf(EINVALID, "temporaryMax must be between 0 and %d, or -1 for the default (10 %% of the active seats, at least 1)", MaxSeats)
+	}
+	if p.TemporaryMaxDays != nil {
+		if err := ValidDays("temporaryMaxDays", *p.TemporaryMaxDays); err != nil {
+			return err
+		}
+	}
+	if p.AdmissionsPerMinute != nil && (*p.AdmissionsPerMinute < -1 || *p.AdmissionsPerMinute > 1_000_000) {
+		return Errorf(EINVALID, "admissionsPerMinute must be between 0 (no limit) and 1000000, or -1 for the server's default")
+	}
 	if p.NotifyWindow != nil {
 		if *p.NotifyWindow < 0 || *p.NotifyWindow > 24*60 {
 			return Errorf(EINVALID, "notifyWindowMinutes must be between 0 and 1440")

@@ -18,8 +18,9 @@ import (
 // orgDetail is the server's answer for one organization.
 type orgDetail struct {
 	licet.Organization
-	Seats []licet.SeatCount `json:"seats"`
-	Pools []licet.Pool      `json:"pools"`
+	Seats              []licet.SeatCount `json:"seats"`
+	Pools              []licet.Pool      `json:"pools"`
+	TemporaryAllowance int               `json:"temporaryAllowance"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -82,6 +83,10 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	notify := fs.Bool("notifications", false, "send license assignment notifications")
 	emails := fs.String("notification-emails", "", "addresses that get notifications, comma-separated")
 	window := fs.Int("notify-window", 0, "minutes within which assignments share one notification mail (0: one mail each)")
+	tempMax := fs.Int("temporary-max", 0, "users that may hold a temporary license at once; -1: 10% of the active seats, at least 1 (operator only)")
+	tempMaxDays := fs.Int("temporary-max-days", 0, "the longest --temporary-days administrators may set (operator only)")
+	admissions := fs.Int("rate-admissions", 0, "checks that would write (assign, record, temporary) per minute; -1: the server's default, 0: no limit (operator only)")
+	bindURL := fs.Bool("bind-url", false, "answer UnknownOrganization to checks whose OrganizationUrl names another host than --url")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -123,6 +128,18 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	}
 	if fs.set("notify-window") {
 		patch.NotifyWindow = window
+	}
+	if fs.set("temporary-max") {
+		patch.TemporaryMax = tempMax
+	}
+	if fs.set("temporary-max-days") {
+		patch.TemporaryMaxDays = tempMaxDays
+	}
+	if fs.set("rate-admissions") {
+		patch.AdmissionsPerMinute = admissions
+	}
+	if fs.set("bind-url") {
+		patch.BindURL = bindURL
 	}
 	if fs.set("notification-emails") {
 		list := []string{}
@@ -188,12 +205,27 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 	fmt.Fprintf(w, "Automatic assignment\t%s (type: %s)\n", onOff(st.AutoAssign), at)
 	fmt.Fprintf(w, "Temporary license days\t%d\n", st.TemporaryDays)
+	fmt.Fprintf(w, "Temporary max days\t%d (set by the vendor)\n", st.TemporaryMaxDays)
+	if st.TemporaryMax < 0 {
+		fmt.Fprintf(w, "Temporary licenses max\t%d (10%% of the active seats, at least 1)\n", d.TemporaryAllowance)
+	} else {
+		fmt.Fprintf(w, "Temporary licenses max\t%d\n", st.TemporaryMax)
+	}
 	if st.FreeUnusedDays > 0 {
 		fmt.Fprintf(w, "Free up unused licenses\tafter %d days\n", st.FreeUnusedDays)
 	} else {
 		fmt.Fprintf(w, "Free up unused licenses\toff\n")
 	}
 	fmt.Fprintf(w, "Offline licenses\t%s\n", onOff(st.Offline))
+	switch st.AdmissionsPerMinute {
+	case -1:
+		fmt.Fprintf(w, "Admissions\tthe server's default per minute\n")
+	case 0:
+		fmt.Fprintf(w, "Admissions\tno limit\n")
+	default:
+		fmt.Fprintf(w, "Admissions\t%d per minute\n", st.AdmissionsPerMinute)
+	}
+	fmt.Fprintf(w, "URL binding\t%s\n", onOff(st.BindURL))
 	if len(st.NotificationEmails) > 0 {
 		fmt.Fprintf(w, "Notifications\t%s to %s (within %d minutes in one mail)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), st.NotifyWindow)
 	} else {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/licet/licet"
@@ -90,11 +89,11 @@ func (p *Program) ssoSet(ctx context.Context, args []string) error {
 	}
 	switch {
 	case *secretFile != "":
-		b, err := os.ReadFile(*secretFile)
+		v, err := readSecretFile(*secretFile)
 		if err != nil {
-			return fmt.Errorf("--client-secret-file: %v", err)
+			return usagef("--client-secret-file: %v", err)
 		}
-		req.ClientSecret = strings.TrimRight(string(b), "\r\n")
+		req.ClientSecret = v
 	case p.Getenv("LICET_SSO_CLIENT_SECRET") != "":
 		req.ClientSecret = p.Getenv("LICET_SSO_CLIENT_SECRET")
 	}

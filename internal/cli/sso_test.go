@@ -304,6 +304,15 @@ func TestSSOSignInAndHostileProviders(t *testing.T) {
 	if _, resp, body := ssoStart(t, s, browserless(t), "bob@nowhere.example"); resp.StatusCode != 404 || !strings.Contains(body, "Use your password") {
 		t.Errorf("an address without single sign-on: %d", resp.StatusCode)
 	}
+
+	// The session ends with the ID token's hour, whatever the cookie says.
+	if !signedInTo(t, s, c, contoso) {
+		t.Fatal("signed out too early")
+	}
+	s.clock.Add(61 * time.Minute)
+	if signedInTo(t, s, c, contoso) {
+		t.Error("the session outlived the ID token")
+	}
 }
 
 func TestSSOClaimRuleRequiredAndDeprovisioning(t *testing.T) {
@@ -341,7 +350,7 @@ func TestSSOClaimRuleRequiredAndDeprovisioning(t *testing.T) {
 		t.Error("the old session still works after she left the group")
 	}
 	audit := s.mustLicet("audit", "--org", org)
-	if !strings.Contains(audit, "admin.sso.refused") || !strings.Contains(audit, "administration through the provider ended") {
+	if !strings.Contains(audit, "admin.sso.refused") || !strings.Contains(audit, "administration through the provider ended, sessions and API tokens revoked") {
 		t.Errorf("the audit lacks the refusal:\n%s", audit)
 	}
 	// The operator's break-glass still works.
@@ -421,7 +430,13 @@ func TestSSORegistrationRefusesBadInputAndKeepsTheSecretSealed(t *testing.T) {
 	if fi, err := os.Stat(filepath.Join(s.dir, "secrets.key")); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("secrets.key: %v %v", fi, err)
 	}
+	if _, body := fetch(browserless(t), t, s.url+"/admin/login"); !strings.Contains(body, `id="sso-email"`) {
+		t.Error("the login page does not offer single sign-on")
+	}
 	s.mustLicet("sso", "remove", "--id", "contoso")
+	if _, body := fetch(browserless(t), t, s.url+"/admin/login"); strings.Contains(body, `id="sso-email"`) {
+		t.Error("the login page offers single sign-on with no provider registered")
+	}
 	if list := s.mustLicet("sso", "list", "--json"); strings.TrimSpace(list) != "[]" {
 		t.Errorf("after remove: %s", list)
 	}

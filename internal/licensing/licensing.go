@@ -105,6 +105,12 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 		} else {
 			s.cache.fillUser(ticket, v.User)
 		}
+		v.OrgURL = req.OrganizationURL
+		if licet.WantsTemporary(v) {
+			if v.Temporary, v.HadTemporary, err = s.Store.TemporaryStanding(db(), req.OrganizationID, req.UserID, now); err != nil {
+				return nil, err
+			}
+		}
 	}
 	d := licet.Decide(now, v, req.Edition)
 	switch {

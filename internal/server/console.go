@@ -59,6 +59,7 @@ type page struct {
 	Title, Tab, Flash, Error string
 	Next                     string // where to go after logging in
 	SSOEmail                 string // the address typed for single sign-on
+	SSOOffered               bool   // some organization signs in with its own provider
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
@@ -115,6 +116,9 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("Referrer-Policy", "same-origin")
+	if name == "login" {
+		p.SSOOffered = s.ssoOffered()
+	}
 	w.WriteHeader(status)
 	if err := consoleT.ExecuteTemplate(w, name, p); err != nil {
 		s.Logger.Error("console template", "name", name, "err", err)

@@ -122,6 +122,9 @@ type OrgDetail struct {
 	*licet.Organization
 	Seats []licet.SeatCount `json:"seats"`
 	Pools []licet.Pool      `json:"pools"`
+	// TemporaryAllowance is how many users may hold a temporary license
+	// at once now (the vendor's temporaryMax, or its default).
+	TemporaryAllowance int `json:"temporaryAllowance"`
 }
 
 func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
@@ -140,7 +143,8 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 	if pools == nil {
 		pools = []licet.Pool{}
 	}
-	return &OrgDetail{Organization: o, Seats: seats, Pools: pools}, nil
+	return &OrgDetail{Organization: o, Seats: seats, Pools: pools,
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now())}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
@@ -168,8 +172,8 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.Validate()
 	}
-	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && (p.Offline != nil || p.Name != nil || p.URL != nil) {
-		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL and offline switch are the vendor's to change")
+	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && p.VendorOnly() {
+		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
 	}
 	if err == nil {
 		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))

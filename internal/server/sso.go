@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -25,6 +26,18 @@ func (s *Server) ssoRoutes(mux, op *http.ServeMux) {
 	for _, p := range []string{"/v1/sso", "/v1/sso/"} {
 		mux.Handle(p, s.operator(op))
 	}
+}
+
+// ssoOffered: the login page offers single sign-on once a provider is
+// registered (and, when the database cannot say, offers it anyway).
+func (s *Server) ssoOffered() bool {
+	if s.SSO == nil || s.ReadOnly {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	ps, err := s.Store.SSOProviders(ctx)
+	return err != nil || len(ps) > 0
 }
 
 // safeNext keeps a post-login destination inside the console.

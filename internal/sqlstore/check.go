@@ -66,6 +66,7 @@ func (s *Store) ChangeSeq(ctx context.Context) (n int64, err error) {
 // admitMemo keeps, for one write transaction, what admissions read that
 // they do not change: the locked organization, its pools, the types.
 type admitMemo struct {
+	s     *Store
 	orgs  map[string]*licet.CheckView
 	types []licet.LicenseType
 }
@@ -106,7 +107,12 @@ func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*li
 		return nil, err
 	}
 	if v.User == nil || (v.User.State != licet.UserLicensed && !v.User.Disabled) {
-		v.Used, err = used(ctx, tx, orgID)
+		if v.Used, err = used(ctx, tx, orgID); err != nil {
+			return nil, err
+		}
+	}
+	if licet.WantsTemporary(v) {
+		v.Temporary, v.HadTemporary, err = m.s.temporaryStanding(ctx, tx, orgID, userID, m.s.clock.Now())
 	}
 	return v, err
 }
@@ -117,6 +123,9 @@ func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*li
 // Where the dialect says so, admissions that arrive together share one
 // transaction and one durable commit.
 func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decision, error) {
+	if _, err := s.idKey(ctx); err != nil { // outside any transaction: it may write the secret once
+		return nil, err
+	}
 	if s.group != nil {
 		return s.group.admit(ctx, req)
 	}
@@ -127,7 +136,7 @@ func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decis
 func (s *Store) admitAlone(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
 	var changed []string
 	err = s.write(ctx, func(tx *Tx) error {
-		var memo admitMemo
+		memo := admitMemo{s: s}
 		if d, changed, err = s.admit(ctx, tx, req, &memo); err != nil {
 			return err
 		}
@@ -148,6 +157,7 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 		if err != nil {
 			return err
 		}
+		v.OrgURL = req.Sighting.OrganizationURL
 		d = licet.Decide(now, v, req.Sighting.Edition)
 		if v.Org == nil {
 			return nil
@@ -167,7 +177,11 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			}
 		case licet.ActTemporary:
 			u.State, u.LicenseType, u.TemporaryUntil = licet.UserTemporary, d.LicenseType, d.Until
-			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.temporary", req.UserID, "until="+d.Until.UTC().Format("2006-01-02T15:04:05Z")); err != nil {
+			if err := s.recordTemporaryGrant(ctx, tx, req.OrgID, req.UserID, now); err != nil {
+				return err
+			}
+			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.temporary", req.UserID,
+				fmt.Sprintf("type=%q until=%s", d.LicenseType, d.Until.UTC().Format("2006-01-02T15:04:05Z"))); err != nil {
 				return err
 			}
 		case licet.ActReclaim:
@@ -198,6 +212,12 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			d.LicenseType, d.Reclaimed = t, victim.ID
 			d.Until, _ = licet.ActiveUntil(now, v.Pools, t)
 		}
+		switch {
+		case d.Action == licet.ActRecord:
+			u.RecordedAt = now
+		case d.Action != licet.ActNone:
+			u.RecordedAt = time.Time{}
+		}
 		see(u, req.Sighting, now)
 		if err := saveUser(ctx, tx, u); err != nil {
 			return err
@@ -206,6 +226,13 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 		changed = []string{u.ID}
 		if d.Reclaimed != "" {
 			changed = append(changed, d.Reclaimed)
+		}
+		if d.Action == licet.ActRecord {
+			evicted, err := evictStrangers(ctx, tx, req.OrgID, v.Pools, now)
+			if err != nil {
+				return err
+			}
+			d.Evicted = len(evicted)
 		}
 		return nil
 	}()

@@ -90,7 +90,7 @@ func (g *groupCommit) commit(batch []*admitJob) {
 	slices.SortStableFunc(batch, func(a, b *admitJob) int { return strings.Compare(a.req.OrgID, b.req.OrgID) })
 	changed := map[string][]string{}
 	err := g.s.write(ctx, func(tx *Tx) error {
-		var memo admitMemo
+		memo := admitMemo{s: g.s}
 		for _, j := range batch {
 			j.d, j.err = nil, j.ctx.Err()
 			if j.err != nil {

@@ -10,7 +10,8 @@ import (
 	"github.com/licet/licet"
 )
 
-const orgCols = `id, name, url, auto_assign, assign_type, temporary_days, free_unused_days, offline, notifications, notification_emails, created_at, notify_window_minutes`
+const orgCols = `id, name, url, auto_assign, assign_type, temporary_days, free_unused_days, offline, notifications, notification_emails, created_at, notify_window_minutes,
+	temporary_max, temporary_max_days, admissions_per_minute, bind_url`
 
 type scanner interface{ Scan(...any) error }
 
@@ -19,7 +20,8 @@ func scanOrg(r scanner) (*licet.Organization, error) {
 	var emails string
 	var created int64
 	err := r.Scan(&o.ID, &o.Name, &o.URL, &o.Settings.AutoAssign, &o.Settings.AssignType, &o.Settings.TemporaryDays,
-		&o.Settings.FreeUnusedDays, &o.Settings.Offline, &o.Settings.Notifications, &emails, &created, &o.Settings.NotifyWindow)
+		&o.Settings.FreeUnusedDays, &o.Settings.Offline, &o.Settings.Notifications, &emails, &created, &o.Settings.NotifyWindow,
+		&o.Settings.TemporaryMax, &o.Settings.TemporaryMaxDays, &o.Settings.AdmissionsPerMinute, &o.Settings.BindURL)
 	if err != nil {
 		return nil, err
 	}
@@ -52,13 +54,17 @@ func queryOrg(ctx context.Context, tx *Tx, id, suffix string) (*licet.Organizati
 
 // CreateOrganization stores a new organization.
 func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, actor string) error {
+	if err := o.CheckSettings(); err != nil {
+		return err
+	}
 	return s.writeChange(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		st := o.Settings
 		res, err := tx.ExecContext(ctx, `INSERT INTO organizations (`+orgCols+`, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			o.ID, o.Name, o.URL, st.AutoAssign, st.AssignType, st.TemporaryDays, st.FreeUnusedDays, st.Offline,
-			st.Notifications, strings.Join(st.NotificationEmails, ","), ms(now), st.NotifyWindow, ms(now))
+			st.Notifications, strings.Join(st.NotificationEmails, ","), ms(now), st.NotifyWindow,
+			st.TemporaryMax, st.TemporaryMaxDays, st.AdmissionsPerMinute, st.BindURL, ms(now))
 		if err != nil {
 			return err
 		}
@@ -110,11 +116,16 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, p licet.Setti
 		if len(changes) == 0 {
 			return nil
 		}
+		if err := o.CheckSettings(); err != nil {
+			return err
+		}
 		st := o.Settings
 		_, err := tx.ExecContext(ctx, `UPDATE organizations SET name = ?, url = ?, auto_assign = ?, assign_type = ?,
 			temporary_days = ?, free_unused_days = ?, offline = ?, notifications = ?, notification_emails = ?, notify_window_minutes = ?,
+			temporary_max = ?, temporary_max_days = ?, admissions_per_minute = ?, bind_url = ?,
 			updated_at = ? WHERE id = ?`, o.Name, o.URL, st.AutoAssign, st.AssignType, st.TemporaryDays, st.FreeUnusedDays, st.Offline,
-			st.Notifications, strings.Join(st.NotificationEmails, ","), st.NotifyWindow, ms(s.clock.Now()), id)
+			st.Notifications, strings.Join(st.NotificationEmails, ","), st.NotifyWindow,
+			st.TemporaryMax, st.TemporaryMaxDays, st.AdmissionsPerMinute, st.BindURL, ms(s.clock.Now()), id)
 		if err != nil {
 			return err
 		}

@@ -292,10 +292,15 @@ func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOId
 				return err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
+				// Every way in ends: sessions, and API tokens made while
+				// the provider vouched for this person.
 				if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, a.ID); err != nil {
 					return err
 				}
-				detail += "; administration through the provider ended"
+				if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, ms(now), a.ID); err != nil {
+					return err
+				}
+				detail += "; administration through the provider ended, sessions and API tokens revoked"
 			}
 			a = nil
 		}

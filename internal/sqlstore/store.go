@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/licet/licet"
@@ -68,6 +69,7 @@ type Store struct {
 
 	hotStmts hotStmts
 	group    *groupCommit
+	tempKey  atomic.Pointer[[]byte] // see idKey
 }
 
 var _ licet.Store = (*Store)(nil)

@@ -14,18 +14,19 @@ import (
 )
 
 const userCols = `org_id, user_id, state, disabled, license_type, assigned_at, assigned_by, temporary_until,
-	first_seen, last_seen, device_id, device_info, version, edition, org_url, org_name`
+	first_seen, last_seen, device_id, device_info, version, edition, org_url, org_name, recorded_at`
 
 func scanUser(r scanner) (*licet.User, error) {
 	var u licet.User
-	var assigned, temp, first, last int64
+	var assigned, temp, first, last, recorded int64
 	err := r.Scan(&u.OrgID, &u.ID, &u.State, &u.Disabled, &u.LicenseType, &assigned, &u.AssignedBy, &temp,
 		&first, &last, &u.Last.DeviceID, &u.Last.DeviceInfo, &u.Last.Version, &u.Last.Edition,
-		&u.Last.OrganizationURL, &u.Last.OrganizationName)
+		&u.Last.OrganizationURL, &u.Last.OrganizationName, &recorded)
 	if err != nil {
 		return nil, err
 	}
 	u.AssignedAt, u.TemporaryUntil, u.FirstSeen, u.LastSeen = fromMS(assigned), fromMS(temp), fromMS(first), fromMS(last)
+	u.RecordedAt = fromMS(recorded)
 	u.Last.At = u.LastSeen
 	return &u, nil
 }
@@ -41,15 +42,15 @@ func findUser(ctx context.Context, tx *Tx, orgID, userID string) (*licet.User, e
 
 // saveUser writes every field of u, inserting it when new.
 func saveUser(ctx context.Context, tx *Tx, u *licet.User) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, user_id) DO UPDATE SET state = excluded.state, disabled = excluded.disabled,
 		license_type = excluded.license_type, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
 		temporary_until = excluded.temporary_until, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 		device_id = excluded.device_id, device_info = excluded.device_info, version = excluded.version,
-		edition = excluded.edition, org_url = excluded.org_url, org_name = excluded.org_name`,
+		edition = excluded.edition, org_url = excluded.org_url, org_name = excluded.org_name, recorded_at = excluded.recorded_at`,
 		u.OrgID, u.ID, u.State, u.Disabled, u.LicenseType, ms(u.AssignedAt), u.AssignedBy, ms(u.TemporaryUntil),
 		ms(u.FirstSeen), ms(u.LastSeen), u.Last.DeviceID, u.Last.DeviceInfo, u.Last.Version, u.Last.Edition,
-		u.Last.OrganizationURL, u.Last.OrganizationName)
+		u.Last.OrganizationURL, u.Last.OrganizationName, ms(u.RecordedAt))
 	return err
 }
 
@@ -149,9 +150,14 @@ func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action lic
 // the seats the earlier users of the batch take. Deleted users are not
 // returned.
 func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string, action licet.UserAction, licenseType, actor string) (out []*licet.User, err error) {
+	if action == licet.ActionDelete && !s.readOnly {
+		if _, err := s.idKey(ctx); err != nil { // outside the transaction: it may write the secret once
+			return nil, err
+		}
+	}
 	err = s.write(ctx, func(tx *Tx) error {
 		out = nil
-		c := &change{ctx: ctx, tx: tx, now: s.clock.Now(), action: action, licenseType: licenseType, actor: actor}
+		c := &change{s: s, ctx: ctx, tx: tx, now: s.clock.Now(), action: action, licenseType: licenseType, actor: actor}
 		var err error
 		if c.org, err = lockOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -186,6 +192,7 @@ func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string,
 
 // change is one batch of user changes inside a transaction.
 type change struct {
+	s                  *Store
 	ctx                context.Context
 	tx                 *Tx
 	now                time.Time
@@ -249,6 +256,13 @@ func (c *change) apply(userID string) (*licet.User, error) {
 		u.Disabled = true
 		release(u)
 	case licet.ActionDelete:
+		if !u.TemporaryUntil.IsZero() {
+			// Held one (perhaps before grants were recorded): the ID stays
+			// barred from a second one after the user is gone.
+			if err := c.s.recordTemporaryGrant(ctx, tx, orgID, userID, u.TemporaryUntil); err != nil {
+				return nil, err
+			}
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
 			return nil, err
 		}
@@ -256,6 +270,7 @@ func (c *change) apply(userID string) (*licet.User, error) {
 	default:
 		return nil, licet.Errorf(licet.EINVALID, "unknown action %q", c.action)
 	}
+	u.RecordedAt = time.Time{} // an administrator has seen to it: never evicted as a stranger
 	if err := saveUser(ctx, tx, u); err != nil {
 		return nil, err
 	}

@@ -74,7 +74,10 @@ func Run(t *testing.T, open Opener) {
 	t.Run("BatchIsAllOrNothing", func(t *testing.T) { testBatch(t, open) })
 	t.Run("SeatCountsMatchUsers", func(t *testing.T) { testSeatCounts(t, open) })
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
+	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
+	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, open) })
 }
 
 func testAdminLinks(t *testing.T, open Opener) {
@@ -516,4 +519,89 @@ func ids(us []*licet.User) []string {
 		out = append(out, u.ID)
 	}
 	return out
+}
+
+// testTemporary: temporary licenses within the allowance, once per user ID
+// even after a deletion, concurrently too.
+func testTemporary(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 20, func(st *licet.Settings) { st.AutoAssign = false }) // allowance 2
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	granted := 0
+	for i := range 10 {
+		wg.Go(func() {
+			d := admit(t, s, clk, org, GUID('u', i))
+			if d.Status == licet.StatusTemporary {
+				mu.Lock()
+				granted++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if granted != 2 {
+		t.Fatalf("%d temporary licenses granted at once; the allowance is 2", granted)
+	}
+	holders, _, err := s.TemporaryStanding(ctx, org, GUID('u', 99), clk.Now())
+	if err != nil || holders != 2 {
+		t.Fatalf("holders %d, %v", holders, err)
+	}
+	us, _, err := s.Users(ctx, org, licet.UserFilter{State: licet.UserTemporary})
+	if err != nil || len(us) != 2 {
+		t.Fatalf("%d temporary users, %v", len(us), err)
+	}
+	if _, err := s.ChangeUser(ctx, org, us[0].ID, licet.ActionDelete, "", licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
+	if _, had, err := s.TemporaryStanding(ctx, org, us[0].ID, clk.Now()); err != nil || !had {
+		t.Errorf("the deleted holder is not remembered: %v %v", had, err)
+	}
+	if d := admit(t, s, clk, org, us[0].ID); d.Status != licet.StatusNotAssigned {
+		t.Errorf("the deleted holder got %s", d.Status)
+	}
+	if d := admit(t, s, clk, org, GUID('u', 50)); d.Status != licet.StatusTemporary {
+		t.Errorf("a new user after the deletion got %s (%s)", d.Status, d.Message)
+	}
+	// Expired licenses leave the allowance.
+	clk.Add(15 * 24 * time.Hour)
+	if holders, _, _ := s.TemporaryStanding(ctx, org, GUID('u', 99), clk.Now()); holders != 0 {
+		t.Errorf("%d holders after every license expired", holders)
+	}
+}
+
+// testStrangerCap: users recorded without a license are capped at
+// max(100, 10 × active seats); the oldest go first, licensed users and
+// users an administrator added never.
+func testStrangerCap(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 2, nil) // cap 100
+	ctx := context.Background()
+	for i := range 2 {
+		if d := admit(t, s, clk, org, GUID('u', 1000+i)); d.Status != licet.StatusLicensed {
+			t.Fatal(d.Status)
+		}
+	}
+	if _, err := s.ChangeUser(ctx, org, GUID('u', 2000), licet.ActionAdd, "", licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 130 {
+		clk.Add(time.Second)
+		if d := admit(t, s, clk, org, GUID('u', i)); d.Status != licet.StatusNoLicenseAvailable {
+			t.Fatal(d.Status)
+		}
+	}
+	us, total, err := s.Users(ctx, org, licet.UserFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != 103 {
+		t.Errorf("%d users; want 100 strangers, 2 licensed and 1 added", total)
+	}
+	have := map[string]bool{}
+	for _, u := range us {
+		have[u.ID] = true
+	}
+	if have[GUID('u', 29)] || !have[GUID('u', 30)] || !have[GUID('u', 129)] || !have[GUID('u', 2000)] || !have[GUID('u', 1000)] {
+		t.Error("the wrong users were evicted: the oldest strangers go, nobody else")
+	}
 }

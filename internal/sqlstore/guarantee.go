@@ -1,0 +1,130 @@
+package sqlstore
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// The bounds of issue 13 that live in the database: who held a temporary
+// license (as keyed hashes), how many hold one now, and the cap on users
+// recorded without a license.
+
+// idKey returns the secret that keys the hashes of user IDs, made once and
+// shared by every process. Call it outside a transaction: the first call
+// may write it.
+func (s *Store) idKey(ctx context.Context) ([]byte, error) {
+	if k := s.tempKey.Load(); k != nil {
+		return *k, nil
+	}
+	k, err := s.Secret(ctx, "temporary-grants")
+	if err != nil || k == nil {
+		return nil, err
+	}
+	s.tempKey.Store(&k)
+	return k, nil
+}
+
+// userHash is the keyed hash of a user ID in an organization: it tells
+// whether an ID was seen before without keeping the ID.
+func (s *Store) userHash(orgID, userID string) string {
+	k := s.tempKey.Load()
+	if k == nil {
+		return ""
+	}
+	m := hmac.New(sha256.New, *k)
+	m.Write([]byte(orgID + "/" + userID))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// recordTemporaryGrant remembers, for ever, that a user ID held a
+// temporary license in an organization.
+func (s *Store) recordTemporaryGrant(ctx context.Context, tx *Tx, orgID, userID string, at time.Time) error {
+	h := s.userHash(orgID, userID)
+	if h == "" {
+		return licet.Errorf(licet.EUNAVAILABLE, "the key of temporary license records is not loaded; try again")
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO temporary_grants (org_id, user_hash, granted_at) VALUES (?, ?, ?)
+		ON CONFLICT (org_id, user_hash) DO NOTHING`, orgID, h, ms(at))
+	return err
+}
+
+// temporaryStanding reads how many users of orgID hold a temporary license
+// at now and whether userID ever held one there.
+func (s *Store) temporaryStanding(ctx context.Context, tx *Tx, orgID, userID string, now time.Time) (holders int, had bool, err error) {
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND state = 'temporary' AND temporary_until > ?`,
+		orgID, ms(now)).Scan(&holders); err != nil {
+		return 0, false, err
+	}
+	if h := s.userHash(orgID, userID); h != "" {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM temporary_grants WHERE org_id = ? AND user_hash = ?`, orgID, h).Scan(&n); err != nil {
+			return 0, false, err
+		}
+		had = n > 0
+	}
+	return holders, had, nil
+}
+
+// TemporaryStanding is temporaryStanding for the read path: it fills the
+// view of a check that may be granted a temporary license.
+func (s *Store) TemporaryStanding(ctx context.Context, orgID, userID string, now time.Time) (holders int, had bool, err error) {
+	if !s.readOnly {
+		if _, err := s.idKey(ctx); err != nil {
+			return 0, false, err
+		}
+	}
+	err = s.read(ctx, func(tx *Tx) error {
+		holders, had, err = s.temporaryStanding(ctx, tx, orgID, userID, now)
+		return err
+	})
+	return holders, had, err
+}
+
+// StrangerCap is how many users recorded without a license an
+// organization keeps: max(100, 10 × its active seats).
+func StrangerCap(pools []licet.Pool, now time.Time) int {
+	return max(100, 10*licet.ActiveSeats(pools, now))
+}
+
+// evictStrangers deletes the oldest users a check recorded without a
+// license beyond the organization's cap (never licensed since, never
+// handled by an administrator, holding nothing). It returns their IDs.
+func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Pool, now time.Time) ([]string, error) {
+	limit := StrangerCap(pools, now)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID).Scan(&n); err != nil {
+		return nil, err
+	}
+	if n <= limit {
+		return nil, nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM users WHERE org_id = ? AND recorded_at > 0
+		ORDER BY recorded_at, user_id LIMIT ?`, orgID, n-limit)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND user_id = ? AND recorded_at > 0`, orgID, id); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
