@@ -2,9 +2,10 @@ package sso
 
 import (
 	"encoding/json"
-	"github.com/licet/licet/internal/secrets"
 	"path/filepath"
 	"testing"
+
+	"github.com/licet/licet/internal/secrets"
 )
 
 func TestClaimHas(t *testing.T) {
