@@ -128,6 +128,7 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 	tok := adminToken(t, s, org, "alice@customer.example")
 	c := signIn(t, s, s.invite(org, "bob@customer.example"), "bob@customer.example")
 	before := dump(t, filepath.Join(s.dir, "licet.db"))
+	keyBefore := readFile(t, filepath.Join(s.dir, "secrets.key"))
 	js := "application/json"
 	huge := strings.Repeat("x", 70_000)
 	for _, tc := range []struct {
@@ -150,6 +151,7 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 		{"test without a backend", "POST", "/v1/orgs/" + org + "/offline/test", "", "", 409, "no backend"},
 		{"test another organization", "POST", "/v1/orgs/" + other + "/offline/test", "", "", 404, "not found"},
 		{"test a bad GUID", "POST", "/v1/orgs/nope/offline/test", "", "", 404, ""},
+		{"rotate the secrets key", "POST", "/v1/secrets/rotate", "", "", 403, "operator token"},
 	} {
 		code, out := s.op(tc.method, tc.path, tok, tc.ctype, tc.body)
 		if code != tc.want || !strings.Contains(out, tc.says) {
@@ -182,6 +184,9 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 	}
 	if after := dump(t, filepath.Join(s.dir, "licet.db")); after != before {
 		t.Errorf("a refused request changed the database:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+	if key := readFile(t, filepath.Join(s.dir, "secrets.key")); key != keyBefore {
+		t.Error("a refused rotation changed the secrets key")
 	}
 }
 
