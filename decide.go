@@ -105,9 +105,9 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 			}
 		}
 	}
-	what := "a license"
+	what, kind := "a license", "license"
 	if need != "" {
-		what = "a " + need + " license"
+		what, kind = Article(need)+" license", need+" license"
 	}
 	if len(sold) == 0 {
 		if d := temporary(); d != nil {
@@ -131,7 +131,7 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 		if total > v.Used[t] {
 			until, _ := ActiveUntil(now, v.Pools, t)
 			return &Decision{Status: StatusLicensed, LicenseType: t, Until: until, Action: ActAssign,
-				Message: "a " + t + " license was assigned automatically"}
+				Message: Article(t) + " license was assigned automatically"}
 		}
 	}
 	if d := temporary(); d != nil {
@@ -142,7 +142,7 @@ func Decide(now time.Time, v *CheckView, edition string) *Decision {
 			ReclaimBefore: now.Add(-time.Duration(org.Settings.FreeUnusedDays) * 24 * time.Hour),
 			Message:       "a license unused for " + fmt.Sprint(org.Settings.FreeUnusedDays) + " days was reassigned automatically"}
 	}
-	return record(u, deny(StatusNoLicenseAvailable, "all "+strings.TrimPrefix(what, "a ")+" seats of this organization are taken"))
+	return record(u, deny(StatusNoLicenseAvailable, "all "+kind+" seats of this organization are taken"))
 }
 
 // WantsTemporary reports whether a check may be granted a temporary

@@ -532,16 +532,79 @@ type Mail struct {
 	SentAt    time.Time   `json:"sentAt,omitzero"`
 }
 
+// Kinds of mail in the outbox.
+const (
+	MailAssignment = "assignment" // licenses assigned automatically (one, or a digest)
+	MailConfirm    = "confirm"    // asks a typed-in address to confirm
+)
+
+// States of an address with one organization's notifications.
+const (
+	SubSubscribed   = "subscribed"   // gets them
+	SubUnsubscribed = "unsubscribed" // opted out
+	SubPending      = "pending"      // typed in by an administrator, not yet confirmed by its owner
+	SubDeclined     = "declined"     // its owner declined
+)
+
 // Subscription is an address's standing with one organization.
 type Subscription struct {
 	OrgID      string `json:"orgId"`
 	OrgName    string `json:"orgName"`
-	Subscribed bool   `json:"subscribed"`
+	Subscribed bool   `json:"subscribed"` // State is SubSubscribed
+	State      string `json:"state"`
+	// NotificationsOn is the organization's switch: when off, no address
+	// gets its notifications, subscribed or not.
+	NotificationsOn bool   `json:"notificationsOn"`
+	AddedBy         string `json:"addedBy,omitempty"` // who typed the address in
+}
+
+// Recipient is one address an organization's notifications may go to:
+// a listed address or an administrator, with its state.
+type Recipient struct {
+	Address string `json:"address"`
+	Listed  bool   `json:"listed"`
+	Admin   bool   `json:"administrator"`
+	State   string `json:"state"` // SubSubscribed, SubUnsubscribed, SubPending or SubDeclined
+}
+
+// Erasure says what erasing an address removed.
+type Erasure struct {
+	Address       string   `json:"address"`
+	Organizations int      `json:"organizations"` // settings it was listed in
+	Consents      int64    `json:"confirmations"`
+	OptOuts       int64    `json:"optOuts"`
+	Mails         int64    `json:"mails"`
+	AuditEntries  int64    `json:"auditEntries"` // entries whose address was replaced by "erased"
+	Administers   []string `json:"administers"`  // organizations it still administers (licet admin remove ends that)
+}
+
+// UserRecord is everything stored about one mobile user: the right of access.
+type UserRecord struct {
+	User            *User          `json:"user"`
+	Audit           []AuditEvent   `json:"audit"`
+	Mails           []*Mail        `json:"mails"`           // notifications that name the user
+	OfflineLicenses []OfflineIssue `json:"offlineLicenses"` // issued offline licenses that hold the user
 }
 
 // MailStore keeps the outbox and who wants mail.
 type MailStore interface {
-	ClaimMail(ctx context.Context, n int, hold time.Duration) ([]*Mail, error)
+	// ClaimMail takes up to n due mails for hold. Whether each is still
+	// wanted (the organization sends notifications, the address is listed
+	// and confirmed or an administrator, and did not opt out) is checked
+	// here, at send time: a mail no longer wanted is deleted unsent. An
+	// organization that has sent perOrgHour mails in the last hour (0: no
+	// cap) has its mails put off until it may send again.
+	ClaimMail(ctx context.Context, n int, hold time.Duration, perOrgHour int) ([]*Mail, error)
+	NotificationRecipients(ctx context.Context, orgID string) ([]Recipient, error)
+	// EraseAddress removes an address from every organization's settings,
+	// opt-outs and confirmations, deletes its mails and replaces it in
+	// the audit log.
+	EraseAddress(ctx context.Context, address string) (*Erasure, error)
+	// PruneMail deletes sent and failed mails finished before t.
+	PruneMail(ctx context.Context, before time.Time) (int64, error)
+	// PruneAudit deletes audit entries older than t.
+	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	UserRecord(ctx context.Context, orgID, userID string) (*UserRecord, error)
 	MailSent(ctx context.Context, id int64) error
 	MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error // zero retryAt: give up
 	Mails(ctx context.Context, status string, limit int) ([]*Mail, error)

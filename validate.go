@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -156,4 +157,20 @@ func (p *SettingsPatch) Validate() error {
 		p.NotificationEmails = &e
 	}
 	return nil
+}
+
+// Plural says n of a noun: "1 user", "2 users".
+func Plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
+// Article puts "a" or "an" before a word: "an Inspections license".
+func Article(word string) string {
+	if word != "" && strings.ContainsRune("AEIOUaeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

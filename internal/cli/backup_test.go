@@ -148,6 +148,15 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 	if st := primary.check(org, a).Status; st != licet.StatusLicensed {
 		t.Fatalf("primary: %s", st)
 	}
+	// The standby replays the primary's schema asynchronously: wait for it
+	// before a read-only licet opens it.
+	if sdb, err := sql.Open("pgx", standby.URL()); err == nil {
+		deadline := time.Now().Add(10 * time.Second)
+		for _, err := sdb.Exec(`SELECT 1 FROM meta LIMIT 1`); err != nil && time.Now().Before(deadline); _, err = sdb.Exec(`SELECT 1 FROM meta LIMIT 1`) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		sdb.Close()
+	}
 	backup := start(t, provisionKeys(t, primary), nil, "--read-only", "--database", standby.URL(),
 		"--lease-duration", "24h", "--max-lag", "1s", "--public-url", "https://backup.example.com")
 	backup.dir = primary.dir
@@ -235,6 +244,21 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 			t.Fatal("the backup did not become ready again after replay resumed")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+
+	// The primary's database goes away: the standby no longer streams and
+	// cannot know what it misses, so its lag grows past the bound and it
+	// stops confirming licenses (devices fall back to their stored lease).
+	cluster.Stop()
+	deadline = time.Now().Add(15 * time.Second)
+	for backup.check(org, a).HTTP != 503 {
+		if time.Now().After(deadline) {
+			t.Fatal("a standby cut off from its primary kept confirming licenses past --max-lag")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if code := get(t, backup.url+"/readyz"); code != 503 {
+		t.Errorf("/readyz of a standby cut off from its primary: %d", code)
 	}
 }
 

@@ -73,6 +73,8 @@ func init() {
 		{"sso list", "list the registered single sign-on providers", (*Program).ssoList},
 		{"sso remove", "remove a single sign-on provider", (*Program).ssoRemove},
 		{"mail list", "list notification mails: pending, sent, failed", (*Program).mailList},
+		{"privacy erase", "erase an e-mail address everywhere: notification lists, opt-outs, confirmations, mails, audit", (*Program).privacyErase},
+		{"privacy export", "print everything stored about a mobile user (right of access)", (*Program).privacyExport},
 		{"offline issue", "issue a new offline license and save it to the organization's backend", (*Program).offlineIssue},
 		{"offline set", "configure where an organization's offline license is saved", (*Program).offlineSet},
 		{"offline show", "show offline license settings, changes since the last Update, and history", (*Program).offlineShow},

@@ -21,6 +21,7 @@ type orgDetail struct {
 	Seats              []licet.SeatCount `json:"seats"`
 	Pools              []licet.Pool      `json:"pools"`
 	TemporaryAllowance int               `json:"temporaryAllowance"`
+	Recipients         []licet.Recipient `json:"notificationRecipients"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -227,11 +228,28 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 	fmt.Fprintf(w, "URL binding\t%s\n", onOff(st.BindURL))
 	if len(st.NotificationEmails) > 0 {
-		fmt.Fprintf(w, "Notifications\t%s to %s (within %d minutes in one mail)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), st.NotifyWindow)
+		digest := "one mail per assignment"
+		if st.NotifyWindow > 0 {
+			digest = "within " + licet.Plural(st.NotifyWindow, "minute") + " in one mail"
+		}
+		fmt.Fprintf(w, "Notifications\t%s to %s (%s)\n", onOff(st.Notifications), strings.Join(st.NotificationEmails, ", "), digest)
 	} else {
 		fmt.Fprintf(w, "Notifications\t%s\n", onOff(st.Notifications))
 	}
 	w.Flush()
+	if len(d.Recipients) > 0 {
+		fmt.Fprintln(p.Stdout)
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "NOTIFICATION ADDRESS\tSTATE")
+		for _, r := range d.Recipients {
+			who := r.Address
+			if r.Admin {
+				who += " (administrator)"
+			}
+			fmt.Fprintf(w, "%s\t%s\n", who, r.State)
+		}
+		w.Flush()
+	}
 	fmt.Fprintln(p.Stdout)
 	w = table(p.Stdout)
 	fmt.Fprintln(w, "TYPE\tTOTAL\tUSED\tAVAILABLE")

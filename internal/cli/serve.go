@@ -31,6 +31,7 @@ import (
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
 	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
 
@@ -46,6 +47,7 @@ type serveConfig struct {
 	dbMaxConns             int
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
+	backupLease            time.Duration
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
@@ -53,6 +55,9 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	mailOrgHourly          int
+	mailRetention          time.Duration
+	auditRetention         time.Duration
 	databaseFile           string
 	smtpURLFile            string
 	metricsListen          string
@@ -73,7 +78,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
 	fs.StringVar(&c.publicURL, "public-url", "", "this server's public URL, named in leases and mail links (default http://<listen>)")
 	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's pprof profiles on this address (keep it on loopback; default off)")
-	fs.DurationVar(&c.maxLag, "max-lag", 0, "read-only: not ready while the data is further behind the primary than this (0: no bound)")
+	fs.DurationVar(&c.maxLag, "max-lag", 24*time.Hour, "read-only: while the data is further behind the primary than this, not ready and checks answer 503 (0: no bound)")
+	fs.DurationVar(&c.backupLease, "backup-lease", protocol.DefaultBackupLeaseLength, "read-only: the longest lease this backup signs")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
 	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
@@ -83,6 +89,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailFirstRetry, "mail-first-retry", 5*time.Second, "first wait before sending a mail again (doubles each time)")
 	fs.DurationVar(&c.mailMaxBackoff, "mail-max-backoff", time.Hour, "longest wait between attempts of one mail")
 	fs.IntVar(&c.mailMaxAttempts, "mail-max-attempts", 12, "attempts before a mail is given up (it stays listed as failed)")
+	fs.IntVar(&c.mailOrgHourly, "mail-org-hourly", 100, "notification mails one organization may send per hour; the rest wait, and assignments meanwhile join them (0: no cap)")
+	fs.DurationVar(&c.mailRetention, "mail-retention", 90*24*time.Hour, "delete sent and failed mails this long after they were sent or given up (0: keep them)")
+	fs.DurationVar(&c.auditRetention, "audit-retention", 0, "delete audit log entries older than this (0: keep them)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
 	fs.DurationVar(&c.offlineAutoInterval, "offline-auto-interval", time.Minute, "how often automatic offline Updates are looked for")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
@@ -92,7 +101,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.env("database-file", "smtp-url-file", "metrics-listen")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
+	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -118,6 +128,12 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1 {
 		return usagef("--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1")
 	}
+	if c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000 {
+		return usagef("--mail-org-hourly must be between 0 and 1000000")
+	}
+	if (c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour) {
+		return usagef("--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h")
+	}
 	if c.rateOrg < 0 || c.rateDevice < 0 {
 		return usagef("--rate-org and --rate-device must not be negative")
 	}
@@ -141,6 +157,15 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
+	}
+	if c.backupLease < time.Minute || c.backupLease > protocol.MaxLeaseLength {
+		return usagef("--backup-lease must be between 1m and %s", protocol.MaxLeaseLength)
+	}
+	if c.readOnly {
+		// A backup's leases are short: a revocation on the primary reaches
+		// devices through the backup within --max-lag plus this.
+		c.leaseDuration = min(c.leaseDuration, c.backupLease)
+		c.leaseReuse = min(c.leaseReuse, c.leaseDuration/10)
 	}
 	if c.publicURL != "" {
 		if err := licet.ValidURL(c.publicURL); err != nil {
@@ -181,15 +206,10 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 
 // openStore opens the database the configuration names.
 func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
-	db := c.database
-	switch {
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return postgres.Open(ctx, db, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
+	db := sqlitePath(c)
+	if db == "" {
+		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
 			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
-	case db == "":
-		db = filepath.Join(c.data, "licet.db")
-	default:
-		db = strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -197,6 +217,18 @@ func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store
 		}
 	}
 	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
+}
+
+// sqlitePath is the SQLite file the configuration names ("" for PostgreSQL).
+func sqlitePath(c serveConfig) string {
+	switch db := c.database; {
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return ""
+	case db == "":
+		return filepath.Join(c.data, "licet.db")
+	default:
+		return strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
+	}
 }
 
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
@@ -217,6 +249,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		if err := os.MkdirAll(c.data, 0o700); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
+	}
+	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+		return err
 	}
 	store, err := p.openStore(ctx, c)
 	if err != nil {
@@ -316,7 +351,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
 			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
-			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts}
+			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts, PerOrgHour: c.mailOrgHourly}
 	}
 
 	flushCtx, stopFlush := context.WithCancel(context.Background())
@@ -328,6 +363,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	}
 	if srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
+	}
+	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
 	}
 
 	role := licet.RolePrimary
@@ -406,6 +444,34 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	}
 	logger.Info("operator token created", "file", path)
 	return sum[:], nil
+}
+
+// prune deletes, at start and then every period, sent and failed mails
+// older than mailAge and audit entries older than auditAge (0: keep).
+func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		if mailAge > 0 {
+			if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
+				logger.Warn("cannot prune old mail", "err", err)
+			} else if n > 0 {
+				logger.Info("old mail pruned", "mails", n)
+			}
+		}
+		if auditAge > 0 {
+			if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
+				logger.Warn("cannot prune the audit log", "err", err)
+			} else if n > 0 {
+				logger.Info("old audit entries pruned", "entries", n)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // wildcard says whether a listen address is every address of the host

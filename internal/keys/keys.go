@@ -15,12 +15,14 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/licet/licet/client"
@@ -93,7 +95,7 @@ func (r *Ring) load() error {
 	}
 	sort.Slice(keys, func(i, j int) bool { return keys[i].Created.Before(keys[j].Created) })
 	active := ""
-	if b, err := os.ReadFile(filepath.Join(r.dir, "active")); err == nil {
+	if b, err := readFile(filepath.Join(r.dir, "active")); err == nil {
 		active = strings.TrimSpace(string(b))
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -121,7 +123,7 @@ func (r *Ring) load() error {
 }
 
 func readRevoked(path string) ([]client.RevokedKey, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
@@ -201,8 +203,19 @@ func (r *Ring) Revoked() []client.RevokedKey {
 	return slices.Clone(r.revoked)
 }
 
+// readFile reads a file of the key folder without following a symbolic
+// link (licet serve also refuses to start when it finds one).
+func readFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 func readKey(path string) (*Key, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -39,15 +39,21 @@ type Content struct {
 	Events           []licet.MailEvent
 	ViewURL          string
 	SubscriptionsURL string
+	UnsubscribeURL   string
+	AddedBy          string // a confirmation: who typed the address in
 }
 
-// Render makes the text and HTML parts.
-func Render(c *Content) (text, html string, err error) {
+// Render makes the text and HTML parts of a mail of a kind.
+func Render(kind string, c *Content) (text, html string, err error) {
+	name := "" // licet.MailAssignment
+	if kind == licet.MailConfirm {
+		name = "confirm-"
+	}
 	var t, h bytes.Buffer
-	if err := textT.ExecuteTemplate(&t, "text", c); err != nil {
+	if err := textT.ExecuteTemplate(&t, name+"text", c); err != nil {
 		return "", "", err
 	}
-	if err := htmlT.ExecuteTemplate(&h, "html", c); err != nil {
+	if err := htmlT.ExecuteTemplate(&h, name+"html", c); err != nil {
 		return "", "", err
 	}
 	return t.String(), h.String(), nil
@@ -120,6 +126,9 @@ type Dispatcher struct {
 	// time up to MaxBackoff.
 	Every, FirstRetry, MaxBackoff time.Duration
 	MaxAttempts                   int
+	// PerOrgHour caps the mails one organization sends in an hour (0: no
+	// cap); the rest wait, and assignments meanwhile join them.
+	PerOrgHour int
 }
 
 // Run sends until ctx ends.
@@ -142,7 +151,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 
 // Once claims and sends one batch; it returns how many it tried.
 func (d *Dispatcher) Once(ctx context.Context) int {
-	mails, err := d.Store.ClaimMail(ctx, 20, 2*time.Minute)
+	mails, err := d.Store.ClaimMail(ctx, 20, 2*time.Minute, d.PerOrgHour)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.Logger.Warn("outbox: cannot claim mail", "err", err)
@@ -166,7 +175,7 @@ func (d *Dispatcher) send(ctx context.Context, m *licet.Mail) {
 		if err := d.Store.MailSent(context.WithoutCancel(ctx), m.ID); err != nil {
 			d.Logger.Error("outbox: mail sent but not marked; it may go twice", "id", m.ID, "err", err)
 		}
-		d.Logger.Info("mail sent", "id", m.ID, "org", m.OrgID, "events", len(m.Events))
+		d.Logger.Info("mail sent", "id", m.ID, "org", m.OrgID, "kind", m.Kind, "events", len(m.Events))
 		return
 	}
 	retry := d.retryAt(m.Attempts + 1)
@@ -199,19 +208,44 @@ func (d *Dispatcher) retryAt(attempt int) time.Time {
 	return d.Clock.Now().Add(b + time.Duration(rand.Int64N(int64(b)/10+1)))
 }
 
-// message renders a mail at send time (seat counts as of now).
-func (d *Dispatcher) message(ctx context.Context, m *licet.Mail) (*gomail.Msg, error) {
+// content gathers what a mail shows, as of now (seat counts, who asked).
+func (d *Dispatcher) content(ctx context.Context, m *licet.Mail) (*Content, error) {
 	org, err := d.Store.Organization(ctx, m.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	seats, err := d.Store.SeatCounts(ctx, m.OrgID)
+	c := &Content{Org: org, SubscriptionsURL: d.Links.SubscriptionsURL(m.Address), UnsubscribeURL: d.Links.UnsubscribeURL(m.OrgID, m.Address)}
+	if m.Kind == licet.MailConfirm {
+		subs, err := d.Store.Subscriptions(ctx, m.Address)
+		if err != nil {
+			return nil, err
+		}
+		c.AddedBy = "An administrator"
+		for _, s := range subs {
+			if s.OrgID == m.OrgID && s.AddedBy != "" && s.AddedBy != licet.ActorOperator {
+				c.AddedBy = s.AddedBy
+			}
+		}
+		c.Subject = "Confirm licet notifications for " + org.Name
+		return c, nil
+	}
+	if c.Seats, err = d.Store.SeatCounts(ctx, m.OrgID); err != nil {
+		return nil, err
+	}
+	c.Subject, c.Events = Subject(org, len(m.Events)), m.Events
+	return c, nil
+}
+
+// message renders a mail at send time.
+func (d *Dispatcher) message(ctx context.Context, m *licet.Mail) (*gomail.Msg, error) {
+	c, err := d.content(ctx, m)
 	if err != nil {
 		return nil, err
 	}
-	c := &Content{Subject: Subject(org, len(m.Events)), Org: org, Seats: seats, Events: m.Events,
-		ViewURL: d.Links.ViewURL(m.ID, d.Clock.Now().Add(90*24*time.Hour)), SubscriptionsURL: d.Links.SubscriptionsURL(m.Address)}
-	text, html, err := Render(c)
+	if m.Kind != licet.MailConfirm {
+		c.ViewURL = d.Links.ViewURL(m.ID, d.Clock.Now().Add(90*24*time.Hour))
+	}
+	text, html, err := Render(m.Kind, c)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +259,8 @@ func (d *Dispatcher) message(ctx context.Context, m *licet.Mail) (*gomail.Msg, e
 	msg.Subject(c.Subject)
 	msg.SetMessageIDWithValue(fmt.Sprintf("licet-%d-%s@%s", m.ID, strings.ToLower(m.OrgID), d.Host))
 	msg.SetDateWithValue(d.Clock.Now())
-	msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+d.Links.UnsubscribeURL(m.OrgID, m.Address)+">")
+	// On a confirmation, unsubscribing declines.
+	msg.SetGenHeader(gomail.HeaderListUnsubscribe, "<"+c.UnsubscribeURL+">")
 	msg.SetGenHeader(gomail.HeaderListUnsubscribePost, "List-Unsubscribe=One-Click")
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
 	msg.SetBodyString(gomail.TypeTextPlain, text)
@@ -235,15 +270,10 @@ func (d *Dispatcher) message(ctx context.Context, m *licet.Mail) (*gomail.Msg, e
 
 // WebView renders a mail as the page its "view in a browser" link opens.
 func (d *Dispatcher) WebView(ctx context.Context, m *licet.Mail) (string, error) {
-	org, err := d.Store.Organization(ctx, m.OrgID)
+	c, err := d.content(ctx, m)
 	if err != nil {
 		return "", err
 	}
-	seats, err := d.Store.SeatCounts(ctx, m.OrgID)
-	if err != nil {
-		return "", err
-	}
-	_, html, err := Render(&Content{Subject: Subject(org, len(m.Events)), Org: org, Seats: seats, Events: m.Events,
-		SubscriptionsURL: d.Links.SubscriptionsURL(m.Address)})
+	_, html, err := Render(m.Kind, c)
 	return html, err
 }

@@ -62,16 +62,21 @@ var Dialect = &sqlstore.Dialect{
 	Lag:             lag,
 }
 
-// lag is a hot standby's replay lag: zero when it has replayed all it
-// received, else the time since the last transaction it replayed. On a
+// lag is a hot standby's replay lag: zero when it streams from the primary
+// and has replayed all it received, else the time since the last
+// transaction it replayed. A standby that no longer streams (the primary
+// is gone, or the link is cut) cannot know what it has missed, so its lag
+// grows with the time since its last replay instead of reading zero; one
+// that has replayed nothing since it started is as old as that start. On a
 // primary it is unknown (not a standby).
 func lag(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error) {
 	var standby bool
 	var seconds sql.NullFloat64
 	err := db.QueryRowContext(ctx, `SELECT pg_is_in_recovery(),
 		CASE WHEN NOT pg_is_in_recovery() THEN NULL
-		     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
-		     ELSE EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) END`).Scan(&standby, &seconds)
+		     WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()
+		          AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming') THEN 0
+		     ELSE EXTRACT(EPOCH FROM now() - COALESCE(pg_last_xact_replay_timestamp(), pg_postmaster_start_time())) END`).Scan(&standby, &seconds)
 	if err != nil || !standby {
 		return 0, false, err
 	}

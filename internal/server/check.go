@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -51,15 +52,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		if code == clientClosed {
 			status = clientClosed
 		}
-		body := errorBody{Code: code, Message: licet.ErrorMessage(err)}
-		if f == formatJSON {
-			writeJSON(w, httpStatus, map[string]errorBody{"error": body})
-		} else {
-			writeCheck(w, f, httpStatus, struct {
-				XMLName xml.Name `xml:"Error"`
-				errorBody
-			}{errorBody: body})
-		}
+		writeCheckError(w, f, httpStatus, errorBody{Code: code, Message: licet.ErrorMessage(err)})
 	}
 	s.checks.WithLabelValues(string(status)).Inc()
 	s.latency.Observe(time.Since(start).Seconds())
@@ -100,6 +93,18 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	if err := req.Normalize(); err != nil {
 		return f, "", err
 	}
+	if lag, stale := s.lag.stale(r.Context()); stale {
+		// A backup too far behind stops vouching: its data may still
+		// license users the primary has disabled since. Devices treat a
+		// 503 as "cannot be reached" and fall back to their stored lease.
+		w.Header().Set("Retry-After", strconv.Itoa(int(s.lag.retry.Seconds())))
+		msg := "this backup server cannot tell how far its data is behind the primary; it confirms no license now"
+		if lag >= 0 {
+			msg = fmt.Sprintf("this backup server's data is %s behind the primary, more than its bound of %s; it confirms no license until it catches up", lag.Truncate(time.Second), s.MaxLag)
+		}
+		writeCheckError(w, f, http.StatusServiceUnavailable, errorBody{Code: licet.EUNAVAILABLE, Message: msg})
+		return f, "stale", nil
+	}
 	now := time.Now()
 	for _, lim := range []struct {
 		l    *limiter
@@ -130,6 +135,17 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	}
 	writeCheck(w, f, http.StatusOK, resp)
 	return f, a.Status, nil
+}
+
+func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body errorBody) {
+	if f == formatJSON {
+		writeJSON(w, httpStatus, map[string]errorBody{"error": body})
+		return
+	}
+	writeCheck(w, f, httpStatus, struct {
+		XMLName xml.Name `xml:"Error"`
+		errorBody
+	}{errorBody: body})
 }
 
 func writeCheck(w http.ResponseWriter, f format, status int, v any) {

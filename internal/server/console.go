@@ -645,7 +645,27 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context())}))
+	data, err := s.settingsData(r.Context(), o.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}))
+}
+
+// settingsData is what the Settings page shows beside the organization:
+// the license types, and where each notification address stands.
+type settingsData struct {
+	Types      []string
+	Recipients []licet.Recipient
+}
+
+func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData, error) {
+	rs, err := s.Store.NotificationRecipients(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return &settingsData{Types: s.typesOf(ctx), Recipients: rs}, nil
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
@@ -658,7 +678,12 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: s.typesOf(r.Context())}
+	data, err := s.settingsData(r.Context(), o.ID)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}
 	if err := r.ParseForm(); err != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "settings", p)
@@ -681,7 +706,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	patch.TemporaryDays, ok1 = num("temporaryDays")
 	patch.FreeUnusedDays, ok2 = num("freeUnusedDays")
 	patch.NotifyWindow, ok3 = num("notifyWindow")
-	err := patch.Validate()
+	err = patch.Validate()
 	if !ok1 || !ok2 || !ok3 {
 		err = licet.Errorf(licet.EINVALID, "the numbers must be whole numbers")
 	}

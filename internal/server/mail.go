@@ -14,17 +14,31 @@ var subscriptionsPage = template.Must(template.New("subs").Parse(`<!DOCTYPE html
 <body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 640px; margin: 0 auto; padding: 16px">
 <h1 style="font-size: 20px">Manage your notification subscriptions</h1>
 <p>License assignment notifications for <strong>{{.Address}}</strong>.</p>
-{{if .Done}}<p role="status" style="background: #e8f5e9; padding: 8px">{{.Done}}</p>{{end}}
-{{if .Subs}}<table cellpadding="6" style="border-collapse: collapse">
+{{if .Done}}<p role="status" class="flash" style="background: #e8f5e9; padding: 8px">{{.Done}}</p>{{end}}
+{{if .Subs}}<table cellpadding="6" style="border-collapse: collapse" aria-label="Subscriptions">
 <tr><th align="left">Organization</th><th align="left">Notifications</th><th></th></tr>
-{{range .Subs}}<tr><td>{{.OrgName}} <small><code>{{.OrgID}}</code></small></td>
-<td>{{if .Subscribed}}subscribed{{else}}unsubscribed{{end}}</td>
+{{range .Subs}}<tr data-org="{{.OrgID}}"><td>{{.OrgName}} <small><code>{{.OrgID}}</code></small></td>
+<td class="state">{{if eq .State "pending"}}{{.AddedBy}} added you: confirm or decline{{else if eq .State "declined"}}declined{{else if .Subscribed}}subscribed{{else}}unsubscribed{{end}}{{if not .NotificationsOn}}; notifications are off for this organization{{end}}</td>
 <td><form method="post" action="/subscriptions">
 <input type="hidden" name="a" value="{{$.Address}}"><input type="hidden" name="t" value="{{$.Token}}">
 <input type="hidden" name="o" value="{{.OrgID}}">
-{{if .Subscribed}}<button name="action" value="unsubscribe">Unsubscribe</button>{{else}}<button name="action" value="subscribe">Subscribe</button>{{end}}
+{{if eq .State "pending"}}<button name="action" value="subscribe">Confirm</button> <button name="action" value="unsubscribe">Decline</button>{{else if .Subscribed}}<button name="action" value="unsubscribe">Unsubscribe</button>{{else}}<button name="action" value="subscribe">Subscribe</button>{{end}}
 </form></td></tr>
 {{end}}</table>{{else}}<p>No organization sends notifications to this address.</p>{{end}}
+</body></html>`))
+
+// unsubscribePage is what a click on the List-Unsubscribe link (a GET)
+// shows: a button, because mail scanners open links and must not
+// unsubscribe anyone. The button posts to the same URL, as RFC 8058's
+// one-click does.
+var unsubscribePage = template.Must(template.New("unsub").Parse(`<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
+<title>Unsubscribe</title></head>
+<body style="font-family: -apple-system, Segoe UI, Helvetica, Arial, sans-serif; max-width: 640px; margin: 0 auto; padding: 16px">
+<h1 style="font-size: 20px">Unsubscribe</h1>
+<p>Stop license assignment notifications of <strong>{{.OrgName}}</strong> to <strong>{{.Address}}</strong>?</p>
+<form method="post"><button id="unsubscribe" type="submit">Unsubscribe</button></form>
+<p><a href="{{.Manage}}">Manage your notification subscriptions</a></p>
 </body></html>`))
 
 // mailLinks is set when notifications are configured.
@@ -32,6 +46,7 @@ func (s *Server) mailRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /mail/{id}", s.mailView)
 	mux.HandleFunc("GET /subscriptions", s.subscriptions)
 	mux.HandleFunc("POST /subscriptions", s.changeSubscription)
+	mux.HandleFunc("GET /subscriptions/unsubscribe", s.unsubscribePage)
 	mux.HandleFunc("POST /subscriptions/unsubscribe", s.oneClickUnsubscribe)
 }
 
@@ -88,19 +103,40 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// known reports whether the organization sends to address at all: nobody
-// subscribes an address to an organization that never listed it.
-func (s *Server) known(r *http.Request, address, orgID string) bool {
+// known returns the address's standing with an organization, nil when the
+// organization never listed it: nobody subscribes an address to an
+// organization that did not.
+func (s *Server) known(r *http.Request, address, orgID string) *licet.Subscription {
 	subs, err := s.Store.Subscriptions(r.Context(), address)
 	if err != nil {
-		return false
+		return nil
 	}
 	for _, sub := range subs {
 		if sub.OrgID == orgID {
-			return true
+			return &sub
 		}
 	}
-	return false
+	return nil
+}
+
+func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	a, _, ok := s.subscriber(w, r)
+	if !ok {
+		return
+	}
+	org, valid := licet.ParseGUID(r.URL.Query().Get("o"))
+	var sub *licet.Subscription
+	if valid {
+		sub = s.known(r, a, org)
+	}
+	if sub == nil {
+		http.Error(w, "malformed request", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	unsubscribePage.Execute(w, map[string]any{"Address": a, "OrgName": sub.OrgName, "Manage": template.URL(s.Mail.Links.SubscriptionsURL(a))})
 }
 
 func (s *Server) changeSubscription(w http.ResponseWriter, r *http.Request) {
@@ -111,7 +147,7 @@ func (s *Server) changeSubscription(w http.ResponseWriter, r *http.Request) {
 	}
 	org, valid := licet.ParseGUID(r.Form.Get("o"))
 	action := r.Form.Get("action")
-	if !valid || (action != "subscribe" && action != "unsubscribe") || !s.known(r, a, org) {
+	if !valid || (action != "subscribe" && action != "unsubscribe") || s.known(r, a, org) == nil {
 		http.Error(w, "malformed request", http.StatusBadRequest)
 		return
 	}
@@ -129,12 +165,12 @@ func (s *Server) changeSubscription(w http.ResponseWriter, r *http.Request) {
 // oneClickUnsubscribe is RFC 8058's POST from a mail client.
 func (s *Server) oneClickUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	a, _, ok := s.subscriber(w, r)
+	a, t, ok := s.subscriber(w, r)
 	if !ok {
 		return
 	}
 	org, valid := licet.ParseGUID(r.URL.Query().Get("o"))
-	if !valid || !s.known(r, a, org) {
+	if !valid || s.known(r, a, org) == nil {
 		http.Error(w, "malformed request", http.StatusBadRequest)
 		return
 	}
@@ -146,7 +182,7 @@ func (s *Server) oneClickUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	w.Write([]byte("Unsubscribed.\n"))
+	s.renderSubscriptions(w, r, a, t, "Unsubscribed.")
 }
 
 func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {

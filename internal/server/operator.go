@@ -125,6 +125,9 @@ type OrgDetail struct {
 	// TemporaryAllowance is how many users may hold a temporary license
 	// at once now (the vendor's temporaryMax, or its default).
 	TemporaryAllowance int `json:"temporaryAllowance"`
+	// Recipients says where each notification address stands (pending
+	// confirmation, declined, unsubscribed, subscribed).
+	Recipients []licet.Recipient `json:"notificationRecipients"`
 }
 
 func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
@@ -143,7 +146,11 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 	if pools == nil {
 		pools = []licet.Pool{}
 	}
-	return &OrgDetail{Organization: o, Seats: seats, Pools: pools,
+	rs, err := s.Store.NotificationRecipients(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
 		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now())}, nil
 }
 
@@ -576,4 +583,54 @@ func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
 		users = []*licet.User{}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"changed": len(ids), "users": users})
+}
+
+// eraseAddress is the right to erasure for an e-mail address: it leaves
+// every organization's notification list, opt-outs and confirmations, its
+// mails are deleted and the audit log no longer names it.
+func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	err := s.writable()
+	if err == nil {
+		err = decodeBody(w, r, &req)
+	}
+	var emails []string
+	if err == nil {
+		emails, err = licet.NormalizeEmails([]string{req.Email})
+	}
+	if err == nil && len(emails) != 1 {
+		err = licet.Errorf(licet.EINVALID, "email is required")
+	}
+	var e *licet.Erasure
+	if err == nil {
+		e, err = s.Store.EraseAddress(r.Context(), emails[0])
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, e)
+}
+
+// exportUser is the right of access: everything stored about one user.
+func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
+	org, err := guidParam(r, "org")
+	var user string
+	if err == nil {
+		user, err = guidParam(r, "user")
+	}
+	var rec *licet.UserRecord
+	if err == nil {
+		rec, err = s.Store.UserRecord(r.Context(), org, user)
+	}
+	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 {
+		err = licet.Errorf(licet.ENOTFOUND, "nothing is stored about user %s in organization %s", user, org)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rec)
 }

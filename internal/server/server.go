@@ -61,8 +61,9 @@ type Server struct {
 	PublicURL string
 	// TLS says the server is served over TLS (for HSTS).
 	TLS bool
-	// MaxLag, when set, makes a read-only server not ready while its copy
-	// is further behind the primary than this.
+	// MaxLag, when set, makes a read-only server not ready, and answer
+	// license checks with 503, while its copy is further behind the
+	// primary than this.
 	MaxLag time.Duration
 
 	registry      *prometheus.Registry
@@ -79,11 +80,15 @@ type Server struct {
 	deviceLimit  *limiter
 	offlineTests *limiter // backend tests per organization
 	rotating     sync.Mutex
+	lag          *lagGuard
 }
 
 // Handler returns the routed handler with its middleware.
 func (s *Server) Handler() http.Handler {
 	s.registry = prometheus.NewRegistry()
+	if s.ReadOnly {
+		s.lag = &lagGuard{store: s.Store, max: s.MaxLag, retry: min(max(s.MaxLag/10, 10*time.Second), 5*time.Minute), logger: s.Logger}
+	}
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
 	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
@@ -175,10 +180,12 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
 	op.HandleFunc("GET /v1/mail", s.listMail)
+	op.HandleFunc("POST /v1/privacy/erase", s.eraseAddress)
+	op.HandleFunc("GET /v1/orgs/{org}/users/{user}/export", s.exportUser)
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
 	s.ssoRoutes(mux, op)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/secrets/"} {
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/", "/v1/secrets/"} {
 		mux.Handle(p, s.operator(op))
 	}
 

@@ -72,6 +72,9 @@ func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, a
 			return licet.Errorf(licet.ECONFLICT, "organization %s exists already", o.ID)
 		}
 		o.CreatedAt = fromMS(ms(now))
+		if err := consentNewAddresses(ctx, tx, o, nil, actor, now); err != nil {
+			return err
+		}
 		return audit(ctx, tx, now, o.ID, actor, "organization.create", "", fmt.Sprintf("name=%q url=%q", o.Name, o.URL))
 	})
 }
@@ -112,11 +115,15 @@ func (s *Store) UpdateOrganization(ctx context.Context, id string, p licet.Setti
 		if o, err = lockOrg(ctx, tx, id); err != nil {
 			return err
 		}
+		before := o.Settings.NotificationEmails
 		changes := licet.ApplyPatch(o, p)
 		if len(changes) == 0 {
 			return nil
 		}
 		if err := o.CheckSettings(); err != nil {
+			return err
+		}
+		if err := consentNewAddresses(ctx, tx, o, before, actor, s.clock.Now()); err != nil {
 			return err
 		}
 		st := o.Settings

@@ -55,6 +55,25 @@ func (s *Store) unseal(v, where string) ([]byte, error) {
 	return s.Sealer.Open(v, where)
 }
 
+// sealedKinds are the places that keep sealed secrets: how to list them
+// (ID, value), where each is sealed for, how to write one back, and
+// whether an older licet kept them in plain text.
+var sealedKinds = []struct {
+	list, update string
+	place        func(id string) string
+	value        func(sealed string) any
+	plain        bool
+}{
+	{`SELECT id, offline_auth FROM organizations WHERE offline_auth <> ''`, `UPDATE organizations SET offline_auth = ? WHERE id = ?`,
+		authPlace, func(v string) any { return v }, true},
+	{`SELECT key, value FROM meta WHERE key LIKE 'secret:%'`, `UPDATE meta SET value = ? WHERE key = ?`,
+		metaPlace, func(v string) any { return []byte(v) }, true},
+	// Single sign-on's client secrets are always sealed (by the sso
+	// package, with the same key).
+	{`SELECT id, secret_sealed FROM sso_providers WHERE secret_sealed <> ''`, `UPDATE sso_providers SET secret_sealed = ? WHERE id = ?`,
+		func(string) string { return SSOSecretPlace }, func(v string) any { return v }, false},
+}
+
 // SealSecrets seals every secret kept in plain text and seals again those
 // sealed with a key other than the active one, in one transaction, and
 // records which key seals them (its ID, never the key).
@@ -74,108 +93,50 @@ func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
 		if len(registered) > 0 && !s.Sealer.Has(string(registered)) {
 			return licet.Errorf(licet.ECONFLICT, "the database's secrets are sealed with key %s, which this server's secrets.key does not hold: copy secrets.key from the server that made it", registered)
 		}
-		reseal := func(v, where string) (string, bool, error) {
-			id, ok := sealedID(v)
-			if ok && id == active {
-				return v, false, nil
-			}
-			if !ok {
-				plain++
-			}
-			plain, err := s.unseal(v, where)
-			if err != nil {
-				return "", false, err
-			}
-			out, err := s.Sealer.Seal(plain, where)
-			return out, true, err
-		}
-		type row struct{ id, v string }
-		var orgs []row
-		rows, err := tx.QueryContext(ctx, `SELECT id, offline_auth FROM organizations WHERE offline_auth <> ''`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.v); err != nil {
-				rows.Close()
-				return err
-			}
-			orgs = append(orgs, r)
-		}
-		rows.Close()
-		for _, r := range orgs {
-			v, changed, err := reseal(r.v, authPlace(r.id))
+		for _, kind := range sealedKinds {
+			rows, err := tx.QueryContext(ctx, kind.list)
 			if err != nil {
 				return err
 			}
-			if changed {
-				if _, err := tx.ExecContext(ctx, `UPDATE organizations SET offline_auth = ? WHERE id = ?`, v, r.id); err != nil {
+			var found [][2]string // id, value
+			for rows.Next() {
+				var id string
+				var v []byte
+				if err := rows.Scan(&id, &v); err != nil {
+					rows.Close()
+					return err
+				}
+				found = append(found, [2]string{id, string(v)})
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, f := range found {
+				id, v, where := f[0], f[1], kind.place(f[0])
+				key, sealed := sealedID(v)
+				if sealed && key == active {
+					continue
+				}
+				var open []byte
+				switch {
+				case sealed || !kind.plain:
+					open, err = s.Sealer.Open(v, where)
+				default: // kept in plain text by an older licet
+					open, plain = []byte(v), plain+1
+				}
+				if err != nil {
+					return err
+				}
+				out, err := s.Sealer.Seal(open, where)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.ExecContext(ctx, kind.update, kind.value(out), id); err != nil {
 					return err
 				}
 				n++
 			}
-		}
-		var metas []row
-		rows, err = tx.QueryContext(ctx, `SELECT key, value FROM meta WHERE key LIKE 'secret:%'`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var r row
-			var b []byte
-			if err := rows.Scan(&r.id, &b); err != nil {
-				rows.Close()
-				return err
-			}
-			r.v = string(b)
-			metas = append(metas, r)
-		}
-		rows.Close()
-		for _, r := range metas {
-			v, changed, err := reseal(r.v, metaPlace(r.id))
-			if err != nil {
-				return err
-			}
-			if changed {
-				if _, err := tx.ExecContext(ctx, `UPDATE meta SET value = ? WHERE key = ?`, []byte(v), r.id); err != nil {
-					return err
-				}
-				n++
-			}
-		}
-		// Single sign-on's client secrets are always sealed (by the sso
-		// package, through the same key): only sealed again.
-		var ssos []row
-		rows, err = tx.QueryContext(ctx, `SELECT id, secret_sealed FROM sso_providers WHERE secret_sealed <> ''`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.v); err != nil {
-				rows.Close()
-				return err
-			}
-			ssos = append(ssos, r)
-		}
-		rows.Close()
-		for _, r := range ssos {
-			if id, ok := sealedID(r.v); ok && id == active {
-				continue
-			}
-			plain, err := s.Sealer.Open(r.v, SSOSecretPlace)
-			if err != nil {
-				return err
-			}
-			v, err := s.Sealer.Seal(plain, SSOSecretPlace)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE sso_providers SET secret_sealed = ? WHERE id = ?`, v, r.id); err != nil {
-				return err
-			}
-			n++
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, sealKeyRow, []byte(active))
 		return err

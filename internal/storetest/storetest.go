@@ -74,6 +74,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("BatchIsAllOrNothing", func(t *testing.T) { testBatch(t, open) })
 	t.Run("SeatCountsMatchUsers", func(t *testing.T) { testSeatCounts(t, open) })
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
+	t.Run("ConsentAndSendTimeChecks", func(t *testing.T) { testConsent(t, open) })
+	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, open) })
 	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
 	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
@@ -474,11 +476,11 @@ func testOutbox(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	admit(t, s, clk, org, GUID('u', 1))
-	mails, err := s.ClaimMail(ctx, 10, time.Minute)
+	mails, err := s.ClaimMail(ctx, 10, time.Minute, 0)
 	if err != nil || len(mails) != 2 {
 		t.Fatalf("claimed %d mails (%v); want one per recipient", len(mails), err)
 	}
-	if again, _ := s.ClaimMail(ctx, 10, time.Minute); len(again) != 0 {
+	if again, _ := s.ClaimMail(ctx, 10, time.Minute, 0); len(again) != 0 {
 		t.Errorf("claimed mails were handed out twice")
 	}
 	if err := s.MailSent(ctx, mails[0].ID); err != nil {
@@ -503,7 +505,7 @@ func testOutbox(t *testing.T, open Opener) {
 		t.Errorf("after unsubscribing: %+v", subs)
 	}
 	admit(t, s, clk, org, GUID('u', 2))
-	if mails, _ := s.ClaimMail(ctx, 10, time.Minute); len(mails) != 1 || mails[0].Address != "it@customer.example" {
+	if mails, _ := s.ClaimMail(ctx, 10, time.Minute, 0); len(mails) != 1 || mails[0].Address != "it@customer.example" {
 		t.Errorf("after unsubscribing, mails to %v", mails)
 	}
 	a, b := s.Secret(ctx, "x")
