@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/licet/licet/internal/cli"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/secrets"
+	"github.com/licet/licet/internal/storetest"
 )
 
 // metaValue reads one row of the meta table of an SQLite file.
@@ -171,5 +173,36 @@ func TestSecretsMigrateAndRotate(t *testing.T) {
 	if code := p.Run(context.Background(), []string{"serve", "--listen", "127.0.0.1:0", "--data", dir}); code == 0 ||
 		!strings.Contains(logs.String(), "copy secrets.key from the server that made it") {
 		t.Errorf("a server with the old key: exit %d\n%s", code, logs.String())
+	}
+}
+
+// On PostgreSQL too: plain secrets from an older licet are sealed on the
+// first start and the tables rewritten; the credentials still work.
+func TestSecretsOnPostgres(t *testing.T) {
+	db := storetest.PostgresURL(t)
+	dir := t.TempDir()
+	s := start(t, dir, nil, "--database", db, "--offline-allow-private")
+	org := s.newOrg(1, 5, "--offline=true")
+	s.mustLicet("user", "assign", "--org", org, "--user", guid('u', 1))
+	dav := newDAV(t)
+	dav.fs.Mkdir(context.Background(), "/crm", 0o755)
+	s.mustLicet("offline", "set", "--org", org, "--backend", dav.URL+"/crm/licet-offline.lic")
+	s.stop()
+	conn, err := pgx.Connect(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `UPDATE organizations SET offline_auth = 'basic crm:s3cret'`); err != nil {
+		t.Fatal(err)
+	}
+	s = start(t, dir, nil, "--database", db, "--offline-allow-private")
+	if out := s.mustLicet("offline", "issue", "--org", org); !strings.Contains(out, "saved to the organization's backend") {
+		t.Errorf("upload with the sealed credentials: %s", out)
+	}
+	var auth string
+	conn.QueryRow(context.Background(), `SELECT offline_auth FROM organizations`).Scan(&auth)
+	if !strings.HasPrefix(auth, "sealed:v1:") {
+		t.Errorf("offline_auth is %q; want it sealed", auth)
 	}
 }
