@@ -2,6 +2,7 @@ package licet
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -40,7 +41,9 @@ type Decision struct {
 // store calls it inside its write transaction to apply the decision, and the
 // hot path calls it on a read to answer without writing when it can.
 func Decide(now time.Time, v *CheckView, edition string) *Decision {
-	if v.Org == nil {
+	if v.Org == nil || (v.Org.Settings.BindURL && !SameHost(v.Org.URL, v.OrgURL)) {
+		// A bound organization answers a check that names another host
+		// exactly as if it did not exist.
 		return deny(StatusUnknownOrganization, "this organization has no licenses on this server")
 	}
 	org, u := v.Org, v.User
@@ -223,6 +226,21 @@ func activeServing(now time.Time, v *CheckView, need string) (time.Time, bool) {
 		ok = true
 	}
 	return until, ok
+}
+
+// SameHost reports whether two URLs name the same host: case-insensitive,
+// whatever the scheme, port, path or a final dot. A URL without a host
+// matches nothing.
+func SameHost(a, b string) bool {
+	host := func(s string) string {
+		u, err := url.Parse(strings.TrimSpace(s))
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	}
+	ha := host(a)
+	return ha != "" && ha == host(b)
 }
 
 // NoSeatToReclaim is the decision when a reclaim found no user to take a

@@ -204,6 +204,37 @@ func TestDecideTemporaryBounds(t *testing.T) {
 	}
 }
 
+// TestDecideURLBinding: with binding on, a check that names another host
+// than the organization's URL is answered as if the organization did not
+// exist; the default leaves OrganizationUrl informative.
+func TestDecideURLBinding(t *testing.T) {
+	licensed := &licet.User{ID: "U", State: licet.UserLicensed, LicenseType: "Standard"}
+	view := func(bind bool, url string) *licet.CheckView {
+		return &licet.CheckView{Org: org(func(s *licet.Settings) { s.BindURL = bind }), User: licensed, OrgURL: url,
+			Pools: []licet.Pool{pool("Standard", 1, now.Add(-time.Hour), time.Time{})}, Types: types}
+	}
+	for _, tc := range []struct {
+		bind bool
+		url  string
+		want licet.Status
+	}{
+		{false, "https://attacker.example", licet.StatusLicensed},
+		{false, "", licet.StatusLicensed},
+		{true, "https://o.example", licet.StatusLicensed},
+		{true, "HTTPS://O.Example:443/crm/", licet.StatusLicensed},
+		{true, "https://o.example.", licet.StatusLicensed},
+		{true, "https://attacker.example", licet.StatusUnknownOrganization},
+		{true, "https://o.example.attacker.example", licet.StatusUnknownOrganization},
+		{true, "", licet.StatusUnknownOrganization},
+		{true, "not a url", licet.StatusUnknownOrganization},
+	} {
+		d := licet.Decide(now, view(tc.bind, tc.url), "")
+		if d.Status != tc.want || (d.Status == licet.StatusUnknownOrganization && (d.Action != licet.ActNone || d.Message != licet.Decide(now, &licet.CheckView{}, "").Message)) {
+			t.Errorf("bind %v, url %q: %s %q action %d", tc.bind, tc.url, d.Status, d.Message, d.Action)
+		}
+	}
+}
+
 func TestDecideReclaimCutoff(t *testing.T) {
 	o := org(func(s *licet.Settings) { s.FreeUnusedDays = 90 })
 	d := licet.Decide(now, &licet.CheckView{Org: o, Pools: []licet.Pool{pool("Standard", 1, now.Add(-time.Hour), time.Time{})}, Types: types, Used: map[string]int{"Standard": 1}}, "")

@@ -519,17 +519,38 @@ type MailEvent struct {
 
 // Mail is one notification in the outbox.
 type Mail struct {
-	ID        int64       `json:"id"`
-	OrgID     string      `json:"orgId"`
-	Address   string      `json:"address"`
-	Kind      string      `json:"kind"`
-	Events    []MailEvent `json:"events"`
-	CreatedAt time.Time   `json:"createdAt"`
-	DueAt     time.Time   `json:"dueAt"`
-	Attempts  int         `json:"attempts"`
-	Status    string      `json:"status"`
-	LastError string      `json:"lastError,omitempty"`
-	SentAt    time.Time   `json:"sentAt,omitzero"`
+	ID        int64           `json:"id"`
+	OrgID     string          `json:"orgId"`
+	Address   string          `json:"address"`
+	Kind      string          `json:"kind"`
+	Events    []MailEvent     `json:"events"`
+	Activity  *ActivityReport `json:"activity,omitempty"` // Kind MailActivity
+	CreatedAt time.Time       `json:"createdAt"`
+	DueAt     time.Time       `json:"dueAt"`
+	Attempts  int             `json:"attempts"`
+	Status    string          `json:"status"`
+	LastError string          `json:"lastError,omitempty"`
+	SentAt    time.Time       `json:"sentAt,omitzero"`
+}
+
+// MailActivity is the kind of the "unusual license activity" mail.
+const MailActivity = "activity"
+
+// ActivityReport is what an "unusual license activity" mail tells: within
+// one minute, how many checks from devices without a license were refused
+// and admitted, and from which source addresses most came.
+type ActivityReport struct {
+	Minute    time.Time     `json:"minute"`
+	Refused   int           `json:"refused"`
+	Admitted  int           `json:"admitted"`
+	Threshold int           `json:"threshold"`
+	Sources   []SourceCount `json:"sources"`
+}
+
+// SourceCount is one source address (an IPv6 /64) and its checks.
+type SourceCount struct {
+	Address string `json:"address"`
+	Checks  int    `json:"checks"`
 }
 
 // Kinds of mail in the outbox.
@@ -613,6 +634,10 @@ type MailStore interface {
 	Subscriptions(ctx context.Context, address string) ([]Subscription, error)
 	SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error
 	Secret(ctx context.Context, name string) ([]byte, error) // a random secret made once, shared by all processes
+	// AlertActivity queues the "unusual license activity" mail to the
+	// organization's addresses unless one was queued within the hour (by
+	// any process); it reports whether it queued one.
+	AlertActivity(ctx context.Context, orgID string, r ActivityReport, now time.Time) (bool, error)
 }
 
 // Admin is an organization administrator: an address, a password, the

@@ -152,8 +152,9 @@ func spawn(bin, database, logLevel string) (*spawned, error) {
 
 func (s *spawned) start() error {
 	// The load comes from few users checking in far more often than real
-	// devices do: the per-device and per-organization limits are off.
-	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", s.dir, "--log-level", s.logLevel, "--rate-org", "0", "--rate-device", "0"}
+	// devices do: every limit is off.
+	args := []string{"serve", "--listen", "127.0.0.1:0", "--data", s.dir, "--log-level", s.logLevel, "--rate-org", "0", "--rate-device", "0",
+		"--rate-admissions", "0", "--rate-new-ip", "0"}
 	if s.database != "" {
 		args = append(args, "--database", s.database)
 	}

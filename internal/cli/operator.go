@@ -809,9 +809,9 @@ func (p *Program) mailList(ctx context.Context, args []string) error {
 		return p.printJSON(out.Mails)
 	}
 	w := table(p.Stdout)
-	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
+	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tKIND\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
 	for _, m := range out.Mails {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, m.Kind, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
 	}
 	return w.Flush()
 }

@@ -14,9 +14,11 @@ import (
 	"net/http/pprof"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/licet/licet"
@@ -48,9 +50,13 @@ type serveConfig struct {
 	dbStatementTimeout     time.Duration
 	maxLag                 time.Duration
 	backupLease            time.Duration
+	hup                    <-chan os.Signal
 	debugListen            string
 	leaseReuse             time.Duration
 	rateOrg, rateDevice    float64
+	rateAdmissions         int // per minute per organization
+	rateNewIP              int // per minute per source address
+	alertRefusals          int
 	tlsCert, tlsKey        string
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
@@ -66,7 +72,12 @@ type serveConfig struct {
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
-	var c serveConfig
+	// SIGHUP ("systemctl reload") must never kill the server: caught from
+	// the very start, acted on once it serves.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	c := serveConfig{hup: hup}
 	fs := p.flags("serve")
 	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&c.data, "data", "./licet-data", "data folder: database, keys, operator token")
@@ -82,7 +93,10 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.backupLease, "backup-lease", protocol.DefaultBackupLeaseLength, "read-only: the longest lease this backup signs")
 	fs.DurationVar(&c.leaseDuration, "lease-duration", 7*24*time.Hour, "how long a signed lease is valid")
 	fs.DurationVar(&c.leaseReuse, "lease-reuse", 5*time.Minute, "send the same signed lease again to a device checking in within this time (0: sign every check)")
-	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may make (bursts of twice that; 0: no limit)")
+	fs.Float64Var(&c.rateOrg, "rate-org", 1000, "license checks per second one organization may get from devices that hold no license (bursts of twice that; 0: no limit)")
+	fs.IntVar(&c.rateAdmissions, "rate-admissions", 60, "license checks that would write (assign, record, temporary) per minute per organization, unless the organization has its own (bursts of 10/3 of that; 0: no limit)")
+	fs.IntVar(&c.rateNewIP, "rate-new-ip", 120, "license checks from devices that hold no license per minute per source address, an IPv6 /64 (bursts of 10/3 of that; 0: no limit)")
+	fs.IntVar(&c.alertRefusals, "alert-refusals", 50, "refusals of new devices within a minute that send an organization the unusual-activity mail, at most once an hour (0: never)")
 	fs.Float64Var(&c.rateDevice, "rate-device", 1, "license checks per second one user's device may make (bursts of 10; 0: no limit)")
 	fs.StringVar(&c.tlsCert, "tls-cert", "", "serve HTTPS with this certificate (PEM); reloaded when the file changes or on SIGHUP")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "the certificate's private key (PEM)")
@@ -103,6 +117,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.env("database-file", "smtp-url-file", "metrics-listen")
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
+	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -134,8 +149,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if (c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour) {
 		return usagef("--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h")
 	}
-	if c.rateOrg < 0 || c.rateDevice < 0 {
-		return usagef("--rate-org and --rate-device must not be negative")
+	if c.rateOrg < 0 || c.rateDevice < 0 || c.rateAdmissions < 0 || c.rateNewIP < 0 || c.alertRefusals < 0 {
+		return usagef("--rate-org, --rate-device, --rate-admissions, --rate-new-ip and --alert-refusals must not be negative")
 	}
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return usagef("--tls-cert and --tls-key go together")
@@ -303,7 +318,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
-		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10}}
+		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10,
+			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
+			NewIPRate: rate.Limit(float64(c.rateNewIP) / 60), NewIPBurst: max(1, c.rateNewIP*10/3), AlertRefusals: c.alertRefusals}}
 	if !c.readOnly {
 		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, nil)
 	}
@@ -365,6 +382,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
 	}
 	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
 		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
 	}
 
@@ -376,8 +394,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
 	}
+	var certs *certReloader
 	if c.tlsCert != "" {
-		certs, err := newCertReloader(c.tlsCert, c.tlsKey, logger)
+		certs, err = newCertReloader(c.tlsCert, c.tlsKey, logger)
 		if err != nil {
 			stopFlush()
 			wg.Wait()
@@ -388,6 +407,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		go certs.watch(stopWatch)
 		hs.TLSConfig = certs.config()
 	}
+	stopHUP := make(chan struct{})
+	defer close(stopHUP)
+	go reloadOnHUP(c.hup, stopHUP, certs, logger)
 	errc := make(chan error, 1)
 	go func() {
 		if hs.TLSConfig != nil {
@@ -446,30 +468,34 @@ func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger
 	return sum[:], nil
 }
 
-// prune deletes, at start and then every period, sent and failed mails
-// older than mailAge and audit entries older than auditAge (0: keep).
+// prune deletes, every period, sent and failed mails older than mailAge
+// and audit entries older than auditAge (0: keep).
 func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
-		if mailAge > 0 {
-			if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
-				logger.Warn("cannot prune old mail", "err", err)
-			} else if n > 0 {
-				logger.Info("old mail pruned", "mails", n)
-			}
-		}
-		if auditAge > 0 {
-			if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
-				logger.Warn("cannot prune the audit log", "err", err)
-			} else if n > 0 {
-				logger.Info("old audit entries pruned", "entries", n)
-			}
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		pruneOnce(ctx, store, clock, logger, mailAge, auditAge)
+	}
+}
+
+func pruneOnce(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge time.Duration) {
+	if mailAge > 0 {
+		if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
+			logger.Warn("cannot prune old mail", "err", err)
+		} else if n > 0 {
+			logger.Info("old mail pruned", "mails", n)
+		}
+	}
+	if auditAge > 0 {
+		if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
+			logger.Warn("cannot prune the audit log", "err", err)
+		} else if n > 0 {
+			logger.Info("old audit entries pruned", "entries", n)
 		}
 	}
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -59,34 +57,58 @@ func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, e
 	return r.cert, nil
 }
 
-// watch reloads on change or SIGHUP until stop closes.
+// watch reloads on change until stop closes.
 func (r *certReloader) watch(stop <-chan struct{}) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	t := time.NewTicker(2 * time.Second)
 	defer t.Stop()
 	for {
 		select {
 		case <-stop:
 			return
-		case <-hup:
 		case <-t.C:
 			r.mu.RLock()
 			same := r.stamp == r.fileStamp()
 			r.mu.RUnlock()
-			if same {
-				continue
+			if !same {
+				r.reload("file changed")
 			}
 		}
-		if err := r.load(); err != nil {
-			r.logger.Error("TLS certificate not reloaded; keeping the previous one", "err", err)
-		} else {
-			r.logger.Info("TLS certificate loaded", "file", r.certFile)
+	}
+}
+
+func (r *certReloader) reload(why string) {
+	if err := r.load(); err != nil {
+		r.logger.Error("TLS certificate not reloaded; keeping the previous one", "why", why, "err", err)
+	} else {
+		r.logger.Info("TLS certificate loaded", "why", why, "file", r.certFile)
+	}
+}
+
+// reloadOnHUP reloads what can be reloaded on each SIGHUP until stop
+// closes: the TLS pair (certs is nil without TLS). It logs every SIGHUP,
+// so an operator's "systemctl reload" is seen to have been received.
+func reloadOnHUP(hup <-chan os.Signal, stop <-chan struct{}, certs *certReloader, logger *slog.Logger) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-hup:
+			if certs == nil {
+				logger.Info("SIGHUP received: nothing to reload (no --tls-cert); still serving")
+				continue
+			}
+			certs.reload("SIGHUP")
 		}
 	}
 }
 
 func (r *certReloader) config() *tls.Config {
-	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12}
+	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12,
+		// TLS 1.2: AEAD suites with forward secrecy only (no CBC, no SHA-1
+		// MACs, no RSA key exchange). TLS 1.3's suites are all AEAD.
+		CipherSuites: []uint16{
+			tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+			tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+			tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+		}}
 }

@@ -48,6 +48,7 @@ type Service struct {
 	kick      chan struct{}
 	cache     *cache
 	leases    *leaseCache
+	pairs     *pairSet
 
 	// Counters for metrics.
 	Assigned, Temporary, Reclaimed, Flushed, FlushErrors atomic.Int64
@@ -59,6 +60,7 @@ func (s *Service) init() {
 		s.seed = maphash.MakeSeed()
 		s.cache = newCache(s.Store, s.Logger)
 		s.leases = newLeaseCache(cmp.Or(s.MaxReusedLeases, 1_000_000))
+		s.pairs = newPairSet()
 	})
 }
 
@@ -76,8 +78,24 @@ func (s *Service) UsersChanged(orgID string, userIDs []string) {
 	s.cache.forgetUsers(orgID, userIDs)
 }
 
-// Check answers one check. req must be normalized.
-func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.Answer, error) {
+// Admission says what a check is, for the limits strangers are held to.
+type Admission struct {
+	Org *licet.Organization // nil: unknown organization
+	// Known is a check from a (user, device) pair that holds a license:
+	// it is never held back because others flood the organization.
+	Known bool
+	// Writes is a check whose decision must be written (assign, record,
+	// temporary license, reclaim).
+	Writes bool
+}
+
+// Gate decides, before anything is written, whether a check may go on; an
+// error (licet.ERATE) refuses it. Nil lets everything through.
+type Gate func(Admission) error
+
+// Check answers one check. req must be normalized. gate, when set, is asked
+// once the check is classified and before anything is written.
+func (s *Service) Check(ctx context.Context, req *licet.CheckRequest, gate Gate) (*licet.Answer, error) {
 	now := s.Clock.Now()
 	s.init()
 	v := &licet.CheckView{}
@@ -113,6 +131,14 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 		}
 	}
 	d := licet.Decide(now, v, req.Edition)
+	known := true // without a gate nothing is held back, and nothing needs remembering
+	if gate != nil {
+		known = v.User != nil && d.Action == licet.ActNone && d.Status.Licensed() &&
+			(v.User.Last.DeviceID == req.DeviceID || s.pairs.has(req.OrganizationID, req.UserID, req.DeviceID))
+		if err := gate(Admission{Org: v.Org, Known: known, Writes: d.Action != licet.ActNone && !s.ReadOnly}); err != nil {
+			return nil, err
+		}
+	}
 	switch {
 	case d.Action == licet.ActNone:
 		if v.User != nil && !s.ReadOnly {
@@ -144,6 +170,9 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest) (*licet.An
 	a := &licet.Answer{Status: d.Status, LicenseType: d.LicenseType, Message: d.Message}
 	if d.Status.Licensed() {
 		s.sign(a, req, now, d.Until)
+		if !known {
+			s.pairs.add(req.OrganizationID, req.UserID, req.DeviceID)
+		}
 	}
 	return a, nil
 }
@@ -173,14 +202,22 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 	l := licet.Lease{Version: 1, Org: req.OrganizationID, User: req.UserID, Device: req.DeviceID,
 		LicenseType: a.LicenseType, Status: a.Status, IssuedAt: now.UTC().Format(licet.TimeFormat),
 		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL, KeyID: k.ID}
-	payload, _ := json.Marshal(l)
-	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
+	a.Lease, a.Signature = SignLease(k, l)
+	a.KeyID = k.ID
 	a.LeaseBase64, a.SignatureBase64 = base64.StdEncoding.EncodeToString(a.Lease), base64.StdEncoding.EncodeToString(a.Signature)
 	a.Expires = exp.UTC().Truncate(time.Second)
 	if s.LeaseReuse > 0 {
 		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, payload64: a.LeaseBase64, sig64: a.SignatureBase64,
 			kid: k.ID, issued: now, exp: a.Expires})
 	}
+}
+
+// SignLease encodes a lease as the payload bytes devices receive and signs
+// exactly those bytes with k. The conformance vectors (sdk/vectors) are made
+// with it, so they hold what servers really send.
+func SignLease(k *keys.Key, l licet.Lease) (payload, sig []byte) {
+	payload, _ = json.Marshal(l)
+	return payload, ed25519.Sign(k.Private, payload)
 }
 
 // sightingShards spreads buffered sightings over locks, so that checks on

@@ -40,14 +40,18 @@ type Content struct {
 	ViewURL          string
 	SubscriptionsURL string
 	UnsubscribeURL   string
-	AddedBy          string // a confirmation: who typed the address in
+	AddedBy          string                // a confirmation: who typed the address in
+	Activity         *licet.ActivityReport // the "unusual license activity" mail
 }
 
 // Render makes the text and HTML parts of a mail of a kind.
 func Render(kind string, c *Content) (text, html string, err error) {
 	name := "" // licet.MailAssignment
-	if kind == licet.MailConfirm {
+	switch kind {
+	case licet.MailConfirm:
 		name = "confirm-"
+	case licet.MailActivity:
+		name = "activity-"
 	}
 	var t, h bytes.Buffer
 	if err := textT.ExecuteTemplate(&t, name+"text", c); err != nil {
@@ -233,6 +237,9 @@ func (d *Dispatcher) content(ctx context.Context, m *licet.Mail) (*Content, erro
 		return nil, err
 	}
 	c.Subject, c.Events = Subject(org, len(m.Events)), m.Events
+	if m.Kind == licet.MailActivity {
+		c.Subject, c.Activity = "Unusual license activity in "+org.Name, m.Activity
+	}
 	return c, nil
 }
 

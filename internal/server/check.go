@@ -105,19 +105,15 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 		writeCheckError(w, f, http.StatusServiceUnavailable, errorBody{Code: licet.EUNAVAILABLE, Message: msg})
 		return f, "stale", nil
 	}
+	// Every device is held to its own rate; devices that hold no license
+	// are held to the limits of s.gate as well.
 	now := time.Now()
-	for _, lim := range []struct {
-		l    *limiter
-		key  string
-		what string
-	}{{s.orgLimit, req.OrganizationID, "this organization"}, {s.deviceLimit, req.OrganizationID + "/" + req.UserID + "/" + req.DeviceID, "this device"}} {
-		if ok, wait := lim.l.allow(lim.key, now); !ok {
-			w.Header().Set("Retry-After", retryAfter(wait))
-			s.limited.WithLabelValues(lim.what[5:]).Inc()
-			return f, "", licet.Errorf(licet.ERATE, "too many license checks from %s; retry after %s seconds", lim.what, retryAfter(wait))
-		}
+	if ok, wait := s.deviceLimit.allow(req.OrganizationID+"/"+req.UserID+"/"+req.DeviceID, now); !ok {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		s.limited.WithLabelValues("device").Inc()
+		return f, "", licet.Errorf(licet.ERATE, "too many license checks from this device; retry after %s seconds", retryAfter(wait))
 	}
-	a, err := s.Service.Check(r.Context(), &req)
+	a, err := s.Service.Check(r.Context(), &req, s.gate(w, r, req.OrganizationID, now))
 	if err != nil {
 		return f, "", err
 	}

@@ -178,7 +178,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		s.render(w, 400, "login", &page{Title: "Log in", Error: "The form could not be read."})
 		return
 	}
@@ -266,10 +266,11 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return
 	}
-	tok := ""
-	if r.ParseForm() == nil {
-		tok = strings.TrimSpace(r.PostForm.Get("token"))
+	if parseForm(r) != nil {
+		s.render(w, http.StatusBadRequest, "login", &page{Title: "Log in", Error: "The form could not be read."})
+		return
 	}
+	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	h := sha256.Sum256([]byte(tok))
 	if tok == "" || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
 		s.Logger.Info("operator login failed", "remote", clientIP(r))
@@ -326,8 +327,12 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	hash := tokenHash(r.PathValue("token"))
 	a, err := s.Store.AdminByLink(r.Context(), hash)
-	if err != nil || r.ParseForm() != nil {
+	if err != nil {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "This link is not valid: it was used already or has expired. Ask for a new one."})
+		return
+	}
+	if parseForm(r) != nil {
+		s.render(w, http.StatusBadRequest, "password", &page{Title: "Set your password", Data: a.Email, Error: "The form could not be read."})
 		return
 	}
 	pw := r.PostForm.Get("password")
@@ -358,7 +363,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	a := adminOf(r)
 	p := &page{Title: "Change your password", Admin: a}
-	if r.ParseForm() != nil {
+	if parseForm(r) != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "password", p)
 		return
@@ -535,6 +540,14 @@ func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, _ := userFilter(r.URL.Query())
+	f.Limit = 1000
+	// The first page is read before anything is sent: a failure is an
+	// error status, not a file with only the header.
+	users, _, err := s.Store.Users(r.Context(), o.ID, f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="mobile-users.csv"`)
 	cw := csv.NewWriter(w)
@@ -546,11 +559,11 @@ func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) {
 		return t.UTC().Format(time.RFC3339)
 	}
 	for f.Offset = 0; ; f.Offset += 1000 {
-		f.Limit = 1000
-		users, _, err := s.Store.Users(r.Context(), o.ID, f)
-		if err != nil {
-			s.Logger.Error("csv export cut short", "err", err)
-			break
+		if f.Offset > 0 {
+			if users, _, err = s.Store.Users(r.Context(), o.ID, f); err != nil {
+				s.Logger.Error("csv export cut short", "err", err)
+				break
+			}
 		}
 		for _, u := range users {
 			st := string(u.State)
@@ -586,7 +599,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		http.Error(w, "the form could not be read", http.StatusBadRequest)
 		return
 	}
@@ -684,7 +697,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "settings", p)
 		return
@@ -782,7 +795,7 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		s.offlineView(w, r, o, 400, &page{Error: "The form could not be read."})
 		return
 	}
@@ -914,17 +927,14 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
-	var emails []string
+	var email string
 	if err == nil {
-		emails, err = licet.NormalizeEmails([]string{req.Email})
-	}
-	if err == nil && len(emails) != 1 {
-		err = licet.Errorf(licet.EINVALID, "email is required")
+		email, err = oneEmail(req.Email)
 	}
 	tok := randomToken()
 	var a *licet.Admin
 	if err == nil {
-		a, err = s.Store.AddAdmin(r.Context(), org, emails[0], tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
+		a, err = s.Store.AddAdmin(r.Context(), org, email, tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -957,7 +967,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := ""
-	if r.ParseForm() == nil {
+	if parseForm(r) == nil {
 		name = strings.TrimSpace(r.PostForm.Get("name"))
 	}
 	if name == "" || len(name) > 100 || licet.ValidName(name) != nil {

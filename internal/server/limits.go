@@ -15,6 +15,15 @@ import (
 type Limits struct {
 	OrgRate, DeviceRate   rate.Limit // checks per second; 0: no limit
 	OrgBurst, DeviceBurst int
+	// NewIPRate bounds checks from devices that hold no license per source
+	// address (an IPv6 /64); AdmissionRate the checks that would write,
+	// per organization, unless the organization has its own setting.
+	NewIPRate, AdmissionRate   rate.Limit // per second; 0: no limit
+	NewIPBurst, AdmissionBurst int
+	// AlertRefusals is how many refusals of new devices within a minute
+	// make an organization's administrators get the "unusual license
+	// activity" mail (0: never).
+	AlertRefusals int
 }
 
 // limiter keeps one token bucket per key, forgetting keys idle for a while
@@ -61,6 +70,14 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
+	return l.allowRate(key, now, l.rate, l.burst)
+}
+
+// allowRate is allow with a rate of key's own (rate.Inf: no limit).
+func (l *limiter) allowRate(key string, now time.Time, r rate.Limit, burst int) (bool, time.Duration) {
+	if l == nil || r == rate.Inf {
+		return true, 0
+	}
 	sh := l.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
@@ -73,14 +90,18 @@ func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
 		sh.swept = now
 	}
 	b := sh.buckets[key]
+	burst = max(1, burst)
 	if b == nil {
-		b = &bucket{l: rate.NewLimiter(l.rate, l.burst)}
+		b = &bucket{l: rate.NewLimiter(r, burst)}
 		sh.buckets[key] = b
+	} else if b.l.Limit() != r || b.l.Burst() != burst {
+		b.l.SetLimitAt(now, r)
+		b.l.SetBurstAt(now, burst)
 	}
 	b.seen = now
-	r := b.l.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
+	res := b.l.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d > 0 {
+		res.CancelAt(now)
 		return false, d
 	}
 	return true, 0

@@ -48,6 +48,18 @@ func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 	return nil
 }
 
+// oneEmail reads one plain e-mail address, lower-cased.
+func oneEmail(v string) (string, error) {
+	emails, err := licet.NormalizeEmails([]string{v})
+	if err == nil && len(emails) != 1 {
+		err = licet.Errorf(licet.EINVALID, "email is required")
+	}
+	if err != nil {
+		return "", err
+	}
+	return emails[0], nil
+}
+
 // guidParam reads a GUID path parameter.
 func guidParam(r *http.Request, name string) (string, error) {
 	id, ok := licet.ParseGUID(r.PathValue(name))
@@ -596,16 +608,13 @@ func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
-	var emails []string
+	var email string
 	if err == nil {
-		emails, err = licet.NormalizeEmails([]string{req.Email})
-	}
-	if err == nil && len(emails) != 1 {
-		err = licet.Errorf(licet.EINVALID, "email is required")
+		email, err = oneEmail(req.Email)
 	}
 	var e *licet.Erasure
 	if err == nil {
-		e, err = s.Store.EraseAddress(r.Context(), emails[0])
+		e, err = s.Store.EraseAddress(r.Context(), email)
 	}
 	if err != nil {
 		s.error(w, r, err)

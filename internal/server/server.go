@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
@@ -76,8 +78,11 @@ type Server struct {
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
 	hashes       *hashGate
-	orgLimit     *limiter
+	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
+	newByIP      *limiter // checks from devices that hold no license, per source
+	admissions   *limiter // checks that would write, per organization
+	activity     activity
 	offlineTests *limiter // backend tests per organization
 	rotating     sync.Mutex
 	lag          *lagGuard
@@ -91,6 +96,8 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
 	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.newByIP = newLimiter(s.Limits.NewIPRate, s.Limits.NewIPBurst)
+	s.admissions = newLimiter(s.Limits.AdmissionRate, s.Limits.AdmissionBurst)
 	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
 	role := licet.RolePrimary
 	if s.ReadOnly {
@@ -191,7 +198,55 @@ func (s *Server) Handler() http.Handler {
 
 	// Browsers' cross-site writes are refused; devices and scripts send no
 	// Sec-Fetch-Site or Origin and pass.
-	return s.logRequests(http.NewCrossOriginProtection().Handler(mux))
+	return s.logRequests(http.NewCrossOriginProtection().Handler(plainQuery(mux)))
+}
+
+// plainText checks form and query values: valid UTF-8 and no NUL. Such
+// bytes are never meaningful in a filter, a search or a form field;
+// PostgreSQL refuses them with an error, SQLite cuts a pattern at a NUL.
+func plainText(v url.Values) error {
+	for k, vs := range v {
+		for _, s := range append(vs, k) {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return licet.Errorf(licet.EINVALID, "the parameter %q holds invalid UTF-8 or a NUL byte", strings.ToValidUTF8(k, "?"))
+			}
+		}
+	}
+	return nil
+}
+
+// plainQuery answers 400 to any request whose query string cannot be read
+// or holds invalid text (plainText), before any handler sees it: every
+// filter and search of the API, the console and the CSV export.
+func plainQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err == nil {
+				err = plainText(q)
+			} else {
+				err = licet.Errorf(licet.EINVALID, "the query string could not be read")
+			}
+			if err != nil {
+				if strings.HasPrefix(r.URL.Path, "/v1/") {
+					writeJSON(w, http.StatusBadRequest, map[string]errorBody{"error": {Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
+				} else {
+					http.Error(w, licet.ErrorMessage(err), http.StatusBadRequest)
+				}
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// parseForm parses a request's form (within the handler's body limit) and
+// refuses invalid text in it (plainText).
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	return plainText(r.Form)
 }
 
 // operator admits requests bearing the operator token, and requests

@@ -77,7 +77,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "Sign-in with an organization's account is not available on this server."})
 		return
 	}
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		s.render(w, http.StatusBadRequest, "login", &page{Title: "Log in", Error: "The form could not be read."})
 		return
 	}

@@ -4,7 +4,11 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/licet/licet"
@@ -127,4 +131,48 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 		}
 	}
 	return ids, nil
+}
+
+// AlertActivity queues the "unusual license activity" mail to every
+// subscribed address of the organization (its administrators, and listed
+// addresses that confirmed), whether or not assignment notifications are
+// on; at most one an hour per organization,
+// across processes (the organization's row lock orders them).
+func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.ActivityReport, now time.Time) (sent bool, err error) {
+	err = s.write(ctx, func(tx *Tx) error {
+		org, err := lockOrg(ctx, tx, orgID)
+		if err != nil {
+			return err
+		}
+		var last int64
+		err = tx.QueryRowContext(ctx, `SELECT last_sent FROM activity_alerts WHERE org_id = ?`, orgID).Scan(&last)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if err == nil && now.Sub(fromMS(last)) < time.Hour {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_alerts (org_id, last_sent) VALUES (?, ?)
+			ON CONFLICT (org_id) DO UPDATE SET last_sent = excluded.last_sent`, orgID, ms(now)); err != nil {
+			return err
+		}
+		rs, err := recipientStates(ctx, tx, org)
+		if err != nil {
+			return err
+		}
+		b, _ := json.Marshal(r)
+		for _, rc := range rs {
+			if rc.State != licet.SubSubscribed {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, orgID, rc.Address, licet.MailActivity, string(b), ms(now), ms(now)); err != nil {
+				return err
+			}
+		}
+		sent = true
+		return audit(ctx, tx, now, orgID, licet.ActorAutomatic, "organization.activity_alert", "",
+			fmt.Sprintf("refused=%d admitted=%d in the minute from %s", r.Refused, r.Admitted, r.Minute.UTC().Format(time.RFC3339)))
+	})
+	return sent, err
 }

@@ -243,6 +243,10 @@ func scanMail(r scanner) (*licet.Mail, error) {
 		return nil, err
 	}
 	m.CreatedAt, m.DueAt, m.SentAt = fromMS(created), fromMS(due), fromMS(sent)
+	if m.Kind == licet.MailActivity {
+		m.Activity, m.Events = &licet.ActivityReport{}, []licet.MailEvent{}
+		return &m, json.Unmarshal([]byte(raw), m.Activity)
+	}
 	if err := json.Unmarshal([]byte(raw), &m.Events); err != nil {
 		return nil, err
 	}
@@ -356,6 +360,9 @@ func wanted(org *licet.Organization, rs []licet.Recipient, m *licet.Mail) bool {
 	}
 	if m.Kind == licet.MailConfirm {
 		return rs[i].Listed && rs[i].State == licet.SubPending
+	}
+	if m.Kind == licet.MailActivity { // a security alert: whether or not assignment notifications are on
+		return rs[i].State == licet.SubSubscribed
 	}
 	return org.Settings.Notifications && rs[i].State == licet.SubSubscribed
 }

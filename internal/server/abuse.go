@@ -1,0 +1,166 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/licensing"
+	"golang.org/x/time/rate"
+)
+
+// The check is unauthenticated: whoever knows an organization's ID can send
+// one. So devices that hold a license are never held back by the limits
+// below; everything else (new users, known users on new devices, users
+// without a license, unknown organizations) is limited per source address
+// and per organization, and checks that would write are limited per
+// organization again. A burst of refusals alerts the organization
+// (docs/OPERATIONS.md, "Abuse and limits").
+
+// gate returns the check's gate: the limits for checks from pairs that
+// hold no license, answered 429 with Retry-After.
+func (s *Server) gate(w http.ResponseWriter, r *http.Request, orgID string, now time.Time) licensing.Gate {
+	if s.newByIP == nil && s.orgLimit == nil && s.admissions == nil {
+		return nil
+	}
+	return func(a licensing.Admission) error {
+		if a.Known {
+			return nil
+		}
+		src := sourceKey(clientIP(r))
+		refuse := func(limit, what string, wait time.Duration) error {
+			w.Header().Set("Retry-After", retryAfter(wait))
+			s.limited.WithLabelValues(limit).Inc()
+			if a.Org != nil {
+				s.activity.refused(s, a.Org, src, now)
+			}
+			return licet.Errorf(licet.ERATE, "too many license checks from new devices %s; retry after %s seconds", what, retryAfter(wait))
+		}
+		if ok, wait := s.newByIP.allow(src, now); !ok {
+			return refuse("new_ip", "from this address", wait)
+		}
+		if ok, wait := s.orgLimit.allow(orgID, now); !ok {
+			return refuse("organization", "for this organization", wait)
+		}
+		if a.Writes && a.Org != nil {
+			r, burst := s.admissionRate(a.Org)
+			if ok, wait := s.admissions.allowRate(orgID, now, r, burst); !ok {
+				return refuse("admissions", "for this organization (admissions)", wait)
+			}
+			s.activity.admitted(a.Org.ID, src, now)
+		}
+		return nil
+	}
+}
+
+// admissionRate is an organization's admissions limit: its own setting,
+// else the server's default.
+func (s *Server) admissionRate(o *licet.Organization) (rate.Limit, int) {
+	switch n := o.Settings.AdmissionsPerMinute; {
+	case n == 0:
+		return rate.Inf, 0
+	case n > 0:
+		return rate.Limit(float64(n) / 60), max(1, n*10/3) // bursts of 200 for 60 a minute, as the default
+	}
+	return s.Limits.AdmissionRate, s.Limits.AdmissionBurst
+}
+
+// sourceKey is the address a source is limited by: an IPv4 address, or
+// the /64 an IPv6 address is in (one host usually has a whole /64).
+func sourceKey(ip string) string {
+	a := net.ParseIP(ip)
+	if a == nil || a.To4() != nil {
+		return ip
+	}
+	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
+// activity counts, per organization and minute, the checks from new
+// devices that were refused and admitted, with their busiest sources, and
+// sends the "unusual license activity" alert when refusals pass the
+// threshold. Only counts and addresses are kept, in memory, for the
+// current minute.
+type activity struct {
+	mu   sync.Mutex
+	orgs map[string]*orgActivity
+}
+
+type orgActivity struct {
+	minute            time.Time
+	refused, admitted int
+	sources           map[string]int // refusals and admissions by source, at most maxSources
+	alerted           time.Time      // last alert this process triggered
+}
+
+const maxSources = 256
+
+func (a *activity) get(orgID string, now time.Time) *orgActivity {
+	if a.orgs == nil {
+		a.orgs = map[string]*orgActivity{}
+	}
+	o := a.orgs[orgID]
+	if o == nil {
+		if len(a.orgs) > 100_000 { // a flood of unknown organizations cannot reach here; bound it anyway
+			clear(a.orgs)
+		}
+		o = &orgActivity{}
+		a.orgs[orgID] = o
+	}
+	if m := now.Truncate(time.Minute); !m.Equal(o.minute) {
+		o.minute, o.refused, o.admitted, o.sources = m, 0, 0, nil
+	}
+	return o
+}
+
+func (o *orgActivity) count(src string) {
+	if o.sources == nil {
+		o.sources = map[string]int{}
+	}
+	if _, ok := o.sources[src]; ok || len(o.sources) < maxSources {
+		o.sources[src]++
+	}
+}
+
+func (a *activity) admitted(orgID, src string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	o := a.get(orgID, now)
+	o.admitted++
+	o.count(src)
+}
+
+// refused counts a refusal and, the first time in an hour that an
+// organization passes the threshold within a minute, queues the alert.
+func (a *activity) refused(s *Server, org *licet.Organization, src string, now time.Time) {
+	a.mu.Lock()
+	o := a.get(org.ID, now)
+	o.refused++
+	o.count(src)
+	if s.Limits.AlertRefusals <= 0 || o.refused <= s.Limits.AlertRefusals || now.Sub(o.alerted) < time.Hour {
+		a.mu.Unlock()
+		return
+	}
+	o.alerted = now
+	rep := licet.ActivityReport{Minute: o.minute, Refused: o.refused, Admitted: o.admitted, Threshold: s.Limits.AlertRefusals}
+	for src, n := range o.sources {
+		rep.Sources = append(rep.Sources, licet.SourceCount{Address: src, Checks: n})
+	}
+	a.mu.Unlock()
+	slices.SortFunc(rep.Sources, func(x, y licet.SourceCount) int { return y.Checks - x.Checks })
+	rep.Sources = rep.Sources[:min(len(rep.Sources), 10)]
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		sent, err := s.Store.AlertActivity(ctx, org.ID, rep, now)
+		switch {
+		case err != nil:
+			s.Logger.Warn("unusual license activity: the alert could not be queued", "org", org.ID, "err", err)
+		case sent:
+			s.Logger.Warn("unusual license activity: alert queued", "org", org.ID, "refused", rep.Refused, "admitted", rep.Admitted)
+		}
+	}()
+}
