@@ -22,6 +22,7 @@ type orgDetail struct {
 	Pools              []licet.Pool      `json:"pools"`
 	TemporaryAllowance int               `json:"temporaryAllowance"`
 	Recipients         []licet.Recipient `json:"notificationRecipients"`
+	Hosts              []licet.Host      `json:"hosts"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -260,6 +261,21 @@ func (p *Program) printOrg(d *orgDetail) {
 	if len(d.Pools) > 0 {
 		fmt.Fprintln(p.Stdout)
 		p.printPools(d.Pools)
+	}
+	if len(d.Hosts) > 0 {
+		fmt.Fprintln(p.Stdout)
+		fmt.Fprintln(p.Stdout, "Hosts to allow through the organization's firewall:")
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "HOST\tURL\tFOR")
+		for _, h := range d.Hosts {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", h.Host, h.URL, h.Purpose)
+		}
+		w.Flush()
+		for _, h := range d.Hosts {
+			if h.Warning != "" {
+				fmt.Fprintf(p.Stdout, "warning: %s: %s\n", h.Host, h.Warning)
+			}
+		}
 	}
 }
 

@@ -67,6 +67,7 @@ type serveConfig struct {
 	databaseFile           string
 	smtpURLFile            string
 	metricsListen          string
+	backupURL, primaryURL  string
 	offlineAllowPrivate    bool
 	offlineAutoInterval    time.Duration
 }
@@ -114,7 +115,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.databaseFile, "database-file", "", "file holding --database (a postgres:// URL with its password stays out of ps and the environment)")
 	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
-	fs.env("database-file", "smtp-url-file", "metrics-listen")
+	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
+	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
+	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
@@ -182,9 +185,12 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 		c.leaseDuration = min(c.leaseDuration, c.backupLease)
 		c.leaseReuse = min(c.leaseReuse, c.leaseDuration/10)
 	}
-	if c.publicURL != "" {
-		if err := licet.ValidURL(c.publicURL); err != nil {
-			return usagef("--public-url: %s", licet.ErrorMessage(err))
+	for _, u := range []struct{ name, v string }{{"public-url", c.publicURL}, {"backup-url", c.backupURL}, {"primary-url", c.primaryURL}} {
+		if u.v == "" {
+			continue
+		}
+		if err := licet.ValidURL(u.v); err != nil {
+			return usagef("--%s: %s", u.name, licet.ErrorMessage(err))
 		}
 	}
 	out := newBufferedLog(p.Stderr, 100*time.Millisecond)
@@ -318,6 +324,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
+		BackupURL: strings.TrimRight(c.backupURL, "/"), PrimaryURL: strings.TrimRight(c.primaryURL, "/"),
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10,
 			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
 			NewIPRate: rate.Limit(float64(c.rateNewIP) / 60), NewIPBurst: max(1, c.rateNewIP*10/3), AlertRefusals: c.alertRefusals}}

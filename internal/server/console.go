@@ -63,6 +63,10 @@ type page struct {
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
+	// Hosts is the organization's firewall allow list (Settings).
+	Hosts []licet.Host
+	// Primary is the primary's console, on the read-only backup's page.
+	Primary string
 }
 
 type ctxKey int
@@ -70,6 +74,10 @@ type ctxKey int
 const adminKey ctxKey = 0
 
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
+	if s.ReadOnly { // no session can be kept here: every page says where the console is
+		mux.HandleFunc("/admin/", s.backupConsole)
+		return
+	}
 	s.logins = newLoginThrottle()
 	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
 	s.hashes = defaultHashGate()
@@ -81,8 +89,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	auth := func(h http.HandlerFunc) http.Handler { return s.signedIn(h) }
 	mux.Handle("POST /admin/logout", auth(s.logout))
 	mux.Handle("GET /admin/{$}", auth(s.orgsPage))
-	mux.Handle("GET /admin/password", auth(s.passwordPage))
-	mux.Handle("POST /admin/password", auth(s.changePassword))
+	mux.Handle("GET /admin/password", auth(notOperator(s.passwordPage)))
+	mux.Handle("POST /admin/password", auth(notOperator(s.changePassword)))
 	mux.Handle("GET /admin/orgs/{org}/users", auth(s.usersPage))
 	mux.Handle("GET /admin/orgs/{org}/users.csv", auth(s.usersCSV))
 	mux.Handle("POST /admin/orgs/{org}/users", auth(s.usersAction))
@@ -94,9 +102,35 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/orgs/{org}/offline/test", auth(s.offlineTest))
 	mux.Handle("GET /admin/orgs/{org}/offline/download", auth(s.offlineDownload))
 	mux.Handle("GET /admin/orgs/{org}/audit", auth(s.auditPage))
-	mux.Handle("GET /admin/tokens", auth(s.tokensPage))
-	mux.Handle("POST /admin/tokens", auth(s.createToken))
-	mux.Handle("POST /admin/tokens/{id}/revoke", auth(s.revokeToken))
+	mux.Handle("GET /admin/tokens", auth(notOperator(s.tokensPage)))
+	mux.Handle("POST /admin/tokens", auth(notOperator(s.createToken)))
+	mux.Handle("POST /admin/tokens/{id}/revoke", auth(notOperator(s.revokeToken)))
+}
+
+// notOperator keeps the operator, who signs in with the operator token and
+// has neither a password nor administrator API tokens, off a page.
+func notOperator(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if adminOf(r).IsOperator() {
+			http.NotFound(w, r)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// backupConsole is every console page of a read-only backup server: it
+// says what this server is and where the primary's console is.
+func (s *Server) backupConsole(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusOK
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusConflict // nothing can be changed here
+	}
+	p := &page{Title: "This is the read-only backup licensing server"}
+	if s.PrimaryURL != "" {
+		p.Primary = s.PrimaryURL + "/admin/"
+	}
+	s.render(w, status, "backup", p)
 }
 
 func tokenHash(tok string) string {
@@ -663,7 +697,8 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}))
+	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data,
+		Hosts: s.allowList(r.Context(), o)}))
 }
 
 // settingsData is what the Settings page shows beside the organization:
@@ -696,7 +731,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}
+	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data, Hosts: s.allowList(r.Context(), o)}
 	if err := parseForm(r); err != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "settings", p)

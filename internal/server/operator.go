@@ -140,6 +140,8 @@ type OrgDetail struct {
 	// Recipients says where each notification address stands (pending
 	// confirmation, declined, unsubscribed, subscribed).
 	Recipients []licet.Recipient `json:"notificationRecipients"`
+	// Hosts is the organization's firewall allow list.
+	Hosts []licet.Host `json:"hosts"`
 }
 
 func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
@@ -163,7 +165,7 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 		return nil, err
 	}
 	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
-		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now())}, nil
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.allowList(r.Context(), o)}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
@@ -634,7 +636,7 @@ func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		rec, err = s.Store.UserRecord(r.Context(), org, user)
 	}
-	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 {
+	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 && rec.TemporaryGrantedAt.IsZero() {
 		err = licet.Errorf(licet.ENOTFOUND, "nothing is stored about user %s in organization %s", user, org)
 	}
 	if err != nil {

@@ -61,6 +61,10 @@ type Server struct {
 	Limits Limits
 	// PublicURL is where the console's links point.
 	PublicURL string
+	// BackupURL is the read-only backup server's public URL (on the
+	// primary); PrimaryURL the primary's (on a backup, whose console
+	// sends administrators there). Both are named in allow lists.
+	BackupURL, PrimaryURL string
 	// TLS says the server is served over TLS (for HSTS).
 	TLS bool
 	// MaxLag, when set, makes a read-only server not ready, and answer

@@ -220,7 +220,18 @@ func consentNewAddresses(ctx context.Context, tx *Tx, org *licet.Organization, b
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			continue
+			// Asked before: ask again only if it is still pending and its
+			// confirmation never went (dropped when the address was removed
+			// before it was sent) or was pruned.
+			var again int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_consents c WHERE c.org_id = ? AND c.address = ? AND c.state = 'pending'
+				AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.org_id = c.org_id AND m.address = c.address AND m.kind = 'confirm')`,
+				org.ID, addr).Scan(&again); err != nil {
+				return err
+			}
+			if again == 0 {
+				continue
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
 			VALUES (?, ?, 'confirm', '[]', ?, ?)`, org.ID, addr, ms(now), ms(now)); err != nil {
