@@ -81,6 +81,7 @@ type Server struct {
 
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
+	ssoByIP      *limiter // single sign-on starts
 	hashes       *hashGate
 	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
