@@ -29,6 +29,7 @@ import (
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
@@ -71,6 +72,7 @@ type serveConfig struct {
 	metricsListen          string
 	backupURL, primaryURL  string
 	offlineAllowPrivate    bool
+	offlineAutoInterval    time.Duration
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -111,6 +113,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailRetention, "mail-retention", 90*24*time.Hour, "delete sent and failed mails this long after they were sent or given up (0: keep them)")
 	fs.DurationVar(&c.auditRetention, "audit-retention", 0, "delete audit log entries older than this (0: keep them)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
+	fs.DurationVar(&c.offlineAutoInterval, "offline-auto-interval", time.Minute, "how often automatic offline Updates are looked for")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -120,7 +123,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
 	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
 	fs.env("patroni", "cache-grace")
@@ -163,6 +166,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
 		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
+	}
+	if c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour {
+		return usagef("--offline-auto-interval must be between 10ms and 1h")
 	}
 	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
 		return usagef("--flush-interval must be between 10ms and 1m")
@@ -300,6 +306,22 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	} else if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
 	}
+	// The secrets the database keeps are sealed with <data>/secrets.key,
+	// made on the first start; a database from before is sealed now.
+	box, err := secrets.Open(filepath.Join(c.data, "secrets.key"), !c.readOnly)
+	if err != nil {
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	store.Sealer = box
+	if !c.readOnly {
+		n, err := store.SealSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("secrets: %s", licet.ErrorMessage(err))
+		}
+		if n > 0 {
+			logger.Info("secrets sealed", "count", n, "file", box.Path())
+		}
+	}
 	tokenHash, err := operatorToken(ctx, store, c, logger)
 	if err != nil {
 		return err
@@ -321,18 +343,14 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
 	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
-	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
+	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		BackupURL: strings.TrimRight(c.backupURL, "/"), PrimaryURL: strings.TrimRight(c.primaryURL, "/"),
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10,
 			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
 			NewIPRate: rate.Limit(float64(c.rateNewIP) / 60), NewIPBurst: max(1, c.rateNewIP*10/3), AlertRefusals: c.alertRefusals}}
 	if !c.readOnly {
-		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
-		if err != nil {
-			return err
-		}
-		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, nil)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -370,7 +388,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		secret, err := store.Secret(ctx, "mail-links")
 		if err != nil {
-			return fmt.Errorf("mail link secret: %w", err)
+			return fmt.Errorf("mail link secret: %v", licet.ErrorMessage(err))
 		}
 		host := "licet"
 		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
@@ -384,6 +402,10 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Run(flushCtx) })
+	if !c.readOnly {
+		auto := offline.NewAuto(off)
+		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })
+	}
 	if srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
 	}

@@ -61,6 +61,7 @@ const migrationLockKey = 0x6c69636574
 // Dialect is PostgreSQL's.
 var Dialect = &sqlstore.Dialect{
 	Name:            "postgres",
+	Compact:         []string{`VACUUM FULL organizations`, `VACUUM FULL meta`},
 	GroupCommit:     true,
 	Numbered:        true,
 	Greatest:        "GREATEST",

@@ -46,6 +46,9 @@ type Dialect struct {
 	// transaction right after its commit succeeded, and returns an error
 	// when the commit's outcome is in doubt after all.
 	CheckCommit func(*sql.Conn) error
+	// Compact runs, outside a transaction, after secrets were sealed
+	// again, so that no old copy of them stays in free pages or dead rows.
+	Compact []string
 	// Unavailable tells errors that mean "the database cannot be reached or
 	// is overloaded now" (answered 503) from bugs (500).
 	Unavailable func(error) bool
@@ -64,6 +67,9 @@ type Store struct {
 	// AfterUserChange, when set, is called after every committed change to
 	// users, with the users that changed.
 	AfterUserChange func(orgID string, userIDs []string)
+	// Sealer seals backend credentials and the mail-link secret before
+	// they are written; nil keeps them in plain text (tests of other things).
+	Sealer licet.Sealer
 
 	// WriteTimeout bounds a group of admissions' transaction (default 30s).
 	WriteTimeout time.Duration
