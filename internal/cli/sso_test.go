@@ -459,3 +459,21 @@ func TestSSOWithoutItsSecretsKeySaysSo(t *testing.T) {
 		t.Errorf("after the secret was set again: %d", resp.StatusCode)
 	}
 }
+
+func TestSSOStartsAreBoundedPerAddress(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5)
+	op := newHostileOP(t, "the-client-secret-0123456789")
+	ssoSet(t, s, "--id", "contoso", "--issuer", op.srv.URL, "--client-id", "licet-client", "--domains", "contoso.example", "--orgs", org)
+	c := browserless(t)
+	for i := range 40 {
+		resp, _ := form(t, c, s.url+"/admin/sso", url.Values{"email": {"alice@contoso.example"}})
+		if resp.StatusCode == 429 {
+			if i < 30 || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("refused after %d starts, Retry-After %q", i, resp.Header.Get("Retry-After"))
+			}
+			return
+		}
+	}
+	t.Error("40 sign-in starts from one address in a row were all accepted")
+}

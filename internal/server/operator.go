@@ -646,7 +646,7 @@ func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		rec, err = s.Store.UserRecord(r.Context(), org, user)
 	}
-	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 {
+	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 && rec.TemporaryGrantedAt.IsZero() {
 		err = licet.Errorf(licet.ENOTFOUND, "nothing is stored about user %s in organization %s", user, org)
 	}
 	if err != nil {

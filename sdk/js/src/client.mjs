@@ -76,7 +76,7 @@ const fail = (code, detail) => new StepError(code, detail ? `${STEP[code]}: ${de
 const MAX_OFFLINE_BYTES = 8 << 20;
 
 /**
- * A device's license check. See index.d.ts for the configuration; every
+ * A device's license check. See index.d.mts for the configuration; every
  * I/O is pluggable: `fetch` (default globalThis.fetch) and `store`.
  */
 export class Client {
