@@ -100,6 +100,18 @@ func ActiveSeats(pools []Pool, now time.Time) int {
 	return n
 }
 
+// Host is one entry of an organization's firewall allow list: a host name
+// (with its port when not the scheme's default) that its devices or
+// administrators reach, or that reaches them.
+type Host struct {
+	Host    string `json:"host"`
+	URL     string `json:"url"`
+	Purpose string `json:"purpose"`
+	// Warning says what is wrong with it, e.g. an IP address instead of a
+	// stable name.
+	Warning string `json:"warning,omitempty"`
+}
+
 // Organization is a customer of the vendor.
 type Organization struct {
 	ID        string    `json:"id"` // canonical GUID
@@ -331,11 +343,25 @@ type Store interface {
 	AdminStore
 	SSOStore
 
-	// Secrets and health.
+	// Secrets and health. SealSecrets seals what the database keeps in
+	// plain text (a database from before sealing) and seals again what an
+	// older key sealed; it fails when the database's secrets are sealed
+	// with a key the Sealer does not hold.
+	SealSecrets(ctx context.Context) (int, error)
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
 	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Sealer encrypts the secrets a Store keeps (backend credentials, the
+// mail-link secret) with a key the database never holds. where binds a
+// sealed value to its place, so it does not open elsewhere.
+type Sealer interface {
+	Seal(plain []byte, where string) (string, error)
+	Open(sealed, where string) ([]byte, error)
+	ActiveID() string
+	Has(id string) bool
 }
 
 // AdmitRequest asks the store to decide a check under its write lock and
@@ -591,6 +617,13 @@ type UserRecord struct {
 	Audit           []AuditEvent   `json:"audit"`
 	Mails           []*Mail        `json:"mails"`           // notifications that name the user
 	OfflineLicenses []OfflineIssue `json:"offlineLicenses"` // issued offline licenses that hold the user
+	// TemporaryGrantedAt is when the user ID got its one temporary
+	// license (kept as a keyed hash of the ID, so that it never gets a
+	// second one).
+	TemporaryGrantedAt time.Time `json:"temporaryGrantedAt,omitzero"`
+	// Changes are when the user changed, as kept (an hour) for the caches
+	// of other processes.
+	Changes []time.Time `json:"changes"`
 }
 
 // MailStore keeps the outbox and who wants mail.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -309,8 +308,8 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 		}
 		return true
 	}
-	payload, err1 := base64.StdEncoding.DecodeString(a.Lease)
-	sig, err2 := base64.StdEncoding.DecodeString(a.Signature)
+	payload, err1 := DecodeBase64(a.Lease)
+	sig, err2 := DecodeBase64(a.Signature)
 	var l *Lease
 	if err1 == nil && err2 == nil {
 		l, err = cl.verifyLease(payload, sig, keys, st.RevokedKeys, cl.c.Now())
@@ -349,46 +348,15 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 	return true
 }
 
-// verifyLease checks a lease's signature and that it is for this
-// organization, user and device, and not expired at now.
+// verifyLease checks a lease against this device's record and the key IDs
+// it knows to be revoked.
 func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, revoked []string, now time.Time) (*Lease, error) {
-	var l Lease
-	if err := protocol.UnmarshalStrict(payload, &l); err != nil {
-		return nil, ErrForged
-	}
-	if slices.Contains(revoked, l.KeyID) {
-		return nil, ErrRevokedKey
-	}
-	pub, ok := keys[l.KeyID]
-	if !ok {
-		return nil, ErrUnknownKey
-	}
-	if !ed25519.Verify(pub, payload, sig) {
-		return nil, ErrBadSignature
-	}
 	r := cl.c.Request
-	if !protocol.SameGUID(l.Org, r.OrganizationID) || !protocol.SameGUID(l.User, r.UserID) ||
-		l.Device != strings.TrimSpace(r.DeviceID) || (l.Status != "Licensed" && l.Status != "Temporary") {
-		return nil, ErrForged
+	if strings.TrimSpace(r.OrganizationID) == "" || strings.TrimSpace(r.UserID) == "" || strings.TrimSpace(r.DeviceID) == "" {
+		return nil, ErrForged // a device always names all three: never "any"
 	}
-	exp, err1 := time.Parse(time.RFC3339, l.ExpiresAt)
-	iat, err2 := time.Parse(time.RFC3339, l.IssuedAt)
-	if err1 != nil || err2 != nil {
-		return nil, ErrForged
-	}
-	// Signed times the device cannot believe: issued after its clock (plus
-	// the drift), which would raise the latest trusted time and refuse
-	// every honest answer until then; or valid longer than any lease.
-	if iat.After(now.Add(cl.c.Drift)) {
-		return &l, fmt.Errorf("%w (issued %s)", ErrFromFuture, l.IssuedAt)
-	}
-	if exp.Sub(iat) > cl.c.MaxLease {
-		return &l, fmt.Errorf("%w (a lease from %s to %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ExpiresAt, cl.c.MaxLease)
-	}
-	if !now.Before(exp) {
-		return &l, ErrCacheExpired
-	}
-	return &l, nil
+	return VerifyLease(payload, sig, keys, LeaseCheck{Org: r.OrganizationID, User: r.UserID, Device: r.DeviceID, Now: now, Drift: cl.c.Drift,
+		MaxLease: cl.c.MaxLease, Revoked: revoked})
 }
 
 // offline fetches and verifies the offline license from the backend.
@@ -428,12 +396,8 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 		return false
 	}
 	r := cl.c.Request
-	if kid, _, _, err := SplitOffline(doc); err == nil && slices.Contains(st.RevokedKeys, kid) {
-		o.Steps = append(o.Steps, step(SourceOffline, fmt.Errorf("the offline license is %w", ErrRevokedKey)))
-		return false
-	}
 	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(),
-		Drift: cl.c.Drift, MaxValidity: cl.c.MaxOfflineValidity})
+		Drift: cl.c.Drift, MaxValidity: cl.c.MaxOfflineValidity, Revoked: st.RevokedKeys})
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, err))
 		return false
@@ -456,6 +420,9 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 		keys = cl.anchors(st)
 	}
 	l, err := cl.verifyLease(st.Lease, st.Signature, keys, st.RevokedKeys, cl.c.Now())
+	if errors.Is(err, ErrLeaseExpired) {
+		err = ErrCacheExpired
+	}
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceCache, err))
 		if errors.Is(err, ErrCacheExpired) {

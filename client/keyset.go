@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // The signed key set (docs/PROTOCOL.md, "The signed key set"): the keys a
@@ -111,8 +113,8 @@ func ParseKeySet(env *KeySetEnvelope) (*KeySet, []byte, error) {
 	if env == nil {
 		return nil, nil, ErrKeySetMalformed
 	}
-	payload, err := base64.StdEncoding.DecodeString(env.Payload)
-	if err != nil || len(payload) == 0 || len(payload) > 1<<20 {
+	payload, err := DecodeBase64(env.Payload)
+	if err != nil || len(payload) == 0 || len(payload) > 1<<20 || protocol.CheckStrictJSON(payload) != nil || keySetExact(payload) != nil {
 		return nil, nil, ErrKeySetMalformed
 	}
 	var ks KeySet
@@ -197,4 +199,27 @@ func usable(trusted map[string]ed25519.PublicKey, revoked []string) int {
 		}
 	}
 	return n
+}
+
+// keySetExact applies exactMembers to the set and to each of its keys and
+// revocations.
+func keySetExact(payload []byte) error {
+	if err := exactMembers(payload, "v", "kind", "iat", "keys", "revoked"); err != nil {
+		return err
+	}
+	var parts struct{ Keys, Revoked []json.RawMessage }
+	if err := json.Unmarshal(payload, &parts); err != nil {
+		return err
+	}
+	for _, k := range parts.Keys {
+		if err := exactMembers(k, "kid", "alg", "pub", "state", "created"); err != nil {
+			return err
+		}
+	}
+	for _, r := range parts.Revoked {
+		if err := exactMembers(r, "kid", "revokedAt"); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,10 +3,10 @@ package client
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,11 +67,13 @@ func SplitOffline(doc []byte) (kid string, sig, payload []byte, err error) {
 	if !ok {
 		return "", nil, nil, ErrMalformed
 	}
-	f := strings.Fields(string(line))
+	// Exactly as documented: three fields, single spaces, one line feed.
+	// Every verifier (sdk/js, sdk/java) reads the line the same way.
+	f := strings.Split(string(line), " ")
 	if len(f) != 3 || f[0] != OfflineMagic || len(f[1]) == 0 || len(f[1]) > 64 {
 		return "", nil, nil, ErrMalformed
 	}
-	sig, err = base64.StdEncoding.DecodeString(f[2])
+	sig, err = DecodeBase64(f[2])
 	if err != nil || len(sig) != ed25519.SignatureSize {
 		return "", nil, nil, ErrMalformed
 	}
@@ -82,9 +84,16 @@ func SplitOffline(doc []byte) (kid string, sig, payload []byte, err error) {
 // trusted keys (key ID → public key) and decodes its content. It does not
 // look at organization, URL, user or time: VerifyOffline does.
 func ParseOffline(doc []byte, keys map[string]ed25519.PublicKey) (*OfflineLicense, error) {
+	return parseOffline(doc, keys, nil)
+}
+
+func parseOffline(doc []byte, keys map[string]ed25519.PublicKey, revoked []string) (*OfflineLicense, error) {
 	kid, sig, payload, err := SplitOffline(doc)
 	if err != nil {
 		return nil, err
+	}
+	if slices.Contains(revoked, kid) {
+		return nil, fmt.Errorf("the offline license is %w", ErrRevokedKey)
 	}
 	pub, ok := keys[kid]
 	if !ok {
@@ -94,6 +103,9 @@ func ParseOffline(doc []byte, keys map[string]ed25519.PublicKey) (*OfflineLicens
 		return nil, ErrBadSignature
 	}
 	if err := protocol.CheckStrictJSON(payload); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	if err := exactMembers(payload, offlineMembers...); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	var l OfflineLicense
@@ -116,6 +128,9 @@ type OfflineCheck struct {
 	// accepted from ValidFrom-Drift to ValidUntil+Drift, and refused when
 	// issued after Now+Drift.
 	Drift time.Duration
+	// Revoked are key IDs the device knows to be revoked: a license one
+	// of them signed is refused.
+	Revoked []string
 	// MaxValidity is the longest validity (exp − iat) believed; zero is
 	// protocol.MaxOfflineValidity.
 	MaxValidity time.Duration
@@ -124,7 +139,7 @@ type OfflineCheck struct {
 // VerifyOffline verifies a file for one user: signature and key, then
 // organization, URL, validity window and the user, in that order.
 func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck) (*OfflineLicense, string, error) {
-	l, err := ParseOffline(doc, keys)
+	l, err := parseOffline(doc, keys, c.Revoked)
 	if err != nil {
 		return nil, "", err
 	}
@@ -134,9 +149,9 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	if !protocol.SameURL(l.URL, c.URL) {
 		return l, "", ErrWrongURL
 	}
-	from, err1 := time.Parse(time.RFC3339, l.ValidFrom)
-	until, err2 := time.Parse(time.RFC3339, l.ValidUntil)
-	iat, err3 := time.Parse(time.RFC3339, l.IssuedAt)
+	from, err1 := parseTime(l.ValidFrom)
+	until, err2 := parseTime(l.ValidUntil)
+	iat, err3 := parseTime(l.IssuedAt)
 	if err1 != nil || err2 != nil || err3 != nil {
 		return l, "", ErrMalformed
 	}

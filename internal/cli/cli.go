@@ -84,6 +84,7 @@ func init() {
 		{"check", "act as a device: run the whole check order and print the outcome", (*Program).checkDevice},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
+		{"secrets rotate", "seal the database's secrets with a new key in <data>/secrets.key", (*Program).secretsRotate},
 		{"keys retire", "stop publishing a key that no longer signs: licet keys retire KEYID", (*Program).keysRetire},
 		{"keys revoke", "mark a compromised key revoked; devices stop trusting it: licet keys revoke KEYID", (*Program).keysRevoke},
 		{"version", "print licet's version", (*Program).version},

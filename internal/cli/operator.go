@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/server"
 )
 
 // orgDetail is the server's answer for one organization.
@@ -21,6 +22,7 @@ type orgDetail struct {
 	Pools              []licet.Pool      `json:"pools"`
 	TemporaryAllowance int               `json:"temporaryAllowance"`
 	Recipients         []licet.Recipient `json:"notificationRecipients"`
+	Hosts              []licet.Host      `json:"hosts"`
 }
 
 func (p *Program) printJSON(v any) error {
@@ -259,6 +261,21 @@ func (p *Program) printOrg(d *orgDetail) {
 	if len(d.Pools) > 0 {
 		fmt.Fprintln(p.Stdout)
 		p.printPools(d.Pools)
+	}
+	if len(d.Hosts) > 0 {
+		fmt.Fprintln(p.Stdout)
+		fmt.Fprintln(p.Stdout, "Hosts to allow through the organization's firewall:")
+		w = table(p.Stdout)
+		fmt.Fprintln(w, "HOST\tURL\tFOR")
+		for _, h := range d.Hosts {
+			fmt.Fprintf(w, "%s\t%s\t%s\n", h.Host, h.URL, h.Purpose)
+		}
+		w.Flush()
+		for _, h := range d.Hosts {
+			if h.Warning != "" {
+				fmt.Fprintf(p.Stdout, "warning: %s: %s\n", h.Host, h.Warning)
+			}
+		}
 	}
 }
 
@@ -682,6 +699,22 @@ func (p *Program) keysPublic(ctx context.Context, args []string) error {
 	return nil
 }
 
+func (p *Program) secretsRotate(ctx context.Context, args []string) error {
+	fs := p.flags("secrets rotate")
+	o := fs.operator()
+	a, err := fs.parseClient(args, o)
+	if err != nil {
+		return err
+	}
+	var out server.SecretsRotation
+	if err := a.do(ctx, "POST", "/v1/secrets/rotate", nil, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "secrets are now sealed with key %s (%d sealed again; key %s removed from %s)\n", out.KeyID, out.Resealed, out.Previous, out.File)
+	fmt.Fprintf(p.Stdout, "copy %s to every other server of this database and to read-only backups\n", out.File)
+	return nil
+}
+
 func (p *Program) keysRotate(ctx context.Context, args []string) error {
 	fs := p.flags("keys rotate")
 	o := fs.operator()
@@ -792,9 +825,9 @@ func (p *Program) mailList(ctx context.Context, args []string) error {
 		return p.printJSON(out.Mails)
 	}
 	w := table(p.Stdout)
-	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
+	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tKIND\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
 	for _, m := range out.Mails {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
+		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, m.Kind, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
 	}
 	return w.Flush()
 }

@@ -106,15 +106,15 @@ func startProcess(t *testing.T, dir, database string, flags ...string) *server {
 }
 
 // threeProcesses starts three licet processes on one database; the first
-// creates the signing key and the operator token, and the key is copied to
-// the others as an operator would provision it.
+// creates the signing key, the secrets key and the operator token, and the
+// keys are copied to the others as an operator would provision them.
 func threeProcesses(t *testing.T) []*server {
 	db := storetest.PostgresURL(t)
 	first := startProcess(t, t.TempDir(), db)
 	procs := []*server{first}
 	for range 2 {
 		dir := t.TempDir()
-		if out, err := exec.Command("cp", "-a", filepath.Join(first.dir, "keys"), dir).CombinedOutput(); err != nil {
+		if out, err := exec.Command("cp", "-a", filepath.Join(first.dir, "keys"), filepath.Join(first.dir, "secrets.key"), dir).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
 		p := startProcess(t, dir, db)

@@ -27,7 +27,8 @@ func TestMain(m *testing.M) {
 
 // TestScripts runs testdata/*.txtar. Each script gets its own server,
 // started in-process on a free port with an empty data folder, and these
-// variables:
+// variables (it names https://licensing.vendor.example and
+// https://backup.vendor.example as its public URLs):
 //
 //	LICET_SERVER      the server's URL
 //	LICET_TOKEN_FILE  its operator-token file
@@ -53,7 +54,8 @@ func setupScriptServer(env *testscript.Env) error {
 		OnListen: func(addr string) { listening <- addr },
 	}
 	go func() {
-		done <- p.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir, "--log-format", "text"})
+		done <- p.Run(ctx, []string{"serve", "--listen", "127.0.0.1:0", "--data", dataDir, "--log-format", "text",
+			"--public-url", "https://licensing.vendor.example", "--backup-url", "https://backup.vendor.example"})
 	}()
 	stop := func() {
 		cancel()

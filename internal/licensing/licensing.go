@@ -41,6 +41,11 @@ type Service struct {
 	FlushEvery time.Duration
 	// MaxPending flushes early when this many sightings wait.
 	MaxPending int
+	// StaleGrace is how long, while the database cannot be reached (a
+	// failover), users that held a license or were disabled when the cache
+	// last heard from the database are still answered from it (default 2
+	// minutes; negative: never).
+	StaleGrace time.Duration
 
 	sightings [sightingShards]sightingShard
 	seed      maphash.Seed
@@ -59,6 +64,9 @@ func (s *Service) init() {
 		s.kick = make(chan struct{}, 1)
 		s.seed = maphash.MakeSeed()
 		s.cache = newCache(s.Store, s.Logger)
+		if s.StaleGrace != 0 {
+			s.cache.staleGrace = max(0, s.StaleGrace)
+		}
 		s.leases = newLeaseCache(cmp.Or(s.MaxReusedLeases, 1_000_000))
 		s.pairs = newPairSet()
 	})
@@ -112,14 +120,17 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest, gate Gate)
 		return dbctx
 	}
 	if v.Org, v.Pools, v.Types, err = s.cache.orgData(db, req.OrganizationID); err != nil {
-		return nil, err
-	}
-	if v.Org != nil {
+		if v = s.cache.stale(req.OrganizationID, req.UserID, err); v == nil {
+			return nil, err
+		}
+	} else if v.Org != nil {
 		u, ticket := s.cache.user(req.OrganizationID, req.UserID)
 		if u != nil {
 			v.User = u
 		} else if v.User, v.Used, err = s.Store.CheckUser(db(), req.OrganizationID, req.UserID); err != nil {
-			return nil, err
+			if v = s.cache.stale(req.OrganizationID, req.UserID, err); v == nil {
+				return nil, err
+			}
 		} else {
 			s.cache.fillUser(ticket, v.User)
 		}
@@ -202,14 +213,22 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 	l := licet.Lease{Version: 1, Org: req.OrganizationID, User: req.UserID, Device: req.DeviceID,
 		LicenseType: a.LicenseType, Status: a.Status, IssuedAt: now.UTC().Format(licet.TimeFormat),
 		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.ServerURL, KeyID: k.ID}
-	payload, _ := json.Marshal(l)
-	a.Lease, a.Signature, a.KeyID = payload, ed25519.Sign(k.Private, payload), k.ID
+	a.Lease, a.Signature = SignLease(k, l)
+	a.KeyID = k.ID
 	a.LeaseBase64, a.SignatureBase64 = base64.StdEncoding.EncodeToString(a.Lease), base64.StdEncoding.EncodeToString(a.Signature)
 	a.Expires = exp.UTC().Truncate(time.Second)
 	if s.LeaseReuse > 0 {
 		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, payload64: a.LeaseBase64, sig64: a.SignatureBase64,
 			kid: k.ID, issued: now, exp: a.Expires})
 	}
+}
+
+// SignLease encodes a lease as the payload bytes devices receive and signs
+// exactly those bytes with k. The conformance vectors (sdk/vectors) are made
+// with it, so they hold what servers really send.
+func SignLease(k *keys.Key, l licet.Lease) (payload, sig []byte) {
+	payload, _ = json.Marshal(l)
+	return payload, ed25519.Sign(k.Private, payload)
 }
 
 // sightingShards spreads buffered sightings over locks, so that checks on

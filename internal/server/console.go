@@ -63,6 +63,10 @@ type page struct {
 	Admin                    *licet.Admin
 	Org                      *licet.Organization
 	Data                     any
+	// Hosts is the organization's firewall allow list (Settings).
+	Hosts []licet.Host
+	// Primary is the primary's console, on the read-only backup's page.
+	Primary string
 }
 
 type ctxKey int
@@ -70,6 +74,10 @@ type ctxKey int
 const adminKey ctxKey = 0
 
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
+	if s.ReadOnly { // no session can be kept here: every page says where the console is
+		mux.HandleFunc("/admin/", s.backupConsole)
+		return
+	}
 	s.logins = newLoginThrottle()
 	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
 	s.hashes = defaultHashGate()
@@ -81,8 +89,8 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	auth := func(h http.HandlerFunc) http.Handler { return s.signedIn(h) }
 	mux.Handle("POST /admin/logout", auth(s.logout))
 	mux.Handle("GET /admin/{$}", auth(s.orgsPage))
-	mux.Handle("GET /admin/password", auth(s.passwordPage))
-	mux.Handle("POST /admin/password", auth(s.changePassword))
+	mux.Handle("GET /admin/password", auth(notOperator(s.passwordPage)))
+	mux.Handle("POST /admin/password", auth(notOperator(s.changePassword)))
 	mux.Handle("GET /admin/orgs/{org}/users", auth(s.usersPage))
 	mux.Handle("GET /admin/orgs/{org}/users.csv", auth(s.usersCSV))
 	mux.Handle("POST /admin/orgs/{org}/users", auth(s.usersAction))
@@ -94,9 +102,35 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/orgs/{org}/offline/test", auth(s.offlineTest))
 	mux.Handle("GET /admin/orgs/{org}/offline/download", auth(s.offlineDownload))
 	mux.Handle("GET /admin/orgs/{org}/audit", auth(s.auditPage))
-	mux.Handle("GET /admin/tokens", auth(s.tokensPage))
-	mux.Handle("POST /admin/tokens", auth(s.createToken))
-	mux.Handle("POST /admin/tokens/{id}/revoke", auth(s.revokeToken))
+	mux.Handle("GET /admin/tokens", auth(notOperator(s.tokensPage)))
+	mux.Handle("POST /admin/tokens", auth(notOperator(s.createToken)))
+	mux.Handle("POST /admin/tokens/{id}/revoke", auth(notOperator(s.revokeToken)))
+}
+
+// notOperator keeps the operator, who signs in with the operator token and
+// has neither a password nor administrator API tokens, off a page.
+func notOperator(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if adminOf(r).IsOperator() {
+			http.NotFound(w, r)
+			return
+		}
+		next(w, r)
+	}
+}
+
+// backupConsole is every console page of a read-only backup server: it
+// says what this server is and where the primary's console is.
+func (s *Server) backupConsole(w http.ResponseWriter, r *http.Request) {
+	status := http.StatusOK
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		status = http.StatusConflict // nothing can be changed here
+	}
+	p := &page{Title: "This is the read-only backup licensing server"}
+	if s.PrimaryURL != "" {
+		p.Primary = s.PrimaryURL + "/admin/"
+	}
+	s.render(w, status, "backup", p)
 }
 
 func tokenHash(tok string) string {
@@ -178,7 +212,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		s.render(w, 400, "login", &page{Title: "Log in", Error: "The form could not be read."})
 		return
 	}
@@ -266,10 +300,11 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return
 	}
-	tok := ""
-	if r.ParseForm() == nil {
-		tok = strings.TrimSpace(r.PostForm.Get("token"))
+	if parseForm(r) != nil {
+		s.render(w, http.StatusBadRequest, "login", &page{Title: "Log in", Error: "The form could not be read."})
+		return
 	}
+	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	h := sha256.Sum256([]byte(tok))
 	if tok == "" || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
 		s.Logger.Info("operator login failed", "remote", clientIP(r))
@@ -326,8 +361,12 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	hash := tokenHash(r.PathValue("token"))
 	a, err := s.Store.AdminByLink(r.Context(), hash)
-	if err != nil || r.ParseForm() != nil {
+	if err != nil {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "This link is not valid: it was used already or has expired. Ask for a new one."})
+		return
+	}
+	if parseForm(r) != nil {
+		s.render(w, http.StatusBadRequest, "password", &page{Title: "Set your password", Data: a.Email, Error: "The form could not be read."})
 		return
 	}
 	pw := r.PostForm.Get("password")
@@ -358,7 +397,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	a := adminOf(r)
 	p := &page{Title: "Change your password", Admin: a}
-	if r.ParseForm() != nil {
+	if parseForm(r) != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "password", p)
 		return
@@ -535,6 +574,14 @@ func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f, _ := userFilter(r.URL.Query())
+	f.Limit = 1000
+	// The first page is read before anything is sent: a failure is an
+	// error status, not a file with only the header.
+	users, _, err := s.Store.Users(r.Context(), o.ID, f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="mobile-users.csv"`)
 	cw := csv.NewWriter(w)
@@ -546,11 +593,11 @@ func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) {
 		return t.UTC().Format(time.RFC3339)
 	}
 	for f.Offset = 0; ; f.Offset += 1000 {
-		f.Limit = 1000
-		users, _, err := s.Store.Users(r.Context(), o.ID, f)
-		if err != nil {
-			s.Logger.Error("csv export cut short", "err", err)
-			break
+		if f.Offset > 0 {
+			if users, _, err = s.Store.Users(r.Context(), o.ID, f); err != nil {
+				s.Logger.Error("csv export cut short", "err", err)
+				break
+			}
 		}
 		for _, u := range users {
 			st := string(u.State)
@@ -586,7 +633,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		http.Error(w, "the form could not be read", http.StatusBadRequest)
 		return
 	}
@@ -650,7 +697,8 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}))
+	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data,
+		Hosts: s.allowList(r.Context(), o)}))
 }
 
 // settingsData is what the Settings page shows beside the organization:
@@ -658,6 +706,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 type settingsData struct {
 	Types      []string
 	Recipients []licet.Recipient
+	SSO        []*licet.SSOProvider // the single sign-on registrations that cover the organization
 }
 
 func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData, error) {
@@ -665,7 +714,11 @@ func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData,
 	if err != nil {
 		return nil, err
 	}
-	return &settingsData{Types: s.typesOf(ctx), Recipients: rs}, nil
+	sso, err := s.ssoOf(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return &settingsData{Types: s.typesOf(ctx), Recipients: rs, SSO: sso}, nil
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
@@ -683,8 +736,8 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data}
-	if err := r.ParseForm(); err != nil {
+	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data, Hosts: s.allowList(r.Context(), o)}
+	if err := parseForm(r); err != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "settings", p)
 		return
@@ -782,7 +835,7 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := r.ParseForm(); err != nil {
+	if err := parseForm(r); err != nil {
 		s.offlineView(w, r, o, 400, &page{Error: "The form could not be read."})
 		return
 	}
@@ -914,17 +967,14 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
-	var emails []string
+	var email string
 	if err == nil {
-		emails, err = licet.NormalizeEmails([]string{req.Email})
-	}
-	if err == nil && len(emails) != 1 {
-		err = licet.Errorf(licet.EINVALID, "email is required")
+		email, err = oneEmail(req.Email)
 	}
 	tok := randomToken()
 	var a *licet.Admin
 	if err == nil {
-		a, err = s.Store.AddAdmin(r.Context(), org, emails[0], tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
+		a, err = s.Store.AddAdmin(r.Context(), org, email, tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -957,7 +1007,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := ""
-	if r.ParseForm() == nil {
+	if parseForm(r) == nil {
 		name = strings.TrimSpace(r.PostForm.Get("name"))
 	}
 	if name == "" || len(name) > 100 || licet.ValidName(name) != nil {

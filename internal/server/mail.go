@@ -73,7 +73,7 @@ func (s *Server) mailView(w http.ResponseWriter, r *http.Request) {
 
 // subscriber checks the signed address of a subscriptions request.
 func (s *Server) subscriber(w http.ResponseWriter, r *http.Request) (string, string, bool) {
-	if err := r.ParseForm(); err != nil || len(r.Form.Get("a")) > licet.MaxEmailLen {
+	if err := parseForm(r); err != nil || len(r.Form.Get("a")) > licet.MaxEmailLen {
 		http.Error(w, "malformed request", http.StatusBadRequest)
 		return "", "", false
 	}

@@ -48,6 +48,18 @@ func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64)
 	return nil
 }
 
+// oneEmail reads one plain e-mail address, lower-cased.
+func oneEmail(v string) (string, error) {
+	emails, err := licet.NormalizeEmails([]string{v})
+	if err == nil && len(emails) != 1 {
+		err = licet.Errorf(licet.EINVALID, "email is required")
+	}
+	if err != nil {
+		return "", err
+	}
+	return emails[0], nil
+}
+
 // guidParam reads a GUID path parameter.
 func guidParam(r *http.Request, name string) (string, error) {
 	id, ok := licet.ParseGUID(r.PathValue(name))
@@ -128,6 +140,8 @@ type OrgDetail struct {
 	// Recipients says where each notification address stands (pending
 	// confirmation, declined, unsubscribed, subscribed).
 	Recipients []licet.Recipient `json:"notificationRecipients"`
+	// Hosts is the organization's firewall allow list.
+	Hosts []licet.Host `json:"hosts"`
 }
 
 func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
@@ -151,7 +165,7 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 		return nil, err
 	}
 	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
-		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now())}, nil
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.allowList(r.Context(), o)}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
@@ -596,16 +610,13 @@ func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = decodeBody(w, r, &req)
 	}
-	var emails []string
+	var email string
 	if err == nil {
-		emails, err = licet.NormalizeEmails([]string{req.Email})
-	}
-	if err == nil && len(emails) != 1 {
-		err = licet.Errorf(licet.EINVALID, "email is required")
+		email, err = oneEmail(req.Email)
 	}
 	var e *licet.Erasure
 	if err == nil {
-		e, err = s.Store.EraseAddress(r.Context(), emails[0])
+		e, err = s.Store.EraseAddress(r.Context(), email)
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -625,7 +636,7 @@ func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		rec, err = s.Store.UserRecord(r.Context(), org, user)
 	}
-	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 {
+	if err == nil && rec.User == nil && len(rec.Audit) == 0 && len(rec.Mails) == 0 && len(rec.OfflineLicenses) == 0 && rec.TemporaryGrantedAt.IsZero() {
 		err = licet.Errorf(licet.ENOTFOUND, "nothing is stored about user %s in organization %s", user, org)
 	}
 	if err != nil {

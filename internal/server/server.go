@@ -15,12 +15,15 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
@@ -28,6 +31,7 @@ import (
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -40,12 +44,14 @@ const MaxBody = 64 << 10
 
 // Server serves licet's HTTP endpoints.
 type Server struct {
-	Service  *licensing.Service
-	Offline  *offline.Service
-	Mail     *mail.Dispatcher // nil without --smtp-url
-	SSO      *sso.Service     // administrators' single sign-on
-	Store    licet.Store
-	Keys     *keys.Ring
+	Service *licensing.Service
+	Offline *offline.Service
+	Mail    *mail.Dispatcher // nil without --smtp-url
+	SSO     *sso.Service     // administrators' single sign-on
+	Store   licet.Store
+	Keys    *keys.Ring
+	// Secrets seals what the database keeps secret (<data>/secrets.key).
+	Secrets  *secrets.Box
 	Logger   *slog.Logger
 	Clock    licet.Clock
 	ReadOnly bool
@@ -55,6 +61,10 @@ type Server struct {
 	Limits Limits
 	// PublicURL is where the console's links point.
 	PublicURL string
+	// BackupURL is the read-only backup server's public URL (on the
+	// primary); PrimaryURL the primary's (on a backup, whose console
+	// sends administrators there). Both are named in allow lists.
+	BackupURL, PrimaryURL string
 	// TLS says the server is served over TLS (for HSTS).
 	TLS bool
 	// MaxLag, when set, makes a read-only server not ready, and answer
@@ -71,6 +81,7 @@ type Server struct {
 
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
+	ssoByIP      *limiter // single sign-on starts
 	hashes       *hashGate
 	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
@@ -78,6 +89,7 @@ type Server struct {
 	admissions   *limiter // checks that would write, per organization
 	activity     activity
 	offlineTests *limiter // backend tests per organization
+	rotating     sync.Mutex
 	lag          *lagGuard
 }
 
@@ -175,6 +187,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
+	op.HandleFunc("POST /v1/secrets/rotate", s.rotateSecrets)
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
 	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
@@ -184,13 +197,61 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
 	s.ssoRoutes(mux, op)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/"} {
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/", "/v1/secrets/"} {
 		mux.Handle(p, s.operator(op))
 	}
 
 	// Browsers' cross-site writes are refused; devices and scripts send no
 	// Sec-Fetch-Site or Origin and pass.
-	return s.logRequests(http.NewCrossOriginProtection().Handler(mux))
+	return s.logRequests(http.NewCrossOriginProtection().Handler(plainQuery(mux)))
+}
+
+// plainText checks form and query values: valid UTF-8 and no NUL. Such
+// bytes are never meaningful in a filter, a search or a form field;
+// PostgreSQL refuses them with an error, SQLite cuts a pattern at a NUL.
+func plainText(v url.Values) error {
+	for k, vs := range v {
+		for _, s := range append(vs, k) {
+			if !utf8.ValidString(s) || strings.IndexByte(s, 0) >= 0 {
+				return licet.Errorf(licet.EINVALID, "the parameter %q holds invalid UTF-8 or a NUL byte", strings.ToValidUTF8(k, "?"))
+			}
+		}
+	}
+	return nil
+}
+
+// plainQuery answers 400 to any request whose query string cannot be read
+// or holds invalid text (plainText), before any handler sees it: every
+// filter and search of the API, the console and the CSV export.
+func plainQuery(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			q, err := url.ParseQuery(r.URL.RawQuery)
+			if err == nil {
+				err = plainText(q)
+			} else {
+				err = licet.Errorf(licet.EINVALID, "the query string could not be read")
+			}
+			if err != nil {
+				if strings.HasPrefix(r.URL.Path, "/v1/") {
+					writeJSON(w, http.StatusBadRequest, map[string]errorBody{"error": {Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
+				} else {
+					http.Error(w, licet.ErrorMessage(err), http.StatusBadRequest)
+				}
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// parseForm parses a request's form (within the handler's body limit) and
+// refuses invalid text in it (plainText).
+func parseForm(r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return err
+	}
+	return plainText(r.Form)
 }
 
 // operator admits requests bearing the operator token, and requests
@@ -371,6 +432,42 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
+// rotateSecrets seals the database's secrets with a new key: the new key
+// joins the file, every secret is sealed again in one transaction, then
+// the old key leaves the file. A failure in between leaves both keys in
+// the file, so it can be run again.
+func (s *Server) rotateSecrets(w http.ResponseWriter, r *http.Request) {
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.rotating.Lock()
+	defer s.rotating.Unlock()
+	old := s.Secrets.ActiveID()
+	if err := s.Secrets.Rotate(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := s.Store.SealSecrets(r.Context())
+	if err == nil {
+		err = s.Secrets.Retain()
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Logger.Info("secrets key rotated", "kid", s.Secrets.ActiveID(), "previous", old, "resealed", n)
+	writeJSON(w, http.StatusOK, SecretsRotation{KeyID: s.Secrets.ActiveID(), Previous: old, Resealed: n, File: s.Secrets.Path()})
+}
+
+// SecretsRotation is the answer of POST /v1/secrets/rotate.
+type SecretsRotation struct {
+	KeyID    string `json:"keyId"`
+	Previous string `json:"previousKeyId"`
+	Resealed int    `json:"resealed"`
+	File     string `json:"file"`
+}
+
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
 	if s.ReadOnly {
 		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; retire keys on the primary"))
@@ -398,6 +495,10 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	s.Logger.Warn("signing key revoked", "kid", kid)
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
+
+// unavailableRetry is the Retry-After of a 503: about what a database
+// failover under Patroni takes to settle a first time.
+const unavailableRetry = "2"
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[string]int{
@@ -432,6 +533,9 @@ type errorBody struct {
 // error answers with a JSON error; internal errors are logged, not shown.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := s.logError(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetry)
+	}
 	msg := licet.ErrorMessage(err)
 	if code == licet.EUNAVAILABLE && msg == "internal error" {
 		msg = "the service is temporarily unavailable; try again"

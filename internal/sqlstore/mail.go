@@ -220,7 +220,18 @@ func consentNewAddresses(ctx context.Context, tx *Tx, org *licet.Organization, b
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			continue
+			// Asked before: ask again only if it is still pending and its
+			// confirmation never went (dropped when the address was removed
+			// before it was sent) or was pruned.
+			var again int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM mail_consents c WHERE c.org_id = ? AND c.address = ? AND c.state = 'pending'
+				AND NOT EXISTS (SELECT 1 FROM outbox m WHERE m.org_id = c.org_id AND m.address = c.address AND m.kind = 'confirm')`,
+				org.ID, addr).Scan(&again); err != nil {
+				return err
+			}
+			if again == 0 {
+				continue
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
 			VALUES (?, ?, 'confirm', '[]', ?, ?)`, org.ID, addr, ms(now), ms(now)); err != nil {
@@ -520,7 +531,8 @@ func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subs
 }
 
 // Secret returns a random 32-byte secret kept in the database under name,
-// making it on first use, so every process (and a backup) shares it.
+// making it on first use, so every process (and a backup) shares it. It is
+// kept sealed (see Sealer): the database alone does not give it away.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	key := "secret:" + name
 	var v []byte
@@ -532,19 +544,32 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 		}
 		return err
 	})
-	if err != nil || v != nil || s.readOnly {
-		return v, err
+	if err != nil {
+		return nil, err
+	}
+	if v != nil || s.readOnly {
+		if v == nil {
+			return nil, nil
+		}
+		return s.unseal(string(v), metaPlace(key))
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
+	sealed, err := s.seal(b, metaPlace(key))
+	if err != nil {
+		return nil, err
+	}
 	err = s.write(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, b)
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, []byte(sealed))
 		if err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return s.unseal(string(v), metaPlace(key))
 }
 
 // MailCounts counts the outbox by status.

@@ -161,17 +161,44 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (n int64, err 
 // with its last sighting, the audit entries about it, the notification
 // mails that name it and the offline licenses that hold it.
 func (s *Store) UserRecord(ctx context.Context, orgID, userID string) (rec *licet.UserRecord, err error) {
+	if _, err := s.idKey(ctx); err != nil {
+		return nil, err
+	}
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
-		rec = &licet.UserRecord{Audit: []licet.AuditEvent{}, Mails: []*licet.Mail{}, OfflineLicenses: []licet.OfflineIssue{}}
+		rec = &licet.UserRecord{Audit: []licet.AuditEvent{}, Mails: []*licet.Mail{}, OfflineLicenses: []licet.OfflineIssue{}, Changes: []time.Time{}}
 		u, err := findUser(ctx, tx, orgID, userID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) && licet.ErrorCode(err) != licet.ENOTFOUND {
+		if err != nil {
 			return err
 		}
 		rec.User = u
-		rows, err := tx.QueryContext(ctx, `SELECT id, at, org_id, actor, action, user_id, detail FROM audit WHERE org_id = ? AND (user_id = ? OR detail LIKE ? ESCAPE '\') ORDER BY id`,
+		if h := s.userHash(orgID, userID); h != "" {
+			var at int64
+			err := tx.QueryRowContext(ctx, `SELECT granted_at FROM temporary_grants WHERE org_id = ? AND user_hash = ?`, orgID, h).Scan(&at)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			rec.TemporaryGrantedAt = fromMS(at)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT at FROM user_changes WHERE org_id = ? AND user_id = ? ORDER BY seq`, orgID, userID)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var at int64
+			if err := rows.Scan(&at); err != nil {
+				rows.Close()
+				return err
+			}
+			rec.Changes = append(rec.Changes, fromMS(at))
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT id, at, org_id, actor, action, user_id, detail FROM audit WHERE org_id = ? AND (user_id = ? OR detail LIKE ? ESCAPE '\') ORDER BY id`,
 			orgID, userID, "%"+likeEscape(userID)+"%")
 		if err != nil {
 			return err

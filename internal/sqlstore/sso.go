@@ -64,6 +64,14 @@ func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor 
 				return err
 			}
 		}
+		// When SSO becomes required, the sessions opened with a password
+		// end: every administrator of those organizations signs in again.
+		if p.Required && (old == nil || !old.Required) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id IN
+				(SELECT admin_id FROM admin_orgs WHERE org_id IN (SELECT org_id FROM sso_provider_orgs WHERE provider_id = ?))`, p.ID); err != nil {
+				return err
+			}
+		}
 		// Organizations the provider no longer covers lose the
 		// administrators it made.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_orgs WHERE sso_provider = ?
@@ -98,31 +106,13 @@ func findSSOProvider(ctx context.Context, tx *Tx, id string) (*licet.SSOProvider
 		return nil, err
 	}
 	p.UpdatedAt, p.SecretSet = fromMS(updated), p.SealedSecret != ""
-	if p.Domains, err = strings1(ctx, tx, `SELECT domain FROM sso_domains WHERE provider_id = ? ORDER BY domain`, id); err != nil {
+	if p.Domains, err = column(ctx, tx, `SELECT domain FROM sso_domains WHERE provider_id = ? ORDER BY domain`, id); err != nil {
 		return nil, err
 	}
-	if p.Orgs, err = strings1(ctx, tx, `SELECT org_id FROM sso_provider_orgs WHERE provider_id = ? ORDER BY org_id`, id); err != nil {
+	if p.Orgs, err = column(ctx, tx, `SELECT org_id FROM sso_provider_orgs WHERE provider_id = ? ORDER BY org_id`, id); err != nil {
 		return nil, err
 	}
 	return p, nil
-}
-
-// strings1 runs a query of one text column.
-func strings1(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
 }
 
 // SSOProvider returns one provider with its sealed secret.
@@ -137,7 +127,7 @@ func (s *Store) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvide
 // SSOProviders lists the providers by ID.
 func (s *Store) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err error) {
 	err = s.read(ctx, func(tx *Tx) error {
-		ids, err := strings1(ctx, tx, `SELECT id FROM sso_providers ORDER BY id`)
+		ids, err := column(ctx, tx, `SELECT id FROM sso_providers ORDER BY id`)
 		if err != nil {
 			return err
 		}

@@ -113,6 +113,7 @@ var (
 	msgStale      = "This sign-in expired or was used already. Start again."
 	msgRefused    = "Your organization's account does not allow you to administer licenses here. Ask your organization's administrator."
 	msgBadAnswer  = "Your organization's sign-in service gave an answer that licet cannot trust. Start again, or ask your organization's administrator."
+	msgNoSecret   = "Sign-in with your organization's account does not work on this server now: the vendor must restore its secrets key or register the provider again."
 )
 
 func fail(status int, msg string, cause error) *Error {
@@ -144,7 +145,7 @@ func (s *Service) provider(ctx context.Context, issuer string) (*oidc.Provider, 
 func (s *Service) config(p *licet.SSOProvider, op *oidc.Provider, redirectURL string) (*oauth2.Config, error) {
 	secret, err := s.sealer.Open(p.SealedSecret)
 	if err != nil {
-		return nil, fmt.Errorf("sso: open the client secret of %q: %w", p.ID, err)
+		return nil, fail(http.StatusServiceUnavailable, msgNoSecret, fmt.Errorf("open the client secret of %q: %w", p.ID, err))
 	}
 	return &oauth2.Config{ClientID: p.ClientID, ClientSecret: string(secret), Endpoint: op.Endpoint(),
 		RedirectURL: redirectURL, Scopes: []string{oidc.ScopeOpenID, "email"}}, nil

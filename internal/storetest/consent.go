@@ -117,6 +117,24 @@ func testConsent(t *testing.T, open Opener) {
 	if got := claimAll(t, s, 1); len(got) != 1 {
 		t.Errorf("an hour later: %d mails; want the one put off", len(got))
 	}
+	// An address removed before its confirmation went is asked again when
+	// typed in again; one that was asked is not.
+	withEve := append(slices.Clone(ops), "eve@elsewhere.example")
+	s.UpdateOrganization(ctx, org, licet.SettingsPatch{NotificationEmails: &withEve}, "alice@customer.example")
+	s.UpdateOrganization(ctx, org, licet.SettingsPatch{NotificationEmails: &ops}, "alice@customer.example")
+	clk.Add(2 * time.Hour)
+	if got := claimAll(t, s, 0); len(got) != 0 {
+		t.Errorf("a confirmation to a removed address went: %v", to(got))
+	}
+	s.UpdateOrganization(ctx, org, licet.SettingsPatch{NotificationEmails: &withEve}, "alice@customer.example")
+	if got := to(claimAll(t, s, 0)); !slices.Equal(got, []string{"confirm:eve@elsewhere.example"}) {
+		t.Errorf("typed in again after its confirmation was dropped: %v", got)
+	}
+	s.UpdateOrganization(ctx, org, licet.SettingsPatch{NotificationEmails: &ops}, "alice@customer.example")
+	s.UpdateOrganization(ctx, org, licet.SettingsPatch{NotificationEmails: &withEve}, "alice@customer.example")
+	if got := claimAll(t, s, 0); len(got) != 0 {
+		t.Errorf("asked twice: %v", to(got))
+	}
 	// Turning notifications off drops what is queued.
 	admit(t, s, clk, org, GUID('u', 4))
 	off := false
@@ -181,6 +199,22 @@ func testPrivacy(t *testing.T, open Opener) {
 	rec, err := s.UserRecord(ctx, org, GUID('u', 1))
 	if err != nil || rec.User == nil || rec.User.Last.DeviceID != "dev-"+GUID('u', 1) || len(rec.Audit) == 0 || len(rec.Mails) != 1 {
 		t.Errorf("export: %+v %v", rec, err)
+	}
+
+	// A user that held a temporary license: the export says when.
+	o2 := &licet.Organization{ID: GUID('o', 2), Name: "second", URL: "https://second.example.net", Settings: licet.DefaultSettings()}
+	o2.Settings.AutoAssign = false
+	if err := s.CreateOrganization(ctx, o2, licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPool(ctx, &licet.Pool{OrgID: o2.ID, LicenseType: "Standard", Seats: 1, From: Start}, licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
+	if d := admit(t, s, clk, o2.ID, GUID('u', 5)); d.Status != licet.StatusTemporary {
+		t.Fatalf("no temporary license to export: %s", d.Status)
+	}
+	if rec, err := s.UserRecord(ctx, o2.ID, GUID('u', 5)); err != nil || rec.TemporaryGrantedAt.IsZero() || len(rec.Changes) == 0 {
+		t.Errorf("export of a temporary user: %+v %v", rec, err)
 	}
 
 	clk.Add(91 * 24 * time.Hour)
