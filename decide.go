@@ -169,7 +169,7 @@ func grantTemporary(now time.Time, v *CheckView, need string) *Decision {
 	org, u := v.Org, v.User
 	what := "a license"
 	if need != "" {
-		what = "a " + need + " license"
+		what = Article(need) + " license"
 	}
 	allowance := TemporaryAllowance(org, v.Pools, now)
 	types := activeTypes(now, v, need)
