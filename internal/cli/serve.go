@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -61,6 +62,8 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	patroni                string
+	cacheGrace             time.Duration
 	mailOrgHourly          int
 	mailRetention          time.Duration
 	auditRetention         time.Duration
@@ -85,6 +88,8 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.database, "database", "", "database: a SQLite file path (default <data>/licet.db), or postgres://user:pass@host:port/db")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", 20, "PostgreSQL: connections in this process's pool")
 	fs.DurationVar(&c.dbStatementTimeout, "db-statement-timeout", 5*time.Second, "PostgreSQL: the longest one statement may run")
+	fs.StringVar(&c.patroni, "patroni", "", "PostgreSQL under Patroni: the members' REST APIs (http://host:8008,…); licet then writes only to the member Patroni names leader")
+	fs.DurationVar(&c.cacheGrace, "cache-grace", 2*time.Minute, "while the database cannot be reached, answer users that held a license from memory for up to this long (0: never)")
 	fs.BoolVar(&c.readOnly, "read-only", false, "a backup server: confirm licenses, never assign or write")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
@@ -121,6 +126,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
+	fs.env("patroni", "cache-grace")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -172,6 +178,17 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute {
 		return usagef("--db-statement-timeout must be between 100ms and 10m")
+	}
+	if c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour {
+		return usagef("--cache-grace must be between 0 and 24h")
+	}
+	if c.patroni != "" {
+		if !strings.HasPrefix(c.database, "postgres://") && !strings.HasPrefix(c.database, "postgresql://") {
+			return usagef("--patroni needs a postgres:// --database")
+		}
+		if _, err := postgres.ParsePatroni(c.patroni); err != nil {
+			return usagef("--patroni: %v", err)
+		}
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
@@ -226,11 +243,15 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 }
 
 // openStore opens the database the configuration names.
-func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
+func (p *Program) openStore(ctx context.Context, c serveConfig, logger *slog.Logger) (*sqlstore.Store, error) {
 	db := sqlitePath(c)
 	if db == "" {
+		var members []string
+		if c.patroni != "" {
+			members, _ = postgres.ParsePatroni(c.patroni) // checked with the flags
+		}
 		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
-			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
+			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout, Patroni: members, Logger: logger})
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -274,7 +295,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
 		return err
 	}
-	store, err := p.openStore(ctx, c)
+	store, err := p.openStore(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -318,7 +339,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		publicURL = "http://" + ln.Addr().String()
 	}
 	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
-		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
+		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)}
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
 	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)

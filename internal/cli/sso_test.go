@@ -341,6 +341,9 @@ func TestSSOClaimRuleRequiredAndDeprovisioning(t *testing.T) {
 	if !signedInTo(t, s, ca, org) || !signedInTo(t, s, ca, other) {
 		t.Fatal("the rule's organizations are not administered")
 	}
+	if _, body := fetch(ca, t, s.url+"/admin/orgs/"+org+"/settings"); !strings.Contains(body, `data-sso="contoso"`) || !strings.Contains(body, "<code>groups</code> holds <code>LicenseAdmins</code>") || !strings.Contains(body, "Passwords are refused.") {
+		t.Errorf("the settings page does not say how administrators sign in")
+	}
 	// Taken out of the group: the next sign-in is refused and ends her sessions.
 	op.mint = op.with(func(c map[string]any) { c["groups"] = []string{"Sales"} })
 	if resp, _, _ := ssoSignIn(t, s, op, browserless(t), "alice@contoso.example"); resp.StatusCode != 403 {

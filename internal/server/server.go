@@ -496,6 +496,10 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
+// unavailableRetry is the Retry-After of a 503: about what a database
+// failover under Patroni takes to settle a first time.
+const unavailableRetry = "2"
+
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[string]int{
 	licet.EINVALID:      http.StatusBadRequest,
@@ -529,6 +533,9 @@ type errorBody struct {
 // error answers with a JSON error; internal errors are logged, not shown.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := s.logError(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetry)
+	}
 	msg := licet.ErrorMessage(err)
 	if code == licet.EUNAVAILABLE && msg == "internal error" {
 		msg = "the service is temporarily unavailable; try again"

@@ -42,6 +42,10 @@ type Dialect struct {
 	// Snapshot writes a consistent copy of the database to path, or says
 	// why it cannot.
 	Snapshot func(ctx context.Context, db *sql.DB, path string, now time.Time) error
+	// CheckCommit, when set, runs on the connection of every write
+	// transaction right after its commit succeeded, and returns an error
+	// when the commit's outcome is in doubt after all.
+	CheckCommit func(*sql.Conn) error
 	// Compact runs, outside a transaction, after secrets were sealed
 	// again, so that no old copy of them stays in free pages or dead rows.
 	Compact []string
@@ -66,6 +70,14 @@ type Store struct {
 	// Sealer seals backend credentials and the mail-link secret before
 	// they are written; nil keeps them in plain text (tests of other things).
 	Sealer licet.Sealer
+
+	// WriteTimeout bounds a group of admissions' transaction (default 30s).
+	WriteTimeout time.Duration
+	// OnClose, when set, runs when the store closes (before the database).
+	OnClose func()
+	// Leader, when set, says whether the database's leader is known now
+	// (a cluster under Patroni); Ping fails while it is not.
+	Leader func() bool
 
 	hotStmts hotStmts
 	group    *groupCommit
@@ -92,6 +104,9 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
+	if s.OnClose != nil {
+		s.OnClose()
+	}
 	if s.r == s.w {
 		return s.w.Close()
 	}
@@ -100,6 +115,9 @@ func (s *Store) Close() error {
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.Leader != nil && !s.Leader() {
+		return licet.Errorf(licet.EUNAVAILABLE, "no database node is the leader now")
+	}
 	var one int
 	return s.wrap(s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
@@ -175,6 +193,9 @@ func (s *Store) read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, db *sql.DB, o *sql.TxOptions, fn func(*Tx) error) error {
+	if o == nil && s.d.CheckCommit != nil {
+		return s.inCheckedTx(ctx, db, fn)
+	}
 	t, err := db.BeginTx(ctx, o)
 	if err != nil {
 		return s.wrap(err)
@@ -184,6 +205,28 @@ func (s *Store) inTx(ctx context.Context, db *sql.DB, o *sql.TxOptions, fn func(
 		return s.wrap(err)
 	}
 	return s.wrap(t.Commit())
+}
+
+// inCheckedTx runs a write transaction on a connection of its own, so that
+// the dialect can tell, after the commit, whether it is durable.
+func (s *Store) inCheckedTx(ctx context.Context, db *sql.DB, fn func(*Tx) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer conn.Close()
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer t.Rollback()
+	if err := fn(&Tx{Tx: t, d: s.d}); err != nil {
+		return s.wrap(err)
+	}
+	if err := t.Commit(); err != nil {
+		return s.wrap(err)
+	}
+	return s.wrap(s.d.CheckCommit(conn))
 }
 
 // wrap turns errors a caller can act on into coded errors.
