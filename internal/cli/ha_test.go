@@ -68,7 +68,7 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 	flags := append([]string{"--patroni", c.Patroni, "--flush-interval", "200ms"}, haLimitsOff(t)...)
 	first := startProcess(t, t.TempDir(), c.URL, flags...)
 	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join(first.dir, "keys"), dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("cp", "-a", filepath.Join(first.dir, "keys"), filepath.Join(first.dir, "secrets.key"), dir).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
 	second := startProcess(t, dir, c.URL, flags...)
