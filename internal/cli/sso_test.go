@@ -445,24 +445,6 @@ func TestSSORegistrationRefusesBadInputAndKeepsTheSecretSealed(t *testing.T) {
 	}
 }
 
-func TestSSOWithoutItsSecretsKeySaysSo(t *testing.T) {
-	s := start(t, "", nil)
-	org := s.newOrg(1, 5)
-	op := newHostileOP(t, "the-client-secret-0123456789")
-	ssoSet(t, s, "--id", "contoso", "--issuer", op.srv.URL, "--client-id", "licet-client", "--domains", "contoso.example", "--orgs", org)
-	s.stop()
-	os.Remove(filepath.Join(s.dir, "secrets.key")) // a data folder restored without it
-	s = start(t, s.dir, nil)
-	if _, resp, body := ssoStart(t, s, browserless(t), "alice@contoso.example"); resp.StatusCode != 503 || !strings.Contains(body, "restore its secrets key") {
-		t.Errorf("without the key: %d", resp.StatusCode)
-	}
-	// Registering the secret again heals it.
-	ssoSet(t, s, "--id", "contoso")
-	if u, resp, _ := ssoStart(t, s, browserless(t), "alice@contoso.example"); u == nil {
-		t.Errorf("after the secret was set again: %d", resp.StatusCode)
-	}
-}
-
 func TestSSOStartsAreBoundedPerAddress(t *testing.T) {
 	s := start(t, "", nil)
 	org := s.newOrg(1, 5)
