@@ -706,6 +706,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 type settingsData struct {
 	Types      []string
 	Recipients []licet.Recipient
+	SSO        []*licet.SSOProvider // the single sign-on registrations that cover the organization
 }
 
 func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData, error) {
@@ -713,7 +714,11 @@ func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData,
 	if err != nil {
 		return nil, err
 	}
-	return &settingsData{Types: s.typesOf(ctx), Recipients: rs}, nil
+	sso, err := s.ssoOf(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return &settingsData{Types: s.typesOf(ctx), Recipients: rs, SSO: sso}, nil
 }
 
 func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {

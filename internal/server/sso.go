@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,12 @@ func (s *Server) ssoOffered() bool {
 	defer cancel()
 	ps, err := s.Store.SSOProviders(ctx)
 	return err != nil || len(ps) > 0
+}
+
+// ssoOf lists the registrations that cover an organization.
+func (s *Server) ssoOf(ctx context.Context, orgID string) ([]*licet.SSOProvider, error) {
+	all, err := s.Store.SSOProviders(ctx)
+	return slices.DeleteFunc(all, func(p *licet.SSOProvider) bool { return !slices.Contains(p.Orgs, orgID) }), err
 }
 
 // safeNext keeps a post-login destination inside the console.
