@@ -103,3 +103,15 @@ func BenchmarkConsoleUsersPage(b *testing.B) {
 		resp.Body.Close()
 	}
 }
+
+// BenchmarkAssignmentBurstNotified is BenchmarkAssignmentBurst with
+// notifications on to three addresses: each assignment also joins (or
+// starts) a pending mail per address in its transaction.
+func BenchmarkAssignmentBurstNotified(b *testing.B) {
+	databases(b, func(b *testing.B, s *server) {
+		org := s.newOrg(1, 1_000_000, "--notifications=true", "--notification-emails", "a@customer.example,b@customer.example,c@customer.example", "--notify-window", "10")
+		post(b, s, func(i int64) []byte {
+			return fmt.Appendf(nil, `{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
+		})
+	})
+}
