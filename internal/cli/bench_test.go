@@ -14,13 +14,16 @@ import (
 	"github.com/licet/licet/internal/storetest"
 )
 
+// benchFlags turn every limit off, as load tests run.
+var benchFlags = []string{"--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0"}
+
 // databases runs a benchmark on SQLite and on PostgreSQL.
 func databases(b *testing.B, fn func(b *testing.B, s *server)) {
 	b.Run("sqlite", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0"))
+		fn(b, start(b, b.TempDir(), nil, benchFlags...))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--database", storetest.PostgresURL(b)))
+		fn(b, start(b, b.TempDir(), nil, append(benchFlags, "--database", storetest.PostgresURL(b))...))
 	})
 }
 
