@@ -192,6 +192,33 @@ type User struct {
 	// license; zero once licensed or handled by an administrator. Such
 	// users are capped per organization, the oldest evicted first.
 	RecordedAt time.Time `json:"recordedAt,omitzero"`
+	// SubscriptionEnded marks a licensed user none of whose license type's
+	// pools is within its term: its next check answers SubscriptionExpired.
+	// Set when listing, from the pools and the time; never stored.
+	SubscriptionEnded bool `json:"subscriptionEnded,omitempty"`
+}
+
+// MarkEnded sets SubscriptionEnded on the licensed users of pools whose
+// license type has no pool within its term at now.
+func MarkEnded(users []*User, pools []Pool, now time.Time) {
+	for _, u := range users {
+		if u.State == UserLicensed && !u.Disabled {
+			_, active := ActiveUntil(now, pools, u.LicenseType)
+			u.SubscriptionEnded = !active
+		}
+	}
+}
+
+// StateText is a user's state as people read it: "disabled", "licensed
+// (subscription ended)", or the state itself.
+func (u *User) StateText() string {
+	switch {
+	case u.Disabled:
+		return "disabled"
+	case u.SubscriptionEnded:
+		return string(u.State) + " (subscription ended)"
+	}
+	return string(u.State)
 }
 
 // SeatCount is an organization's seats of one type at a moment.
@@ -343,11 +370,25 @@ type Store interface {
 	AdminStore
 	SSOStore
 
-	// Secrets and health.
+	// Secrets and health. SealSecrets seals what the database keeps in
+	// plain text (a database from before sealing) and seals again what an
+	// older key sealed; it fails when the database's secrets are sealed
+	// with a key the Sealer does not hold.
+	SealSecrets(ctx context.Context) (int, error)
 	OperatorTokenHash(ctx context.Context) ([]byte, error)
 	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// Sealer encrypts the secrets a Store keeps (backend credentials, the
+// mail-link secret) with a key the database never holds. where binds a
+// sealed value to its place, so it does not open elsewhere.
+type Sealer interface {
+	Seal(plain []byte, where string) (string, error)
+	Open(sealed, where string) ([]byte, error)
+	ActiveID() string
+	Has(id string) bool
 }
 
 // AdmitRequest asks the store to decide a check under its write lock and

@@ -82,3 +82,23 @@ func SameURL(a, b string) bool {
 	cb, err2 := CanonicalURL(b)
 	return err1 == nil && err2 == nil && ca == cb
 }
+
+// SameHost reports whether a and b are valid URLs naming the same host
+// name once canonical (scheme, port and path aside): the test of an
+// organization bound to its URL.
+func SameHost(a, b string) bool {
+	ha, hb := canonicalHost(a), canonicalHost(b)
+	return ha != "" && ha == hb
+}
+
+func canonicalHost(s string) string {
+	c, err := CanonicalURL(s)
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(c)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}

@@ -18,12 +18,12 @@ import (
 	"github.com/licet/licet/internal/storetest"
 )
 
-// provisionKeys copies the primary's signing keys into a new data folder
+// provisionKeys copies the primary's signing keys and secrets key into a new data folder
 // for a backup, as docs/OPERATIONS.md tells operators to.
 func provisionKeys(t *testing.T, primary *server) string {
 	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join(primary.dir, "keys"), dir).CombinedOutput(); err != nil {
+	if out, err := exec.Command("cp", "-a", filepath.Join(primary.dir, "keys"), filepath.Join(primary.dir, "secrets.key"), dir).CombinedOutput(); err != nil {
 		t.Fatalf("%v %s", err, out)
 	}
 	return dir

@@ -65,6 +65,22 @@ func BenchmarkCheckLicensed(b *testing.B) {
 	})
 }
 
+// BenchmarkCheckLicensedLimitsOn is BenchmarkCheckLicensed with the limits
+// on strangers switched on but set so high that nothing is refused: what
+// classifying each check (known device or new pair) costs the hot path.
+func BenchmarkCheckLicensedLimitsOn(b *testing.B) {
+	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-device", "0", "--rate-org", "1000000",
+		"--rate-new-ip", "60000000", "--rate-admissions", "60000000")
+	org := s.newOrg(1, 1000)
+	const users = 1000
+	bodies := make([][]byte, users)
+	for i := range users {
+		bodies[i], _ = json.Marshal(map[string]string{"organizationId": org, "userId": guid('u', i), "deviceId": "d"})
+		s.check(org, guid('u', i))
+	}
+	post(b, s, func(i int64) []byte { return bodies[i%users] })
+}
+
 // BenchmarkAssignmentBurst measures new users each taking a seat: the
 // write path, serialized per organization by the store.
 func BenchmarkAssignmentBurst(b *testing.B) {
@@ -79,7 +95,7 @@ func BenchmarkAssignmentBurst(b *testing.B) {
 // BenchmarkConsoleUsersPage measures one page of Mobile Users (50 rows and
 // the counts) in an organization of 100,000 users, at random depths.
 func BenchmarkConsoleUsersPage(b *testing.B) {
-	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0")
+	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0")
 	org := s.newOrg(1, 100_000)
 	for k := 0; k < 100_000; k += 10_000 {
 		var ids []string

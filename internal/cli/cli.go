@@ -84,6 +84,7 @@ func init() {
 		{"check", "act as a device: run the whole check order and print the outcome", (*Program).checkDevice},
 		{"keys public", "print the public keys as PEM", (*Program).keysPublic},
 		{"keys rotate", "start signing with a new key", (*Program).keysRotate},
+		{"secrets rotate", "seal the database's secrets with a new key in <data>/secrets.key", (*Program).secretsRotate},
 		{"keys retire", "stop publishing a key that no longer signs: licet keys retire KEYID", (*Program).keysRetire},
 		{"keys revoke", "mark a compromised key revoked; devices stop trusting it: licet keys revoke KEYID", (*Program).keysRevoke},
 		{"version", "print licet's version", (*Program).version},
@@ -163,8 +164,31 @@ func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(fo
 // also come from LICET_<NAME> environment variables.
 type flagSet struct {
 	*flag.FlagSet
-	p        *Program
-	envNames []string
+	p           *Program
+	envNames    []string
+	applyingEnv bool
+}
+
+// trackedString is a string flag that remembers whether it was given on the
+// command line (rather than by LICET_<NAME>), where every local user can
+// read it, so that the command can warn.
+type trackedString struct {
+	v             *string
+	fs            *flagSet
+	onCommandLine bool
+}
+
+func (s *trackedString) String() string {
+	if s == nil || s.v == nil {
+		return ""
+	}
+	return *s.v
+}
+
+func (s *trackedString) Set(v string) error {
+	*s.v = v
+	s.onCommandLine = !s.fs.applyingEnv
+	return nil
 }
 
 func (p *Program) flags(name string) *flagSet {
@@ -198,6 +222,8 @@ func (f *flagSet) parse(args []string) error {
 
 // applyEnv sets the flags that have a LICET_<NAME> variable.
 func (f *flagSet) applyEnv() error {
+	f.applyingEnv = true
+	defer func() { f.applyingEnv = false }()
 	for _, n := range f.envNames {
 		if v := f.p.Getenv("LICET_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))); v != "" {
 			if err := f.Set(n, v); err != nil {

@@ -24,12 +24,15 @@ type api struct {
 // operatorFlags adds --server, --token and --token-file to a command.
 type operatorFlags struct {
 	server, token, tokenFile string
+	tokenFlag                *trackedString
+	stderr                   io.Writer
 }
 
 func (f *flagSet) operator() *operatorFlags {
-	o := &operatorFlags{}
+	o := &operatorFlags{stderr: f.p.Stderr}
+	o.tokenFlag = &trackedString{v: &o.token, fs: f}
 	f.StringVar(&o.server, "server", "http://127.0.0.1:8080", "the licet server's URL")
-	f.StringVar(&o.token, "token", "", "operator token (or LICET_TOKEN)")
+	f.Var(o.tokenFlag, "token", "operator token (prefer LICET_TOKEN or --token-file: a command line is visible to every local user)")
 	f.StringVar(&o.tokenFile, "token-file", "./licet-data/operator-token", "file holding the operator token")
 	f.env("server", "token", "token-file")
 	return o
@@ -46,6 +49,9 @@ func (o *operatorFlags) client(withToken bool) (*api, error) {
 		return a, nil
 	}
 	a.token = strings.TrimSpace(o.token)
+	if a.token != "" && o.tokenFlag.onCommandLine && o.stderr != nil {
+		fmt.Fprintln(o.stderr, "licet: warning: --token on the command line is visible to every local user (ps, /proc) and stays in shell history; use --token-file or LICET_TOKEN")
+	}
 	if a.token == "" {
 		b, err := os.ReadFile(o.tokenFile)
 		if err != nil {

@@ -7,6 +7,10 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/licet/licet"
+	"github.com/licet/licet/internal/storetest"
 )
 
 // adminToken signs email in to org's console and makes an API token.
@@ -124,6 +128,7 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 	tok := adminToken(t, s, org, "alice@customer.example")
 	c := signIn(t, s, s.invite(org, "bob@customer.example"), "bob@customer.example")
 	before := dump(t, filepath.Join(s.dir, "licet.db"))
+	keyBefore := readFile(t, filepath.Join(s.dir, "secrets.key"))
 	js := "application/json"
 	huge := strings.Repeat("x", 70_000)
 	for _, tc := range []struct {
@@ -146,6 +151,7 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 		{"test without a backend", "POST", "/v1/orgs/" + org + "/offline/test", "", "", 409, "no backend"},
 		{"test another organization", "POST", "/v1/orgs/" + other + "/offline/test", "", "", 404, "not found"},
 		{"test a bad GUID", "POST", "/v1/orgs/nope/offline/test", "", "", 404, ""},
+		{"rotate the secrets key", "POST", "/v1/secrets/rotate", "", "", 403, "operator token"},
 	} {
 		code, out := s.op(tc.method, tc.path, tok, tc.ctype, tc.body)
 		if code != tc.want || !strings.Contains(out, tc.says) {
@@ -178,5 +184,122 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 	}
 	if after := dump(t, filepath.Join(s.dir, "licet.db")); after != before {
 		t.Errorf("a refused request changed the database:\n--- before\n%s\n--- after\n%s", before, after)
+	}
+	if key := readFile(t, filepath.Join(s.dir, "secrets.key")); key != keyBefore {
+		t.Error("a refused rotation changed the secrets key")
+	}
+}
+
+// Automatic Update: the vendor allows it, the administrator switches it on;
+// the file is reissued after changes (once they settle, at most hourly) and
+// before it expires, with the same history.
+func TestOfflineAutomaticUpdate(t *testing.T) {
+	clk := storetest.NewClock(time.Now().UTC().Truncate(time.Second))
+	s := start(t, "", clk, "--offline-auto-interval", "20ms", "--rate-device", "0")
+	org := s.newOrg(1, 10, "--offline=true")
+	if _, err := s.licet("offline", "set", "--org", org, "--auto-update=true"); err == nil || !strings.Contains(err.Error(), "ask your vendor") {
+		t.Fatalf("automatic Update before the vendor allows it: %v", err)
+	}
+	s.mustLicet("offline", "set", "--org", org, "--auto-update-allowed=true", "--auto-update=true")
+	history := func() []licet.OfflineIssue {
+		var v struct{ History []licet.OfflineIssue }
+		mustJSON(t, s.mustLicet("offline", "show", "--org", org, "--json"), &v)
+		return v.History
+	}
+	waitIssued := func(n int) []licet.OfflineIssue {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if h := history(); len(h) >= n {
+				return h
+			}
+		}
+		t.Fatalf("no automatic Update %d:\n%s", n, s.mustLicet("offline", "show", "--org", org))
+		return nil
+	}
+	settle := func() { time.Sleep(150 * time.Millisecond) } // several ticks
+
+	s.mustLicet("user", "assign", "--org", org, "--user", guid('u', 1))
+	s.check(org, guid('u', 2))
+	settle()
+	if len(history()) != 0 {
+		t.Fatal("issued before the changes settled")
+	}
+	clk.Add(6 * time.Minute)
+	h := waitIssued(1)
+	if h[0].IssuedBy != "automatic" || h[0].Users != 2 {
+		t.Errorf("first automatic Update: %+v", h[0])
+	}
+	// More changes: not within the hour.
+	s.check(org, guid('u', 3))
+	settle()
+	clk.Add(10 * time.Minute)
+	settle()
+	if len(history()) != 1 {
+		t.Error("issued again within the hour")
+	}
+	clk.Add(time.Hour)
+	h = waitIssued(2)
+	if h[0].Users != 3 {
+		t.Errorf("second automatic Update holds %d users; want 3", h[0].Users)
+	}
+	// No changes, but the file nears its end: reissued.
+	clk.Add(29*24*time.Hour + 2*time.Hour)
+	h = waitIssued(3)
+	if !h[0].ValidUntil.After(clk.Now().Add(24 * time.Hour)) {
+		t.Errorf("the file reissued before expiry runs until %s", h[0].ValidUntil)
+	}
+	if audit := s.mustLicet("audit", "--org", org); strings.Count(audit, "automatic") < 3 || !strings.Contains(audit, "offline.issue") {
+		t.Errorf("automatic Updates are not audited:\n%s", audit)
+	}
+	// Switched off: nothing more.
+	s.mustLicet("offline", "set", "--org", org, "--auto-update=false")
+	s.check(org, guid('u', 4))
+	settle()
+	clk.Add(2 * time.Hour)
+	settle()
+	if len(history()) != 3 {
+		t.Error("issued after automatic Update was switched off")
+	}
+}
+
+// The operator's Offline page has the vendor's controls (validity,
+// automatic Update allowed); an administrator's form does not change them.
+func TestOfflineVendorControlsInTheConsole(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5, "--offline=true")
+	op := browserless(t)
+	if resp, _ := form(t, op, s.url+"/admin/login/operator", url.Values{"token": {s.token()}}); resp.StatusCode != 303 {
+		t.Fatalf("operator login: %d", resp.StatusCode)
+	}
+	if _, page := fetch(op, t, s.url+"/admin/orgs/"+org+"/offline"); !strings.Contains(page, `name="validDays"`) || !strings.Contains(page, `name="autoUpdateAllowed"`) {
+		t.Fatal("the operator's Offline page lacks the vendor's controls")
+	}
+	resp, _ := form(t, op, s.url+"/admin/orgs/"+org+"/offline/backend", url.Values{"backendUrl": {"https://dav.example.net/crm/licet-offline.lic"},
+		"validDays": {"9"}, "autoUpdateAllowed": {"on"}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("the operator's form: %d", resp.StatusCode)
+	}
+	var v struct {
+		ValidDays   int  `json:"validDays"`
+		AutoAllowed bool `json:"autoUpdateAllowed"`
+		AutoUpdate  bool `json:"autoUpdate"`
+	}
+	mustJSON(t, s.mustLicet("offline", "show", "--org", org, "--json"), &v)
+	if v.ValidDays != 9 || !v.AutoAllowed || v.AutoUpdate {
+		t.Errorf("after the operator's form: %+v", v)
+	}
+	c := signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example")
+	_, page := fetch(c, t, s.url+"/admin/orgs/"+org+"/offline")
+	if strings.Contains(page, `name="validDays"`) || strings.Contains(page, `name="autoUpdateAllowed"`) || !strings.Contains(page, `name="autoUpdate"`) {
+		t.Error("the administrator's page shows the vendor's controls, or lacks automatic Update")
+	}
+	resp, _ = form(t, c, s.url+"/admin/orgs/"+org+"/offline/backend", url.Values{"backendUrl": {"https://dav.example.net/crm/licet-offline.lic"},
+		"validDays": {"365"}, "autoUpdateAllowed": {""}, "autoUpdate": {"on"}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("the administrator's form: %d", resp.StatusCode)
+	}
+	mustJSON(t, s.mustLicet("offline", "show", "--org", org, "--json"), &v)
+	if v.ValidDays != 9 || !v.AutoAllowed || !v.AutoUpdate {
+		t.Errorf("after the administrator's form: %+v; want the vendor's settings kept and automatic Update on", v)
 	}
 }

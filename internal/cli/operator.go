@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/server"
 )
 
 // orgDetail is the server's answer for one organization.
@@ -549,11 +550,7 @@ func (p *Program) userList(ctx context.Context, args []string) error {
 	w := table(p.Stdout)
 	fmt.Fprintln(w, "USER\tSTATE\tTYPE\tASSIGNED\tBY\tLAST SEEN\tDEVICE\tVERSION")
 	for _, u := range users {
-		st := string(u.State)
-		if u.Disabled {
-			st = "disabled"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, st, dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.StateText(), dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
 			day(u.LastSeen), dash(u.Last.DeviceInfo), dash(u.Last.Version))
 	}
 	return w.Flush()
@@ -695,6 +692,22 @@ func (p *Program) keysPublic(ctx context.Context, args []string) error {
 	for _, k := range out.Keys {
 		fmt.Fprint(p.Stdout, k.PEM)
 	}
+	return nil
+}
+
+func (p *Program) secretsRotate(ctx context.Context, args []string) error {
+	fs := p.flags("secrets rotate")
+	o := fs.operator()
+	a, err := fs.parseClient(args, o)
+	if err != nil {
+		return err
+	}
+	var out server.SecretsRotation
+	if err := a.do(ctx, "POST", "/v1/secrets/rotate", nil, &out); err != nil {
+		return err
+	}
+	fmt.Fprintf(p.Stdout, "secrets are now sealed with key %s (%d sealed again; key %s removed from %s)\n", out.KeyID, out.Resealed, out.Previous, out.File)
+	fmt.Fprintf(p.Stdout, "copy %s to every other server of this database and to read-only backups\n", out.File)
 	return nil
 }
 

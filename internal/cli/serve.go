@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -28,6 +29,7 @@ import (
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
@@ -60,6 +62,9 @@ type serveConfig struct {
 	mailFirstRetry         time.Duration
 	mailMaxBackoff         time.Duration
 	mailMaxAttempts        int
+	patroni                string
+	cacheGrace             time.Duration
+	dbPgBouncer            bool
 	mailOrgHourly          int
 	mailRetention          time.Duration
 	auditRetention         time.Duration
@@ -68,6 +73,7 @@ type serveConfig struct {
 	metricsListen          string
 	backupURL, primaryURL  string
 	offlineAllowPrivate    bool
+	offlineAutoInterval    time.Duration
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -83,6 +89,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.database, "database", "", "database: a SQLite file path (default <data>/licet.db), or postgres://user:pass@host:port/db")
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", 20, "PostgreSQL: connections in this process's pool")
 	fs.DurationVar(&c.dbStatementTimeout, "db-statement-timeout", 5*time.Second, "PostgreSQL: the longest one statement may run")
+	fs.StringVar(&c.patroni, "patroni", "", "PostgreSQL under Patroni: the members' REST APIs (http://host:8008,…); licet then writes only to the member Patroni names leader")
+	fs.BoolVar(&c.dbPgBouncer, "db-pgbouncer", false, "PostgreSQL: --database names a PgBouncer in transaction pooling (no prepared statements or session settings; set statement_timeout on the role)")
+	fs.DurationVar(&c.cacheGrace, "cache-grace", 2*time.Minute, "while the database cannot be reached, answer users that held a license from memory for up to this long (0: never)")
 	fs.BoolVar(&c.readOnly, "read-only", false, "a backup server: confirm licenses, never assign or write")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
 	fs.StringVar(&c.mailFrom, "mail-from", "", "sender address of notification mail")
@@ -106,6 +115,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailRetention, "mail-retention", 90*24*time.Hour, "delete sent and failed mails this long after they were sent or given up (0: keep them)")
 	fs.DurationVar(&c.auditRetention, "audit-retention", 0, "delete audit log entries older than this (0: keep them)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
+	fs.DurationVar(&c.offlineAutoInterval, "offline-auto-interval", time.Minute, "how often automatic offline Updates are looked for")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -115,9 +125,10 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
 	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private")
+	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
+	fs.env("patroni", "cache-grace", "db-pgbouncer")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -158,6 +169,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
 		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
 	}
+	if c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour {
+		return usagef("--offline-auto-interval must be between 10ms and 1h")
+	}
 	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
 		return usagef("--flush-interval must be between 10ms and 1m")
 	}
@@ -166,6 +180,20 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	}
 	if c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute {
 		return usagef("--db-statement-timeout must be between 100ms and 10m")
+	}
+	if c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour {
+		return usagef("--cache-grace must be between 0 and 24h")
+	}
+	if c.patroni != "" {
+		if !strings.HasPrefix(c.database, "postgres://") && !strings.HasPrefix(c.database, "postgresql://") {
+			return usagef("--patroni needs a postgres:// --database")
+		}
+		if _, err := postgres.ParsePatroni(c.patroni); err != nil {
+			return usagef("--patroni: %v", err)
+		}
+		if c.dbPgBouncer {
+			return usagef("--patroni and --db-pgbouncer do not go together: licet follows the leader by the address it dials; put PgBouncer behind HAProxy's /primary check instead")
+		}
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
@@ -220,11 +248,15 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 }
 
 // openStore opens the database the configuration names.
-func (p *Program) openStore(ctx context.Context, c serveConfig) (*sqlstore.Store, error) {
+func (p *Program) openStore(ctx context.Context, c serveConfig, logger *slog.Logger) (*sqlstore.Store, error) {
 	db := sqlitePath(c)
 	if db == "" {
+		var members []string
+		if c.patroni != "" {
+			members, _ = postgres.ParsePatroni(c.patroni) // checked with the flags
+		}
 		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
-			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout})
+			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout, Patroni: members, Logger: logger, PgBouncer: c.dbPgBouncer})
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {
@@ -268,7 +300,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
 		return err
 	}
-	store, err := p.openStore(ctx, c)
+	store, err := p.openStore(ctx, c, logger)
 	if err != nil {
 		return err
 	}
@@ -278,6 +310,22 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		return fmt.Errorf("signing keys: %w (a read-only server signs with the primary's keys: copy the primary's keys folder into its data folder)", err)
 	} else if err != nil {
 		return fmt.Errorf("signing keys: %w", err)
+	}
+	// The secrets the database keeps are sealed with <data>/secrets.key,
+	// made on the first start; a database from before is sealed now.
+	box, err := secrets.Open(filepath.Join(c.data, "secrets.key"), !c.readOnly)
+	if err != nil {
+		return fmt.Errorf("secrets key: %w", err)
+	}
+	store.Sealer = box
+	if !c.readOnly {
+		n, err := store.SealSecrets(ctx)
+		if err != nil {
+			return fmt.Errorf("secrets: %s", licet.ErrorMessage(err))
+		}
+		if n > 0 {
+			logger.Info("secrets sealed", "count", n, "file", box.Path())
+		}
 	}
 	tokenHash, err := operatorToken(ctx, store, c, logger)
 	if err != nil {
@@ -296,22 +344,18 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		publicURL = "http://" + ln.Addr().String()
 	}
 	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
-		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000}
+		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)}
 	store.AfterChange = svc.Invalidate
 	store.AfterUserChange = svc.UsersChanged
 	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
-	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Logger: logger, Clock: p.Clock,
+	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		BackupURL: strings.TrimRight(c.backupURL, "/"), PrimaryURL: strings.TrimRight(c.primaryURL, "/"),
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10,
 			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
 			NewIPRate: rate.Limit(float64(c.rateNewIP) / 60), NewIPBurst: max(1, c.rateNewIP*10/3), AlertRefusals: c.alertRefusals}}
 	if !c.readOnly {
-		sealer, err := sso.LoadKey(filepath.Join(c.data, "secrets.key"))
-		if err != nil {
-			return err
-		}
-		srv.SSO = sso.New(store, sealer, p.Clock, nil)
+		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, nil)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -349,7 +393,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		secret, err := store.Secret(ctx, "mail-links")
 		if err != nil {
-			return fmt.Errorf("mail link secret: %w", err)
+			return fmt.Errorf("mail link secret: %v", licet.ErrorMessage(err))
 		}
 		host := "licet"
 		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
@@ -363,6 +407,10 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { svc.Run(flushCtx) })
+	if !c.readOnly {
+		auto := offline.NewAuto(off)
+		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })
+	}
 	if srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { srv.Mail.Run(flushCtx) })
 	}

@@ -24,14 +24,21 @@ import (
 // poller drops exactly those. The organization's row lock makes one
 // organization's changes commit in seq order, so none is skipped. The cache
 // answers only while its last poll is younger than maxAge; otherwise (the
-// database unreachable, the poller stuck) every check reads through.
+// database unreachable, the poller stuck) every check reads through; and
+// only if that read fails because the database cannot be reached (a
+// failover), a user that held a license or was disabled at the last good
+// poll is answered from what the cache holds, for up to staleGrace: no
+// change can commit while no database accepts writes.
 type cache struct {
 	store  licet.Store
 	logger *slog.Logger
 	// every is the poll interval; maxAge bounds how stale an answer may be.
 	every, maxAge time.Duration
 
+	staleGrace time.Duration
+
 	mu        sync.RWMutex
+	polledAt  time.Time // the last good poll
 	seq       int64
 	gen       uint64 // bumped on every drop, to refuse fills read before it
 	freshTill time.Time
@@ -56,7 +63,7 @@ type orgEntry struct {
 }
 
 func newCache(store licet.Store, logger *slog.Logger) *cache {
-	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, orgs: map[string]orgEntry{},
+	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, staleGrace: 2 * time.Minute, orgs: map[string]orgEntry{},
 		userSeq: map[string]int64{}, epoch: map[string]uint64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000}
 }
 
@@ -83,17 +90,42 @@ func (c *cache) dropUsersLocked() {
 	c.nUsers = 0
 }
 
-// poll reads the change counters once and drops what changed.
+// poll reads the change counters once and drops what changed. When the
+// counters cannot be read, the cache stops answering (checks read through)
+// but keeps what it holds, for stale, and for the next good poll to bring
+// up to date: it knows where each organization's users stood.
 func (c *cache) poll(ctx context.Context) error {
 	err := c.pollOnce(ctx)
 	if err != nil {
 		c.mu.Lock()
 		c.freshTill = time.Time{}
-		c.dropLocked()
-		c.dropUsersLocked()
+		if licet.ErrorCode(err) != licet.EUNAVAILABLE {
+			c.dropLocked()
+			c.dropUsersLocked()
+		}
 		c.mu.Unlock()
 	}
 	return err
+}
+
+// stale answers for a licensed or disabled user from what the cache held at
+// its last good poll, when err says the database cannot be reached and that
+// poll is within staleGrace; else nil.
+func (c *cache) stale(orgID, userID string, err error) *licet.CheckView {
+	if licet.ErrorCode(err) != licet.EUNAVAILABLE {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.polledAt.IsZero() || time.Since(c.polledAt) > c.staleGrace || !c.typesOK {
+		return nil
+	}
+	e, ok := c.orgs[orgID]
+	u := c.users[orgID][userID]
+	if !ok || e.org == nil || u == nil {
+		return nil
+	}
+	return &licet.CheckView{Org: e.org, Pools: e.pools, Types: c.types, User: u}
 }
 
 func (c *cache) pollOnce(ctx context.Context) error {
@@ -112,7 +144,9 @@ func (c *cache) pollOnce(ctx context.Context) error {
 	for org, cur := range seqs {
 		if hw, ok := c.userSeq[org]; ok {
 			known[org] = hw
-			if cur != hw && len(c.users[org]) > 0 {
+			// A counter that went back (a failover lost the last
+			// transactions) has no list of what changed: not listed.
+			if cur > hw && len(c.users[org]) > 0 {
 				moved[org] = hw
 			}
 		}
@@ -156,7 +190,8 @@ func (c *cache) pollOnce(ctx context.Context) error {
 		c.userSeq[org] = cur
 		c.epoch[org]++ // fills read before this poll must not land
 	}
-	c.freshTill = time.Now().Add(c.maxAge)
+	c.polledAt = time.Now()
+	c.freshTill = c.polledAt.Add(c.maxAge)
 	return nil
 }
 

@@ -41,6 +41,11 @@ type Service struct {
 	FlushEvery time.Duration
 	// MaxPending flushes early when this many sightings wait.
 	MaxPending int
+	// StaleGrace is how long, while the database cannot be reached (a
+	// failover), users that held a license or were disabled when the cache
+	// last heard from the database are still answered from it (default 2
+	// minutes; negative: never).
+	StaleGrace time.Duration
 
 	sightings [sightingShards]sightingShard
 	seed      maphash.Seed
@@ -59,6 +64,9 @@ func (s *Service) init() {
 		s.kick = make(chan struct{}, 1)
 		s.seed = maphash.MakeSeed()
 		s.cache = newCache(s.Store, s.Logger)
+		if s.StaleGrace != 0 {
+			s.cache.staleGrace = max(0, s.StaleGrace)
+		}
 		s.leases = newLeaseCache(cmp.Or(s.MaxReusedLeases, 1_000_000))
 		s.pairs = newPairSet()
 	})
@@ -112,14 +120,17 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest, gate Gate)
 		return dbctx
 	}
 	if v.Org, v.Pools, v.Types, err = s.cache.orgData(db, req.OrganizationID); err != nil {
-		return nil, err
-	}
-	if v.Org != nil {
+		if v = s.cache.stale(req.OrganizationID, req.UserID, err); v == nil {
+			return nil, err
+		}
+	} else if v.Org != nil {
 		u, ticket := s.cache.user(req.OrganizationID, req.UserID)
 		if u != nil {
 			v.User = u
 		} else if v.User, v.Used, err = s.Store.CheckUser(db(), req.OrganizationID, req.UserID); err != nil {
-			return nil, err
+			if v = s.cache.stale(req.OrganizationID, req.UserID, err); v == nil {
+				return nil, err
+			}
 		} else {
 			s.cache.fillUser(ticket, v.User)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
+	"github.com/licet/licet/protocol"
 )
 
 // Service issues and uploads offline licenses.
@@ -51,6 +52,13 @@ type Result struct {
 // organization's backend when one is configured. The license is issued
 // (and downloadable) even when the upload fails; the result says why.
 func (s *Service) Issue(ctx context.Context, orgID, actor string) (*Result, error) {
+	return s.issue(ctx, orgID, actor, -1)
+}
+
+// issue issues the next license; with after >= 0, only when the newest
+// issued is still serial after (so two processes never both issue the
+// same automatic Update).
+func (s *Service) issue(ctx context.Context, orgID, actor string, after int64) (*Result, error) {
 	cfg, err := s.Store.OfflineConfig(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -58,6 +66,9 @@ func (s *Service) Issue(ctx context.Context, orgID, actor string) (*Result, erro
 	k := s.Keys.Active()
 	now := s.Clock.Now()
 	is, err := s.Store.IssueOffline(ctx, orgID, actor, func(org *licet.Organization, serial int64, users []*licet.User, pools []licet.Pool) ([]byte, time.Time, int, error) {
+		if after >= 0 && serial != after+1 {
+			return nil, time.Time{}, 0, errIssuedMeanwhile
+		}
 		if err := licet.ValidURL(org.URL); err != nil {
 			return nil, time.Time{}, 0, licet.Errorf(licet.ECONFLICT, "an offline license needs the organization's URL: %s", licet.ErrorMessage(err))
 		}
@@ -76,6 +87,11 @@ func (s *Service) Issue(ctx context.Context, orgID, actor string) (*Result, erro
 			valid = append(valid, u)
 		}
 		doc := Build(k, org, serial, valid, now, until)
+		if len(doc) > protocol.MaxOfflineLicenseBytes {
+			// Devices read no more than this: a larger document would
+			// license no one.
+			return nil, time.Time{}, 0, licet.Errorf(licet.ECONFLICT, "the offline license would be %d bytes, more than the %d devices read", len(doc), protocol.MaxOfflineLicenseBytes)
+		}
 		return doc, until, len(valid), nil
 	})
 	if err != nil {

@@ -14,7 +14,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/sqlstore"
@@ -39,8 +42,23 @@ type Options struct {
 	// StatementTimeout bounds every statement (default 5s), so a stalled
 	// database answers an error instead of holding requests.
 	StatementTimeout time.Duration
-	// ConnectTimeout bounds opening a connection (default 5s).
+	// ConnectTimeout bounds opening a connection to one host (default 5s).
 	ConnectTimeout time.Duration
+	// Patroni, when set, names the Patroni REST APIs of the cluster's
+	// members: licet then connects only to the member Patroni names leader
+	// and closes its connections to a node as soon as it stops being the
+	// leader (see patroniLeader).
+	Patroni []string
+	// PatroniEvery is how often the members are asked (default 500ms).
+	PatroniEvery time.Duration
+	// Logger receives the leader changes (default: discarded).
+	Logger *slog.Logger
+	// PgBouncer says the URL names a PgBouncer in transaction pooling:
+	// statements run unprepared (pgx's cache_describe mode unless the URL's
+	// default_query_exec_mode says otherwise), migrations lock per
+	// transaction, and no session settings are sent at connect (set
+	// statement_timeout on the database role instead).
+	PgBouncer bool
 }
 
 // migrationLockKey is the advisory lock processes starting at once take in
@@ -50,6 +68,7 @@ const migrationLockKey = 0x6c69636574
 // Dialect is PostgreSQL's.
 var Dialect = &sqlstore.Dialect{
 	Name:            "postgres",
+	Compact:         []string{`VACUUM FULL organizations`, `VACUUM FULL meta`},
 	GroupCommit:     true,
 	Numbered:        true,
 	Greatest:        "GREATEST",
@@ -59,6 +78,7 @@ var Dialect = &sqlstore.Dialect{
 	MigrationUnlock: "SELECT pg_advisory_unlock(" + strconv.Itoa(migrationLockKey) + ")",
 	Unavailable:     Unavailable,
 	Lag:             lag,
+	CheckCommit:     checkCommit,
 }
 
 // lag is a hot standby's replay lag: zero when it streams from the primary
@@ -133,32 +153,143 @@ func Open(ctx context.Context, url string, o Options) (*sqlstore.Store, error) {
 		// pgx's message may quote the URL with its password: say less.
 		return nil, errors.New("the PostgreSQL URL cannot be parsed")
 	}
-	cfg.ConnectTimeout = o.ConnectTimeout
-	cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
-	cfg.RuntimeParams["application_name"] = "licet"
-	if o.ReadOnly {
-		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	if cfg.ConnectTimeout == 0 { // the URL's connect_timeout, else the option
+		cfg.ConnectTimeout = o.ConnectTimeout
 	}
-	db := stdlib.OpenDB(*cfg)
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	// Every connection is dialed through a tracker, so that connections to
+	// a node that stopped leading can be closed at once.
+	tracker := &conns{dialer: net.Dialer{Timeout: cfg.ConnectTimeout, KeepAlive: 15 * time.Second}}
+	cfg.DialFunc = tracker.dial
+	var leader *patroniLeader
+	if len(o.Patroni) > 0 && !o.ReadOnly {
+		leader = newPatroniLeader(o.Patroni, tracker, o.PatroniEvery, o.Logger)
+		tracker.allow = leader.allow
+	}
+	// A cancelled context closes the socket: never send a cancel request,
+	// which turns a commit waiting for its synchronous standby into a
+	// success reported with a WARNING (see OnNotice).
+	cfg.BuildContextWatcherHandler = func(pc *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.DeadlineContextWatcherHandler{Conn: pc.Conn()}
+	}
+	cfg.OnNotice = func(pc *pgconn.PgConn, n *pgconn.Notice) {
+		if strings.HasPrefix(n.Message, "canceling wait for synchronous replication") {
+			pc.CustomData()[syncWaitCancelled] = true
+		}
+	}
+	if !o.ReadOnly && cfg.ValidateConnect == nil {
+		// A node that is no longer the primary (an old primary that came
+		// back as a standby) is refused on connect; pgx tries the next host.
+		cfg.ValidateConnect = pgconn.ValidateConnectTargetSessionAttrsReadWrite
+	}
+	d := Dialect
+	cfg.RuntimeParams["application_name"] = "licet"
+	if o.PgBouncer {
+		pooled := *Dialect
+		pooled.MigrationLock, pooled.MigrationUnlock = "", ""
+		pooled.MigrationTxLock = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLockKey) + ")"
+		pooled.NoPrepare = true
+		d = &pooled
+		if _, set := urlParam(url, "default_query_exec_mode"); !set {
+			// One round trip, unnamed statements: what transaction pooling
+			// allows (docs/OPERATIONS.md says what each mode costs).
+			cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+		}
+	} else {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+		if o.ReadOnly {
+			cfg.RuntimeParams["default_transaction_read_only"] = "on"
+		}
+	}
+	var opts []stdlib.OptionOpenDB
+	if leader != nil {
+		// A pooled connection to a node that is no longer the leader is
+		// dropped before it is used again.
+		opts = append(opts, stdlib.OptionResetSession(func(ctx context.Context, c *pgx.Conn) error {
+			if !leader.isLeader(c.PgConn().Conn().RemoteAddr().String()) {
+				return driver.ErrBadConn
+			}
+			return nil
+		}))
+	}
+	db := stdlib.OpenDB(*cfg, opts...)
 	db.SetMaxOpenConns(o.MaxConns)
 	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := sqlstore.New(db, db, Dialect, o.Clock, o.ReadOnly)
-	pctx, cancel := context.WithTimeout(ctx, o.ConnectTimeout+time.Second)
+	s := sqlstore.New(db, db, d, o.Clock, o.ReadOnly)
+	// A group of admissions must not wait longer than a statement may run
+	// twice: past that its commit is treated as of unknown outcome.
+	s.WriteTimeout = 2 * o.StatementTimeout
+	if leader != nil {
+		lctx, stop := context.WithCancel(context.Background())
+		leader.poll(lctx) // know the leader before the first connection
+		done := make(chan struct{})
+		go func() { defer close(done); leader.run(lctx) }()
+		s.OnClose = func() { stop(); <-done }
+		s.Leader = leader.known
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Duration(1+len(cfg.Fallbacks))*cfg.ConnectTimeout+time.Second)
 	defer cancel()
 	if err := db.PingContext(pctx); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("connect to PostgreSQL at %s: %w", redact(cfg), err)
 	}
 	if !o.ReadOnly {
 		sub, _ := fs.Sub(migrations, "migrations")
-		if err := sqlstore.Migrate(ctx, db, Dialect, sub, o.Clock.Now()); err != nil {
-			db.Close()
+		if err := sqlstore.Migrate(ctx, db, d, sub, o.Clock.Now()); err != nil {
+			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
 	}
 	return s, nil
+}
+
+// syncWaitCancelled marks, in a connection's custom data, that PostgreSQL
+// reported "canceling wait for synchronous replication": the last commit is
+// local only and may be lost with this node.
+const syncWaitCancelled = "licet.syncWaitCancelled"
+
+// checkCommit tells whether the commit just made on conn is durable as
+// configured. PostgreSQL answers a commit whose wait for the synchronous
+// standby was cancelled (by a cancel request, pg_cancel_backend, or a
+// shutdown) with success and a WARNING; the transaction then exists on this
+// node only, and is lost if the node is. Such a commit is of unknown
+// outcome: an error, and the connection is discarded.
+func checkCommit(conn *sql.Conn) error {
+	var cancelled bool
+	err := conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return nil
+		}
+		data := c.Conn().PgConn().CustomData()
+		cancelled, _ = data[syncWaitCancelled].(bool)
+		delete(data, syncWaitCancelled)
+		if cancelled {
+			return driver.ErrBadConn // discard the connection
+		}
+		return nil
+	})
+	if cancelled {
+		return licet.Errorf(licet.EUNAVAILABLE, "the database could not confirm the change was replicated; try again")
+	}
+	return err
+}
+
+// urlParam reads a query parameter of a postgres:// URL.
+func urlParam(raw, name string) (string, bool) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", false
+	}
+	v, ok := u.Query()[name]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
 }
 
 // redact names the server and database without the password.

@@ -52,6 +52,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		if code == clientClosed {
 			status = clientClosed
 		}
+		if httpStatus == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", unavailableRetry)
+		}
 		writeCheckError(w, f, httpStatus, errorBody{Code: code, Message: licet.ErrorMessage(err)})
 	}
 	s.checks.WithLabelValues(string(status)).Inc()

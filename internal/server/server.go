@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -30,6 +31,7 @@ import (
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -42,12 +44,14 @@ const MaxBody = 64 << 10
 
 // Server serves licet's HTTP endpoints.
 type Server struct {
-	Service  *licensing.Service
-	Offline  *offline.Service
-	Mail     *mail.Dispatcher // nil without --smtp-url
-	SSO      *sso.Service     // administrators' single sign-on
-	Store    licet.Store
-	Keys     *keys.Ring
+	Service *licensing.Service
+	Offline *offline.Service
+	Mail    *mail.Dispatcher // nil without --smtp-url
+	SSO     *sso.Service     // administrators' single sign-on
+	Store   licet.Store
+	Keys    *keys.Ring
+	// Secrets seals what the database keeps secret (<data>/secrets.key).
+	Secrets  *secrets.Box
 	Logger   *slog.Logger
 	Clock    licet.Clock
 	ReadOnly bool
@@ -77,6 +81,7 @@ type Server struct {
 
 	logins       *loginThrottle
 	loginByIP    *limiter // the operator's token login
+	ssoByIP      *limiter // single sign-on starts
 	hashes       *hashGate
 	orgLimit     *limiter // checks from devices that hold no license, per organization
 	deviceLimit  *limiter
@@ -84,6 +89,7 @@ type Server struct {
 	admissions   *limiter // checks that would write, per organization
 	activity     activity
 	offlineTests *limiter // backend tests per organization
+	rotating     sync.Mutex
 	lag          *lagGuard
 }
 
@@ -181,6 +187,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("GET /v1/license-types", s.listTypes)
 	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
 	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
+	op.HandleFunc("POST /v1/secrets/rotate", s.rotateSecrets)
 	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
 	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
 	op.HandleFunc("GET /v1/backup", s.backup)
@@ -190,7 +197,7 @@ func (s *Server) Handler() http.Handler {
 	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
 	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
 	s.ssoRoutes(mux, op)
-	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/"} {
+	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/", "/v1/secrets/"} {
 		mux.Handle(p, s.operator(op))
 	}
 
@@ -425,6 +432,42 @@ func (s *Server) rotateKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
+// rotateSecrets seals the database's secrets with a new key: the new key
+// joins the file, every secret is sealed again in one transaction, then
+// the old key leaves the file. A failure in between leaves both keys in
+// the file, so it can be run again.
+func (s *Server) rotateSecrets(w http.ResponseWriter, r *http.Request) {
+	if err := s.writable(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.rotating.Lock()
+	defer s.rotating.Unlock()
+	old := s.Secrets.ActiveID()
+	if err := s.Secrets.Rotate(); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := s.Store.SealSecrets(r.Context())
+	if err == nil {
+		err = s.Secrets.Retain()
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.Logger.Info("secrets key rotated", "kid", s.Secrets.ActiveID(), "previous", old, "resealed", n)
+	writeJSON(w, http.StatusOK, SecretsRotation{KeyID: s.Secrets.ActiveID(), Previous: old, Resealed: n, File: s.Secrets.Path()})
+}
+
+// SecretsRotation is the answer of POST /v1/secrets/rotate.
+type SecretsRotation struct {
+	KeyID    string `json:"keyId"`
+	Previous string `json:"previousKeyId"`
+	Resealed int    `json:"resealed"`
+	File     string `json:"file"`
+}
+
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
 	if s.ReadOnly {
 		s.error(w, r, licet.Errorf(licet.EREADONLY, "this server is read-only; retire keys on the primary"))
@@ -452,6 +495,10 @@ func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) {
 	s.Logger.Warn("signing key revoked", "kid", kid)
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
+
+// unavailableRetry is the Retry-After of a 503: about what a database
+// failover under Patroni takes to settle a first time.
+const unavailableRetry = "2"
 
 // statusOf is the one table from error codes to HTTP statuses.
 var statusOf = map[string]int{
@@ -486,6 +533,9 @@ type errorBody struct {
 // error answers with a JSON error; internal errors are logged, not shown.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := s.logError(r, err)
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", unavailableRetry)
+	}
 	msg := licet.ErrorMessage(err)
 	if code == licet.EUNAVAILABLE && msg == "internal error" {
 		msg = "the service is temporarily unavailable; try again"

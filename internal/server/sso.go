@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/sso"
+	"golang.org/x/time/rate"
 )
 
 // Single sign-on: the console's two steps around the provider (package
@@ -17,6 +19,10 @@ import (
 const ssoCookie = "licet_sso"
 
 func (s *Server) ssoRoutes(mux, op *http.ServeMux) {
+	// Each start writes a pending sign-in and may fetch the provider's
+	// discovery: bounded per source address. The answer needs no bound of
+	// its own: without a live state it changes nothing.
+	s.ssoByIP = newLimiter(rate.Every(2*time.Second), 30)
 	mux.HandleFunc("POST /admin/sso", s.ssoStart)
 	mux.HandleFunc("GET /admin/sso/callback", s.ssoCallback)
 	op.HandleFunc("GET /v1/sso", s.listSSO)
@@ -38,6 +44,12 @@ func (s *Server) ssoOffered() bool {
 	defer cancel()
 	ps, err := s.Store.SSOProviders(ctx)
 	return err != nil || len(ps) > 0
+}
+
+// ssoOf lists the registrations that cover an organization.
+func (s *Server) ssoOf(ctx context.Context, orgID string) ([]*licet.SSOProvider, error) {
+	all, err := s.Store.SSOProviders(ctx)
+	return slices.DeleteFunc(all, func(p *licet.SSOProvider) bool { return !slices.Contains(p.Orgs, orgID) }), err
 }
 
 // safeNext keeps a post-login destination inside the console.
@@ -68,7 +80,7 @@ func (s *Server) ssoPage(w http.ResponseWriter, r *http.Request, err error, emai
 // to it, by a page: the login form's CSP allows forms to post only here.
 func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if ok, wait := s.loginByIP.allow(clientIP(r), time.Now()); !ok {
+	if ok, wait := s.ssoByIP.allow(clientIP(r), time.Now()); !ok {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return

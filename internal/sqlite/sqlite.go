@@ -43,6 +43,7 @@ var Dialect = &sqlstore.Dialect{
 	},
 	Snapshot: snapshot,
 	Lag:      snapshotAge,
+	Compact:  []string{`VACUUM`, `PRAGMA wal_checkpoint(TRUNCATE)`},
 }
 
 // snapshotKey names, in a snapshot's meta table, when it was taken.

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -83,7 +84,7 @@ func (g *groupCommit) run() {
 // commit runs a batch in one transaction. If that fails, each job runs
 // again alone, so one bad admission costs only itself.
 func (g *groupCommit) commit(batch []*admitJob) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cmp.Or(g.s.WriteTimeout, 30*time.Second))
 	defer cancel()
 	// Organizations are locked in one order in every batch, so two
 	// processes' batches cannot deadlock each other.
@@ -111,7 +112,10 @@ func (g *groupCommit) commit(batch []*admitJob) {
 		}
 		return nil
 	})
-	if err != nil && len(batch) > 1 {
+	// A batch that failed for want of the database is not run again: its
+	// commit may have happened on a node that is being lost, and a second
+	// run could read that commit's rows there and report them as done.
+	if err != nil && len(batch) > 1 && licet.ErrorCode(err) != licet.EUNAVAILABLE {
 		for _, j := range batch {
 			// What the failed transaction decided was rolled back: a job
 			// not run again gets an error, never that decision.

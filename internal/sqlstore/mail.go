@@ -541,7 +541,8 @@ func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subs
 }
 
 // Secret returns a random 32-byte secret kept in the database under name,
-// making it on first use, so every process (and a backup) shares it.
+// making it on first use, so every process (and a backup) shares it. It is
+// kept sealed (see Sealer): the database alone does not give it away.
 func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 	key := "secret:" + name
 	var v []byte
@@ -553,19 +554,32 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 		}
 		return err
 	})
-	if err != nil || v != nil || s.readOnly {
-		return v, err
+	if err != nil {
+		return nil, err
+	}
+	if v != nil || s.readOnly {
+		if v == nil {
+			return nil, nil
+		}
+		return s.unseal(string(v), metaPlace(key))
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
+	sealed, err := s.seal(b, metaPlace(key))
+	if err != nil {
+		return nil, err
+	}
 	err = s.write(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, b)
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, []byte(sealed))
 		if err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	return s.unseal(string(v), metaPlace(key))
 }
 
 // MailCounts counts the outbox by status.

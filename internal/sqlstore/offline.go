@@ -27,6 +27,13 @@ func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.Offli
 			return err
 		}
 		c.HasAuth = c.Auth != ""
+		if c.HasAuth {
+			plain, err := s.unseal(c.Auth, authPlace(orgID))
+			if err != nil {
+				return err
+			}
+			c.Auth = string(plain)
+		}
 		if test != "" {
 			c.LastTest = &licet.OfflineTest{}
 			if json.Unmarshal([]byte(test), c.LastTest) != nil {
@@ -57,8 +64,15 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 			q += `, offline_test = ''` // a test of other locations says nothing of these
 		}
 		if setAuth {
+			auth := ""
+			if c.Auth != "" {
+				var err error
+				if auth, err = s.seal([]byte(c.Auth), authPlace(orgID)); err != nil {
+					return err
+				}
+			}
 			q += `, offline_auth = ?`
-			args = append(args, c.Auth)
+			args = append(args, auth)
 		}
 		if _, err := tx.ExecContext(ctx, q+` WHERE id = ?`, append(args, orgID)...); err != nil {
 			return err

@@ -64,6 +64,14 @@ func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor 
 				return err
 			}
 		}
+		// When SSO becomes required, the sessions opened with a password
+		// end: every administrator of those organizations signs in again.
+		if p.Required && (old == nil || !old.Required) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id IN
+				(SELECT admin_id FROM admin_orgs WHERE org_id IN (SELECT org_id FROM sso_provider_orgs WHERE provider_id = ?))`, p.ID); err != nil {
+				return err
+			}
+		}
 		// Organizations the provider no longer covers lose the
 		// administrators it made.
 		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_orgs WHERE sso_provider = ?

@@ -34,6 +34,15 @@ type Dialect struct {
 	// MigrationLock and MigrationUnlock serialize migrations between
 	// processes that start at once ("" where not needed).
 	MigrationLock, MigrationUnlock string
+	// MigrationTxLock, when set, is run first in every migration's
+	// transaction instead (a lock that ends with the transaction, for a
+	// transaction-pooling proxy where a session lock could be taken on one
+	// server connection and released on another).
+	MigrationTxLock string
+	// NoPrepare runs every statement unprepared: behind a
+	// transaction-pooling proxy a statement prepared outside a transaction
+	// may not exist on the server connection that runs it.
+	NoPrepare bool
 	// GroupCommit runs admissions that arrive together in one transaction
 	// (for a database with one writer, where they queue anyway).
 	GroupCommit bool
@@ -42,6 +51,13 @@ type Dialect struct {
 	// Snapshot writes a consistent copy of the database to path, or says
 	// why it cannot.
 	Snapshot func(ctx context.Context, db *sql.DB, path string, now time.Time) error
+	// CheckCommit, when set, runs on the connection of every write
+	// transaction right after its commit succeeded, and returns an error
+	// when the commit's outcome is in doubt after all.
+	CheckCommit func(*sql.Conn) error
+	// Compact runs, outside a transaction, after secrets were sealed
+	// again, so that no old copy of them stays in free pages or dead rows.
+	Compact []string
 	// Unavailable tells errors that mean "the database cannot be reached or
 	// is overloaded now" (answered 503) from bugs (500).
 	Unavailable func(error) bool
@@ -60,6 +76,17 @@ type Store struct {
 	// AfterUserChange, when set, is called after every committed change to
 	// users, with the users that changed.
 	AfterUserChange func(orgID string, userIDs []string)
+	// Sealer seals backend credentials and the mail-link secret before
+	// they are written; nil keeps them in plain text (tests of other things).
+	Sealer licet.Sealer
+
+	// WriteTimeout bounds a group of admissions' transaction (default 30s).
+	WriteTimeout time.Duration
+	// OnClose, when set, runs when the store closes (before the database).
+	OnClose func()
+	// Leader, when set, says whether the database's leader is known now
+	// (a cluster under Patroni); Ping fails while it is not.
+	Leader func() bool
 
 	hotStmts hotStmts
 	group    *groupCommit
@@ -86,6 +113,9 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
+	if s.OnClose != nil {
+		s.OnClose()
+	}
 	if s.r == s.w {
 		return s.w.Close()
 	}
@@ -94,6 +124,9 @@ func (s *Store) Close() error {
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
+	if s.Leader != nil && !s.Leader() {
+		return licet.Errorf(licet.EUNAVAILABLE, "no database node is the leader now")
+	}
 	var one int
 	return s.wrap(s.r.QueryRowContext(ctx, `SELECT 1`).Scan(&one))
 }
@@ -169,6 +202,9 @@ func (s *Store) read(ctx context.Context, fn func(*Tx) error) error {
 }
 
 func (s *Store) inTx(ctx context.Context, db *sql.DB, o *sql.TxOptions, fn func(*Tx) error) error {
+	if o == nil && s.d.CheckCommit != nil {
+		return s.inCheckedTx(ctx, db, fn)
+	}
 	t, err := db.BeginTx(ctx, o)
 	if err != nil {
 		return s.wrap(err)
@@ -178,6 +214,28 @@ func (s *Store) inTx(ctx context.Context, db *sql.DB, o *sql.TxOptions, fn func(
 		return s.wrap(err)
 	}
 	return s.wrap(t.Commit())
+}
+
+// inCheckedTx runs a write transaction on a connection of its own, so that
+// the dialect can tell, after the commit, whether it is durable.
+func (s *Store) inCheckedTx(ctx context.Context, db *sql.DB, fn func(*Tx) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer conn.Close()
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return s.wrap(err)
+	}
+	defer t.Rollback()
+	if err := fn(&Tx{Tx: t, d: s.d}); err != nil {
+		return s.wrap(err)
+	}
+	if err := t.Commit(); err != nil {
+		return s.wrap(err)
+	}
+	return s.wrap(s.d.CheckCommit(conn))
 }
 
 // wrap turns errors a caller can act on into coded errors.
@@ -216,7 +274,7 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, files fs.FS, now time.
 		}
 		defer conn.ExecContext(context.Background(), d.MigrationUnlock)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	if err := createMigrations(ctx, conn, d); err != nil {
 		return err
 	}
 	names, err := fs.Glob(files, "*.sql")
@@ -232,12 +290,38 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, files fs.FS, now time.
 	return nil
 }
 
+const createMigrationsSQL = `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`
+
+func createMigrations(ctx context.Context, conn *sql.Conn, d *Dialect) error {
+	if d.MigrationTxLock == "" {
+		_, err := conn.ExecContext(ctx, createMigrationsSQL)
+		return err
+	}
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	if _, err := t.ExecContext(ctx, d.MigrationTxLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	if _, err := t.ExecContext(ctx, createMigrationsSQL); err != nil {
+		return err
+	}
+	return t.Commit()
+}
+
 func migrateOne(ctx context.Context, conn *sql.Conn, d *Dialect, files fs.FS, name string, now time.Time) error {
 	t, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer t.Rollback()
+	if d.MigrationTxLock != "" {
+		if _, err := t.ExecContext(ctx, d.MigrationTxLock); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+	}
 	tx := &Tx{Tx: t, d: d}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"testing"
+
+	"github.com/licet/licet/internal/secrets"
 )
 
 func TestClaimHas(t *testing.T) {
@@ -30,6 +32,16 @@ func TestClaimHas(t *testing.T) {
 			t.Errorf("claim %s has %q: %v; want %v", tc.claim, tc.want, got, tc.ok)
 		}
 	}
+}
+
+// LoadKey opens the data folder's key file as serve does (internal/secrets,
+// one key file for every sealed secret) for the client secrets.
+func LoadKey(path string) (Sealer, error) {
+	b, err := secrets.Open(path, true)
+	if err != nil {
+		return nil, err
+	}
+	return b.At("sso_providers.secret_sealed"), nil
 }
 
 func TestKeySealer(t *testing.T) {

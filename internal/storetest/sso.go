@@ -16,9 +16,19 @@ import (
 func testSSO(t *testing.T, open Opener) {
 	s, clk, org := setup(t, open, 1, nil)
 	ctx := context.Background()
+	pw, err := s.AddAdmin(ctx, org, "carol@contoso.example", "carol-link", clk.Now().Add(time.Hour), "op")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateSession(ctx, "carol-by-password", pw.ID, clk.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
 	p := &licet.SSOProvider{ID: "contoso", Issuer: "https://idp.example", ClientID: "c", SealedSecret: "v1:x", Domains: []string{"contoso.example"}, Orgs: []string{org}, Required: true}
 	if err := s.PutSSOProvider(ctx, p, "op"); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.SessionAdmin(ctx, "carol-by-password"); err == nil {
+		t.Error("a password session outlived SSO becoming required")
 	}
 	other := &licet.SSOProvider{ID: "other", Issuer: "https://idp2.example", ClientID: "c", SealedSecret: "v1:y", Domains: []string{"contoso.example"}, Orgs: []string{org}}
 	if err := s.PutSSOProvider(ctx, other, "op"); licet.ErrorCode(err) != licet.ECONFLICT {

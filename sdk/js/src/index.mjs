@@ -94,6 +94,9 @@ let subtleOverride = null;
 /** Uses another WebCrypto SubtleCrypto (a polyfill, e.g. in React Native). */
 export function useSubtleCrypto(subtle) { subtleOverride = subtle; }
 
+/** The SubtleCrypto in use: the one given to useSubtleCrypto, else the platform's. */
+export const subtleCrypto = () => subtleOverride ?? globalThis.crypto?.subtle;
+
 let nodeCrypto;
 async function nodeFallback() {
   if (nodeCrypto === undefined) {

@@ -110,6 +110,24 @@ test('after keys rotate and keys revoke, the device learns the revocation from t
   writeFileSync(join(dir, 'public.pem'), licet('keys', 'public'));
 });
 
+test("the encrypted store is the Go client's, both ways: licet check writes it, this library reads it, and back", async () => {
+  const key = new Uint8Array(32).fill(0x11);
+  writeFileSync(join(dir, 'store.key'), Buffer.from(key).toString('hex'));
+  const f = join(dir, 'shared.store');
+  const goCheck = (server) => spawnSync(bin, ['check', '--org', ORG, '--user', USER, '--device', DEVICE, '--url', backendURL, '--server', server,
+    '--key', join(dir, 'public.pem'), '--store', f, '--store-key-file', join(dir, 'store.key')], { encoding: 'utf8' });
+  let r = goCheck(serverURL);
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  // Nothing reachable: the lease Go stored keeps the user working here.
+  const o = await new Client({ primary: 'http://127.0.0.1:1', keys, request, store: encryptedStore(fileBackend(f), key) }).check();
+  assert.equal(o.source, 'cache', JSON.stringify(o.steps));
+  assert.equal(o.licensed, true);
+  // And what this library saved, Go reads.
+  r = goCheck('http://127.0.0.1:1');
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /cache/);
+});
+
 test('the whole check order: primary, key fetch and pinning, offline, cache', async () => {
   // With pinned keys, against the primary.
   const store = encryptedStore(fileBackend(join(dir, 'device.store')), crypto.getRandomValues(new Uint8Array(32)));

@@ -395,6 +395,34 @@ public final class Tests {
                 equal(cli(err, "offline", dir.resolve("offline.lic").toString(), "--key", dir.resolve("public.pem").toString(), "--org", ORG, "--url", "https://evil.example.net", "--user", USER), 1, err.toString());
                 check(err.toString().contains("wrong-url"), err.toString());
             });
+            test("live: the encrypted store is the Go client's, both ways (licet check writes, this library reads, and back)", () -> {
+                byte[] key = new byte[32];
+                Arrays.fill(key, (byte) 0x22);
+                StringBuilder hex = new StringBuilder();
+                for (byte b : key) hex.append(String.format("%02x", b));
+                Files.writeString(dir.resolve("store.key"), hex.toString());
+                Path f = dir.resolve("shared.store");
+                String[] goCheck = {"check", "--org", ORG, "--user", USER, "--device", DEVICE, "--url", backendURL, "--key", dir.resolve("public.pem").toString(),
+                    "--store", f.toString(), "--store-key-file", dir.resolve("store.key").toString(), "--server"};
+                List<String> a = new ArrayList<>(Arrays.asList(goCheck));
+                a.add(url);
+                run(data, url, bin, a.toArray(new String[0]));
+                Client.Config c4 = new Client.Config();
+                c4.primary = "http://127.0.0.1:1";
+                c4.keys = cfg.keys;
+                c4.request = req;
+                c4.store = new Client.EncryptedFileStore(f.toFile(), key);
+                byte[] saved = offline[0];
+                offline[0] = null; // no offline license: only the stored lease can decide
+                try {
+                    Client.Outcome o = new Client(c4).check();
+                    check(o.licensed && o.source.equals("cache"), o.source + " " + o.steps);
+                    a.set(a.size() - 1, "http://127.0.0.1:1");
+                    check(run(data, url, bin, a.toArray(new String[0])).contains("cache"), "Go read the store this library wrote");
+                } finally {
+                    offline[0] = saved;
+                }
+            });
             test("live: primary down, then the offline license, then the stored lease", () -> {
                 serve.destroy();
                 serve.waitFor(10, TimeUnit.SECONDS);

@@ -4,7 +4,8 @@
 export type Reason =
   | 'malformed' | 'unknown-key' | 'revoked-key' | 'bad-signature'
   | 'wrong-organization' | 'wrong-user' | 'wrong-device' | 'wrong-url'
-  | 'not-yet-valid' | 'expired' | 'user-not-licensed';
+  | 'not-yet-valid' | 'issued-in-future' | 'too-long' | 'expired' | 'user-not-licensed'
+  | 'untrusted';
 
 export class VerifyError extends Error {
   readonly name: 'VerifyError';
@@ -28,7 +29,9 @@ export function parsePublicKeys(pem: string): Promise<TrustedKeys>;
 /** Hex of the first 8 bytes of the SHA-256 of a raw 32-byte key. */
 export function keyId(raw: Uint8Array): Promise<string>;
 /** Uses another SubtleCrypto with Ed25519 (a polyfill, e.g. in React Native). */
-export function useSubtleCrypto(subtle: SubtleCrypto): void;
+export function useSubtleCrypto(subtle: SubtleCrypto | null): void;
+/** The SubtleCrypto in use: the one given to useSubtleCrypto, else the platform's. */
+export function subtleCrypto(): SubtleCrypto | undefined;
 
 export type Bytes = Uint8Array | ArrayBuffer | ArrayBufferView;
 
@@ -41,7 +44,14 @@ export interface LeaseCheck {
   now?: Date | number;
   /** Tolerated clock difference (default 300). */
   driftSeconds?: number;
+  /** The longest lease (exp − iat) believed (default DEFAULT_MAX_LEASE_SECONDS, 7 days). */
+  maxLeaseSeconds?: number;
+  /** Key IDs the device knows to be revoked (from a signed key set). */
+  revoked?: string[];
 }
+
+export const DEFAULT_MAX_LEASE_SECONDS: number;
+export const MAX_OFFLINE_VALIDITY_SECONDS: number;
 
 export interface Lease {
   version: number;
@@ -69,6 +79,9 @@ export interface OfflineCheck {
   user: string;
   now?: Date | number;
   driftSeconds?: number;
+  /** The longest validity (exp − iat) believed (default MAX_OFFLINE_VALIDITY_SECONDS, 366 days). */
+  maxValiditySeconds?: number;
+  revoked?: string[];
 }
 
 export interface OfflineLicense {
@@ -88,6 +101,29 @@ export interface OfflineLicense {
 /** Verifies an offline license file's exact bytes for one user. Throws VerifyError. */
 export function verifyOffline(file: Bytes | string, keys: TrustedKeys, check: OfflineCheck): Promise<{ license: OfflineLicense; licenseType: string }>;
 
+/** The signed key set as GET /v1/keys carries it (its "keySet" member). */
+export interface KeySetEnvelope {
+  payload: string;
+  signatures: { kid: string; sig: string }[];
+}
+
+export interface VerifiedKeySet {
+  keys: { id: string; state: 'active' | 'retired'; key: TrustedKey }[];
+  /** The key IDs it revokes. */
+  revoked: string[];
+  /** Whether a key the device trusted signed it. */
+  anchored: boolean;
+}
+
+/** Verifies a signed key set against the trusted keys and the IDs known to be revoked. Throws VerifyError ('malformed' or 'untrusted'). */
+export function verifyKeySet(envelope: KeySetEnvelope, trusted?: TrustedKeys, revoked?: string[]): Promise<VerifiedKeySet>;
+
+/** A GUID's canonical form (upper case, hyphenated), or null. */
+export function canonicalGUID(s: string): string | null;
+export function sameGUID(a: string, b: string): boolean;
+/** An organization URL's canonical form (docs/PROTOCOL.md), or null. */
+export function canonicalURL(s: string): string | null;
+export function sameURL(a: string, b: string): boolean;
 export function normalizeURL(url: string): string;
 export function offlineLocation(organizationUrl: string): string;
 /** Standard padded base64 only; throws VerifyError('malformed') otherwise. */
@@ -118,8 +154,14 @@ export interface State {
   signature?: string;
   /** The latest time a signed document vouched for (RFC 3339). */
   latestTrusted?: string;
+  /** The latest clock reading or believed iat (RFC 3339): the clock may not go back before it. */
+  latestSeen?: string;
   /** Key ID → base64 of the raw 32-byte key, when the app configured none. */
   pinnedKeys?: Record<string, string>;
+  /** Key IDs a verified key set revoked: never trusted again. */
+  revokedKeys?: string[];
+  /** When the signed key set was last fetched and applied (RFC 3339). */
+  keysFetched?: string;
 }
 
 export interface Store {
@@ -155,6 +197,12 @@ export interface ClientConfig {
   /** The whole walk (default 15000). */
   deadlineMs?: number;
   driftSeconds?: number;
+  /** How often the signed key set is fetched again to learn of revocations (default 86400; negative: only for an unknown key). */
+  keyRefreshSeconds?: number;
+  /** The longest lease believed (default 7 days). */
+  maxLeaseSeconds?: number;
+  /** The longest offline license believed (default 366 days). */
+  maxOfflineValiditySeconds?: number;
   now?: () => Date;
 }
 
@@ -162,7 +210,7 @@ export type Source = 'primary' | 'offline' | 'backup' | 'cache' | 'none';
 
 export interface Step {
   source: Source;
-  /** 'unreachable', 'forged', 'no-offline', 'clock-rollback', 'no-cache', 'cache-expired', 'no-trusted-keys', 'replayed', 'refused', 'store-corrupt', or a Reason. */
+  /** 'unreachable', 'forged', 'no-offline', 'clock-rollback', 'no-cache', 'cache-expired', 'no-trusted-keys', 'replayed', 'refused', 'store-corrupt', or a Reason ('revoked-key', 'issued-in-future', 'too-long', …). */
   code: string;
   reason: string;
 }
