@@ -150,7 +150,7 @@ func TestDecideTemporaryBounds(t *testing.T) {
 			Pools: []licet.Pool{pool("Standard", 50, time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC))}},
 			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "no active subscription"},
 		{name: "a pool not of the needed type", edition: "Inspections", view: licet.CheckView{Org: off(nil), Types: types, Pools: std(50)},
-			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "no active subscription for a Inspections license"},
+			status: licet.StatusNotAssigned, action: licet.ActRecord, message: "no active subscription for an Inspections license"},
 		{name: "a pool of a type that includes the needed one", edition: "Standard", view: licet.CheckView{Org: off(nil), Types: types,
 			Pools: []licet.Pool{pool("Premium", 50, past, future)}},
 			status: licet.StatusTemporary, typ: "Standard", action: licet.ActTemporary, until: now.Add(14 * day)},

@@ -192,6 +192,33 @@ type User struct {
 	// license; zero once licensed or handled by an administrator. Such
 	// users are capped per organization, the oldest evicted first.
 	RecordedAt time.Time `json:"recordedAt,omitzero"`
+	// SubscriptionEnded marks a licensed user none of whose license type's
+	// pools is within its term: its next check answers SubscriptionExpired.
+	// Set when listing, from the pools and the time; never stored.
+	SubscriptionEnded bool `json:"subscriptionEnded,omitempty"`
+}
+
+// MarkEnded sets SubscriptionEnded on the licensed users of pools whose
+// license type has no pool within its term at now.
+func MarkEnded(users []*User, pools []Pool, now time.Time) {
+	for _, u := range users {
+		if u.State == UserLicensed && !u.Disabled {
+			_, active := ActiveUntil(now, pools, u.LicenseType)
+			u.SubscriptionEnded = !active
+		}
+	}
+}
+
+// StateText is a user's state as people read it: "disabled", "licensed
+// (subscription ended)", or the state itself.
+func (u *User) StateText() string {
+	switch {
+	case u.Disabled:
+		return "disabled"
+	case u.SubscriptionEnded:
+		return string(u.State) + " (subscription ended)"
+	}
+	return string(u.State)
 }
 
 // SeatCount is an organization's seats of one type at a moment.
@@ -514,6 +541,10 @@ type OfflineStore interface {
 	IssueOffline(ctx context.Context, orgID, actor string, build OfflineBuilder) (*OfflineIssue, error)
 	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
 	RecordOfflineTest(ctx context.Context, orgID string, t OfflineTest) error
+	// OfflineHolders reads, in one transaction, the license type of every
+	// licensed user and the IDs of the disabled ones: what an Update would
+	// put in the file and what it would leave out.
+	OfflineHolders(ctx context.Context, orgID string) (licensed map[string]string, disabled map[string]bool, err error)
 	// OfflineAutoOrgs lists the organizations with offline licenses and
 	// automatic Update allowed and on.
 	OfflineAutoOrgs(ctx context.Context) ([]string, error)

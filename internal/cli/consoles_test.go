@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/licet/licet/internal/storetest"
 )
 
 // The read-only backup cannot keep a session: its console says what it is
@@ -139,5 +141,43 @@ func TestAllowListNamesEveryHost(t *testing.T) {
 	json.Unmarshal([]byte(ip.mustLicet("org", "show", "--org", o2, "--json")), &d2)
 	if len(d2.Hosts) == 0 || !strings.Contains(d2.Hosts[0].Warning, "name") {
 		t.Errorf("an IP address as the public URL is not flagged: %+v", d2.Hosts)
+	}
+}
+
+// A licensed user whose pool has ended is not licensed any more at the next
+// check: the console and user list say so instead of a plain "licensed".
+func TestEndedSubscriptionIsShown(t *testing.T) {
+	clock := storetest.NewClock(time.Date(2030, 1, 10, 12, 0, 0, 0, time.UTC))
+	s := start(t, "", clock, "--rate-device", "0")
+	org := s.newOrg(1, 0)
+	s.mustLicet("pool", "add", "--org", org, "--type", "Standard", "--seats", "3", "--until", "2030-01-31")
+	s.check(org, guid('u', 1))
+	clock.Add(30 * 24 * time.Hour) // past the pool's last day
+	link := s.invite(org, "alice@customer.example")
+	if list := s.mustLicet("user", "list", "--org", org); !strings.Contains(list, "licensed (subscription ended)") {
+		t.Errorf("user list after the pool ended:\n%s", list)
+	}
+	var users []struct {
+		ID                string
+		SubscriptionEnded bool
+	}
+	mustJSON(t, s.mustLicet("user", "list", "--org", org, "--json"), &users)
+	if len(users) != 1 || !users[0].SubscriptionEnded {
+		t.Errorf("user list --json: %+v", users)
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, chromedp.Navigate(link),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
+		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`))); err != nil {
+		t.Fatal(err)
+	}
+	state, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-user="`+guid('u', 1)+`"] .state`)))
+	if err != nil || strings.TrimSpace(state) != "licensed (subscription ended)" {
+		t.Errorf("the console shows %q (%v)", state, err)
+	}
+	if a := s.check(org, guid('u', 1)); a.Status != "SubscriptionExpired" {
+		t.Errorf("the check says %s", a.Status)
 	}
 }

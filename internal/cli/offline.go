@@ -312,7 +312,7 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "licensed: %s holds a %s license in offline license %d of %s, valid until %s\n", strings.ToUpper(*user), typ, l.Serial, l.Org, l.ValidUntil)
+	fmt.Fprintf(p.Stdout, "licensed: %s holds %s license in offline license %d of %s, valid until %s\n", strings.ToUpper(*user), licet.Article(typ), l.Serial, l.Org, l.ValidUntil)
 	return nil
 }
 

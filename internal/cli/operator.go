@@ -550,11 +550,7 @@ func (p *Program) userList(ctx context.Context, args []string) error {
 	w := table(p.Stdout)
 	fmt.Fprintln(w, "USER\tSTATE\tTYPE\tASSIGNED\tBY\tLAST SEEN\tDEVICE\tVERSION")
 	for _, u := range users {
-		st := string(u.State)
-		if u.Disabled {
-			st = "disabled"
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, st, dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.StateText(), dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
 			day(u.LastSeen), dash(u.Last.DeviceInfo), dash(u.Last.Version))
 	}
 	return w.Flush()

@@ -27,6 +27,7 @@ import (
 var consoleFS embed.FS
 
 var consoleT = template.Must(template.New("").Funcs(template.FuncMap{
+	"plural": licet.Plural,
 	"day": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
@@ -323,7 +324,7 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
-	return s.startSessionUntil(w, a, time.Now().Add(sessionLife))
+	return s.startSessionUntil(w, a, s.Clock.Now().Add(sessionLife))
 }
 
 // startSessionUntil starts a session that ends at until.
@@ -333,7 +334,7 @@ func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, until 
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.secureCookies(),
-		SameSite: http.SameSiteLaxMode, MaxAge: max(1, int(time.Until(until).Seconds()))})
+		SameSite: http.SameSiteLaxMode, MaxAge: max(1, int(until.Sub(s.Clock.Now()).Seconds()))})
 	return nil
 }
 
@@ -532,6 +533,7 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Orga
 		s.error(w, r, err)
 		return
 	}
+	licet.MarkEnded(users, pools, s.Clock.Now())
 	q := url.Values{"q": {f.Search}, "state": {string(f.State)}, "type": {f.Type}, "sort": {f.Sort}}
 	link := func(p int) template.URL { // built from url.Values: safe as it is
 		q.Set("page", strconv.Itoa(p))
@@ -974,14 +976,14 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 	tok := randomToken()
 	var a *licet.Admin
 	if err == nil {
-		a, err = s.Store.AddAdmin(r.Context(), org, email, tokenHash(tok), time.Now().Add(72*time.Hour), licet.ActorOperator)
+		a, err = s.Store.AddAdmin(r.Context(), org, email, tokenHash(tok), s.Clock.Now().Add(72*time.Hour), licet.ActorOperator)
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]any{"admin": a, "link": strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
-		"expires": time.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+		"expires": s.Clock.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
 }
 
 func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"strconv"
+
+	"github.com/licet/licet"
 )
 
 // A notice is what the console says after a form posts and redirects. The
@@ -21,16 +23,8 @@ type notice struct {
 
 func fixed(text string) func([]int64) string { return func([]int64) string { return text } }
 
-// count says "1 user", "2 users".
-func count(n int64, one, many string) string {
-	if n == 1 {
-		return "1 " + one
-	}
-	return strconv.FormatInt(n, 10) + " " + many
-}
-
 func usersDone(verb string) notice {
-	return notice{args: 1, say: func(n []int64) string { return verb + ": " + count(n[0], "user", "users") + " done." }}
+	return notice{args: 1, say: func(n []int64) string { return verb + ": " + licet.Plural(int(n[0]), "user") + " done." }}
 }
 
 var notices = map[string]notice{
@@ -43,7 +37,7 @@ var notices = map[string]notice{
 	"users-disable":  usersDone("Disable"),
 	"users-delete":   usersDone("Delete"),
 	"offline-issued": {args: 2, say: func(n []int64) string {
-		return "Offline license " + strconv.FormatInt(n[0], 10) + " issued with " + count(n[1], "user", "users") + "."
+		return "Offline license " + strconv.FormatInt(n[0], 10) + " issued with " + licet.Plural(int(n[1]), "user") + "."
 	}},
 	"offline-backend-saved": {say: fixed("Backend saved.")},
 	"offline-test-ok":       {say: fixed("Backend test passed: devices will find and accept the file.")},

@@ -355,10 +355,15 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		users, total, err = s.Store.Users(r.Context(), id, f)
 	}
+	var pools []licet.Pool
+	if err == nil {
+		pools, err = s.Store.Pools(r.Context(), id)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	licet.MarkEnded(users, pools, s.Clock.Now())
 	if users == nil {
 		users = []*licet.User{}
 	}
@@ -375,10 +380,15 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		u, err = s.Store.User(r.Context(), org, user)
 	}
+	var pools []licet.Pool
+	if err == nil {
+		pools, err = s.Store.Pools(r.Context(), org)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	licet.MarkEnded([]*licet.User{u}, pools, s.Clock.Now())
 	writeJSON(w, http.StatusOK, u)
 }
 
