@@ -2,10 +2,11 @@ package licet
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Action is what a decision asks the store to write.
@@ -228,20 +229,10 @@ func activeServing(now time.Time, v *CheckView, need string) (time.Time, bool) {
 	return until, ok
 }
 
-// SameHost reports whether two URLs name the same host: case-insensitive,
-// whatever the scheme, port, path or a final dot. A URL without a host
-// matches nothing.
-func SameHost(a, b string) bool {
-	host := func(s string) string {
-		u, err := url.Parse(strings.TrimSpace(s))
-		if err != nil {
-			return ""
-		}
-		return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
-	}
-	ha := host(a)
-	return ha != "" && ha == host(b)
-}
+// SameHost reports whether two URLs name the same host in canonical form
+// (protocol.SameHost): case, a final dot and IDN spellings aside, whatever
+// the scheme, port or path. A URL without a valid host matches nothing.
+func SameHost(a, b string) bool { return protocol.SameHost(a, b) }
 
 // NoSeatToReclaim is the decision when a reclaim found no user to take a
 // seat from.

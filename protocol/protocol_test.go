@@ -129,3 +129,20 @@ func FuzzCanonicalURL(f *testing.F) {
 		}
 	})
 }
+
+func TestSameHost(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{"https://xn--bcher-kva.example", "https://Bücher.Example./crm", true},
+		{"https://crm.example.net", "http://CRM.example.net:8080/x", true},
+		{"https://crm.example.net", "https://crm.example.net.evil.example", false},
+		{"https://crm.example.net", "not a url", false},
+		{"", "", false},
+	} {
+		if got := SameHost(c.a, c.b); got != c.same {
+			t.Errorf("SameHost(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}

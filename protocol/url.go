@@ -49,6 +49,11 @@ func CanonicalURL(s string) (string, error) {
 			return "", ErrURL
 		}
 		host = "[" + ip.String() + "]"
+		if v4 := ip.To4(); v4 != nil {
+			// An IPv4-mapped address: ip.String() writes it as bare
+			// IPv4, which is no IPv6 literal and would not parse again.
+			host = "[::ffff:" + v4.String() + "]"
+		}
 	} else {
 		host = strings.TrimSuffix(host, ".")
 		if host, err = hosts.ToASCII(host); err != nil || host == "" {
@@ -81,4 +86,24 @@ func SameURL(a, b string) bool {
 	ca, err1 := CanonicalURL(a)
 	cb, err2 := CanonicalURL(b)
 	return err1 == nil && err2 == nil && ca == cb
+}
+
+// SameHost reports whether a and b are valid URLs naming the same host
+// name once canonical (scheme, port and path aside): the test of an
+// organization bound to its URL.
+func SameHost(a, b string) bool {
+	ha, hb := canonicalHost(a), canonicalHost(b)
+	return ha != "" && ha == hb
+}
+
+func canonicalHost(s string) string {
+	c, err := CanonicalURL(s)
+	if err != nil {
+		return ""
+	}
+	u, err := url.Parse(c)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
 }

@@ -14,13 +14,16 @@ import (
 	"github.com/licet/licet/internal/storetest"
 )
 
+// benchFlags turn every limit off, as load tests run.
+var benchFlags = []string{"--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0"}
+
 // databases runs a benchmark on SQLite and on PostgreSQL.
 func databases(b *testing.B, fn func(b *testing.B, s *server)) {
 	b.Run("sqlite", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0"))
+		fn(b, start(b, b.TempDir(), nil, benchFlags...))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--database", storetest.PostgresURL(b)))
+		fn(b, start(b, b.TempDir(), nil, append(benchFlags, "--database", storetest.PostgresURL(b))...))
 	})
 }
 
@@ -62,6 +65,22 @@ func BenchmarkCheckLicensed(b *testing.B) {
 	})
 }
 
+// BenchmarkCheckLicensedLimitsOn is BenchmarkCheckLicensed with the limits
+// on strangers switched on but set so high that nothing is refused: what
+// classifying each check (known device or new pair) costs the hot path.
+func BenchmarkCheckLicensedLimitsOn(b *testing.B) {
+	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-device", "0", "--rate-org", "1000000",
+		"--rate-new-ip", "60000000", "--rate-admissions", "60000000")
+	org := s.newOrg(1, 1000)
+	const users = 1000
+	bodies := make([][]byte, users)
+	for i := range users {
+		bodies[i], _ = json.Marshal(map[string]string{"organizationId": org, "userId": guid('u', i), "deviceId": "d"})
+		s.check(org, guid('u', i))
+	}
+	post(b, s, func(i int64) []byte { return bodies[i%users] })
+}
+
 // BenchmarkAssignmentBurst measures new users each taking a seat: the
 // write path, serialized per organization by the store.
 func BenchmarkAssignmentBurst(b *testing.B) {
@@ -76,7 +95,7 @@ func BenchmarkAssignmentBurst(b *testing.B) {
 // BenchmarkConsoleUsersPage measures one page of Mobile Users (50 rows and
 // the counts) in an organization of 100,000 users, at random depths.
 func BenchmarkConsoleUsersPage(b *testing.B) {
-	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0")
+	s := start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0")
 	org := s.newOrg(1, 100_000)
 	for k := 0; k < 100_000; k += 10_000 {
 		var ids []string
@@ -102,4 +121,16 @@ func BenchmarkConsoleUsersPage(b *testing.B) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+}
+
+// BenchmarkAssignmentBurstNotified is BenchmarkAssignmentBurst with
+// notifications on to three addresses: each assignment also joins (or
+// starts) a pending mail per address in its transaction.
+func BenchmarkAssignmentBurstNotified(b *testing.B) {
+	databases(b, func(b *testing.B, s *server) {
+		org := s.newOrg(1, 1_000_000, "--notifications=true", "--notification-emails", "a@customer.example,b@customer.example,c@customer.example", "--notify-window", "10")
+		post(b, s, func(i int64) []byte {
+			return fmt.Appendf(nil, `{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
+		})
+	})
 }

@@ -76,8 +76,10 @@ func Run(t *testing.T, open Opener) {
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("ConsentAndSendTimeChecks", func(t *testing.T) { testConsent(t, open) })
 	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, open) })
+	t.Run("FirstMailAtOnceThenBoundedDigests", func(t *testing.T) { testDigests(t, open) })
 	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
 	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
+	t.Run("ActivityAlertAtMostHourly", func(t *testing.T) { testActivityAlert(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
 	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, open) })
 }
@@ -605,5 +607,47 @@ func testStrangerCap(t *testing.T, open Opener) {
 	}
 	if have[GUID('u', 29)] || !have[GUID('u', 30)] || !have[GUID('u', 129)] || !have[GUID('u', 2000)] || !have[GUID('u', 1000)] {
 		t.Error("the wrong users were evicted: the oldest strangers go, nobody else")
+	}
+}
+
+// testActivityAlert: the unusual-activity mail is queued at most once an
+// hour per organization, to its subscribed addresses, notifications on or
+// not, and audited.
+func testActivityAlert(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 5, func(st *licet.Settings) { st.Notifications = false })
+	ctx := context.Background()
+	if _, err := s.AddAdmin(ctx, org, "alice@customer.example", "link", clk.Now().Add(time.Hour), licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
+	rep := licet.ActivityReport{Minute: clk.Now().Truncate(time.Minute), Refused: 51, Admitted: 200, Threshold: 50,
+		Sources: []licet.SourceCount{{Address: "192.0.2.7", Checks: 240}}}
+	for i, want := range []bool{true, false} {
+		sent, err := s.AlertActivity(ctx, org, rep, clk.Now())
+		if err != nil || sent != want {
+			t.Fatalf("alert %d: sent %v, %v; want %v", i, sent, err, want)
+		}
+		clk.Add(59 * time.Minute)
+	}
+	if sent, err := s.AlertActivity(ctx, org, rep, clk.Now()); err != nil || !sent {
+		t.Fatalf("after the hour: %v %v", sent, err)
+	}
+	ms, err := s.Mails(ctx, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range ms {
+		if m.Kind == licet.MailActivity {
+			n++
+			if m.Address != "alice@customer.example" || m.Activity == nil || m.Activity.Refused != 51 || m.Activity.Sources[0].Address != "192.0.2.7" {
+				t.Errorf("alert mail %+v", m)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d alert mails; want 2", n)
+	}
+	if _, err := s.AlertActivity(ctx, GUID('o', 99), rep, clk.Now()); licet.ErrorCode(err) != licet.ENOTFOUND {
+		t.Errorf("an unknown organization: %v", err)
 	}
 }

@@ -29,7 +29,9 @@ export function parsePublicKeys(pem: string): Promise<TrustedKeys>;
 /** Hex of the first 8 bytes of the SHA-256 of a raw 32-byte key. */
 export function keyId(raw: Uint8Array): Promise<string>;
 /** Uses another SubtleCrypto with Ed25519 (a polyfill, e.g. in React Native). */
-export function useSubtleCrypto(subtle: SubtleCrypto): void;
+export function useSubtleCrypto(subtle: SubtleCrypto | null): void;
+/** The SubtleCrypto in use: the one given to useSubtleCrypto, else the platform's. */
+export function subtleCrypto(): SubtleCrypto | undefined;
 
 export type Bytes = Uint8Array | ArrayBuffer | ArrayBufferView;
 
