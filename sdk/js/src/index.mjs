@@ -311,6 +311,11 @@ export function normalizeURL(s) {
 /** Where an app looks for its organization's offline license unless told otherwise. */
 export const offlineLocation = (orgURL) => `${normalizeURL(orgURL)}/licet-offline.lic`;
 
+/** Reads a signed payload's bytes as every verifier must: strict UTF-8 (a byte order mark included, so refused) and strict JSON. Throws VerifyError('malformed'). */
+export function parseSignedJSON(bytes) {
+  return parseSigned(toBytes(bytes));
+}
+
 function parseSigned(bytes) {
   try {
     return parseStrict(strictUTF8(bytes));
