@@ -21,7 +21,7 @@ type vectorExpect struct {
 	Expires     string `json:"expires"`
 }
 
-func readVectors(t *testing.T, name string, v any) {
+func readVectors(t testing.TB, name string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(vectorDir, name))
 	if err != nil {
@@ -32,7 +32,7 @@ func readVectors(t *testing.T, name string, v any) {
 	}
 }
 
-func vectorKeys(t *testing.T, names []string) map[string]ed25519.PublicKey {
+func vectorKeys(t testing.TB, names []string) map[string]ed25519.PublicKey {
 	t.Helper()
 	var kf struct {
 		Keys map[string]struct {
@@ -53,7 +53,7 @@ func vectorKeys(t *testing.T, names []string) map[string]ed25519.PublicKey {
 	return out
 }
 
-func mustTime(t *testing.T, s string) time.Time {
+func mustTime(t testing.TB, s string) time.Time {
 	t.Helper()
 	v, err := time.Parse(time.RFC3339, s)
 	if err != nil {
@@ -175,5 +175,28 @@ func TestKeySetVectors(t *testing.T) {
 				t.Errorf("keys %v revoked %v; want %v %v", ids, ks.RevokedIDs(), c.Expect.Keys, c.Expect.Revoked)
 			}
 		})
+	}
+}
+
+// BenchmarkVerifyLeaseVector verifies the "valid" lease vector: the work a
+// device does per answer (docs/BENCHMARKS.md compares the three verifiers).
+func BenchmarkVerifyLeaseVector(b *testing.B) {
+	var f struct {
+		Cases []struct {
+			Name, Lease, Signature string
+			Trust                  []string
+			Check                  struct{ Org, User, Device, Now string }
+		}
+	}
+	readVectors(b, "leases.json", &f)
+	c := f.Cases[0]
+	keys := vectorKeys(b, c.Trust)
+	payload, _ := DecodeBase64(c.Lease)
+	sig, _ := DecodeBase64(c.Signature)
+	lc := LeaseCheck{Org: c.Check.Org, User: c.Check.User, Device: c.Check.Device, Now: mustTime(b, c.Check.Now), Drift: 5 * time.Minute}
+	for b.Loop() {
+		if _, err := VerifyLease(payload, sig, keys, lc); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

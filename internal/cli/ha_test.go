@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -66,14 +65,8 @@ const (
 func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetest.HACluster, haResult) {
 	c := storetest.NewHACluster(t)
 	flags := append([]string{"--patroni", c.Patroni, "--flush-interval", "200ms"}, haLimitsOff(t)...)
-	first := startProcess(t, t.TempDir(), c.URL, flags...)
-	dir := t.TempDir()
-	if out, err := exec.Command("cp", "-a", filepath.Join(first.dir, "keys"), dir).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
-	}
-	second := startProcess(t, dir, c.URL, flags...)
-	second.dir = first.dir // the operator token lives with the first
-	procs := []*server{first, second}
+	procs := processesOn(t, 2, c.URL, flags...)
+	first := procs[0]
 
 	big := first.newOrg(1, 100_000)
 	tight := first.newOrg(2, haTightSeats)

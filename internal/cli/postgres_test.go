@@ -109,15 +109,21 @@ func startProcess(t *testing.T, dir, database string, flags ...string) *server {
 // creates the signing key, the secrets key and the operator token, and the
 // keys are copied to the others as an operator would provision them.
 func threeProcesses(t *testing.T) []*server {
-	db := storetest.PostgresURL(t)
-	first := startProcess(t, t.TempDir(), db)
+	return processesOn(t, 3, storetest.PostgresURL(t))
+}
+
+// processesOn starts n licet processes on the database db, provisioned as
+// an operator would: the keys and the secrets key of the first copied to
+// the others.
+func processesOn(t *testing.T, n int, db string, flags ...string) []*server {
+	first := startProcess(t, t.TempDir(), db, flags...)
 	procs := []*server{first}
-	for range 2 {
+	for range n - 1 {
 		dir := t.TempDir()
 		if out, err := exec.Command("cp", "-a", filepath.Join(first.dir, "keys"), filepath.Join(first.dir, "secrets.key"), dir).CombinedOutput(); err != nil {
 			t.Fatalf("%v %s", err, out)
 		}
-		p := startProcess(t, dir, db)
+		p := startProcess(t, dir, db, flags...)
 		p.dir = first.dir // the operator token lives with the first
 		procs = append(procs, p)
 	}
@@ -125,7 +131,19 @@ func threeProcesses(t *testing.T) []*server {
 }
 
 func TestThreeProcessesNeverOverAssign(t *testing.T) {
-	procs := threeProcesses(t)
+	assignmentRace(t, threeProcesses(t))
+}
+
+// Many processes behind one PgBouncer in transaction pooling, with fewer
+// server connections than clients: seats still never over-assigned.
+func TestPgBouncerNeverOverAssign(t *testing.T) {
+	db := storetest.PgBouncer(t, storetest.PostgresURL(t), 4)
+	assignmentRace(t, processesOn(t, 3, db, "--db-pgbouncer"))
+}
+
+// assignmentRace makes 150 users race for 25 seats through the processes,
+// twice.
+func assignmentRace(t *testing.T, procs []*server) {
 	for round := range 2 {
 		org := procs[0].newOrg(round+1, 25)
 		var wg sync.WaitGroup
@@ -133,7 +151,7 @@ func TestThreeProcessesNeverOverAssign(t *testing.T) {
 		keys := make([]string, 150)
 		for i := range 150 {
 			wg.Go(func() {
-				a := procs[i%3].check(org, guid('u', i))
+				a := procs[i%len(procs)].check(org, guid('u', i))
 				statuses[i], keys[i] = a.Status, a.KeyID
 			})
 		}

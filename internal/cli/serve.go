@@ -64,6 +64,7 @@ type serveConfig struct {
 	mailMaxAttempts        int
 	patroni                string
 	cacheGrace             time.Duration
+	dbPgBouncer            bool
 	mailOrgHourly          int
 	mailRetention          time.Duration
 	auditRetention         time.Duration
@@ -89,6 +90,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.IntVar(&c.dbMaxConns, "db-max-conns", 20, "PostgreSQL: connections in this process's pool")
 	fs.DurationVar(&c.dbStatementTimeout, "db-statement-timeout", 5*time.Second, "PostgreSQL: the longest one statement may run")
 	fs.StringVar(&c.patroni, "patroni", "", "PostgreSQL under Patroni: the members' REST APIs (http://host:8008,…); licet then writes only to the member Patroni names leader")
+	fs.BoolVar(&c.dbPgBouncer, "db-pgbouncer", false, "PostgreSQL: --database names a PgBouncer in transaction pooling (no prepared statements or session settings; set statement_timeout on the role)")
 	fs.DurationVar(&c.cacheGrace, "cache-grace", 2*time.Minute, "while the database cannot be reached, answer users that held a license from memory for up to this long (0: never)")
 	fs.BoolVar(&c.readOnly, "read-only", false, "a backup server: confirm licenses, never assign or write")
 	fs.StringVar(&c.smtpURL, "smtp-url", "", "SMTP server for notification mail: smtp://user:pass@host:port or smtps://…")
@@ -126,7 +128,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
 	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
 	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
-	fs.env("patroni", "cache-grace")
+	fs.env("patroni", "cache-grace", "db-pgbouncer")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -189,6 +191,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 		if _, err := postgres.ParsePatroni(c.patroni); err != nil {
 			return usagef("--patroni: %v", err)
 		}
+		if c.dbPgBouncer {
+			return usagef("--patroni and --db-pgbouncer do not go together: licet follows the leader by the address it dials; put PgBouncer behind HAProxy's /primary check instead")
+		}
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")
@@ -208,6 +213,10 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 		}
 		if err := licet.ValidURL(u.v); err != nil {
 			return usagef("--%s: %s", u.name, licet.ErrorMessage(err))
+		}
+		// These URLs are shown: in leases, mail links, allow lists, pages.
+		if pu, _ := url.Parse(u.v); pu.User != nil || pu.RawQuery != "" || pu.Fragment != "" {
+			return usagef("--%s %q: a server's URL has no user, password, query or fragment", u.name, u.v)
 		}
 	}
 	out := newBufferedLog(p.Stderr, 100*time.Millisecond)
@@ -251,7 +260,7 @@ func (p *Program) openStore(ctx context.Context, c serveConfig, logger *slog.Log
 			members, _ = postgres.ParsePatroni(c.patroni) // checked with the flags
 		}
 		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
-			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout, Patroni: members, Logger: logger})
+			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout, Patroni: members, Logger: logger, PgBouncer: c.dbPgBouncer})
 	}
 	if c.readOnly {
 		if _, err := os.Stat(db); err != nil {

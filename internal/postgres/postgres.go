@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -52,6 +53,12 @@ type Options struct {
 	PatroniEvery time.Duration
 	// Logger receives the leader changes (default: discarded).
 	Logger *slog.Logger
+	// PgBouncer says the URL names a PgBouncer in transaction pooling:
+	// statements run unprepared (pgx's cache_describe mode unless the URL's
+	// default_query_exec_mode says otherwise), migrations lock per
+	// transaction, and no session settings are sent at connect (set
+	// statement_timeout on the database role instead).
+	PgBouncer bool
 }
 
 // migrationLockKey is the advisory lock processes starting at once take in
@@ -177,10 +184,24 @@ func Open(ctx context.Context, url string, o Options) (*sqlstore.Store, error) {
 		// back as a standby) is refused on connect; pgx tries the next host.
 		cfg.ValidateConnect = pgconn.ValidateConnectTargetSessionAttrsReadWrite
 	}
-	cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+	d := Dialect
 	cfg.RuntimeParams["application_name"] = "licet"
-	if o.ReadOnly {
-		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	if o.PgBouncer {
+		pooled := *Dialect
+		pooled.MigrationLock, pooled.MigrationUnlock = "", ""
+		pooled.MigrationTxLock = "SELECT pg_advisory_xact_lock(" + strconv.Itoa(migrationLockKey) + ")"
+		pooled.NoPrepare = true
+		d = &pooled
+		if _, set := urlParam(url, "default_query_exec_mode"); !set {
+			// One round trip, unnamed statements: what transaction pooling
+			// allows (docs/OPERATIONS.md says what each mode costs).
+			cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+		}
+	} else {
+		cfg.RuntimeParams["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
+		if o.ReadOnly {
+			cfg.RuntimeParams["default_transaction_read_only"] = "on"
+		}
 	}
 	var opts []stdlib.OptionOpenDB
 	if leader != nil {
@@ -198,7 +219,7 @@ func Open(ctx context.Context, url string, o Options) (*sqlstore.Store, error) {
 	db.SetMaxIdleConns(o.MaxConns)
 	db.SetConnMaxLifetime(30 * time.Minute)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := sqlstore.New(db, db, Dialect, o.Clock, o.ReadOnly)
+	s := sqlstore.New(db, db, d, o.Clock, o.ReadOnly)
 	// A group of admissions must not wait longer than a statement may run
 	// twice: past that its commit is treated as of unknown outcome.
 	s.WriteTimeout = 2 * o.StatementTimeout
@@ -218,7 +239,7 @@ func Open(ctx context.Context, url string, o Options) (*sqlstore.Store, error) {
 	}
 	if !o.ReadOnly {
 		sub, _ := fs.Sub(migrations, "migrations")
-		if err := sqlstore.Migrate(ctx, db, Dialect, sub, o.Clock.Now()); err != nil {
+		if err := sqlstore.Migrate(ctx, db, d, sub, o.Clock.Now()); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}
@@ -256,6 +277,19 @@ func checkCommit(conn *sql.Conn) error {
 		return licet.Errorf(licet.EUNAVAILABLE, "the database could not confirm the change was replicated; try again")
 	}
 	return err
+}
+
+// urlParam reads a query parameter of a postgres:// URL.
+func urlParam(raw, name string) (string, bool) {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		return "", false
+	}
+	v, ok := u.Query()[name]
+	if !ok || len(v) == 0 {
+		return "", false
+	}
+	return v[0], true
 }
 
 // redact names the server and database without the password.

@@ -324,6 +324,9 @@ func (s *Store) hot(ctx context.Context, i int) preparedQuery {
 	if st := s.hotStmts.stmts[i].Load(); st != nil {
 		return st
 	}
+	if s.d.NoPrepare {
+		return unprepared{s.r, s.d.rebind(hotSQL[i])}
+	}
 	s.hotStmts.mu.Lock()
 	defer s.hotStmts.mu.Unlock()
 	if st := s.hotStmts.stmts[i].Load(); st != nil {

@@ -34,6 +34,15 @@ type Dialect struct {
 	// MigrationLock and MigrationUnlock serialize migrations between
 	// processes that start at once ("" where not needed).
 	MigrationLock, MigrationUnlock string
+	// MigrationTxLock, when set, is run first in every migration's
+	// transaction instead (a lock that ends with the transaction, for a
+	// transaction-pooling proxy where a session lock could be taken on one
+	// server connection and released on another).
+	MigrationTxLock string
+	// NoPrepare runs every statement unprepared: behind a
+	// transaction-pooling proxy a statement prepared outside a transaction
+	// may not exist on the server connection that runs it.
+	NoPrepare bool
 	// GroupCommit runs admissions that arrive together in one transaction
 	// (for a database with one writer, where they queue anyway).
 	GroupCommit bool
@@ -265,7 +274,7 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, files fs.FS, now time.
 		}
 		defer conn.ExecContext(context.Background(), d.MigrationUnlock)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	if err := createMigrations(ctx, conn, d); err != nil {
 		return err
 	}
 	names, err := fs.Glob(files, "*.sql")
@@ -281,12 +290,38 @@ func Migrate(ctx context.Context, db *sql.DB, d *Dialect, files fs.FS, now time.
 	return nil
 }
 
+const createMigrationsSQL = `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)`
+
+func createMigrations(ctx context.Context, conn *sql.Conn, d *Dialect) error {
+	if d.MigrationTxLock == "" {
+		_, err := conn.ExecContext(ctx, createMigrationsSQL)
+		return err
+	}
+	t, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer t.Rollback()
+	if _, err := t.ExecContext(ctx, d.MigrationTxLock); err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	if _, err := t.ExecContext(ctx, createMigrationsSQL); err != nil {
+		return err
+	}
+	return t.Commit()
+}
+
 func migrateOne(ctx context.Context, conn *sql.Conn, d *Dialect, files fs.FS, name string, now time.Time) error {
 	t, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer t.Rollback()
+	if d.MigrationTxLock != "" {
+		if _, err := t.ExecContext(ctx, d.MigrationTxLock); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
+		}
+	}
 	tx := &Tx{Tx: t, d: d}
 	var n int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, name).Scan(&n); err != nil || n > 0 {

@@ -2,7 +2,7 @@
 // offline license on the organization's backend, then the backup, then the
 // last verified lease kept on the device.
 
-import { verifyLease, verifyOffline, verifyKeySet, offlineLocation, decodeBase64, encodeBase64, keyId, DEFAULT_MAX_LEASE_SECONDS, MAX_OFFLINE_VALIDITY_SECONDS } from './index.mjs';
+import { subtleCrypto, verifyLease, verifyOffline, verifyKeySet, offlineLocation, decodeBase64, encodeBase64, keyId, DEFAULT_MAX_LEASE_SECONDS, MAX_OFFLINE_VALIDITY_SECONDS } from './index.mjs';
 
 const STORE_MAGIC = 'licet-store-v1\n';
 
@@ -23,7 +23,11 @@ export function memoryStore() {
  */
 export function encryptedStore(backend, key) {
   const magic = new TextEncoder().encode(STORE_MAGIC);
-  const subtle = () => globalThis.crypto.subtle;
+  const subtle = () => {
+    const x = subtleCrypto();
+    if (!x) throw new Error('no WebCrypto: install a polyfill and pass it to useSubtleCrypto (docs/CLIENT.md)');
+    return x;
+  };
   let k;
   const aesKey = async () => (k ??= key instanceof Uint8Array
     ? await subtle().importKey('raw', key, { name: 'AES-GCM' }, false, ['encrypt', 'decrypt'])
@@ -41,7 +45,7 @@ export function encryptedStore(backend, key) {
       }
     },
     async save(state) {
-      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12));
+      const iv = globalThis.crypto.getRandomValues(new Uint8Array(12)); // the platform's (or the polyfill's) random source
       const sealed = new Uint8Array(await subtle().encrypt({ name: 'AES-GCM', iv, additionalData: magic }, await aesKey(), new TextEncoder().encode(JSON.stringify(state))));
       const out = new Uint8Array(magic.length + 12 + sealed.length);
       out.set(magic);

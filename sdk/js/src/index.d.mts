@@ -29,7 +29,9 @@ export function parsePublicKeys(pem: string): Promise<TrustedKeys>;
 /** Hex of the first 8 bytes of the SHA-256 of a raw 32-byte key. */
 export function keyId(raw: Uint8Array): Promise<string>;
 /** Uses another SubtleCrypto with Ed25519 (a polyfill, e.g. in React Native). */
-export function useSubtleCrypto(subtle: SubtleCrypto): void;
+export function useSubtleCrypto(subtle: SubtleCrypto | null): void;
+/** The SubtleCrypto in use: the one given to useSubtleCrypto, else the platform's. */
+export function subtleCrypto(): SubtleCrypto | undefined;
 
 export type Bytes = Uint8Array | ArrayBuffer | ArrayBufferView;
 
@@ -131,6 +133,8 @@ export function encodeBase64(b: Uint8Array): string;
 export function parseTime(s: string): number;
 /** Strict JSON: no duplicate keys, no keys differing only in case; numbers kept as literals. */
 export function parseStrict(text: string): unknown;
+/** A signed payload's bytes read strictly (UTF-8 without a byte order mark, then parseStrict). Throws VerifyError('malformed'). */
+export function parseSignedJSON(bytes: Bytes): unknown;
 
 /** The MobileClient record the device sends. */
 export interface CheckRequest {
