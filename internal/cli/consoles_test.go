@@ -1,6 +1,7 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"net/url"
 	"path/filepath"
@@ -115,12 +116,8 @@ func TestAllowListNamesEveryHost(t *testing.T) {
 	}
 	ctx := browser(t)
 	link := s.invite(org, "bob@customer.example")
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+link[strings.Index(link, "/admin/"):]), // the link names the public URL
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`)),
-		chromedp.Navigate(s.url+"/admin/orgs/"+org+"/settings")); err != nil {
+	browserSignIn(t, ctx, s, link)
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/admin/orgs/"+org+"/settings")); err != nil {
 		t.Fatal(err)
 	}
 	table, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table[aria-label="Hosts to allow"]`)))
@@ -166,18 +163,25 @@ func TestEndedSubscriptionIsShown(t *testing.T) {
 		t.Errorf("user list --json: %+v", users)
 	}
 	ctx := browser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(link),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`))); err != nil {
-		t.Fatal(err)
-	}
+	browserSignIn(t, ctx, s, link)
 	state, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-user="`+guid('u', 1)+`"] .state`)))
 	if err != nil || strings.TrimSpace(state) != "licensed (subscription ended)" {
 		t.Errorf("the console shows %q (%v)", state, err)
 	}
 	if a := s.check(org, guid('u', 1)); a.Status != "SubscriptionExpired" {
 		t.Errorf("the check says %s", a.Status)
+	}
+}
+
+// browserSignIn sets the password through an invitation link (which may
+// name the server's public URL) and logs in, in the browser.
+func browserSignIn(t *testing.T, ctx context.Context, s *server, link string) {
+	t.Helper()
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+link[strings.Index(link, "/admin/"):]),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
+		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`))); err != nil {
+		t.Fatalf("sign in through %s: %v", link, err)
 	}
 }
