@@ -541,6 +541,10 @@ type OfflineStore interface {
 	IssueOffline(ctx context.Context, orgID, actor string, build OfflineBuilder) (*OfflineIssue, error)
 	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
 	RecordOfflineTest(ctx context.Context, orgID string, t OfflineTest) error
+	// OfflineHolders reads, in one transaction, the license type of every
+	// licensed user and the IDs of the disabled ones: what an Update would
+	// put in the file and what it would leave out.
+	OfflineHolders(ctx context.Context, orgID string) (licensed map[string]string, disabled map[string]bool, err error)
 	// OfflineAutoOrgs lists the organizations with offline licenses and
 	// automatic Update allowed and on.
 	OfflineAutoOrgs(ctx context.Context) ([]string, error)

@@ -14,13 +14,16 @@ import (
 	"github.com/licet/licet/internal/storetest"
 )
 
+// benchFlags turn every limit off, as load tests run.
+var benchFlags = []string{"--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0"}
+
 // databases runs a benchmark on SQLite and on PostgreSQL.
 func databases(b *testing.B, fn func(b *testing.B, s *server)) {
 	b.Run("sqlite", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0"))
+		fn(b, start(b, b.TempDir(), nil, benchFlags...))
 	})
 	b.Run("postgres", func(b *testing.B) {
-		fn(b, start(b, b.TempDir(), nil, "--log-level", "error", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0", "--database", storetest.PostgresURL(b)))
+		fn(b, start(b, b.TempDir(), nil, append(benchFlags, "--database", storetest.PostgresURL(b))...))
 	})
 }
 
@@ -118,4 +121,16 @@ func BenchmarkConsoleUsersPage(b *testing.B) {
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}
+}
+
+// BenchmarkAssignmentBurstNotified is BenchmarkAssignmentBurst with
+// notifications on to three addresses: each assignment also joins (or
+// starts) a pending mail per address in its transaction.
+func BenchmarkAssignmentBurstNotified(b *testing.B) {
+	databases(b, func(b *testing.B, s *server) {
+		org := s.newOrg(1, 1_000_000, "--notifications=true", "--notification-emails", "a@customer.example,b@customer.example,c@customer.example", "--notify-window", "10")
+		post(b, s, func(i int64) []byte {
+			return fmt.Appendf(nil, `{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
+		})
+	})
 }

@@ -255,12 +255,13 @@ func TestDeviceFetchesAndPinsKeys(t *testing.T) {
 	}
 }
 
-func TestLicetCheckExitCodes(t *testing.T) {
-	w := newDeviceWorld(t)
+// licetCheck returns a runner of "licet check" as this world's device, with
+// the primary's published key and a store of its own; args add to that.
+func (w *deviceWorld) licetCheck(t *testing.T) func(args ...string) (int, string) {
 	dir := t.TempDir()
 	pem := filepath.Join(dir, "public.pem")
 	os.WriteFile(pem, []byte(w.primary.mustLicet("keys", "public")), 0o600)
-	run := func(args ...string) (int, string) {
+	return func(args ...string) (int, string) {
 		var out, errb strings.Builder
 		env := map[string]string{"LICET_STORE_KEY": strings.Repeat("ab", 32)}
 		p := &cli.Program{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Clock: w.clock}
@@ -268,6 +269,11 @@ func TestLicetCheckExitCodes(t *testing.T) {
 			"--key", pem, "--store", filepath.Join(dir, "store"), "--step-timeout", "500ms"}, args...))
 		return code, out.String() + errb.String()
 	}
+}
+
+func TestLicetCheckExitCodes(t *testing.T) {
+	w := newDeviceWorld(t)
+	run := w.licetCheck(t)
 	if code, out := run("--user", w.user, "--server", w.primary.url); code != 0 || !strings.Contains(out, "Licensed (Standard) from primary") {
 		t.Errorf("licensed: %d %s", code, out)
 	}

@@ -1,7 +1,6 @@
 package cli_test
 
 import (
-	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
@@ -9,15 +8,12 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/licet/licet/client"
-	"github.com/licet/licet/internal/cli"
 	"github.com/licet/licet/protocol"
 )
 
@@ -131,16 +127,10 @@ func TestDeviceRefusesSignedTimesOutOfBounds(t *testing.T) {
 // licet check --at: the device's clock reads TIME.
 func TestLicetCheckAt(t *testing.T) {
 	w := newDeviceWorld(t)
-	dir := t.TempDir()
-	pem := filepath.Join(dir, "public.pem")
-	os.WriteFile(pem, []byte(w.primary.mustLicet("keys", "public")), 0o600)
+	check := w.licetCheck(t)
+	offline := closedURL(t)
 	run := func(args ...string) (int, string) {
-		var out, errb strings.Builder
-		env := map[string]string{"LICET_STORE_KEY": strings.Repeat("ab", 32)}
-		p := &cli.Program{Stdout: &out, Stderr: &errb, Getenv: func(k string) string { return env[k] }, Clock: w.clock}
-		code := p.Run(context.Background(), append([]string{"check", "--org", w.org, "--user", w.user, "--device", "device-1",
-			"--url", w.backend.URL, "--offline-url", closedURL(t), "--key", pem, "--store", filepath.Join(dir, "store"), "--step-timeout", "500ms"}, args...))
-		return code, out.String() + errb.String()
+		return check(append([]string{"--user", w.user, "--offline-url", offline}, args...)...)
 	}
 	t0 := w.clock.Now()
 	at := func(d time.Duration) string { return t0.Add(d).Format(time.RFC3339) }

@@ -261,3 +261,45 @@ func TestOfflineAutomaticUpdate(t *testing.T) {
 		t.Error("issued after automatic Update was switched off")
 	}
 }
+
+// The operator's Offline page has the vendor's controls (validity,
+// automatic Update allowed); an administrator's form does not change them.
+func TestOfflineVendorControlsInTheConsole(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5, "--offline=true")
+	op := browserless(t)
+	if resp, _ := form(t, op, s.url+"/admin/login/operator", url.Values{"token": {s.token()}}); resp.StatusCode != 303 {
+		t.Fatalf("operator login: %d", resp.StatusCode)
+	}
+	if _, page := fetch(op, t, s.url+"/admin/orgs/"+org+"/offline"); !strings.Contains(page, `name="validDays"`) || !strings.Contains(page, `name="autoUpdateAllowed"`) {
+		t.Fatal("the operator's Offline page lacks the vendor's controls")
+	}
+	resp, _ := form(t, op, s.url+"/admin/orgs/"+org+"/offline/backend", url.Values{"backendUrl": {"https://dav.example.net/crm/licet-offline.lic"},
+		"validDays": {"9"}, "autoUpdateAllowed": {"on"}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("the operator's form: %d", resp.StatusCode)
+	}
+	var v struct {
+		ValidDays   int  `json:"validDays"`
+		AutoAllowed bool `json:"autoUpdateAllowed"`
+		AutoUpdate  bool `json:"autoUpdate"`
+	}
+	mustJSON(t, s.mustLicet("offline", "show", "--org", org, "--json"), &v)
+	if v.ValidDays != 9 || !v.AutoAllowed || v.AutoUpdate {
+		t.Errorf("after the operator's form: %+v", v)
+	}
+	c := signIn(t, s, s.invite(org, "alice@customer.example"), "alice@customer.example")
+	_, page := fetch(c, t, s.url+"/admin/orgs/"+org+"/offline")
+	if strings.Contains(page, `name="validDays"`) || strings.Contains(page, `name="autoUpdateAllowed"`) || !strings.Contains(page, `name="autoUpdate"`) {
+		t.Error("the administrator's page shows the vendor's controls, or lacks automatic Update")
+	}
+	resp, _ = form(t, c, s.url+"/admin/orgs/"+org+"/offline/backend", url.Values{"backendUrl": {"https://dav.example.net/crm/licet-offline.lic"},
+		"validDays": {"365"}, "autoUpdateAllowed": {""}, "autoUpdate": {"on"}})
+	if resp.StatusCode != 303 {
+		t.Fatalf("the administrator's form: %d", resp.StatusCode)
+	}
+	mustJSON(t, s.mustLicet("offline", "show", "--org", org, "--json"), &v)
+	if v.ValidDays != 9 || !v.AutoAllowed || !v.AutoUpdate {
+		t.Errorf("after the administrator's form: %+v; want the vendor's settings kept and automatic Update on", v)
+	}
+}

@@ -44,27 +44,19 @@ func (s *Service) Changes(ctx context.Context, orgID string) (*licet.OfflineChan
 		return nil, err
 	}
 	now := s.Clock.Now()
-	licensed, _, err := s.Store.Users(ctx, orgID, licet.UserFilter{State: licet.UserLicensed})
+	licensed, off, err := s.Store.OfflineHolders(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
 	held := make(map[string]bool, len(licensed))
-	for _, u := range licensed {
-		if _, ok := licet.ActiveUntil(now, pools, u.LicenseType); !ok {
+	for id, typ := range licensed {
+		if _, ok := licet.ActiveUntil(now, pools, typ); !ok {
 			continue // not in a file either: its pool has ended
 		}
-		held[u.ID] = true
-		if typ, ok := inFile[u.ID]; !ok || typ != u.LicenseType {
+		held[id] = true
+		if t, ok := inFile[id]; !ok || t != typ {
 			c.Licensed++
 		}
-	}
-	disabled, _, err := s.Store.Users(ctx, orgID, licet.UserFilter{State: "disabled"})
-	if err != nil {
-		return nil, err
-	}
-	off := make(map[string]bool, len(disabled))
-	for _, u := range disabled {
-		off[u.ID] = true
 	}
 	for id := range inFile {
 		switch {

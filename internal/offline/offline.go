@@ -21,6 +21,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
+	"github.com/licet/licet/protocol"
 )
 
 // Service issues and uploads offline licenses.
@@ -86,6 +87,11 @@ func (s *Service) issue(ctx context.Context, orgID, actor string, after int64) (
 			valid = append(valid, u)
 		}
 		doc := Build(k, org, serial, valid, now, until)
+		if len(doc) > protocol.MaxOfflineLicenseBytes {
+			// Devices read no more than this: a larger document would
+			// license no one.
+			return nil, time.Time{}, 0, licet.Errorf(licet.ECONFLICT, "the offline license would be %d bytes, more than the %d devices read", len(doc), protocol.MaxOfflineLicenseBytes)
+		}
 		return doc, until, len(valid), nil
 	})
 	if err != nil {

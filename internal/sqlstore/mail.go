@@ -43,6 +43,8 @@ func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev 
 			case errors.Is(err, sql.ErrNoRows):
 			case err != nil:
 				return err
+			case status == "pending" && attempts == 0 && claimed < ms(now) && strings.Count(raw, `{"user":`) >= MaxDigest:
+				due = maxTime(now, fromMS(dueAt)) // full: another mail, due with it
 			case status == "pending" && attempts == 0 && claimed < ms(now):
 				joined, err := joinMail(ctx, tx, id, raw, ev, now)
 				if err != nil {
@@ -69,15 +71,23 @@ func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev 
 	return nil
 }
 
+// MaxDigest bounds the assignments one mail tells of: a rollout larger
+// than that within a window gets several digests, due together, so that
+// neither joining nor rendering grows without bound.
+const MaxDigest = 500
+
 // joinMail adds an event to a pending mail unless a dispatcher has claimed
-// it meanwhile (the condition is checked again under the row's lock).
+// it meanwhile (the condition is checked again under the row's lock). The
+// event is appended to the stored JSON array as it is, without reading
+// the array back.
 func joinMail(ctx context.Context, tx *Tx, id int64, raw string, ev licet.MailEvent, now time.Time) (bool, error) {
-	var evs []licet.MailEvent
-	if err := json.Unmarshal([]byte(raw), &evs); err != nil {
-		return false, err
+	raw = strings.TrimSpace(raw)
+	if !strings.HasSuffix(raw, "}]") {
+		return false, nil // not the array of events it should be: start another mail
 	}
-	b, _ := json.Marshal(append(evs, ev))
-	res, err := tx.ExecContext(ctx, `UPDATE outbox SET events = ? WHERE id = ? AND status = 'pending' AND claimed_until < ?`, string(b), id, ms(now))
+	b, _ := json.Marshal(ev)
+	joined := raw[:len(raw)-1] + "," + string(b) + "]"
+	res, err := tx.ExecContext(ctx, `UPDATE outbox SET events = ? WHERE id = ? AND status = 'pending' AND claimed_until < ?`, joined, id, ms(now))
 	if err != nil {
 		return false, err
 	}

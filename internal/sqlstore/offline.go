@@ -182,6 +182,37 @@ func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.Off
 	})
 }
 
+// OfflineHolders reads who holds a license and who is disabled, with only
+// the columns the comparison needs.
+func (s *Store) OfflineHolders(ctx context.Context, orgID string) (licensed map[string]string, disabled map[string]bool, err error) {
+	err = s.read(ctx, func(tx *Tx) error {
+		if _, err := findOrg(ctx, tx, orgID); err != nil {
+			return err
+		}
+		licensed, disabled = map[string]string{}, map[string]bool{}
+		rows, err := tx.QueryContext(ctx, `SELECT user_id, license_type, disabled FROM users
+			WHERE org_id = ? AND (disabled OR state = 'licensed')`, orgID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, typ string
+			var off bool
+			if err := rows.Scan(&id, &typ, &off); err != nil {
+				return err
+			}
+			if off {
+				disabled[id] = true
+			} else {
+				licensed[id] = typ
+			}
+		}
+		return rows.Err()
+	})
+	return licensed, disabled, err
+}
+
 // OfflineAutoOrgs lists the organizations whose offline license is
 // updated automatically.
 func (s *Store) OfflineAutoOrgs(ctx context.Context) (out []string, err error) {

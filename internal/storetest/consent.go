@@ -228,3 +228,34 @@ func testPrivacy(t *testing.T, open Opener) {
 		t.Errorf("audit after pruning: %d", len(ev))
 	}
 }
+
+// testDigests: the first assignment of a quiet period is due at once, the
+// rest join one digest due when the window ends, at most MaxDigest
+// assignments per mail.
+func testDigests(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 1000, func(st *licet.Settings) {
+		st.Notifications, st.NotifyWindow, st.NotificationEmails = true, 10, []string{"ops@customer.example"}
+	})
+	admit(t, s, clk, org, GUID('u', 0))
+	if got := claimAll(t, s, 0); len(got) != 1 || len(got[0].Events) != 1 {
+		t.Fatalf("the first assignment of a quiet period: %d mails due at once", len(got))
+	}
+	for i := 1; i <= 501; i++ {
+		admit(t, s, clk, org, GUID('u', i))
+	}
+	if got := claimAll(t, s, 0); len(got) != 0 {
+		t.Errorf("%d mails due inside the window", len(got))
+	}
+	clk.Add(10 * time.Minute)
+	got := claimAll(t, s, 0)
+	if len(got) != 2 || len(got[0].Events)+len(got[1].Events) != 501 || max(len(got[0].Events), len(got[1].Events)) != 500 {
+		t.Errorf("after the window: %d mails", len(got))
+	}
+	for _, m := range got {
+		for i, ev := range m.Events {
+			if ev.UserID == "" || ev.LicenseType != "Standard" || (i > 0 && ev.At.Before(m.Events[i-1].At)) {
+				t.Fatalf("a digest's events: %+v", m.Events[:min(3, len(m.Events))])
+			}
+		}
+	}
+}

@@ -76,6 +76,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("ConsentAndSendTimeChecks", func(t *testing.T) { testConsent(t, open) })
 	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, open) })
+	t.Run("FirstMailAtOnceThenBoundedDigests", func(t *testing.T) { testDigests(t, open) })
 	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
 	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
 	t.Run("ActivityAlertAtMostHourly", func(t *testing.T) { testActivityAlert(t, open) })

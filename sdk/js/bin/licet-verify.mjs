@@ -3,7 +3,8 @@
 //   licet-verify lease --key PUB.pem --lease B64 --signature B64 [--org G --user G --device D]
 //   licet-verify offline FILE --key PUB.pem --org G --url URL --user G
 // Both take [--at TIME] (RFC 3339; default now), [--drift 5m] and
-// [--revoked KID,KID] (key IDs known to be revoked).
+// [--revoked KID,KID] (key IDs known to be revoked); lease also
+// [--max-lease 168h] (the longest lease believed: the server's --lease-duration).
 // Exit 0: valid and matching. 1: refused (the reason on stderr). 2: a
 // mistake on the command line.
 import { readFile } from 'node:fs/promises';
@@ -12,7 +13,7 @@ import { parsePublicKeys, verifyLease, verifyOffline } from '../src/index.mjs';
 class Usage extends Error {}
 
 const FLAGS = {
-  lease: ['key', 'lease', 'signature', 'org', 'user', 'device', 'at', 'drift', 'revoked'],
+  lease: ['key', 'lease', 'signature', 'org', 'user', 'device', 'at', 'drift', 'revoked', 'max-lease'],
   offline: ['key', 'org', 'url', 'user', 'at', 'drift', 'revoked'],
 };
 const REQUIRED = { lease: ['key', 'lease', 'signature'], offline: ['key', 'org', 'url', 'user'] };
@@ -35,9 +36,9 @@ function parseArgs(cmd, args) {
   return { opts, rest };
 }
 
-function duration(s) {
-  const m = /^((?:\d+(?:\.\d+)?(?:h|m|s|ms))+)$/.exec(s ?? '5m');
-  if (!m) throw new Usage(`--drift ${JSON.stringify(s)} is not a duration like 5m or 30s`);
+function duration(s, flag = 'drift', def = '5m') {
+  const m = /^((?:\d+(?:\.\d+)?(?:h|m|s|ms))+)$/.exec(s ?? def);
+  if (!m) throw new Usage(`--${flag} ${JSON.stringify(s)} is not a duration like 5m or 30s`);
   let ms = 0;
   for (const [, n, u] of m[1].matchAll(/(\d+(?:\.\d+)?)(h|ms|m|s)/g)) ms += Number(n) * { h: 3600e3, m: 60e3, s: 1e3, ms: 1 }[u];
   return ms / 1000;
@@ -63,7 +64,8 @@ async function main(argv) {
   }
   if (cmd === 'lease') {
     if (rest.length) throw new Usage(`unexpected argument ${rest[0]}`);
-    const l = await verifyLease(opts.lease, opts.signature, keys, { ...check, org: opts.org, user: opts.user, device: opts.device });
+    const maxLeaseSeconds = duration(opts['max-lease'], 'max-lease', '168h');
+    const l = await verifyLease(opts.lease, opts.signature, keys, { ...check, maxLeaseSeconds, org: opts.org, user: opts.user, device: opts.device });
     return `valid: ${l.status} ${l.licenseType} for user ${l.user} of ${l.org} on device ${l.device}, until ${l.expiresAt} (key ${l.keyId})`;
   }
   if (rest.length !== 1) throw new Usage('give one offline license FILE');

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parsePublicKeys, verifyLease, verifyOffline, verifyKeySet, decodeBase64, VerifyError, useSubtleCrypto, canonicalGUID, canonicalURL, parseStrict } from '../src/index.mjs';
+import { parsePublicKeys, verifyLease, verifyOffline, verifyKeySet, decodeBase64, VerifyError, useSubtleCrypto, canonicalGUID, canonicalURL, parseSignedJSON } from '../src/index.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const vectors = join(here, '..', '..', 'vectors');
@@ -89,7 +89,7 @@ test('protocol: strict JSON', () => {
     const bytes = c.docBase64 ? decodeBase64(c.docBase64) : new TextEncoder().encode(c.doc);
     let ok = true;
     try {
-      parseStrict(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+      parseSignedJSON(bytes);
     } catch {
       ok = false;
     }
@@ -134,8 +134,13 @@ test('command line: a vector of every reason, exit codes', () => {
     assert.equal(r.status, c.expect.valid ? 0 : 1, `${c.name}: ${r.stderr}`);
     if (!c.expect.valid) assert.match(r.stderr, new RegExp(`^licet-verify: ${c.expect.reason}: `), c.name);
   }
+  // A server with a longer --lease-duration: --max-lease raises the bound.
+  const long = leases.find((c) => c.name === 'too-long');
+  const args = ['lease', '--key', pem(long.trust), '--lease', long.lease, '--signature', long.signature, '--at', long.check.now];
+  assert.equal(run(args).status, 1);
+  assert.equal(run([...args, '--max-lease', '200h']).status, 0);
   // Mistakes on the command line: exit 2, one line.
-  for (const args of [[], ['lease'], ['lease', '--key', pem(['current'])], ['offline', '--key', pem(['current'])], ['lease', '--bogus', 'x'],
+  for (const args of [[], ['lease'], ['lease', '--key', pem(['current']), '--lease', 'x', '--signature', 'y', '--max-lease', 'a week'], ['lease', '--key', pem(['current'])], ['offline', '--key', pem(['current'])], ['lease', '--bogus', 'x'],
     ['lease', '--key', join(dir, 'missing.pem'), '--lease', 'x', '--signature', 'y']]) {
     const r = run(args);
     assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);

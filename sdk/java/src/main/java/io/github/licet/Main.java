@@ -16,7 +16,8 @@ import java.util.regex.Pattern;
  * java -jar licet.jar lease --key PUB.pem --lease B64 --signature B64 [--org G --user G --device D]
  * java -jar licet.jar offline FILE --key PUB.pem --org G --url URL --user G
  * Both take [--at TIME] (RFC 3339; default now), [--drift 5m] and
- * [--revoked KID,KID] (key IDs known to be revoked). Exit 0:
+ * [--revoked KID,KID] (key IDs known to be revoked); lease also
+ * [--max-lease 168h] (the longest lease believed). Exit 0:
  * valid and matching; 1: refused (the reason on stderr); 2: a mistake on
  * the command line.
  */
@@ -33,7 +34,7 @@ public final class Main {
     private static final Map<String, List<String>> REQUIRED = new HashMap<>();
 
     static {
-        FLAGS.put("lease", Arrays.asList("key", "lease", "signature", "org", "user", "device", "at", "drift", "revoked"));
+        FLAGS.put("lease", Arrays.asList("key", "lease", "signature", "org", "user", "device", "at", "drift", "revoked", "max-lease"));
         FLAGS.put("offline", Arrays.asList("key", "org", "url", "user", "at", "drift", "revoked"));
         REQUIRED.put("lease", Arrays.asList("key", "lease", "signature"));
         REQUIRED.put("offline", Arrays.asList("key", "org", "url", "user"));
@@ -86,7 +87,7 @@ public final class Main {
         }
         for (String r : REQUIRED.get(cmd)) if (opts.get(r) == null || opts.get(r).isEmpty()) throw new Usage("--" + r + " is required");
         long now = at(opts.get("at"));
-        long drift = duration(opts.get("drift"));
+        long drift = duration(opts.get("drift"), "drift", 300);
         List<String> revoked = new ArrayList<>();
         for (String id : (opts.get("revoked") == null ? "" : opts.get("revoked")).split(",")) if (!id.isEmpty()) revoked.add(id);
         Map<String, Licet.TrustedKey> keys;
@@ -100,6 +101,7 @@ public final class Main {
             Licet.LeaseCheck c = new Licet.LeaseCheck(opts.get("org"), opts.get("user"), opts.get("device"), now);
             c.driftSeconds = drift;
             c.revoked = revoked;
+            c.maxLeaseSeconds = duration(opts.get("max-lease"), "max-lease", Licet.DEFAULT_MAX_LEASE_SECONDS);
             Licet.Lease l = Licet.verifyLease(opts.get("lease"), opts.get("signature"), keys, c);
             return "valid: " + l.status + " " + l.licenseType + " for user " + l.user + " of " + l.org + " on device " + l.device + ", until " + l.expiresAt + " (key " + l.keyId + ")";
         }
@@ -119,9 +121,9 @@ public final class Main {
 
     private static final Pattern DURATION = Pattern.compile("(\\d+(?:\\.\\d+)?)(h|ms|m|s)");
 
-    private static long duration(String s) throws Usage {
-        if (s == null) return 300;
-        if (!s.matches("((\\d+(\\.\\d+)?)(h|ms|m|s))+")) throw new Usage("--drift \"" + s + "\" is not a duration like 5m or 30s");
+    private static long duration(String s, String flag, long def) throws Usage {
+        if (s == null) return def;
+        if (!s.matches("((\\d+(\\.\\d+)?)(h|ms|m|s))+")) throw new Usage("--" + flag + " \"" + s + "\" is not a duration like 5m or 30s");
         double seconds = 0;
         Matcher m = DURATION.matcher(s);
         while (m.find()) {

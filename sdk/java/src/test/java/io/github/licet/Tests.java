@@ -218,10 +218,25 @@ public final class Tests {
                 if (code == 1) check(err.toString().startsWith("licet-verify: " + exp.get("reason") + ": "), c.get("name") + ": " + err);
             }
         });
+        test("command line: --max-lease raises the longest lease believed", () -> {
+            for (Object o : l(read("leases.json").get("cases"))) {
+                Map<String, Object> c = m(o);
+                if (!c.get("name").equals("too-long")) continue;
+                Path pem = dir.resolve("long.pem");
+                Files.writeString(pem, pemOf(l(c.get("trust"))));
+                String[] a = {"lease", "--key", pem.toString(), "--lease", (String) c.get("lease"), "--signature", (String) c.get("signature"), "--at", (String) m(c.get("check")).get("now")};
+                StringBuilder err = new StringBuilder();
+                equal(cli(err, a), 1, err.toString());
+                List<String> more = new ArrayList<>(Arrays.asList(a));
+                more.addAll(Arrays.asList("--max-lease", "200h"));
+                equal(cli(err, more.toArray(new String[0])), 0, err.toString());
+            }
+        });
         test("command line: mistakes exit 2 with one line", () -> {
             Path pem = dir.resolve("k.pem");
             String[][] bad = {{}, {"lease"}, {"lease", "--key", pem.toString()}, {"offline", "--key", pem.toString()}, {"lease", "--bogus", "x"},
-                {"lease", "--key", dir.resolve("missing.pem").toString(), "--lease", "x", "--signature", "y"}, {"offline", "f", "--key", pem.toString(), "--org", "o", "--url", "u", "--user", "u", "--at", "yesterday"}};
+                {"lease", "--key", dir.resolve("missing.pem").toString(), "--lease", "x", "--signature", "y"},
+                {"lease", "--key", pem.toString(), "--lease", "x", "--signature", "y", "--max-lease", "a week"}, {"offline", "f", "--key", pem.toString(), "--org", "o", "--url", "u", "--user", "u", "--at", "yesterday"}};
             for (String[] a : bad) {
                 StringBuilder err = new StringBuilder();
                 equal(cli(err, a), 2, String.join(" ", a) + ": " + err);
