@@ -49,6 +49,11 @@ func CanonicalURL(s string) (string, error) {
 			return "", ErrURL
 		}
 		host = "[" + ip.String() + "]"
+		if v4 := ip.To4(); v4 != nil {
+			// An IPv4-mapped address: ip.String() writes it as bare
+			// IPv4, which is no IPv6 literal and would not parse again.
+			host = "[::ffff:" + v4.String() + "]"
+		}
 	} else {
 		host = strings.TrimSuffix(host, ".")
 		if host, err = hosts.ToASCII(host); err != nil || host == "" {

@@ -215,6 +215,10 @@ func TestSSOSignInAndHostileProviders(t *testing.T) {
 	}{
 		{"wrong issuer", op.with(func(c map[string]any) { c["iss"] = "https://evil.example" })},
 		{"wrong audience", op.with(func(c map[string]any) { c["aud"] = "another-client" })},
+		{"another client's token naming licet too", op.with(func(c map[string]any) {
+			c["aud"], c["azp"] = []string{"another-client", "licet-client"}, "another-client"
+		})},
+		{"several audiences, no authorized party", op.with(func(c map[string]any) { c["aud"] = []string{"another-client", "licet-client"} })},
 		{"expired token", op.with(func(c map[string]any) {
 			c["iat"], c["exp"] = time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
 		})},

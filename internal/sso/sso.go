@@ -243,6 +243,12 @@ func (s *Service) Finish(ctx context.Context, state, cookieState, code string) (
 	if err := idt.Claims(&claims); err != nil {
 		return nil, fail(http.StatusForbidden, msgBadAnswer, err)
 	}
+	// A token for several audiences must have been issued to licet
+	// (OpenID Connect Core 3.1.3.7): otherwise another client's token
+	// that merely names licet too would pass.
+	if azp, _ := claims["azp"].(string); (len(idt.Audience) > 1 || azp != "") && azp != p.ClientID {
+		return nil, fail(http.StatusForbidden, msgBadAnswer, fmt.Errorf("provider %q ID token: authorized party %q is not licet", p.ID, azp))
+	}
 	// Providers that keep the address (or the rule's claim) out of the ID
 	// token give it at the userinfo endpoint, for the same subject.
 	if _, ok := claims["email"]; !ok || (p.Claim != "" && claims[p.Claim] == nil) {

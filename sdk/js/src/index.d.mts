@@ -133,6 +133,8 @@ export function encodeBase64(b: Uint8Array): string;
 export function parseTime(s: string): number;
 /** Strict JSON: no duplicate keys, no keys differing only in case; numbers kept as literals. */
 export function parseStrict(text: string): unknown;
+/** A signed payload's bytes read strictly (UTF-8 without a byte order mark, then parseStrict). Throws VerifyError('malformed'). */
+export function parseSignedJSON(bytes: Bytes): unknown;
 
 /** The MobileClient record the device sends. */
 export interface CheckRequest {

@@ -193,13 +193,19 @@ export const DEFAULT_MAX_LEASE_SECONDS = 7 * 24 * 3600;
 /** The longest offline license validity a device believes (protocol.MaxOfflineValidity). */
 export const MAX_OFFLINE_VALIDITY_SECONDS = 366 * 24 * 3600;
 
+// trimSpace trims what Go's strings.TrimSpace trims (Unicode white space,
+// not the byte order mark that String.prototype.trim also takes).
+const SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const TRIM = new RegExp(`^${SPACE}+|${SPACE}+$`, 'g');
+const trimSpace = (s) => String(s ?? '').replace(TRIM, '');
+
 /**
  * A GUID's canonical form (docs/PROTOCOL.md, "Canonical forms"): any
  * case, with or without hyphens, optionally in braces, surrounding white
  * space ignored → upper case, hyphenated 8-4-4-4-12. null when not a GUID.
  */
 export function canonicalGUID(s) {
-  let t = String(s ?? '').replace(/^[\t\n\v\f\r \u0085\u00a0]+|[\t\n\v\f\r \u0085\u00a0]+$/g, '');
+  let t = trimSpace(s);
   if (t.length >= 2 && t[0] === '{' && t[t.length - 1] === '}') t = t.slice(1, -1);
   let hex;
   if (/^[0-9A-Fa-f]{32}$/.test(t)) hex = t;
@@ -220,14 +226,15 @@ export function sameGUID(a, b) {
  * only; scheme and host in lower case, an internationalized host in
  * punycode, no trailing dot, no default port, no user information, query,
  * fragment or trailing slash; the path keeps its case and escaping. null
- * when the string is not such a URL. The host goes through the platform's
- * WHATWG URL parser (UTS 46), then the same DNS rules as Go's (letters,
- * digits and hyphens, labels of 1 to 63, at most 253 in all).
+ * when the string is not such a URL. A non-ASCII host goes through the
+ * platform's WHATWG URL parser (UTS 46) to punycode; every host then meets
+ * the same DNS rules as Go's (letters, digits and hyphens, labels of 1 to
+ * 63, at most 253 in all).
  */
 export function canonicalURL(s) {
-  const t = String(s ?? '').trim();
+  const t = trimSpace(s);
   const m = /^(https?):\/\/([^/?#\\]*)([^?#\\]*)(?:[?#].*)?$/is.exec(t);
-  if (!m || /[\s\x00-\x1f\x7f]/.test(t)) return null;
+  if (!m || /[\x00-\x1f\x7f]/.test(t)) return null;
   const scheme = m[1].toLowerCase();
   const authority = m[2].replace(/^.*@/s, '');
   const hp = /^(\[[^\]]*\]|[^:]*)(?::([0-9]*))?$/.exec(authority);
@@ -240,22 +247,56 @@ export function canonicalURL(s) {
     } catch {
       return null;
     }
+    // An IPv4-mapped address keeps its IPv4 part dotted, as Go writes it.
+    const v4 = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(host);
+    if (v4) {
+      const [a, b] = [parseInt(v4[1], 16), parseInt(v4[2], 16)];
+      host = `[::ffff:${a >> 8}.${a & 255}.${b >> 8}.${b & 255}]`;
+    }
   } else {
     host = host.replace(/\.$/, '');
     if (host === '' || host.includes('%')) return null;
-    try {
-      host = new URL(`http://${host}/`).hostname;
-    } catch {
-      return null;
+    if (/^[\x00-\x7f]*$/.test(host)) {
+      // ASCII: lower case only, as IDNA's lookup mapping does (the WHATWG
+      // parser would also rewrite numeric hosts such as 0x7f.1).
+      host = host.toLowerCase();
+    } else {
+      try {
+        host = new URL(`http://${host}/`).hostname;
+      } catch {
+        return null;
+      }
     }
-    if (host.length > 253 || host.split('.').some((l) => !/^[a-z0-9-]{1,63}$/.test(l))) return null;
+    if (host.length > 253 || host.split('.').some((l) => !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return null;
   }
+  const path = escapePath(m[3]);
+  if (path === null) return null;
   if (port !== '') {
     port = port.replace(/^0+/, '');
     if (port === '' || port.length > 5 || Number(port) > 65535) return null;
   }
   if ((scheme === 'https' && port === '443') || (scheme === 'http' && port === '80')) port = '';
-  return `${scheme}://${host}${port ? `:${port}` : ''}${m[3].replace(/\/+$/, '')}`;
+  return `${scheme}://${host}${port ? `:${port}` : ''}${path.replace(/\/+$/, '')}`;
+}
+
+// escapePath writes a URL path as Go's URL.EscapedPath does: kept as it is
+// when it is a valid encoding, else decoded and escaped again (everything
+// but letters, digits and -._~$&+,/:;=@). null for a broken % escape.
+function escapePath(raw) {
+  if (/%(?![0-9A-Fa-f]{2})/.test(raw)) return null;
+  if (/^[A-Za-z0-9\-._~$&+,/:;=@!'()*[\]%]*$/.test(raw)) return raw;
+  const bytes = [];
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] === '%') {
+      bytes.push(parseInt(raw.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      const cp = raw.codePointAt(i);
+      if (cp > 0xffff) i++;
+      bytes.push(...utf8.encode(String.fromCodePoint(cp)));
+    }
+  }
+  return bytes.map((b) => (/[A-Za-z0-9\-._~$&+,/:;=@]/.test(String.fromCharCode(b)) && b < 128 ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, '0')}`)).join('');
 }
 
 /** Whether two strings are the same URL in canonical form (false when either is none). */
@@ -275,6 +316,11 @@ export function normalizeURL(s) {
 
 /** Where an app looks for its organization's offline license unless told otherwise. */
 export const offlineLocation = (orgURL) => `${normalizeURL(orgURL)}/licet-offline.lic`;
+
+/** Reads a signed payload's bytes as every verifier must: strict UTF-8 (a byte order mark included, so refused) and strict JSON. Throws VerifyError('malformed'). */
+export function parseSignedJSON(bytes) {
+  return parseSigned(toBytes(bytes));
+}
 
 function parseSigned(bytes) {
   try {

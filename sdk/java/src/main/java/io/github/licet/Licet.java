@@ -198,7 +198,7 @@ public final class Licet {
 
     private static final Pattern URL_RE = Pattern.compile("(?is)^(https?)://([^/?#\\\\]*)([^?#\\\\]*)(?:[?#].*)?$");
     private static final Pattern HOST_PORT = Pattern.compile("^(\\[[^\\]]*\\]|[^:]*)(?::([0-9]*))?$");
-    private static final Pattern LABEL = Pattern.compile("[a-z0-9-]{1,63}");
+    private static final Pattern LABEL = Pattern.compile("[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?");
 
     /**
      * An organization URL's canonical form (docs/PROTOCOL.md): http or https
@@ -211,7 +211,7 @@ public final class Licet {
         String t = trimSpace(s == null ? "" : s);
         Matcher m = URL_RE.matcher(t);
         if (!m.matches()) return null;
-        for (int i = 0; i < t.length(); i++) if (isSpace(t.charAt(i)) || Character.isISOControl(t.charAt(i))) return null;
+        for (int i = 0; i < t.length(); i++) if (t.charAt(i) < 0x20 || t.charAt(i) == 0x7f) return null;
         String scheme = m.group(1).toLowerCase(Locale.ROOT);
         String authority = m.group(2).replaceFirst("(?s)^.*@", "");
         Matcher hp = HOST_PORT.matcher(authority);
@@ -223,11 +223,8 @@ public final class Licet {
         } else {
             if (host.endsWith(".")) host = host.substring(0, host.length() - 1);
             if (host.isEmpty()) return null;
-            try {
-                host = java.net.IDN.toASCII(host, java.net.IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT);
-            } catch (IllegalArgumentException e) {
-                return null;
-            }
+            host = idnHost(host);
+            if (host == null) return null;
             if (host.length() > 253) return null;
             for (String label : host.split("\\.", -1)) if (!LABEL.matcher(label).matches()) return null;
         }
@@ -236,7 +233,113 @@ public final class Licet {
             if (port.isEmpty() || port.length() > 5 || Integer.parseInt(port) > 65535) return null;
         }
         if ((scheme.equals("https") && port.equals("443")) || (scheme.equals("http") && port.equals("80"))) port = "";
-        return scheme + "://" + host + (port.isEmpty() ? "" : ":" + port) + m.group(3).replaceFirst("/+$", "");
+        String path = escapePath(m.group(3));
+        if (path == null) return null;
+        return scheme + "://" + host + (port.isEmpty() ? "" : ":" + port) + path.replaceFirst("/+$", "");
+    }
+
+    private static final Pattern BROKEN_ESCAPE = Pattern.compile("%(?![0-9A-Fa-f]{2})");
+    private static final Pattern VALID_ENCODED = Pattern.compile("[A-Za-z0-9\\-._~$&+,/:;=@!'()*\\[\\]%]*");
+
+    // escapePath writes a URL path as Go's URL.EscapedPath does: kept as it
+    // is when it is a valid encoding, else decoded and escaped again
+    // (everything but letters, digits and -._~$&+,/:;=@). null for a broken
+    // % escape.
+    private static String escapePath(String raw) {
+        if (BROKEN_ESCAPE.matcher(raw).find()) return null;
+        if (VALID_ENCODED.matcher(raw).matches()) return raw;
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < raw.length(); i++) {
+            char c = raw.charAt(i);
+            if (c == '%') {
+                bytes.write(Integer.parseInt(raw.substring(i + 1, i + 3), 16));
+                i += 2;
+            } else {
+                int cp = raw.codePointAt(i);
+                if (Character.charCount(cp) == 2) i++;
+                byte[] b = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8);
+                bytes.write(b, 0, b.length);
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        for (byte x : bytes.toByteArray()) {
+            int b = x & 0xff;
+            if (b < 128 && (Character.isLetterOrDigit(b) || "-._~$&+,/:;=@".indexOf(b) >= 0)) out.append((char) b);
+            else out.append('%').append(String.format("%02X", b));
+        }
+        return out.toString();
+    }
+
+    // idnHost maps a host name to ASCII as IDNA 2008's lookup does, through
+    // java.net.IDN (IDNA 2003, STD3 rules). The two differ on the deviation
+    // characters (ß, final sigma, the joiners), which IDNA 2003 maps away and
+    // IDNA 2008 keeps: a label holding one is lower-cased, put in NFC and
+    // encoded with Punycode here.
+    private static String idnHost(String host) {
+        StringBuilder out = new StringBuilder();
+        for (String label : host.split("\\.", -1)) {
+            if (out.length() > 0) out.append('.');
+            try {
+                if (label.matches(".*[\\u00df\\u03c2\\u200c\\u200d].*")) {
+                    String l = java.text.Normalizer.normalize(label.toLowerCase(Locale.ROOT), java.text.Normalizer.Form.NFC);
+                    java.net.IDN.toASCII(l.replaceAll("[\\u00df\\u03c2\\u200c\\u200d]", "a"), java.net.IDN.USE_STD3_ASCII_RULES); // the rest must be valid
+                    out.append("xn--").append(punycode(l));
+                } else {
+                    out.append(java.net.IDN.toASCII(label, java.net.IDN.USE_STD3_ASCII_RULES).toLowerCase(Locale.ROOT));
+                }
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+        }
+        return out.toString();
+    }
+
+    // punycode encodes one label (RFC 3492).
+    private static String punycode(String input) {
+        int[] cps = input.codePoints().toArray();
+        StringBuilder out = new StringBuilder();
+        for (int c : cps) if (c < 0x80) out.append((char) c);
+        int b = out.length(), h = b;
+        if (b > 0) out.append('-');
+        int n = 128, delta = 0, bias = 72;
+        while (h < cps.length) {
+            int m = Integer.MAX_VALUE;
+            for (int c : cps) if (c >= n && c < m) m = c;
+            delta += (m - n) * (h + 1);
+            n = m;
+            for (int c : cps) {
+                if (c < n) delta++;
+                if (c == n) {
+                    int q = delta;
+                    for (int k = 36;; k += 36) {
+                        int t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
+                        if (q < t) break;
+                        out.append(digit(t + (q - t) % (36 - t)));
+                        q = (q - t) / (36 - t);
+                    }
+                    out.append(digit(q));
+                    bias = adapt(delta, h + 1, h == b);
+                    delta = 0;
+                    h++;
+                }
+            }
+            delta++;
+            n++;
+        }
+        return out.toString();
+    }
+
+    private static char digit(int d) { return (char) (d < 26 ? 'a' + d : '0' + d - 26); }
+
+    private static int adapt(int delta, int points, boolean first) {
+        delta = first ? delta / 700 : delta / 2;
+        delta += delta / points;
+        int k = 0;
+        while (delta > 455) {
+            delta /= 35;
+            k += 36;
+        }
+        return k + 36 * delta / (delta + 38);
     }
 
     // ipv6 writes an IPv6 literal as Go does (RFC 5952: lower case, the
@@ -249,6 +352,7 @@ public final class Licet {
         } catch (java.io.IOException e) {
             return null;
         }
+        if (b.length == 4) return "[::ffff:" + (b[0] & 0xff) + "." + (b[1] & 0xff) + "." + (b[2] & 0xff) + "." + (b[3] & 0xff) + "]"; // IPv4-mapped, as Go writes it
         if (b.length != 16) return null;
         int[] g = new int[8];
         for (int i = 0; i < 8; i++) g[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
