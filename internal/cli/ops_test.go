@@ -215,3 +215,34 @@ func TestWildcardListenWithOfflineLicensesNeedsPublicURL(t *testing.T) {
 	}
 	<-ready
 }
+
+// The new serve flags refuse bad values with one line, before anything is
+// created in the data folder.
+func TestServeRefusesBadNewFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"--backup-url", "ftp://backup.example"}, "--backup-url"},
+		{[]string{"--backup-url", "https://"}, "--backup-url"},
+		{[]string{"--primary-url", "not a url"}, "--primary-url"},
+		{[]string{"--primary-url", "https://user:pass@primary.example"}, "--primary-url"},
+		{[]string{"--metrics-listen", "999.0.0.1:1"}, "--metrics-listen"},
+		{[]string{"--metrics-listen", "nonsense"}, "--metrics-listen"},
+		{[]string{"--database-file", "/dev/null/x"}, "--database-file"},
+	} {
+		data := t.TempDir()
+		var errb syncBuffer
+		p := cliProgram(io.Discard, &errb, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		code := p.Run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--data", data}, tc.args...))
+		cancel()
+		stderr := errb.String()
+		if code == 0 || !strings.Contains(stderr, tc.says) || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
+			t.Errorf("%v: exit %d, %q; want one line naming %s", tc.args, code, stderr, tc.says)
+		}
+		if entries, _ := os.ReadDir(data); len(entries) != 0 {
+			t.Errorf("%v: the refused start left %d files in the data folder", tc.args, len(entries))
+		}
+	}
+}

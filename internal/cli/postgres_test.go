@@ -217,7 +217,8 @@ func TestChangesThroughOneProcessReachTheOthers(t *testing.T) {
 
 func TestPostgresRestartUnderLoad(t *testing.T) {
 	cluster := storetest.NewPrimary(t)
-	s := start(t, "", nil, "--database", cluster.URL(), "--db-statement-timeout", "2s", "--flush-interval", "50ms")
+	// A load test: every limit on new devices is off, as for benchmarks.
+	s := start(t, "", nil, "--database", cluster.URL(), "--db-statement-timeout", "2s", "--flush-interval", "50ms", "--rate-admissions", "0", "--rate-new-ip", "0")
 	org := s.newOrg(1, 10_000)
 
 	var mu sync.Mutex

@@ -214,6 +214,10 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 		if err := licet.ValidURL(u.v); err != nil {
 			return usagef("--%s: %s", u.name, licet.ErrorMessage(err))
 		}
+		// These URLs are shown: in leases, mail links, allow lists, pages.
+		if pu, _ := url.Parse(u.v); pu.User != nil || pu.RawQuery != "" || pu.Fragment != "" {
+			return usagef("--%s %q: a server's URL has no user, password, query or fragment", u.name, u.v)
+		}
 	}
 	out := newBufferedLog(p.Stderr, 100*time.Millisecond)
 	defer out.Close()

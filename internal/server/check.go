@@ -307,6 +307,7 @@ func decodeXML(body []byte, req *licet.CheckRequest) error {
 func slowXML(body []byte, req *licet.CheckRequest) error {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true
+	d.CharsetReader = charsetReader
 	var doc checkRequest
 	if err := d.Decode(&doc); err != nil {
 		var ue xml.UnmarshalError

@@ -107,22 +107,9 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 	if n <= limit {
 		return nil, nil
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT user_id FROM users WHERE org_id = ? AND recorded_at > 0
+	ids, err := column(ctx, tx, `SELECT user_id FROM users WHERE org_id = ? AND recorded_at > 0
 		ORDER BY recorded_at, user_id LIMIT ?`, orgID, n-limit)
 	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	for _, id := range ids {

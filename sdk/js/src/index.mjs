@@ -193,13 +193,19 @@ export const DEFAULT_MAX_LEASE_SECONDS = 7 * 24 * 3600;
 /** The longest offline license validity a device believes (protocol.MaxOfflineValidity). */
 export const MAX_OFFLINE_VALIDITY_SECONDS = 366 * 24 * 3600;
 
+// trimSpace trims what Go's strings.TrimSpace trims (Unicode white space,
+// not the byte order mark that String.prototype.trim also takes).
+const SPACE = '[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]';
+const TRIM = new RegExp(`^${SPACE}+|${SPACE}+$`, 'g');
+const trimSpace = (s) => String(s ?? '').replace(TRIM, '');
+
 /**
  * A GUID's canonical form (docs/PROTOCOL.md, "Canonical forms"): any
  * case, with or without hyphens, optionally in braces, surrounding white
  * space ignored → upper case, hyphenated 8-4-4-4-12. null when not a GUID.
  */
 export function canonicalGUID(s) {
-  let t = String(s ?? '').replace(/^[\t\n\v\f\r \u0085\u00a0]+|[\t\n\v\f\r \u0085\u00a0]+$/g, '');
+  let t = trimSpace(s);
   if (t.length >= 2 && t[0] === '{' && t[t.length - 1] === '}') t = t.slice(1, -1);
   let hex;
   if (/^[0-9A-Fa-f]{32}$/.test(t)) hex = t;
@@ -226,7 +232,7 @@ export function sameGUID(a, b) {
  * 63, at most 253 in all).
  */
 export function canonicalURL(s) {
-  const t = String(s ?? '').trim();
+  const t = trimSpace(s);
   const m = /^(https?):\/\/([^/?#\\]*)([^?#\\]*)(?:[?#].*)?$/is.exec(t);
   if (!m || /[\x00-\x1f\x7f]/.test(t)) return null;
   const scheme = m[1].toLowerCase();
