@@ -44,7 +44,10 @@ func (o *operatorFlags) client(withToken bool) (*api, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, usagef("--server %q is not an http or https URL", o.server)
 	}
-	a := &api{base: strings.TrimRight(o.server, "/"), hc: &http.Client{Timeout: 30 * time.Second}}
+	// The API never redirects: a redirect is not followed (it could send
+	// the token, or fetch keys, elsewhere or over plain http).
+	a := &api{base: strings.TrimRight(o.server, "/"), hc: &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 	if !withToken {
 		return a, nil
 	}
@@ -112,6 +115,9 @@ func (a *api) send(ctx context.Context, method, path string, body any) (*http.Re
 
 // failure turns an error answer into the server's one-line message.
 func (a *api) failure(resp *http.Response) error {
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return fmt.Errorf("the server answered %s to %q: licet does not follow redirects; give --server the server's own URL", resp.Status, resp.Header.Get("Location"))
+	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`

@@ -139,6 +139,33 @@ func TestConsoleAuthorization(t *testing.T) {
 	}
 }
 
+// browserText is the trimmed text of the first element sel finds.
+func browserText(t *testing.T, ctx context.Context, sel string) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		t.Fatalf("text of %s: %v", sel, err)
+	}
+	return strings.TrimSpace(v)
+}
+
+// browserSignIn sets the password through an invitation link and logs in.
+func browserSignIn(t *testing.T, ctx context.Context, link string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(link),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW),
+		chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitVisible(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("password"), adminPW),
+		chromedp.Submit(chromedp.ID("password")),
+		chromedp.WaitNotPresent(chromedp.ID("email")), // the login page gave way
+	); err != nil {
+		t.Fatalf("set the password and log in: %v", err)
+	}
+}
+
 // browser starts Debian's chromium headless; under CI a missing browser fails.
 func browser(t *testing.T) context.Context {
 	path, err := exec.LookPath("chromium")
@@ -165,30 +192,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		s.check(org, u)
 	}
 	link := s.invite(org, "alice@customer.example")
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
+	text := func(sel string) string { t.Helper(); return browserText(t, ctx, sel) }
 	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
 	}
-	do("set the password and log in",
-		chromedp.Navigate(link),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW),
-		chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`)),
-	)
+	browserSignIn(t, ctx, link)
+	do("the Mobile Users page", chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`)))
 	if used := text(`[data-used="Standard"]`); used != "3" {
 		t.Errorf("Mobile Users shows %q used; want 3", used)
 	}

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -186,6 +187,22 @@ func TestDeviceFollowsNoRedirects(t *testing.T) {
 	if o.Licensed || hits.Load() != 0 || !hasStep(o, client.ErrRedirect) {
 		t.Errorf("check: %d requests reached the redirect's target; %+v", hits.Load(), o.Steps)
 	}
+	// licet offline verify (keys from the server) and the operator
+	// commands do not follow one either.
+	plain := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		http.Redirect(rw, r, attacker.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer plain.Close()
+	doc := filepath.Join(t.TempDir(), "o.lic")
+	w.primary.mustLicet("offline", "issue", "--org", w.org, "--out", doc)
+	if _, err := w.primary.licet("offline", "verify", doc, "--org", w.org, "--url", w.backend.URL, "--user", w.user,
+		"--server", plain.URL, "--insecure-key-fetch"); err == nil || !strings.Contains(err.Error(), "does not follow redirects") || hits.Load() != 0 {
+		t.Errorf("offline verify through a redirect: %v, %d requests reached its target", err, hits.Load())
+	}
+	if _, err := w.primary.licet("org", "list", "--server", plain.URL); err == nil || hits.Load() != 0 {
+		t.Errorf("an operator command through a redirect: %v, %d requests reached its target", err, hits.Load())
+	}
+
 	cfg.Keys = nil
 	o = check(t, cfg)
 	if st, _ := store.Load(); hits.Load() != 0 || len(st.PinnedKeys) != 0 || !hasStep(o, client.ErrRedirect) {

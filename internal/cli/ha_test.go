@@ -132,7 +132,7 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 			rnd := rand.New(rand.NewPCG(uint64(w), 7))
 			next := 0
 			pending := "" // a new device retries until it has an answer
-			tightOpen := false
+			tightOpen, tightPending := false, ""
 			for i := 0; ; i++ {
 				select {
 				case <-stop:
@@ -180,14 +180,45 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 				default:
 					pending = ""
 				}
-				// Devices of the small organization contend for its seats.
+				// Devices of the small organization contend for its seats;
+				// each asks again until it has an answer, as devices do.
 				if tightOpen {
-					check(p, id, tight, guid('t', rnd.IntN(haTightUsers)))
+					if tightPending == "" {
+						tightPending = guid('t', rnd.IntN(haTightUsers))
+					}
+					if check(p, id, tight, tightPending) != storetest.Unknown {
+						tightPending = ""
+					}
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
 		})
 	}
+	// /readyz of one process, all along.
+	var ready []struct {
+		at   time.Time
+		code int
+	}
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			code := 0
+			if resp, err := client.Get(procs[1].url + "/readyz"); err == nil {
+				resp.Body.Close()
+				code = resp.StatusCode
+			}
+			note(func() {
+				ready = append(ready, struct {
+					at   time.Time
+					code int
+				}{time.Now(), code})
+			})
+		}
+	})
 	time.Sleep(3 * time.Second)
 	close(tightOn)
 	time.Sleep(500 * time.Millisecond)
@@ -219,6 +250,19 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 	}
 	close(stop)
 	wg.Wait()
+
+	notReady := false
+	for _, r := range ready {
+		if r.at.After(res.fault) && r.code == http.StatusServiceUnavailable {
+			notReady = true
+		}
+	}
+	if !notReady && !res.firstFailure.IsZero() {
+		t.Errorf("/readyz never said not ready while assignments failed")
+	}
+	if code := get(t, procs[1].url+"/readyz"); code != 200 {
+		t.Errorf("/readyz after the failover: %d", code)
+	}
 
 	// What the database holds now, read through the new leader.
 	for _, org := range []string{big, tight} {
@@ -267,10 +311,15 @@ func runHABurst(t *testing.T, fault haFault, maxResume time.Duration) (*storetes
 		t.Errorf("new assignments resumed %v after the fault; want within %v", res.resumed.Sub(res.fault), maxResume)
 	}
 	ops := h.Ops()
-	pres, why := storetest.CheckSeats(seats, ops, 2*time.Minute)
+	pres, why := storetest.CheckSeats(seats, ops, time.Minute)
 	if pres != porcupine.Ok {
 		t.Errorf("history of %d operations is not linearizable against the seat model: %s", len(ops), why)
 	}
+	// Then the change polling that keeps the caches coherent follows the new
+	// leader: a change through one process reaches the other.
+	first.mustLicet("user", "disable", "--org", big, "--user", known[0])
+	within(t, "disable after the failover", func() licet.Status { return procs[1].check(big, known[0]).Status }, licet.StatusUserDisabled)
+
 	t.Logf("fault at 0; first failure +%v, last +%v; last assignment before %v; resumed +%v (stall %v); answers %v; %d assignments acknowledged, %d in the database; %d operations checked by porcupine: %s",
 		res.firstFailure.Sub(res.fault).Round(time.Millisecond), res.lastFailure.Sub(res.fault).Round(time.Millisecond), res.lastBefore.Sub(res.fault).Round(time.Millisecond),
 		res.resumed.Sub(res.fault).Round(time.Millisecond), res.resumed.Sub(res.lastBefore).Round(time.Millisecond),

@@ -238,14 +238,7 @@ func TestMailPagesInBrowser(t *testing.T) {
 		}
 	}
 	unsub := s.followLink(strings.Trim(m.header.Get("List-Unsubscribe"), "<>"))
-	text := func(sel string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			t.Fatalf("text of %s: %v", sel, err)
-		}
-		return strings.TrimSpace(v)
-	}
+	text := func(sel string) string { t.Helper(); return browserText(t, ctx, sel) }
 	if err := chromedp.Do(ctx, chromedp.Navigate(unsub), chromedp.WaitVisible(chromedp.ID("unsubscribe"))); err != nil {
 		t.Fatalf("the List-Unsubscribe URL in a browser: %v", err)
 	}
@@ -265,15 +258,8 @@ func TestMailPagesInBrowser(t *testing.T) {
 		t.Errorf("org2 (notifications off): %q", st)
 	}
 
-	link := s.followLink(s.invite(org, "alice@customer.example"))
+	browserSignIn(t, ctx, s.followLink(s.invite(org, "alice@customer.example")))
 	if err := chromedp.Do(ctx,
-		chromedp.Navigate(link),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW),
-		chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
-		chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW),
-		chromedp.Submit(chromedp.ID("password")),
 		chromedp.WaitVisible(chromedp.CSS(`a[href$="/settings"]`)),
 		chromedp.Click(chromedp.CSS(`a[href$="/settings"]`)),
 		chromedp.WaitVisible(chromedp.ID("emails")),
