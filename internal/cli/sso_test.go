@@ -34,8 +34,8 @@ type hostileOP struct {
 	mu         sync.Mutex
 	discovered int    // discovery documents served
 	nonce      string // of the last sign-in the test started
-	verifier string // what the last token request sent
-	mint     func(claims map[string]any) string
+	verifier   string // what the last token request sent
+	mint       func(claims map[string]any) string
 }
 
 func newHostileOP(t *testing.T, secret string) *hostileOP {
