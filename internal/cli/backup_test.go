@@ -148,11 +148,15 @@ func TestPostgresHotStandbyBackup(t *testing.T) {
 	if st := primary.check(org, a).Status; st != licet.StatusLicensed {
 		t.Fatalf("primary: %s", st)
 	}
-	// The standby replays the primary's schema asynchronously: wait for it
-	// before a read-only licet opens it.
+	// The standby replays the primary's schema and operator token hash
+	// asynchronously: wait for them before a read-only licet opens it
+	// (it reads the token hash once, at start).
 	if sdb, err := sql.Open("pgx", standby.URL()); err == nil {
-		deadline := time.Now().Add(10 * time.Second)
-		for _, err := sdb.Exec(`SELECT 1 FROM meta LIMIT 1`); err != nil && time.Now().Before(deadline); _, err = sdb.Exec(`SELECT 1 FROM meta LIMIT 1`) {
+		replayed := func() bool {
+			var n int
+			return sdb.QueryRow(`SELECT count(*) FROM meta WHERE key = 'operator_token_sha256'`).Scan(&n) == nil && n == 1
+		}
+		for deadline := time.Now().Add(10 * time.Second); !replayed() && time.Now().Before(deadline); {
 			time.Sleep(50 * time.Millisecond)
 		}
 		sdb.Close()

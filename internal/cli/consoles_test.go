@@ -115,12 +115,8 @@ func TestAllowListNamesEveryHost(t *testing.T) {
 	}
 	ctx := browser(t)
 	link := s.invite(org, "bob@customer.example")
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+link[strings.Index(link, "/admin/"):]), // the link names the public URL
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`)),
-		chromedp.Navigate(s.url+"/admin/orgs/"+org+"/settings")); err != nil {
+	browserSignIn(t, ctx, s.url+link[strings.Index(link, "/admin/"):]) // the link may name the public URL
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.url+"/admin/orgs/"+org+"/settings")); err != nil {
 		t.Fatal(err)
 	}
 	table, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`table[aria-label="Hosts to allow"]`)))
@@ -166,13 +162,7 @@ func TestEndedSubscriptionIsShown(t *testing.T) {
 		t.Errorf("user list --json: %+v", users)
 	}
 	ctx := browser(t)
-	if err := chromedp.Do(ctx, chromedp.Navigate(link),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.SendKeys(chromedp.ID("confirm"), adminPW),
-		chromedp.Submit(chromedp.ID("password")), chromedp.WaitVisible(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("password"), adminPW), chromedp.Submit(chromedp.ID("password")),
-		chromedp.WaitVisible(chromedp.CSS(`table[aria-label="Mobile users"]`))); err != nil {
-		t.Fatal(err)
-	}
+	browserSignIn(t, ctx, s.url+link[strings.Index(link, "/admin/"):]) // the link may name the public URL
 	state, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`tr[data-user="`+guid('u', 1)+`"] .state`)))
 	if err != nil || strings.TrimSpace(state) != "licensed (subscription ended)" {
 		t.Errorf("the console shows %q (%v)", state, err)

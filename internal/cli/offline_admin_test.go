@@ -303,3 +303,36 @@ func TestOfflineVendorControlsInTheConsole(t *testing.T) {
 		t.Errorf("after the administrator's form: %+v; want the vendor's settings kept and automatic Update on", v)
 	}
 }
+
+// Found in review: the backend test was limited per organization but
+// Update was not, so an administrator (or a leaked API token) could make
+// licet send PUT, MOVE and GET to the backend URL, and add a history row,
+// as fast as it could ask. Updates by administrators are limited per
+// organization, and a refused one sends nothing.
+func TestAdministratorUpdatesAreRateLimited(t *testing.T) {
+	s := start(t, "", nil, "--offline-allow-private")
+	org := s.newOrg(1, 10, "--offline=true")
+	tok := adminToken(t, s, org, "alice@customer.example")
+	dav := newDAV(t)
+	dav.fs.Mkdir(context.Background(), "/crm", 0o755)
+	if code, out := s.op("PUT", "/v1/orgs/"+org+"/offline", tok, "application/json", `{"backendUrl":"`+dav.URL+`/crm/licet-offline.lic"}`); code != 200 {
+		t.Fatalf("configure: %d %s", code, out)
+	}
+	limited := 0
+	for i := 0; i < 20; i++ {
+		code, out := s.op("POST", "/v1/orgs/"+org+"/offline/issue", tok, "", "")
+		switch code {
+		case 201:
+		case 429:
+			limited++
+			if !strings.Contains(out, "try again in") {
+				t.Errorf("429 without saying when: %s", out)
+			}
+		default:
+			t.Fatalf("issue %d: %d %s", i, code, out)
+		}
+	}
+	if limited == 0 {
+		t.Error("20 Updates in a row by an administrator were all carried out")
+	}
+}

@@ -73,6 +73,7 @@ type serveConfig struct {
 	metricsListen          string
 	backupURL, primaryURL  string
 	offlineAllowPrivate    bool
+	ssoAllowPrivate        bool
 	offlineAutoInterval    time.Duration
 }
 
@@ -115,6 +116,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.mailRetention, "mail-retention", 90*24*time.Hour, "delete sent and failed mails this long after they were sent or given up (0: keep them)")
 	fs.DurationVar(&c.auditRetention, "audit-retention", 0, "delete audit log entries older than this (0: keep them)")
 	fs.BoolVar(&c.offlineAllowPrivate, "offline-allow-private", false, "allow offline-license backends and device locations on loopback and private addresses (on-premises backends)")
+	fs.BoolVar(&c.ssoAllowPrivate, "sso-allow-private", false, "allow single sign-on providers (and the endpoints their discovery documents name) on loopback and private addresses (on-premises providers)")
 	fs.DurationVar(&c.offlineAutoInterval, "offline-auto-interval", time.Minute, "how often automatic offline Updates are looked for")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
@@ -126,7 +128,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
 	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
 	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
-	fs.env("mail-org-hourly", "mail-retention", "audit-retention")
+	fs.env("mail-org-hourly", "mail-retention", "audit-retention", "sso-allow-private")
 	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
 	fs.env("patroni", "cache-grace", "db-pgbouncer")
 	if err := fs.parse(args); err != nil {
@@ -359,7 +361,11 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
 			NewIPRate: rate.Limit(float64(c.rateNewIP) / 60), NewIPBurst: max(1, c.rateNewIP*10/3), AlertRefusals: c.alertRefusals}}
 	if !c.readOnly {
-		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, nil)
+		// Providers are reached as offline backends are: no redirects, no
+		// proxy, and no private destination unless the vendor allows it.
+		hc := offline.NewHTTPClient(c.ssoAllowPrivate)
+		hc.Timeout = 10 * time.Second
+		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, hc)
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),

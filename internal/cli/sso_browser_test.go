@@ -44,7 +44,7 @@ func zitadelOP(t *testing.T, clientID, secret, redirectURI string, people map[st
 
 func TestSSOInBrowserThroughARealProvider(t *testing.T) {
 	ctx := browser(t)
-	s := start(t, "", nil, "--rate-device", "0")
+	s := start(t, "", nil, "--rate-device", "0", "--sso-allow-private")
 	org := s.newOrg(1, 10)
 	s.check(org, guid('u', 1))
 	issuer := zitadelOP(t, "licet-web", "web-secret-0123456789", s.url+"/admin/sso/callback", map[string]string{

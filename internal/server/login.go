@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"net/netip"
 	"runtime"
 	"time"
 
@@ -74,9 +75,22 @@ func newLoginThrottle() *loginThrottle {
 
 func pairKey(email, ip string) string { return email + "\x00" + ip }
 
+// sourceOf is the source a failure counts against: the address, or for
+// IPv6 its /64, which one subscriber typically holds whole (counting single
+// IPv6 addresses would give an attacker 2^64 fresh sources).
+func sourceOf(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
 // allowed says whether a login for email from ip may be tried now, or how
 // long until it may.
 func (lt *loginThrottle) allowed(email, ip string, now time.Time) (bool, time.Duration) {
+	ip = sourceOf(ip)
 	wait := time.Duration(0)
 	for _, c := range []struct {
 		l   *limiter
@@ -90,12 +104,14 @@ func (lt *loginThrottle) allowed(email, ip string, now time.Time) (bool, time.Du
 }
 
 func (lt *loginThrottle) failed(email, ip string, now time.Time) {
+	ip = sourceOf(ip)
 	lt.source.allow(ip, now)
 	lt.pair.allow(pairKey(email, ip), now)
 	lt.account.allow(email, now)
 }
 
 func (lt *loginThrottle) succeeded(email, ip string) {
+	ip = sourceOf(ip)
 	lt.source.forget(ip)
 	lt.pair.forget(pairKey(email, ip))
 }

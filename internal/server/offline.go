@@ -197,6 +197,9 @@ func (s *Server) issueOffline(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.writable()
 	}
+	if _, byAdmin := r.Context().Value(adminKey).(*licet.Admin); err == nil && byAdmin {
+		err = s.mayIssueOffline(org)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -235,6 +238,15 @@ func (s *Server) testOffline(w http.ResponseWriter, r *http.Request) {
 func (s *Server) mayTestOffline(org string) error {
 	if ok, wait := s.offlineTests.allow(org, s.Clock.Now()); !ok {
 		return licet.Errorf(licet.ERATE, "the backend was tested moments ago; try again in %s seconds", retryAfter(wait))
+	}
+	return nil
+}
+
+// mayIssueOffline bounds administrators' Updates per organization, as
+// mayTestOffline bounds tests: each one sends requests to the backend.
+func (s *Server) mayIssueOffline(org string) error {
+	if ok, wait := s.offlineIssues.allow(org, s.Clock.Now()); !ok {
+		return licet.Errorf(licet.ERATE, "the offline license was updated moments ago; try again in %s seconds", retryAfter(wait))
 	}
 	return nil
 }
