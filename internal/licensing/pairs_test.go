@@ -29,3 +29,22 @@ func TestPairsAStrangerCannotEvictOthers(t *testing.T) {
 		t.Error("the newest device is not remembered")
 	}
 }
+
+// TestPairsKeepEachUsersNewestDevices: a user's devices are remembered up to
+// devicesPerUser; a device seen again is newest again; the oldest goes.
+func TestPairsKeepEachUsersNewestDevices(t *testing.T) {
+	p := newPairSet()
+	for i := range devicesPerUser {
+		p.add("org", "user", fmt.Sprint("d", i))
+	}
+	p.add("org", "user", "d0") // seen again: the newest now
+	p.add("org", "user", "new")
+	for i := range devicesPerUser {
+		if want := i != 1; p.has("org", "user", fmt.Sprint("d", i)) != want {
+			t.Errorf("device d%d remembered: %v; want %v", i, !want, want)
+		}
+	}
+	if !p.has("org", "user", "new") || p.has("org", "other", "new") || p.has("other", "user", "d0") {
+		t.Error("devices are not remembered per organization and user")
+	}
+}
