@@ -144,6 +144,9 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 		{"a loopback backend", "PUT", "/v1/orgs/" + org + "/offline", js, `{"backendUrl":"http://127.0.0.1:6379/x.lic"}`, 400, "a loopback address is not allowed as a backend; see --offline-allow-private"},
 		{"cloud metadata", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"http://169.254.169.254/latest/meta-data"}`, 400, "a link-local address"},
 		{"a script location", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"javascript:alert(1)"}`, 400, "location"},
+		// Found in review: a location holding credentials was kept and shown
+		// back (API, console, audit), though devices read it anonymously.
+		{"credentials in the location", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"https://crm:s3cret@dav.example/x.lic"}`, 400, "location must not hold credentials"},
 		{"a colon in the user", "PUT", "/v1/orgs/" + org + "/offline", js, `{"username":"a:b","password":"p"}`, 400, "user name"},
 		{"a user without password", "PUT", "/v1/orgs/" + org + "/offline", js, `{"username":"crm"}`, 400, "both the user name and the password"},
 		{"a line break in a token", "PUT", "/v1/orgs/" + org + "/offline", js, `{"bearerToken":"a\r\nX-Evil: 1"}`, 400, "line breaks"},

@@ -140,6 +140,11 @@ func (s *Server) configureOffline(ctx context.Context, org string, req OfflineRe
 			if err := licet.ValidURL(cfg.Location); err != nil {
 				return licet.Errorf(licet.EINVALID, "location: %s", licet.ErrorMessage(err))
 			}
+			if u, _ := url.Parse(cfg.Location); u.User != nil {
+				// Devices read it anonymously; a password here would be
+				// shown back and audited.
+				return licet.Errorf(licet.EINVALID, "location must not hold credentials: devices read the offline license without any")
+			}
 			if err := s.Offline.CheckURL(ctx, "location", cfg.Location); err != nil {
 				return err
 			}
