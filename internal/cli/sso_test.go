@@ -492,3 +492,34 @@ func TestSSOProviderOnAPrivateAddressIsRefused(t *testing.T) {
 		t.Fatalf("licet fetched the discovery document of a provider on a loopback address %d times", n)
 	}
 }
+
+// What a provider gave is reached only through that provider: an
+// administrator who also has a password (an operator's invitation to
+// another organization) does not keep the provider's organizations by
+// signing in with the password once the provider stops vouching.
+func TestSSOGrantedOrganizationsNeedTheProvider(t *testing.T) {
+	s := start(t, "", nil, "--sso-allow-private")
+	invited, granted := s.newOrg(1, 5), s.newOrg(2, 5)
+	op := newHostileOP(t, "the-client-secret-0123456789")
+	ssoSet(t, s, "--id", "contoso", "--issuer", op.srv.URL, "--client-id", "licet-client", "--domains", "contoso.example", "--orgs", granted)
+	link := s.invite(invited, "bob@contoso.example")
+	form(t, browserless(t), link, url.Values{"password": {adminPW}, "confirm": {adminPW}})
+	op.mint = op.with(func(c map[string]any) { c["email"], c["sub"] = "bob@contoso.example", "bob-sub" })
+	viaSSO := browserless(t)
+	if resp, body, _ := ssoSignIn(t, s, op, viaSSO, "bob@contoso.example"); resp.StatusCode != 303 {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	if !signedInTo(t, s, viaSSO, granted) || !signedInTo(t, s, viaSSO, invited) {
+		t.Fatal("the SSO session must reach the provider's organization and the invitation's")
+	}
+	viaPassword := browserless(t)
+	if resp := login(t, viaPassword, s, "bob@contoso.example", adminPW); resp.StatusCode != 303 {
+		t.Fatalf("password login: %d", resp.StatusCode)
+	}
+	if !signedInTo(t, s, viaPassword, invited) {
+		t.Error("the password session must reach the invitation's organization")
+	}
+	if signedInTo(t, s, viaPassword, granted) {
+		t.Error("a password session reaches an organization only the provider gave")
+	}
+}
