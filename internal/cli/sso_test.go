@@ -522,4 +522,21 @@ func TestSSOGrantedOrganizationsNeedTheProvider(t *testing.T) {
 	if signedInTo(t, s, viaPassword, granted) {
 		t.Error("a password session reaches an organization only the provider gave")
 	}
+	// An API token reaches what the session it was made in reaches.
+	for _, tc := range []struct {
+		c       *http.Client
+		granted int
+	}{{viaPassword, 404}, {viaSSO, 200}} {
+		_, body := form(t, tc.c, s.url+"/admin/tokens", url.Values{"name": {"script"}})
+		tok := regexpFind(`lca_[A-Za-z0-9_-]+`, body)
+		if tok == "" {
+			t.Fatalf("no token shown:\n%s", body)
+		}
+		if code, _ := s.op("GET", "/v1/orgs/"+granted+"/users", tok, "", ""); code != tc.granted {
+			t.Errorf("a token made in a session reaching the provider's organization %v: %d", tc.granted == 200, code)
+		}
+		if code, _ := s.op("GET", "/v1/orgs/"+invited+"/users", tok, "", ""); code != 200 {
+			t.Errorf("a token reaches the invitation's organization: %d", code)
+		}
+	}
 }
