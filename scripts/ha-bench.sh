@@ -18,7 +18,7 @@ bouncer_pid=""
 cleanup() {
 	scripts/ha-cluster.sh down "$work/cluster" >/dev/null 2>&1 || true
 	[[ -n "$bouncer_pid" ]] && kill "$bouncer_pid" 2>/dev/null || true
-	psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS licet_bench" >/dev/null 2>&1 || true
+	psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS licet_bench WITH (FORCE)" >/dev/null 2>&1 || true
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -32,7 +32,10 @@ run() { # label, then licet-bench flags
 	"$work/licet-bench" --licet "$work/licet" --duration "$dur" --scenario burst --baseline=false "$@"
 }
 
+# HA_BENCH_PARTS=pgbouncer runs part 2 only.
+parts=${HA_BENCH_PARTS:-sync,pgbouncer}
 for sync in true false; do
+	[[ $parts == *sync* ]] || break
 	rm -rf "$work/cluster"
 	out=$(HA_SYNC=$sync scripts/ha-cluster.sh up "$work/cluster")
 	url=$(echo "$out" | tail -1)
@@ -42,7 +45,8 @@ for sync in true false; do
 done
 
 fresh_pg() {
-	psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS licet_bench" -c "CREATE DATABASE licet_bench" >/dev/null 2>&1
+	# FORCE: PgBouncer keeps server connections to it open.
+	psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS licet_bench WITH (FORCE)" -c "CREATE DATABASE licet_bench" >/dev/null 2>&1
 }
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 host=$(echo "$pg" | sed -E 's#^postgres(ql)?://([^@]*@)?##; s#/.*$##')

@@ -52,7 +52,7 @@ status() { curl -s -o /dev/null -m 1 -w '%{http_code}' "$1" 2>/dev/null || true;
 # standby cluster's leader answers /standby-leader.
 leader_path() { if [[ -f "$1/standby-of" ]]; then echo /standby-leader; else echo /primary; fi; }
 
-pidof_file() { [[ -f "$1" ]] && head -1 "$1" || true; }
+pidof_file() { [[ -f "$1" ]] && head -1 "$1" 2>/dev/null || true; }
 
 up() {
 	local dir=$1 standby_of=${2:-}
@@ -86,10 +86,9 @@ up() {
 		# The standby cluster streams from whichever node of the primary
 		# cluster leads: libpq tries the hosts in turn for a read-write one.
 		read -r _ _ sp1 sp2 sp3 _ <<<"$(cat "$standby_of/ports")"
-		standby_block="  standby_cluster:
+		standby_block="    standby_cluster:
       host: 127.0.0.1,127.0.0.1,127.0.0.1
       port: $sp1,$sp2,$sp3
-      primary_slot_name: null
       create_replica_methods: [basebackup]"
 	fi
 

@@ -19,9 +19,8 @@ mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 chmod 755 "$dir"
 
-pids=()
 cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for f in "$dir"/*.pid; do [[ -f "$f" ]] && kill "$(cat "$f")" 2>/dev/null || true; done
 	"$ha" down "$dir/a" >/dev/null 2>&1 || true
 	"$ha" down "$dir/b" >/dev/null 2>&1 || true
 }
@@ -36,8 +35,7 @@ serve() {
 	shift 3
 	"$licet" serve --listen 127.0.0.1:0 --data "$data" --database "$db" --log-format json \
 		--rate-org 0 --rate-device 0 "$@" >"$log" 2>&1 &
-	pids+=($!)
-	echo $! >"$dir/$name.pid"
+	echo $! >"$dir/$name.pid" # serve runs in a subshell: the file is how cleanup finds it
 	for _ in $(seq 300); do
 		local addr
 		addr=$(grep -o '"msg":"licet serving"[^}]*"addr":"[^"]*"' "$log" 2>/dev/null | grep -o '127.0.0.1:[0-9]*' | head -1 || true)

@@ -280,7 +280,7 @@ func TestMalformedAndHostileChecks(t *testing.T) {
 		{"undeclared entity", "application/xml", xmlDoc("<Version>&x;</Version>"), 400, "XML"},
 		{"two documents", "application/xml", xmlDoc("") + xmlDoc(""), 400, "more than one"},
 		{"text after", "application/xml", xmlDoc("") + "junk", 400, "text after"},
-		{"latin-1 declared", "application/xml", `<?xml version="1.0" encoding="ISO-8859-1"?>` + xmlDoc(""), 400, "XML"},
+		{"an unknown encoding declared", "application/xml", `<?xml version="1.0" encoding="EBCDIC-US"?>` + xmlDoc(""), 400, "UTF-8, ISO-8859-1 or windows-1252"},
 		{"missing user", "application/xml", "<MobileClient><DeviceId>d</DeviceId><OrganizationId>" + org + "</OrganizationId></MobileClient>", 400, "UserId is required"},
 		{"missing device", "application/xml", "<MobileClient><OrganizationId>" + org + "</OrganizationId><UserId>" + user + "</UserId></MobileClient>", 400, "DeviceId is required"},
 		{"bad org GUID", "application/xml", "<MobileClient><DeviceId>d</DeviceId><OrganizationId>' OR 1=1 --</OrganizationId><UserId>" + user + "</UserId></MobileClient>", 400, "OrganizationId is not a GUID"},

@@ -10,7 +10,7 @@ import (
 )
 
 // checkDataFolder refuses a data folder that is not the operator's: the
-// folder, everything under keys/, the operator token and the SQLite
+// folder, everything under keys/, the operator token, secrets.key and the SQLite
 // database must belong to the user licet runs as and be writable by no one
 // else; signing keys and the token readable by no one else either; and no
 // entry may be a symbolic link. A folder pre-created by another local user,
@@ -68,8 +68,10 @@ func checkDataFolder(data, sqliteFile string) error {
 			return err
 		}
 	}
-	if err := check(filepath.Join(data, "operator-token"), true); err != nil {
-		return err
+	for _, name := range []string{"operator-token", "secrets.key"} {
+		if err := check(filepath.Join(data, name), true); err != nil {
+			return err
+		}
 	}
 	if sqliteFile != "" {
 		for _, p := range []string{sqliteFile, sqliteFile + "-wal", sqliteFile + "-shm"} {

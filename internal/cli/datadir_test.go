@@ -76,6 +76,22 @@ func TestServeRefusesADataFolderItDoesNotOwn(t *testing.T) {
 		})
 		refused(t, good, "symbolic link")
 	})
+	t.Run("secrets key a symbolic link", func(t *testing.T) {
+		sk := filepath.Join(good, "secrets.key")
+		other := filepath.Join(t.TempDir(), "planted.key")
+		mutate(t, func() { os.Remove(sk); os.Rename(other, sk) }, func() error {
+			if err := os.Rename(sk, other); err != nil {
+				return err
+			}
+			return os.Symlink(other, sk)
+		})
+		refused(t, good, sk+" is a symbolic link")
+	})
+	t.Run("secrets key readable by group", func(t *testing.T) {
+		sk := filepath.Join(good, "secrets.key")
+		mutate(t, func() { os.Chmod(sk, 0o600) }, func() error { return os.Chmod(sk, 0o640) })
+		refused(t, good, sk+" is readable by group or others")
+	})
 	if os.Geteuid() == 0 {
 		// Only root can make files that belong to another user.
 		t.Run("signing key of another user", func(t *testing.T) {

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -404,5 +407,29 @@ func TestHALeaderNodeFrozen(t *testing.T) {
 			t.Fatalf("the thawed node %s did not rejoin as a replica: %+v", name, ms)
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// The disaster drill of docs/OPERATIONS.md, run by scripts/ha-drill.sh with
+// the real binary: the backup region is a Patroni standby_cluster serving
+// licet --read-only; the primary region is lost; the standby cluster is
+// promoted and licet restarted read-write there; devices carry on; the old
+// region rejoins as the new standby cluster.
+func TestHADisasterDrill(t *testing.T) {
+	base, err := os.MkdirTemp("", "licet-drill-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	os.Chmod(base, 0o755)
+	_, file, _, _ := runtime.Caller(0)
+	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "ha-drill.sh")
+	out, err := exec.Command(script, licetBinary(t), filepath.Join(base, "drill")).CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("the drill failed: %v", err)
+	}
+	if !strings.Contains(string(out), "== drill passed") {
+		t.Fatal("the drill did not finish")
 	}
 }

@@ -144,6 +144,9 @@ func TestOfflineEntryPointsRefuseBadInputAndChangeNothing(t *testing.T) {
 		{"a loopback backend", "PUT", "/v1/orgs/" + org + "/offline", js, `{"backendUrl":"http://127.0.0.1:6379/x.lic"}`, 400, "a loopback address is not allowed as a backend; see --offline-allow-private"},
 		{"cloud metadata", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"http://169.254.169.254/latest/meta-data"}`, 400, "a link-local address"},
 		{"a script location", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"javascript:alert(1)"}`, 400, "location"},
+		// Found in review: a location holding credentials was kept and shown
+		// back (API, console, audit), though devices read it anonymously.
+		{"credentials in the location", "PUT", "/v1/orgs/" + org + "/offline", js, `{"location":"https://crm:s3cret@dav.example/x.lic"}`, 400, "location must not hold credentials"},
 		{"a colon in the user", "PUT", "/v1/orgs/" + org + "/offline", js, `{"username":"a:b","password":"p"}`, 400, "user name"},
 		{"a user without password", "PUT", "/v1/orgs/" + org + "/offline", js, `{"username":"crm"}`, 400, "both the user name and the password"},
 		{"a line break in a token", "PUT", "/v1/orgs/" + org + "/offline", js, `{"bearerToken":"a\r\nX-Evil: 1"}`, 400, "line breaks"},
@@ -301,5 +304,38 @@ func TestOfflineVendorControlsInTheConsole(t *testing.T) {
 	mustJSON(t, s.mustLicet("offline", "show", "--org", org, "--json"), &v)
 	if v.ValidDays != 9 || !v.AutoAllowed || !v.AutoUpdate {
 		t.Errorf("after the administrator's form: %+v; want the vendor's settings kept and automatic Update on", v)
+	}
+}
+
+// Found in review: the backend test was limited per organization but
+// Update was not, so an administrator (or a leaked API token) could make
+// licet send PUT, MOVE and GET to the backend URL, and add a history row,
+// as fast as it could ask. Updates by administrators are limited per
+// organization, and a refused one sends nothing.
+func TestAdministratorUpdatesAreRateLimited(t *testing.T) {
+	s := start(t, "", nil, "--offline-allow-private")
+	org := s.newOrg(1, 10, "--offline=true")
+	tok := adminToken(t, s, org, "alice@customer.example")
+	dav := newDAV(t)
+	dav.fs.Mkdir(context.Background(), "/crm", 0o755)
+	if code, out := s.op("PUT", "/v1/orgs/"+org+"/offline", tok, "application/json", `{"backendUrl":"`+dav.URL+`/crm/licet-offline.lic"}`); code != 200 {
+		t.Fatalf("configure: %d %s", code, out)
+	}
+	limited := 0
+	for i := 0; i < 20; i++ {
+		code, out := s.op("POST", "/v1/orgs/"+org+"/offline/issue", tok, "", "")
+		switch code {
+		case 201:
+		case 429:
+			limited++
+			if !strings.Contains(out, "try again in") {
+				t.Errorf("429 without saying when: %s", out)
+			}
+		default:
+			t.Fatalf("issue %d: %d %s", i, code, out)
+		}
+	}
+	if limited == 0 {
+		t.Error("20 Updates in a row by an administrator were all carried out")
 	}
 }

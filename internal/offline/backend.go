@@ -74,7 +74,29 @@ func (f *Failure) Error() string {
 // there ("a loopback address"), or "" when it may be used.
 func Refusal(ip netip.Addr) string {
 	ip = ip.Unmap()
+	// Addresses that carry an IPv4 address inside (NAT64, IPv4-compatible,
+	// 6to4) are judged by the address they carry: a NAT64 gateway would
+	// otherwise take licet to 64:ff9b::10.0.0.1's private 10.0.0.1.
+	if ip.Is6() {
+		a := ip.As16()
+		var v4 [4]byte
+		switch {
+		case nat64.Contains(ip), ipv4Compatible.Contains(ip) && ip != netip.IPv6Unspecified() && ip != netip.IPv6Loopback():
+			copy(v4[:], a[12:])
+		case sixToFour.Contains(ip):
+			copy(v4[:], a[2:6])
+		}
+		if v4 != [4]byte{} {
+			if why := Refusal(netip.AddrFrom4(v4)); why != "" {
+				return why
+			}
+		}
+	}
 	switch {
+	case ip.Is4() && thisNetwork.Contains(ip) && !ip.IsUnspecified():
+		return "a this-network address (0.0.0.0/8)"
+	case ip.Is4() && sharedCGNAT.Contains(ip):
+		return "a shared (CGNAT) address (100.64.0.0/10)"
 	case !ip.IsValid():
 		return "an invalid address"
 	case ip.IsLoopback():
@@ -92,6 +114,14 @@ func Refusal(ip netip.Addr) string {
 	}
 	return ""
 }
+
+var (
+	thisNetwork    = netip.MustParsePrefix("0.0.0.0/8")
+	sharedCGNAT    = netip.MustParsePrefix("100.64.0.0/10")
+	nat64          = netip.MustParsePrefix("64:ff9b::/96")
+	ipv4Compatible = netip.MustParsePrefix("::/96")
+	sixToFour      = netip.MustParsePrefix("2002::/16")
+)
 
 type refused struct{ why string }
 

@@ -52,6 +52,18 @@ func TestRefusal(t *testing.T) {
 		"http://[ff02::1]/x":        "multicast",
 		"http://93.184.215.14/x":    "",
 		"http://[2606:4700::1]/x":   "",
+		// Found in review: ranges that are not the internet either.
+		"http://[::ffff:127.0.0.1]/x":   "loopback",
+		"http://[::ffff:10.1.2.3]/x":    "private",
+		"http://0.1.2.3/x":              "this-network",
+		"http://100.64.0.1/x":           "shared (CGNAT)",
+		"http://100.127.255.254/x":      "shared (CGNAT)",
+		"http://[64:ff9b::10.0.0.1]/x":  "private",
+		"http://[64:ff9b::7f00:1]/x":    "loopback",
+		"http://[::127.0.0.1]/x":        "loopback",
+		"http://[2002:7f00:1::]/x":      "loopback",
+		"http://100.128.0.1/x":          "",
+		"http://[64:ff9b::93b8:d70e]/x": "",
 	} {
 		err := s.CheckURL(context.Background(), "backendUrl", u)
 		if want == "" && err != nil || want != "" && (err == nil || !strings.Contains(err.Error(), want) || licet.ErrorCode(err) != licet.EINVALID) {

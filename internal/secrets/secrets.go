@@ -23,6 +23,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/licet/licet/internal/atomicfile"
 )
@@ -63,6 +64,9 @@ func newKey(raw []byte) (key, error) {
 // fails, saying so.
 func Open(path string, create bool) (*Box, error) {
 	b := &Box{path: path}
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && create:
@@ -74,9 +78,6 @@ func Open(path string, create bool) (*Box, error) {
 		return b, nil
 	case err != nil:
 		return nil, err
-	}
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s: mode %v lets others read it; chmod 600 it", path, fi.Mode().Perm())
 	}
 	if len(data) == 32 && !bytes.HasPrefix(data, []byte("#")) {
 		// The first form of the file: one raw key. It is written again in
@@ -114,6 +115,36 @@ func Open(path string, create bool) (*Box, error) {
 		return nil, fmt.Errorf("%s holds no key", path)
 	}
 	return b, nil
+}
+
+// checkFile refuses a key file that is a symbolic link, not a regular
+// file, not owned by the user licet runs as, or open to group or others,
+// as the data folder's other secrets are refused (internal/cli): another
+// local user could otherwise have licet seal with, or read, a key they hold.
+// A missing file is not refused.
+func checkFile(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case fi.Mode()&os.ModeSymlink != 0:
+		return fmt.Errorf("%s is a symbolic link: licet does not follow links in its data folder; put the file itself there", path)
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s belongs to uid %d, not to uid %d that runs licet: another user could have planted it; chown it (or use another --data)", path, st.Uid, os.Geteuid())
+	}
+	if bad := fi.Mode().Perm() & 0o077; bad != 0 {
+		what := "readable by group or others"
+		if bad&0o022 != 0 {
+			what = "writable by group or others"
+		}
+		return fmt.Errorf("%s is %s (mode %04o): chmod 600 %s", path, what, fi.Mode().Perm(), path)
+	}
+	return nil
 }
 
 // Path is the key file's path.

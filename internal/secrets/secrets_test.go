@@ -97,3 +97,27 @@ func TestFirstFormStillOpens(t *testing.T) {
 		t.Errorf("the file was not written again in the new form")
 	}
 }
+
+// The key file is refused, as the data folder's other secrets are, when it
+// is a symbolic link (another user could point it at a key they hold) or
+// readable by others.
+func TestOpenRefusesAKeyFileThatIsALinkOrOpenToOthers(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "elsewhere.key")
+	if _, err := secrets.Open(real, true); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "secrets.key")
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, create := range []bool{false, true} {
+		if _, err := secrets.Open(link, create); err == nil || !strings.Contains(err.Error(), "symbolic link") {
+			t.Errorf("create=%v: a linked key file: %v; want it refused as a symbolic link", create, err)
+		}
+	}
+	os.Chmod(real, 0o640)
+	if _, err := secrets.Open(real, false); err == nil || !strings.Contains(err.Error(), "readable by group or others") {
+		t.Errorf("a key file readable by group: %v", err)
+	}
+}

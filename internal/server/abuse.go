@@ -43,10 +43,15 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, orgID string, now 
 		if ok, wait := s.newByIP.allow(src, now); !ok {
 			return refuse("new_ip", "from this address", wait)
 		}
+		if a.Org == nil {
+			// An unknown organization has nothing to protect, and random
+			// IDs must not fill the per-organization buckets.
+			return nil
+		}
 		if ok, wait := s.orgLimit.allow(orgID, now); !ok {
 			return refuse("organization", "for this organization", wait)
 		}
-		if a.Writes && a.Org != nil {
+		if a.Writes {
 			r, burst := s.admissionRate(a.Org)
 			if ok, wait := s.admissions.allowRate(orgID, now, r, burst); !ok {
 				return refuse("admissions", "for this organization (admissions)", wait)

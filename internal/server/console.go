@@ -915,6 +915,13 @@ func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	if !adminOf(r).IsOperator() {
+		if err := s.mayIssueOffline(o.ID); err != nil {
+			status, _ := ErrorStatus(err)
+			s.offlineView(w, r, o, status, &page{Error: "Not issued: " + licet.ErrorMessage(err)})
+			return
+		}
+	}
 	res, err := s.Offline.Issue(r.Context(), o.ID, adminOf(r).Email)
 	switch {
 	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):

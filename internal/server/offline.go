@@ -140,6 +140,11 @@ func (s *Server) configureOffline(ctx context.Context, org string, req OfflineRe
 			if err := licet.ValidURL(cfg.Location); err != nil {
 				return licet.Errorf(licet.EINVALID, "location: %s", licet.ErrorMessage(err))
 			}
+			if u, _ := url.Parse(cfg.Location); u.User != nil {
+				// Devices read it anonymously; a password here would be
+				// shown back and audited.
+				return licet.Errorf(licet.EINVALID, "location must not hold credentials: devices read the offline license without any")
+			}
 			if err := s.Offline.CheckURL(ctx, "location", cfg.Location); err != nil {
 				return err
 			}
@@ -197,6 +202,9 @@ func (s *Server) issueOffline(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = s.writable()
 	}
+	if _, byAdmin := r.Context().Value(adminKey).(*licet.Admin); err == nil && byAdmin {
+		err = s.mayIssueOffline(org)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -235,6 +243,15 @@ func (s *Server) testOffline(w http.ResponseWriter, r *http.Request) {
 func (s *Server) mayTestOffline(org string) error {
 	if ok, wait := s.offlineTests.allow(org, s.Clock.Now()); !ok {
 		return licet.Errorf(licet.ERATE, "the backend was tested moments ago; try again in %s seconds", retryAfter(wait))
+	}
+	return nil
+}
+
+// mayIssueOffline bounds administrators' Updates per organization, as
+// mayTestOffline bounds tests: each one sends requests to the backend.
+func (s *Server) mayIssueOffline(org string) error {
+	if ok, wait := s.offlineIssues.allow(org, s.Clock.Now()); !ok {
+		return licet.Errorf(licet.ERATE, "the offline license was updated moments ago; try again in %s seconds", retryAfter(wait))
 	}
 	return nil
 }

@@ -89,8 +89,11 @@ type Server struct {
 	admissions   *limiter // checks that would write, per organization
 	activity     activity
 	offlineTests *limiter // backend tests per organization
-	rotating     sync.Mutex
-	lag          *lagGuard
+	// offlineIssues bounds administrators' Updates per organization (each
+	// sends PUT, MOVE and GET to the backend and adds a history row).
+	offlineIssues *limiter
+	rotating      sync.Mutex
+	lag           *lagGuard
 }
 
 // Handler returns the routed handler with its middleware.
@@ -104,6 +107,7 @@ func (s *Server) Handler() http.Handler {
 	s.newByIP = newLimiter(s.Limits.NewIPRate, s.Limits.NewIPBurst)
 	s.admissions = newLimiter(s.Limits.AdmissionRate, s.Limits.AdmissionBurst)
 	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
+	s.offlineIssues = newLimiter(rate.Every(10*time.Second), 6)
 	role := licet.RolePrimary
 	if s.ReadOnly {
 		role = licet.RoleBackup

@@ -64,13 +64,13 @@ var sealedKinds = []struct {
 	value        func(sealed string) any
 	plain        bool
 }{
-	{`SELECT id, offline_auth FROM organizations WHERE offline_auth <> ''`, `UPDATE organizations SET offline_auth = ? WHERE id = ?`,
+	{`SELECT id, offline_auth FROM organizations WHERE offline_auth <> ''`, `UPDATE organizations SET offline_auth = ? WHERE id = ? AND offline_auth = ?`,
 		authPlace, func(v string) any { return v }, true},
-	{`SELECT key, value FROM meta WHERE key LIKE 'secret:%'`, `UPDATE meta SET value = ? WHERE key = ?`,
+	{`SELECT key, value FROM meta WHERE key LIKE 'secret:%'`, `UPDATE meta SET value = ? WHERE key = ? AND value = ?`,
 		metaPlace, func(v string) any { return []byte(v) }, true},
 	// Single sign-on's client secrets are always sealed (by the sso
 	// package, with the same key).
-	{`SELECT id, secret_sealed FROM sso_providers WHERE secret_sealed <> ''`, `UPDATE sso_providers SET secret_sealed = ? WHERE id = ?`,
+	{`SELECT id, secret_sealed FROM sso_providers WHERE secret_sealed <> ''`, `UPDATE sso_providers SET secret_sealed = ? WHERE id = ? AND secret_sealed = ?`,
 		func(string) string { return SSOSecretPlace }, func(v string) any { return v }, false},
 }
 
@@ -132,8 +132,19 @@ func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
 				if err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, kind.update, kind.value(out), id); err != nil {
+				// Only over the value read: a secret saved meanwhile by
+				// another transaction (PostgreSQL lets one commit between
+				// this read and this write) is never overwritten with the
+				// older one; the rotation fails instead, keeps both keys,
+				// and can be run again.
+				res, err := tx.ExecContext(ctx, kind.update, kind.value(out), id, kind.value(v))
+				if err != nil {
 					return err
+				}
+				if k, err := res.RowsAffected(); err != nil {
+					return err
+				} else if k != 1 {
+					return licet.Errorf(licet.ECONFLICT, "a secret changed while the secrets were sealed again; run it again")
 				}
 				n++
 			}
