@@ -1,6 +1,7 @@
 // Package atomicfile writes files whole: a temporary file beside the
-// target, mode 0600, synced, then renamed over it, so that a reader or a
-// crash sees the old file or the new one, never a part.
+// target, mode 0600, synced, then renamed over it and the folder synced, so
+// that a reader or a crash sees the old file or the new one, never a part,
+// and the new one once Write returned.
 package atomicfile
 
 import (
@@ -36,7 +37,19 @@ func Write(path string, r io.Reader, size int64) error {
 	if err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), path)
+	if err := os.Rename(f.Name(), path); err != nil {
+		return err
+	}
+	// The rename itself is durable only once the folder is synced: without
+	// it, a power cut seconds later could bring back the old file while
+	// what was done next (a database sealed with a new secrets key, leases
+	// signed with a new signing key) was committed.
+	d, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // WriteBytes writes b to path.

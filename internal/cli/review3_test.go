@@ -1,0 +1,44 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/licet/licet"
+)
+
+// TestKnownDeviceSurvivesAStrangerOnItsUser: after a restart a licensed
+// device is known only as its user's last device. A stranger who knows the
+// user ID checks in once on a device of their own, which then becomes the
+// user's last device. The real device must still count as known: a flood of
+// new pairs at its organization never answers it 429 (issue 13, "known
+// devices first").
+func TestKnownDeviceSurvivesAStrangerOnItsUser(t *testing.T) {
+	dir := t.TempDir()
+	// New pairs: one a second per organization, bursts of 2.
+	flags := []string{"--rate-device", "0", "--rate-new-ip", "0", "--rate-org", "1", "--flush-interval", "50ms"}
+	s := start(t, dir, nil, flags...)
+	org := s.newOrg(1, 5)
+	user := guid('u', 1)
+	if a := s.check(org, user); a.Status != licet.StatusLicensed {
+		t.Fatalf("first check: %d %s", a.HTTP, a.Status)
+	}
+	s.stop()
+
+	s = start(t, dir, nil, flags...)
+	if a := s.check(org, user); a.HTTP != 200 || a.Status != licet.StatusLicensed {
+		t.Fatalf("the real device after the restart: %d %s", a.HTTP, a.Status)
+	}
+	stranger, _ := json.Marshal(map[string]string{"organizationId": org, "userId": user, "deviceId": "stranger"})
+	if a := s.post("application/json", stranger); a.HTTP != 200 {
+		t.Fatalf("the stranger's first check: %d %s", a.HTTP, a.Status)
+	}
+	time.Sleep(500 * time.Millisecond) // the stranger's sighting is written: their device is the user's last
+	for i := range 10 {
+		s.check(org, guid('f', i)) // strangers empty the organization's bucket for new pairs
+	}
+	if a := s.check(org, user); a.HTTP != 200 || a.Status != licet.StatusLicensed {
+		t.Errorf("the real, licensed device during the flood: %d %s %s", a.HTTP, a.Status, a.Error.Message)
+	}
+}
