@@ -3,7 +3,8 @@
 // operator API, drives license checks over keep-alive HTTP from N
 // connections on loopback, and reports throughput, latency percentiles,
 // errors by status and the server's memory, beside a minimal net/http
-// handler measured the same way in the same run.
+// handler measured the same way in the same run, and optionally beside a
+// second server (another build, another product) in alternating rounds.
 package main
 
 import (
@@ -35,11 +36,19 @@ type config struct {
 	pid                                int
 	scenario, format                   string
 	orgs, users, hot                   int
+	burstSeats                         int
 	conns                              int
 	duration                           time.Duration
 	requests                           int
 	baseline                           bool
 	logLevel                           string
+	leaseReuse                         string
+	seed                               bool
+	rounds                             int
+	compareLicet, compareURL           string
+	compareTokenFile, compareDatabase  string
+	comparePID                         int
+	bareListen                         string
 }
 
 func main() {
@@ -49,17 +58,43 @@ func main() {
 	flag.StringVar(&c.tokenFile, "token-file", "", "the operator token of --server")
 	flag.IntVar(&c.pid, "pid", 0, "the process ID of --server, to report its memory")
 	flag.StringVar(&c.database, "database", "", "--database for the started server (default: SQLite in a temporary folder)")
-	flag.StringVar(&c.scenario, "scenario", "hot", "hot (licensed users), burst (new users taking seats), mix (95% hot, 5% new)")
+	flag.StringVar(&c.scenario, "scenario", "hot", "hot (licensed users), field (licensed users, each check a different one, every check signing), burst (new users taking seats), mix (95% hot, 5% new)")
 	flag.StringVar(&c.format, "format", "json", "request format: json or xml")
 	flag.IntVar(&c.orgs, "orgs", 1, "organizations to seed")
-	flag.IntVar(&c.users, "users", 1000, "licensed users to seed, spread over the organizations")
+	flag.IntVar(&c.users, "users", 0, "licensed users to seed, spread over the organizations (default 1000; 100000 for field)")
+	flag.IntVar(&c.burstSeats, "burst-seats", -1, "burst: free seats per organization for the new users (default: room for all); fewer seats than new users makes the rest refused")
 	flag.IntVar(&c.hot, "hot", 0, "check in only this many of the seeded users (0: all)")
 	flag.IntVar(&c.conns, "conns", 32, "concurrent keep-alive connections")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to drive load")
 	flag.IntVar(&c.requests, "requests", 0, "stop after this many requests (0: only --duration)")
 	flag.BoolVar(&c.baseline, "baseline", true, "also measure a minimal net/http handler")
 	flag.StringVar(&c.logLevel, "log-level", "info", "log level of the started server (info logs every request, as in production)")
+	flag.StringVar(&c.leaseReuse, "lease-reuse", "", "--lease-reuse of the started servers (default: the server's, 5m; 0 for field)")
+	flag.BoolVar(&c.seed, "seed", true, "seed the target; false: it was seeded by an earlier run with the same --orgs, --users and --scenario")
+	flag.IntVar(&c.rounds, "rounds", 1, "rounds of runs: each round measures the baseline, licet and the compared server, in alternating order; medians are reported")
+	flag.StringVar(&c.compareLicet, "compare-licet", "", "a second licet binary (another build) to start, seed and measure beside the first")
+	flag.StringVar(&c.compareURL, "compare-url", "", "a second running server (loopback) to measure beside licet, with the same requests")
+	flag.StringVar(&c.compareTokenFile, "compare-token-file", "", "the operator token of --compare-url, to seed it (without it, it is not seeded)")
+	flag.IntVar(&c.comparePID, "compare-pid", 0, "the process ID of --compare-url, to report its memory")
+	flag.StringVar(&c.compareDatabase, "compare-database", "", "--database for --compare-licet (default: SQLite in a temporary folder)")
+	flag.StringVar(&c.bareListen, "bare-listen", "", "only serve the baseline handler on this loopback address until interrupted (a target for wrk)")
 	flag.Parse()
+	if c.users == 0 {
+		c.users = 1000
+		if c.scenario == "field" {
+			c.users = 100_000
+		}
+	}
+	if c.leaseReuse == "" && c.scenario == "field" {
+		c.leaseReuse = "0"
+	}
+	if c.bareListen != "" {
+		if err := serveBare(c.bareListen); err != nil {
+			fmt.Fprintln(os.Stderr, "licet-bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(c); err != nil {
 		fmt.Fprintln(os.Stderr, "licet-bench:", err)
 		os.Exit(1)
@@ -68,65 +103,176 @@ func main() {
 
 func run(c config) error {
 	switch {
-	case c.scenario != "hot" && c.scenario != "burst" && c.scenario != "mix":
-		return errors.New("--scenario must be hot, burst or mix")
+	case c.scenario != "hot" && c.scenario != "field" && c.scenario != "burst" && c.scenario != "mix":
+		return errors.New("--scenario must be hot, field, burst or mix")
 	case c.format != "json" && c.format != "xml":
 		return errors.New("--format must be json or xml")
 	case c.orgs < 1 || c.users < c.orgs || c.users > 10_000_000:
 		return errors.New("--orgs must be at least 1 and --users at least --orgs")
 	case c.conns < 1 || c.conns > 1024:
 		return errors.New("--conns must be between 1 and 1024")
+	case c.rounds < 1 || c.rounds > 50:
+		return errors.New("--rounds must be between 1 and 50")
 	case (c.licet == "") == (c.server == ""):
 		return errors.New("give --licet (start a server) or --server (target one)")
+	case c.compareLicet != "" && c.compareURL != "":
+		return errors.New("give --compare-licet or --compare-url, not both")
 	}
-	if c.server != "" {
-		if u, err := url.Parse(c.server); err != nil || !loopback(u.Hostname()) {
-			return errors.New("--server must be on loopback: this tool only loads this machine")
+	for _, u := range []string{c.server, c.compareURL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || !loopback(pu.Hostname()) {
+			return errors.New("--server and --compare-url must be on loopback: this tool only loads this machine")
 		}
 	}
-	var srv *spawned
-	var err error
+	main := &target{name: "licet", url: c.server, tokenFile: c.tokenFile, pid: c.pid}
 	if c.licet != "" {
-		if srv, err = spawn(c.licet, c.database, c.logLevel); err != nil {
+		srv, err := spawn(c.licet, c.database, c)
+		if err != nil {
 			return err
 		}
 		defer srv.stop()
-		c.server, c.tokenFile, c.pid = srv.url, filepath.Join(srv.dir, "operator-token"), srv.cmd.Process.Pid
+		main.spawned = srv
 	}
-	tok, err := os.ReadFile(c.tokenFile)
+	if err := main.prepare(c); err != nil {
+		return err
+	}
+	targets := []*target{main}
+	switch {
+	case c.compareLicet != "":
+		srv, err := spawn(c.compareLicet, c.compareDatabase, c)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		cmp := &target{name: "compared", spawned: srv}
+		if err := cmp.prepare(c); err != nil {
+			return err
+		}
+		targets = append(targets, cmp)
+	case c.compareURL != "":
+		cmp := &target{name: "compared", url: c.compareURL, tokenFile: c.compareTokenFile, pid: c.comparePID}
+		if c.compareTokenFile == "" {
+			c := c
+			c.seed = false // not a licet server, or seeded already
+			if err := cmp.prepare(c); err != nil {
+				return err
+			}
+		} else if err := cmp.prepare(c); err != nil {
+			return err
+		}
+		targets = append(targets, cmp)
+	}
+	if c.baseline {
+		targets = append([]*target{{name: "baseline"}}, targets...)
+	}
+	plan := newPlan(c)
+	for round := range c.rounds {
+		// Alternate the order, so that no target always runs on a machine
+		// warmed (or heated) by the same neighbour.
+		order := slices.Clone(targets)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, t := range order {
+			var res *result
+			if t.name == "baseline" {
+				var err error
+				if res, err = baseline(c, plan); err != nil {
+					return err
+				}
+			} else {
+				res = drive(c, t.url, plan.body(c))
+				res.rss, res.hwm = memory(t.pid)
+			}
+			t.results = append(t.results, res)
+		}
+	}
+	fmt.Println()
+	fmt.Printf("%-9s %-6s %-8s %5s %9s %9s %8s %8s %8s %7s %8s %8s %9s %s\n", "target", "format", "scenario", "conns", "requests", "req/s", "p50", "p99", "p99.9", "ratio", "p99/base", "rss", "licensed", "errors")
+	var base []*result
+	if c.baseline {
+		base = targets[0].results
+	}
+	for round := range c.rounds {
+		for _, t := range targets {
+			var b *result
+			if base != nil {
+				b = base[round]
+			}
+			t.results[round].print(t.name, c, b)
+		}
+	}
+	if c.rounds > 1 {
+		fmt.Printf("\nmedians of %d rounds (each figure's own median; ratios are medians of the per-round ratios):\n", c.rounds)
+		for _, t := range targets {
+			medianRow(t, base, c)
+		}
+	}
+	return nil
+}
+
+// target is one server driven: licet, the compared server, or the baseline.
+type target struct {
+	name, url, tokenFile string
+	pid                  int
+	spawned              *spawned
+	results              []*result
+}
+
+// prepare seeds the target (unless --seed=false) and restarts a spawned
+// server on the seeded data, as the hot path meets it after a restart.
+func (t *target) prepare(c config) error {
+	if t.spawned != nil {
+		t.url, t.tokenFile, t.pid = t.spawned.url, filepath.Join(t.spawned.dir, "operator-token"), t.spawned.cmd.Process.Pid
+	}
+	if !c.seed {
+		return nil
+	}
+	tok, err := os.ReadFile(t.tokenFile)
 	if err != nil {
 		return fmt.Errorf("operator token: %w", err)
 	}
-	op := &operator{base: c.server, token: strings.TrimSpace(string(tok))}
+	op := &operator{base: t.url, token: strings.TrimSpace(string(tok))}
 	start := time.Now()
-	seed, err := op.seed(c)
-	if err != nil {
+	if err := op.seed(c, newPlan(c)); err != nil {
 		return err
 	}
-	fmt.Printf("seeded %d organizations, %d licensed users in %s\n", c.orgs, c.users, time.Since(start).Round(time.Millisecond))
-	if srv != nil {
-		if err := srv.restart(); err != nil {
+	fmt.Printf("%s: seeded %d organizations, %d licensed users in %s\n", t.name, c.orgs, c.users, time.Since(start).Round(time.Millisecond))
+	if t.spawned != nil {
+		if err := t.spawned.restart(); err != nil {
 			return err
 		}
-		c.server, c.pid = srv.url, srv.cmd.Process.Pid
-		fmt.Printf("restart to ready with the seeded data: %s\n", srv.ready.Round(time.Millisecond))
+		t.url, t.pid = t.spawned.url, t.spawned.cmd.Process.Pid
+		fmt.Printf("%s: restart to ready with the seeded data: %s\n", t.name, t.spawned.ready.Round(time.Millisecond))
 	}
-
-	var base *result
-	if c.baseline {
-		if base, err = baseline(c); err != nil {
-			return err
-		}
-	}
-	res := drive(c, c.server, seed.body(c))
-	res.rss, res.hwm = memory(c.pid)
-	fmt.Println()
-	fmt.Printf("%-9s %-6s %-8s %5s %9s %9s %8s %8s %8s %7s %8s %s\n", "target", "format", "scenario", "conns", "requests", "req/s", "p50", "p99", "p99.9", "ratio", "rss", "errors")
-	if base != nil {
-		base.print("baseline", c, nil)
-	}
-	res.print("licet", c, base)
 	return nil
+}
+
+func medianRow(t *target, base []*result, c config) {
+	med := func(f func(i int, r *result) float64) float64 {
+		v := make([]float64, len(t.results))
+		for i, r := range t.results {
+			v[i] = f(i, r)
+		}
+		slices.Sort(v)
+		if len(v)%2 == 1 {
+			return v[len(v)/2]
+		}
+		return (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	ratio, p99ratio := "-", "-"
+	if base != nil && t.name != "baseline" {
+		ratio = fmt.Sprintf("%.2f", med(func(i int, r *result) float64 { return r.rate() / base[i].rate() }))
+		p99ratio = fmt.Sprintf("%.2f", med(func(i int, r *result) float64 { return float64(r.pct(0.99)) / float64(base[i].pct(0.99)) }))
+	}
+	d := func(p float64) string {
+		return short(time.Duration(med(func(_ int, r *result) float64 { return float64(r.pct(p)) })))
+	}
+	fmt.Printf("%-9s %-6s %-8s %5d %9.0f %9.0f %8s %8s %8s %7s %8s\n", t.name, c.format, c.scenario, c.conns,
+		med(func(_ int, r *result) float64 { return float64(r.requests) }), med(func(_ int, r *result) float64 { return r.rate() }),
+		d(0.50), d(0.99), d(0.999), ratio, p99ratio)
 }
 
 func loopback(host string) bool {
@@ -136,17 +282,17 @@ func loopback(host string) bool {
 
 // spawned is a licet server this tool started in a temporary folder.
 type spawned struct {
-	bin, dir, database, logLevel, url string
-	cmd                               *exec.Cmd
-	ready                             time.Duration
+	bin, dir, database, logLevel, leaseReuse, url string
+	cmd                                           *exec.Cmd
+	ready                                         time.Duration
 }
 
-func spawn(bin, database, logLevel string) (*spawned, error) {
+func spawn(bin, database string, c config) (*spawned, error) {
 	dir, err := os.MkdirTemp("", "licet-bench-")
 	if err != nil {
 		return nil, err
 	}
-	s := &spawned{bin: bin, dir: dir, database: database, logLevel: logLevel}
+	s := &spawned{bin: bin, dir: dir, database: database, logLevel: c.logLevel, leaseReuse: c.leaseReuse}
 	return s, s.start()
 }
 
@@ -157,6 +303,9 @@ func (s *spawned) start() error {
 		"--rate-admissions", "0", "--rate-new-ip", "0"}
 	if s.database != "" {
 		args = append(args, "--database", s.database)
+	}
+	if s.leaseReuse != "" {
+		args = append(args, "--lease-reuse", s.leaseReuse)
 	}
 	t0 := time.Now()
 	s.cmd = exec.Command(s.bin, args...)
@@ -233,44 +382,57 @@ func (o *operator) do(method, path string, body any) error {
 	return nil
 }
 
-// seeded is what the seeding made: per organization, its licensed users.
-type seeded struct {
+// plan is what the seeding makes, known without asking the server: per
+// organization, its licensed users.
+type plan struct {
 	orgs  []string
 	users [][]string
-	next  atomic.Int64
+	next  atomic.Int64 // new users of burst and mix
+	field atomic.Int64 // the next licensed user of field
+	order []int        // field: every licensed user once per cycle, shuffled
 }
 
 func guid(kind, n int) string { return fmt.Sprintf("%08X-0000-4000-8000-%012X", n, kind<<40|n) }
 
-func (o *operator) seed(c config) (*seeded, error) {
-	s := &seeded{}
+func newPlan(c config) *plan {
+	p := &plan{}
 	per := c.users / c.orgs
-	seats := per
-	if c.scenario != "hot" {
-		seats = 1_000_000 // room for the new users of a burst (the most one pool may sell)
-	}
 	for i := range c.orgs {
-		org := guid(0xA, i+1)
+		p.orgs = append(p.orgs, guid(0xA, i+1))
+		users := make([]string, per)
+		for j := range users {
+			users[j] = guid(0xB, i*per+j+1)
+		}
+		p.users = append(p.users, users)
+	}
+	return p
+}
+
+func (o *operator) seed(c config, p *plan) error {
+	for i, org := range p.orgs {
+		users := p.users[i]
+		seats := len(users)
+		switch {
+		case c.scenario == "hot" || c.scenario == "field":
+		case c.burstSeats >= 0:
+			seats += c.burstSeats
+		default:
+			seats = 1_000_000 // room for the new users of a burst (the most one pool may sell)
+		}
 		if err := o.do("POST", "/v1/orgs", map[string]string{"id": org, "name": fmt.Sprintf("bench %d", i+1), "url": "https://crm.example.net"}); err != nil {
-			return nil, err
+			return err
 		}
 		if err := o.do("POST", "/v1/orgs/"+org+"/pools", map[string]any{"licenseType": "Standard", "seats": seats}); err != nil {
-			return nil, err
-		}
-		var users []string
-		for j := range per {
-			users = append(users, guid(0xB, i*per+j+1))
+			return err
 		}
 		for k := 0; k < len(users); k += 10_000 {
 			batch := users[k:min(k+10_000, len(users))]
 			if err := o.do("POST", "/v1/orgs/"+org+"/users/batch", map[string]any{"action": "assign", "userIds": batch, "licenseType": "Standard"}); err != nil {
-				return nil, err
+				return err
 			}
 		}
-		s.orgs = append(s.orgs, org)
-		s.users = append(s.users, users)
 	}
-	return s, nil
+	return nil
 }
 
 func render(format, org, user string) []byte {
@@ -282,20 +444,20 @@ func render(format, org, user string) []byte {
 
 // body returns the request maker for the scenario: each call the next
 // request body.
-func (s *seeded) body(c config) func(r *rand.Rand) []byte {
+func (p *plan) body(c config) func(r *rand.Rand) []byte {
 	var hot [][]byte
-	for i, org := range s.orgs {
-		users := s.users[i]
+	for i, org := range p.orgs {
+		users := p.users[i]
 		if c.hot > 0 {
-			users = users[:min(len(users), max(1, c.hot/len(s.orgs)))]
+			users = users[:min(len(users), max(1, c.hot/len(p.orgs)))]
 		}
 		for _, u := range users {
 			hot = append(hot, render(c.format, org, u))
 		}
 	}
 	fresh := func(r *rand.Rand) []byte {
-		n := int(s.next.Add(1))
-		return render(c.format, s.orgs[n%len(s.orgs)], guid(0xC, n))
+		n := int(p.next.Add(1))
+		return render(c.format, p.orgs[n%len(p.orgs)], guid(0xC, n))
 	}
 	switch c.scenario {
 	case "burst":
@@ -307,12 +469,22 @@ func (s *seeded) body(c config) func(r *rand.Rand) []byte {
 			}
 			return hot[r.IntN(len(hot))]
 		}
+	case "field":
+		// Devices check in hours apart: each check is a different user,
+		// every user once per cycle through the set, in a shuffled order.
+		if p.order == nil {
+			p.order = rand.New(rand.NewPCG(3, 5)).Perm(len(hot))
+		}
+		return func(*rand.Rand) []byte {
+			return hot[p.order[int(p.field.Add(1))%len(p.order)]]
+		}
 	}
 	return func(r *rand.Rand) []byte { return hot[r.IntN(len(hot))] }
 }
 
 type result struct {
 	requests int
+	licensed int // answers that hold a license
 	elapsed  time.Duration
 	lat      []time.Duration
 	errors   map[string]int
@@ -341,6 +513,8 @@ func drive(c config, target string, next func(*rand.Rand) []byte) *result {
 			r := rand.New(rand.NewPCG(uint64(w), 7))
 			lat := make([]time.Duration, 0, 1<<16)
 			errs := map[string]int{}
+			licensed := 0
+			var buf bytes.Buffer
 			for ctx.Err() == nil && (c.requests == 0 || sent.Add(1) <= int64(c.requests)) {
 				body := next(r)
 				start := time.Now()
@@ -351,15 +525,20 @@ func drive(c config, target string, next func(*rand.Rand) []byte) *result {
 					}
 					continue
 				}
-				io.Copy(io.Discard, resp.Body)
+				buf.Reset()
+				buf.ReadFrom(resp.Body)
 				resp.Body.Close()
 				lat = append(lat, time.Since(start))
+				if b := buf.Bytes(); bytes.Contains(b, []byte(`"licensed":true`)) || bytes.Contains(b, []byte("<Licensed>true<")) {
+					licensed++
+				}
 				if resp.StatusCode != 200 {
 					errs[strconv.Itoa(resp.StatusCode)]++
 				}
 			}
 			mu.Lock()
 			res.lat = append(res.lat, lat...)
+			res.licensed += licensed
 			for k, v := range errs {
 				res.errors[k] += v
 			}
@@ -383,9 +562,10 @@ func (r *result) pct(p float64) time.Duration {
 func (r *result) rate() float64 { return float64(r.requests) / r.elapsed.Seconds() }
 
 func (r *result) print(name string, c config, base *result) {
-	ratio, rss := "-", "-"
-	if base != nil {
+	ratio, p99ratio, rss := "-", "-", "-"
+	if base != nil && name != "baseline" {
 		ratio = fmt.Sprintf("%.2f", r.rate()/base.rate())
+		p99ratio = fmt.Sprintf("%.2f", float64(r.pct(0.99))/float64(base.pct(0.99)))
 	}
 	if r.rss > 0 {
 		rss = fmt.Sprintf("%dMiB", r.rss>>20)
@@ -395,8 +575,8 @@ func (r *result) print(name string, c config, base *result) {
 		b, _ := json.Marshal(r.errors)
 		errs = string(b)
 	}
-	fmt.Printf("%-9s %-6s %-8s %5d %9d %9.0f %8s %8s %8s %7s %8s %s\n", name, c.format, c.scenario, c.conns, r.requests, r.rate(),
-		short(r.pct(0.50)), short(r.pct(0.99)), short(r.pct(0.999)), ratio, rss, errs)
+	fmt.Printf("%-9s %-6s %-8s %5d %9d %9.0f %8s %8s %8s %7s %8s %8s %9d %s\n", name, c.format, c.scenario, c.conns, r.requests, r.rate(),
+		short(r.pct(0.50)), short(r.pct(0.99)), short(r.pct(0.999)), ratio, p99ratio, rss, r.licensed, errs)
 }
 
 func short(d time.Duration) string {
@@ -408,21 +588,41 @@ func short(d time.Duration) string {
 
 // baseline measures a minimal net/http handler that reads the body and
 // answers a fixed small XML document, with the same driver.
-func baseline(c config) (*result, error) {
+func baseline(c config, p *plan) (*result, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
+	srv := &http.Server{Handler: bare()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	c.scenario = "hot" // the same bodies licet gets; the bare handler ignores them
+	return drive(c, "http://"+ln.Addr().String(), p.body(c)), nil
+}
+
+// bare is the baseline: net/http reading the body and answering a fixed
+// small XML document.
+func bare() http.Handler {
 	answer := []byte(`<?xml version="1.0" encoding="UTF-8"?><LicenseResponse><Status>Licensed</Status><Licensed>true</Licensed></LicenseResponse>`)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/xml")
 		w.Write(answer)
-	})}
-	go srv.Serve(ln)
-	defer srv.Close()
-	body := render(c.format, guid(0xA, 1), guid(0xB, 1))
-	return drive(c, "http://"+ln.Addr().String(), func(*rand.Rand) []byte { return body }), nil
+	})
+}
+
+// serveBare serves the baseline handler alone, for other load tools.
+func serveBare(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || !loopback(host) {
+		return errors.New("--bare-listen must be a loopback address")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("baseline handler on http://%s (POST anything; interrupt to stop)\n", ln.Addr())
+	return http.Serve(ln, bare())
 }
 
 // memory reads a process's resident and peak resident memory.

@@ -129,3 +129,18 @@ func BenchmarkAssignmentBurstNotified(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkCheckField is the check as the field sends it: every check
+// signs a new lease (--lease-reuse 0, as for devices that check in hours
+// apart) and the request log is on, as in production.
+func BenchmarkCheckField(b *testing.B) {
+	s := start(b, b.TempDir(), nil, "--log-level", "info", "--lease-reuse", "0", "--rate-org", "0", "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0")
+	org := s.newOrg(1, 1000)
+	const users = 1000
+	bodies := make([][]byte, users)
+	for i := range users {
+		bodies[i], _ = json.Marshal(map[string]string{"organizationId": org, "userId": guid('u', i), "deviceId": "d"})
+		s.check(org, guid('u', i))
+	}
+	post(b, s, func(i int64) []byte { return bodies[i%users] })
+}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/json"
 	"hash/maphash"
 	"log/slog"
 	"sync"
@@ -227,7 +226,7 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 // exactly those bytes with k. The conformance vectors (sdk/vectors) are made
 // with it, so they hold what servers really send.
 func SignLease(k *keys.Key, l licet.Lease) (payload, sig []byte) {
-	payload, _ = json.Marshal(l)
+	payload = appendLease(make([]byte, 0, 384), &l)
 	return payload, ed25519.Sign(k.Private, payload)
 }
 

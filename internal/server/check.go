@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/licensing"
 )
 
 type format int
@@ -62,16 +63,9 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.Status, error) {
-	f := formatJSON
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch {
-	case err != nil:
-		return f, "", licet.Errorf(licet.EUNSUPPORTED, "Content-Type must be application/xml, text/xml or application/json")
-	case mt == "application/xml" || mt == "text/xml":
-		f = formatXML
-	case mt == "application/json":
-	default:
-		return f, "", licet.Errorf(licet.EUNSUPPORTED, "Content-Type %s is not supported; send application/xml, text/xml or application/json", mt)
+	f, err := checkFormat(r.Header["Content-Type"])
+	if err != nil {
+		return f, "", err
 	}
 	buf := buffers.Get().(*bytes.Buffer)
 	defer buffers.Put(buf)
@@ -136,6 +130,42 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	return f, a.Status, nil
 }
 
+// checkFormat reads the Content-Type of a check. The types devices send
+// are matched as they come; anything else goes through mime.ParseMediaType,
+// which allocates a map for the parameters.
+func checkFormat(ct []string) (format, error) {
+	if len(ct) == 1 {
+		switch ct[0] {
+		case "application/json", "application/json; charset=utf-8":
+			return formatJSON, nil
+		case "application/xml", "text/xml", "application/xml; charset=utf-8", "text/xml; charset=utf-8":
+			return formatXML, nil
+		}
+	}
+	v := ""
+	if len(ct) > 0 {
+		v = ct[0]
+	}
+	mt, _, err := mime.ParseMediaType(v)
+	switch {
+	case err != nil:
+		return formatJSON, licet.Errorf(licet.EUNSUPPORTED, "Content-Type must be application/xml, text/xml or application/json")
+	case mt == "application/xml" || mt == "text/xml":
+		return formatXML, nil
+	case mt == "application/json":
+		return formatJSON, nil
+	}
+	return formatJSON, licet.Errorf(licet.EUNSUPPORTED, "Content-Type %s is not supported; send application/xml, text/xml or application/json", mt)
+}
+
+// Header values of the check's answers, made once; net/http only reads
+// them. A literal's capacity is its length, so a later Add copies.
+var (
+	noStore     = []string{"no-store"}
+	contentJSON = []string{"application/json; charset=utf-8"}
+	contentXML  = []string{"application/xml; charset=utf-8"}
+)
+
 func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body errorBody) {
 	if f == formatJSON {
 		writeJSON(w, httpStatus, map[string]errorBody{"error": body})
@@ -148,34 +178,38 @@ func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body error
 }
 
 func writeCheck(w http.ResponseWriter, f format, status int, v any) {
+	// The answer is written whole in one Write of a few hundred bytes, so
+	// net/http sends it with a Content-Length it computes itself, headers
+	// and body in one write system call (TestCheckAnswerOneWrite).
 	h := w.Header()
-	h.Set("Cache-Control", "no-store")
+	h["Cache-Control"] = noStore
 	out := buffers.Get().(*bytes.Buffer)
 	defer buffers.Put(out)
 	out.Reset()
-	if f == formatJSON {
-		if r, ok := v.(checkResponse); ok {
-			out.Write(r.appendJSON(out.AvailableBuffer()))
-		} else {
-			b, _ := json.Marshal(v)
-			out.Write(b)
-		}
+	r, fast := v.(checkResponse)
+	switch {
+	case f == formatJSON && fast:
+		out.Write(r.appendJSON(out.AvailableBuffer()))
 		out.WriteByte('\n')
-		h.Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(status)
-		w.Write(out.Bytes())
-		return
-	}
-	h.Set("Content-Type", "application/xml; charset=utf-8")
-	w.WriteHeader(status)
-	if r, ok := v.(checkResponse); ok {
+	case f == formatJSON:
+		b, _ := json.Marshal(v)
+		out.Write(b)
+		out.WriteByte('\n')
+	case fast:
 		out.Write(r.appendXML(out.AvailableBuffer()))
-		w.Write(out.Bytes())
-		return
+	default:
+		b, _ := xml.MarshalIndent(v, "", "  ")
+		out.WriteString(xml.Header)
+		out.Write(b)
+		out.WriteByte('\n')
 	}
-	b, _ := xml.MarshalIndent(v, "", "  ")
-	w.Write([]byte(xml.Header))
-	w.Write(append(b, '\n'))
+	if f == formatJSON {
+		h["Content-Type"] = contentJSON
+	} else {
+		h["Content-Type"] = contentXML
+	}
+	w.WriteHeader(status)
+	w.Write(out.Bytes())
 }
 
 // appendXML writes the LicenseResponse as encoding/xml would, without its
@@ -183,22 +217,29 @@ func writeCheck(w http.ResponseWriter, f format, status int, v any) {
 func (r checkResponse) appendXML(b []byte) []byte {
 	b = append(b, xml.Header...)
 	b = append(b, "<LicenseResponse>\n"...)
-	elem := func(name, value string, omitEmpty bool) {
+	// The lease, its signature (base64), the key ID (hex) and the expiry
+	// (a formatted time) hold no character XML escapes: they are written
+	// as they are.
+	elem := func(name, value string, omitEmpty, plain bool) {
 		if omitEmpty && value == "" {
 			return
 		}
 		b = append(append(append(b, "  <"...), name...), '>')
-		b = appendEscaped(b, value)
+		if plain {
+			b = append(b, value...)
+		} else {
+			b = appendEscaped(b, value)
+		}
 		b = append(append(append(b, "</"...), name...), ">\n"...)
 	}
-	elem("Status", string(r.Status), false)
-	elem("Licensed", strconv.FormatBool(r.Licensed), false)
-	elem("LicenseType", r.LicenseType, false)
-	elem("Message", r.Message, false)
-	elem("Lease", r.Lease, true)
-	elem("Signature", r.Signature, true)
-	elem("KeyId", r.KeyID, true)
-	elem("Expires", r.Expires, true)
+	elem("Status", string(r.Status), false, false)
+	elem("Licensed", strconv.FormatBool(r.Licensed), false, true)
+	elem("LicenseType", r.LicenseType, false, false)
+	elem("Message", r.Message, false, false)
+	elem("Lease", r.Lease, true, true)
+	elem("Signature", r.Signature, true, true)
+	elem("KeyId", r.KeyID, true, true)
+	elem("Expires", r.Expires, true, true)
 	return append(b, "</LicenseResponse>\n"...)
 }
 
@@ -213,28 +254,16 @@ func (r checkResponse) appendJSON(b []byte) []byte {
 	b = appendJSONString(b, r.LicenseType)
 	b = append(b, `,"message":`...)
 	b = appendJSONString(b, r.Message)
-	for _, m := range [...]struct{ name, value string }{{"lease", r.Lease}, {"signature", r.Signature}, {"keyId", r.KeyID}, {"expires", r.Expires}} {
+	// As in appendXML, these four need no escaping.
+	for _, m := range [...]struct{ name, value string }{{`,"lease":"`, r.Lease}, {`,"signature":"`, r.Signature}, {`,"keyId":"`, r.KeyID}, {`,"expires":"`, r.Expires}} {
 		if m.value != "" {
-			b = append(b, `,"`+m.name+`":`...)
-			b = appendJSONString(b, m.value)
+			b = append(append(append(b, m.name...), m.value...), '"')
 		}
 	}
 	return append(b, '}')
 }
 
-// appendJSONString quotes s as JSON: plain printable ASCII as is, anything
-// else through encoding/json.
-func appendJSONString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s)
-			return append(b, q...)
-		}
-	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
-}
+var appendJSONString = licensing.AppendJSONString
 
 type appendWriter struct{ b *[]byte }
 

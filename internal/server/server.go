@@ -607,11 +607,11 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		id := r.Header.Get("X-Request-ID")
+		id := r.Header.Get("X-Request-Id") // canonical: Get need not allocate
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		w.Header().Set("X-Request-ID", id)
+		w.Header()["X-Request-Id"] = []string{id}
 		if s.TLS {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
