@@ -697,6 +697,10 @@ type Admin struct {
 	Email        string   `json:"email"`
 	PasswordHash string   `json:"-"`
 	Orgs         []string `json:"orgs"`
+	// SSOProvider is the single sign-on provider the session (or the
+	// session an API token was made in) was opened through, "" for a
+	// password: Orgs then holds those the provider gave only through it.
+	SSOProvider string `json:"-"`
 }
 
 // IsOperator reports whether a is the vendor's operator signed in to the
@@ -716,10 +720,13 @@ type AdminStore interface {
 	AdminByEmail(ctx context.Context, email string) (*Admin, error)
 	OperatorAdmin(ctx context.Context) (*Admin, error)
 	RemoveAdmin(ctx context.Context, orgID, email, actor string) error
-	CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error
+	// CreateSession stores a browser session; ssoProvider is the provider
+	// it was opened through ("" for a password). A session reaches the
+	// organizations a provider gave only when opened through that provider.
+	CreateSession(ctx context.Context, hash string, adminID int64, ssoProvider string, expires time.Time) error
 	SessionAdmin(ctx context.Context, hash string) (*Admin, error)
 	DeleteSession(ctx context.Context, hash string) error
-	CreateAdminToken(ctx context.Context, adminID int64, name, hash string) (*AdminToken, error)
+	CreateAdminToken(ctx context.Context, adminID int64, ssoProvider, name, hash string) (*AdminToken, error)
 	AdminTokens(ctx context.Context, adminID int64) ([]AdminToken, error)
 	RevokeAdminToken(ctx context.Context, adminID, tokenID int64) error
 	AdminByToken(ctx context.Context, hash string) (*Admin, error)

@@ -195,6 +195,9 @@ start_node() { # DIR N
 	# Debian's python3 has Patroni's modules; another python3 earlier on
 	# PATH may not.
 	as_pg setsid /usr/bin/python3 /usr/bin/patroni "$nd/patroni.yml" >>"$nd/patroni.log" 2>&1 </dev/null &
+	# runuser stops itself when its child is stopped (a frozen-node test):
+	# down must wake it so that it reaps Patroni and exits.
+	echo $! >"$nd/wrapper.pid"
 	# setsid and runuser fork: record the Patroni process itself.
 	local pid=""
 	for _ in $(seq 50); do
@@ -288,6 +291,11 @@ down() {
 		node_pids "$nd" | xargs -r kill -CONT 2>/dev/null || true
 		pid=$(pidof_file "$nd/patroni.pid")
 		[[ -n "$pid" ]] && kill -KILL "$pid" 2>/dev/null || true
+		pid=$(pidof_file "$nd/wrapper.pid")
+		if [[ -n "$pid" ]]; then
+			kill -CONT "$pid" 2>/dev/null || true
+			pkill -CONT -P "$pid" 2>/dev/null || true # runuser, under the subshell
+		fi
 		pid=$(pidof_file "$nd/data/postmaster.pid")
 		if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
 			kill -QUIT "$pid" 2>/dev/null || true # immediate shutdown

@@ -230,6 +230,11 @@ func TestServeRefusesBadNewFlags(t *testing.T) {
 		{[]string{"--metrics-listen", "999.0.0.1:1"}, "--metrics-listen"},
 		{[]string{"--metrics-listen", "nonsense"}, "--metrics-listen"},
 		{[]string{"--database-file", "/dev/null/x"}, "--database-file"},
+		{[]string{"--patroni", "http://127.0.0.1:8008"}, "--patroni"}, // SQLite
+		{[]string{"--database", "postgres://db/licet", "--patroni", "ftp://127.0.0.1:8008"}, "--patroni"},
+		{[]string{"--database", "postgres://db/licet", "--patroni", " , "}, "--patroni"},
+		{[]string{"--database", "postgres://db/licet", "--patroni", "http://a:8008", "--db-pgbouncer"}, "--patroni"},
+		{[]string{"--cache-grace", "-1s"}, "--cache-grace"},
 	} {
 		data := t.TempDir()
 		var errb syncBuffer

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/storetest"
 )
 
 // TestKnownDeviceSurvivesAStrangerOnItsUser: after a restart a licensed
@@ -40,5 +41,58 @@ func TestKnownDeviceSurvivesAStrangerOnItsUser(t *testing.T) {
 	}
 	if a := s.check(org, user); a.HTTP != 200 || a.Status != licet.StatusLicensed {
 		t.Errorf("the real, licensed device during the flood: %d %s %s", a.HTTP, a.Status, a.Error.Message)
+	}
+}
+
+// TestPathValuesRefuseInvalidTextOnPostgres: invalid UTF-8 or a NUL in a
+// path value of the operator API answers 4xx on PostgreSQL as on SQLite,
+// never 500 (issue 21, "filters"). The real binary.
+func TestPathValuesRefuseInvalidTextOnPostgres(t *testing.T) {
+	s := startProcess(t, t.TempDir(), storetest.PostgresURL(t))
+	org := s.newOrg(1, 5)
+	tok := s.token()
+	for _, v := range []string{"%FF", "a%00b", "%C3%28"} {
+		for _, c := range []struct{ method, path, body string }{
+			{"GET", "/v1/sso/" + v, ""},
+			{"DELETE", "/v1/sso/" + v, ""},
+			{"DELETE", "/v1/orgs/" + org + "/admins/" + v, ""},
+			{"PUT", "/v1/license-types/" + v, `{"includes":[]}`},
+		} {
+			ctype := ""
+			if c.body != "" {
+				ctype = "application/json"
+			}
+			if code, body := s.op(c.method, c.path, tok, ctype, c.body); code < 400 || code >= 500 {
+				t.Errorf("%s %s: %d %.200s", c.method, c.path, code, body)
+			}
+		}
+	}
+}
+
+// TestJSONBodiesRefuseNULOnPostgres: a NUL written as \u0000 is valid JSON
+// but no text PostgreSQL stores; every JSON body of the API answers 4xx to
+// it, never 500 (issue 21, "filters"). The real binary.
+func TestJSONBodiesRefuseNULOnPostgres(t *testing.T) {
+	s := startProcess(t, t.TempDir(), storetest.PostgresURL(t))
+	org := s.newOrg(1, 5)
+	s.check(org, guid('u', 1))
+	tok := s.token()
+	const nul = `\u0000`
+	for _, c := range []struct{ method, path, body string }{
+		{"POST", "/v1/orgs", `{"name":"x` + nul + `","url":"https://x.example"}`},
+		{"POST", "/v1/orgs", `{"name":"x","url":"https://x` + nul + `.example"}`},
+		{"PATCH", "/v1/orgs/" + org, `{"assignType":"Standard` + nul + `"}`},
+		{"PATCH", "/v1/orgs/" + org, `{"notificationEmails":["a` + nul + `@x.example"]}`},
+		{"POST", "/v1/orgs/" + org + "/pools", `{"licenseType":"Standard` + nul + `","seats":1}`},
+		{"POST", "/v1/orgs/" + org + "/users", `{"userId":"` + guid('u', 9) + nul + `"}`},
+		{"POST", "/v1/orgs/" + org + "/users/" + guid('u', 1) + "/assign", `{"licenseType":"Standard` + nul + `"}`},
+		{"POST", "/v1/orgs/" + org + "/admins", `{"email":"a` + nul + `@x.example"}`},
+		{"POST", "/v1/privacy/erase", `{"email":"a` + nul + `@x.example"}`},
+		{"PUT", "/v1/license-types/Extra", `{"includes":["Standard` + nul + `"]}`},
+		{"PUT", "/v1/orgs/" + org + "/offline", `{"backendUrl":"https://dav.example/a` + nul + `"}`},
+	} {
+		if code, body := s.op(c.method, c.path, tok, "application/json", c.body); code < 400 || code >= 500 {
+			t.Errorf("%s %s %s: %d %.200s", c.method, c.path, c.body, code, body)
+		}
 	}
 }

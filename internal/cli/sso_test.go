@@ -492,3 +492,51 @@ func TestSSOProviderOnAPrivateAddressIsRefused(t *testing.T) {
 		t.Fatalf("licet fetched the discovery document of a provider on a loopback address %d times", n)
 	}
 }
+
+// What a provider gave is reached only through that provider: an
+// administrator who also has a password (an operator's invitation to
+// another organization) does not keep the provider's organizations by
+// signing in with the password once the provider stops vouching.
+func TestSSOGrantedOrganizationsNeedTheProvider(t *testing.T) {
+	s := start(t, "", nil, "--sso-allow-private")
+	invited, granted := s.newOrg(1, 5), s.newOrg(2, 5)
+	op := newHostileOP(t, "the-client-secret-0123456789")
+	ssoSet(t, s, "--id", "contoso", "--issuer", op.srv.URL, "--client-id", "licet-client", "--domains", "contoso.example", "--orgs", granted)
+	link := s.invite(invited, "bob@contoso.example")
+	form(t, browserless(t), link, url.Values{"password": {adminPW}, "confirm": {adminPW}})
+	op.mint = op.with(func(c map[string]any) { c["email"], c["sub"] = "bob@contoso.example", "bob-sub" })
+	viaSSO := browserless(t)
+	if resp, body, _ := ssoSignIn(t, s, op, viaSSO, "bob@contoso.example"); resp.StatusCode != 303 {
+		t.Fatalf("sign-in: %d %s", resp.StatusCode, body)
+	}
+	if !signedInTo(t, s, viaSSO, granted) || !signedInTo(t, s, viaSSO, invited) {
+		t.Fatal("the SSO session must reach the provider's organization and the invitation's")
+	}
+	viaPassword := browserless(t)
+	if resp := login(t, viaPassword, s, "bob@contoso.example", adminPW); resp.StatusCode != 303 {
+		t.Fatalf("password login: %d", resp.StatusCode)
+	}
+	if !signedInTo(t, s, viaPassword, invited) {
+		t.Error("the password session must reach the invitation's organization")
+	}
+	if signedInTo(t, s, viaPassword, granted) {
+		t.Error("a password session reaches an organization only the provider gave")
+	}
+	// An API token reaches what the session it was made in reaches.
+	for _, tc := range []struct {
+		c       *http.Client
+		granted int
+	}{{viaPassword, 404}, {viaSSO, 200}} {
+		_, body := form(t, tc.c, s.url+"/admin/tokens", url.Values{"name": {"script"}})
+		tok := regexpFind(`lca_[A-Za-z0-9_-]+`, body)
+		if tok == "" {
+			t.Fatalf("no token shown:\n%s", body)
+		}
+		if code, _ := s.op("GET", "/v1/orgs/"+granted+"/users", tok, "", ""); code != tc.granted {
+			t.Errorf("a token made in a session reaching the provider's organization %v: %d", tc.granted == 200, code)
+		}
+		if code, _ := s.op("GET", "/v1/orgs/"+invited+"/users", tok, "", ""); code != 200 {
+			t.Errorf("a token reaches the invitation's organization: %d", code)
+		}
+	}
+}

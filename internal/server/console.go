@@ -324,13 +324,14 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
-	return s.startSessionUntil(w, a, s.Clock.Now().Add(sessionLife))
+	return s.startSessionUntil(w, a, "", s.Clock.Now().Add(sessionLife))
 }
 
-// startSessionUntil starts a session that ends at until.
-func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, until time.Time) error {
+// startSessionUntil starts a session, opened through ssoProvider ("" for
+// a password), that ends at until.
+func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, ssoProvider string, until time.Time) error {
 	tok := randomToken()
-	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, until); err != nil {
+	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, ssoProvider, until); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.secureCookies(),
@@ -1024,7 +1025,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := "lca_" + randomToken()
-	if _, err := s.Store.CreateAdminToken(r.Context(), adminOf(r).ID, name, tokenHash(tok)); err != nil {
+	if _, err := s.Store.CreateAdminToken(r.Context(), adminOf(r).ID, adminOf(r).SSOProvider, name, tokenHash(tok)); err != nil {
 		s.error(w, r, err)
 		return
 	}

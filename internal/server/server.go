@@ -224,17 +224,24 @@ func plainText(v url.Values) error {
 	return nil
 }
 
-// plainQuery answers 400 to any request whose query string cannot be read
-// or holds invalid text (plainText), before any handler sees it: every
-// filter and search of the API, the console and the CSV export.
+// plainQuery answers 400 to any request whose path or query string cannot
+// be read or holds invalid text (plainText), before any handler sees it:
+// every path value (an SSO provider's ID, an e-mail), filter and search of
+// the API, the console and the CSV export.
 func plainQuery(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.RawQuery != "" {
-			q, err := url.ParseQuery(r.URL.RawQuery)
+		var err error
+		if !utf8.ValidString(r.URL.Path) || strings.IndexByte(r.URL.Path, 0) >= 0 {
+			err = licet.Errorf(licet.EINVALID, "the path holds invalid UTF-8 or a NUL byte")
+		}
+		if r.URL.RawQuery != "" || err != nil {
 			if err == nil {
-				err = plainText(q)
-			} else {
-				err = licet.Errorf(licet.EINVALID, "the query string could not be read")
+				var q url.Values
+				if q, err = url.ParseQuery(r.URL.RawQuery); err == nil {
+					err = plainText(q)
+				} else {
+					err = licet.Errorf(licet.EINVALID, "the query string could not be read")
+				}
 			}
 			if err != nil {
 				if strings.HasPrefix(r.URL.Path, "/v1/") {

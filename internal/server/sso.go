@@ -132,7 +132,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	if res.Expires.Before(until) {
 		until = res.Expires
 	}
-	if err := s.startSessionUntil(w, res.Admin, until); err != nil {
+	if err := s.startSessionUntil(w, res.Admin, res.Provider, until); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -186,30 +187,34 @@ func (s *Store) AdminByEmail(ctx context.Context, email string) (a *licet.Admin,
 	return a, err
 }
 
-// CreateSession stores a browser session.
-func (s *Store) CreateSession(ctx context.Context, hash string, adminID int64, expires time.Time) error {
+// CreateSession stores a browser session, opened through ssoProvider
+// ("" for a password).
+func (s *Store) CreateSession(ctx context.Context, hash string, adminID int64, ssoProvider string, expires time.Time) error {
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE expires_at < ?`, ms(now)); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO admin_sessions (token_hash, admin_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,
-			hash, adminID, ms(now), ms(expires))
+		_, err := tx.ExecContext(ctx, `INSERT INTO admin_sessions (token_hash, admin_id, sso_provider, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+			hash, adminID, ssoProvider, ms(now), ms(expires))
 		return err
 	})
 }
 
-// SessionAdmin returns the administrator of a live session.
+// SessionAdmin returns the administrator of a live session, with the
+// organizations the session reaches: not those a single sign-on provider
+// gave, unless the session was opened through that provider.
 func (s *Store) SessionAdmin(ctx context.Context, hash string) (a *licet.Admin, err error) {
 	err = s.read(ctx, func(tx *Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_sessions WHERE token_hash = ? AND expires_at > ?`, hash, ms(s.clock.Now())).Scan(&id)
+		var provider string
+		err := tx.QueryRowContext(ctx, `SELECT admin_id, sso_provider FROM admin_sessions WHERE token_hash = ? AND expires_at > ?`, hash, ms(s.clock.Now())).Scan(&id, &provider)
 		if errors.Is(err, sql.ErrNoRows) {
 			return licet.Errorf(licet.EUNAUTHORIZED, "not signed in")
 		} else if err != nil {
 			return err
 		}
-		a, err = findAdmin(ctx, tx, "id = ?", id)
+		a, err = reachable(ctx, tx, id, provider)
 		return err
 	})
 	return a, err
@@ -223,13 +228,31 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 	})
 }
 
-// CreateAdminToken stores a new API token of an administrator.
-func (s *Store) CreateAdminToken(ctx context.Context, adminID int64, name, hash string) (t *licet.AdminToken, err error) {
+// reachable loads an administrator signed in through ssoProvider ("" for
+// a password): the organizations another provider gave are left out.
+func reachable(ctx context.Context, tx *Tx, id int64, ssoProvider string) (*licet.Admin, error) {
+	a, err := findAdmin(ctx, tx, "id = ?", id)
+	if err != nil || a.IsOperator() {
+		return a, err
+	}
+	other, err := column(ctx, tx, `SELECT org_id FROM admin_orgs WHERE admin_id = ? AND sso_provider <> '' AND sso_provider <> ?`, id, ssoProvider)
+	if err != nil {
+		return nil, err
+	}
+	a.Orgs = slices.DeleteFunc(a.Orgs, func(o string) bool { return slices.Contains(other, o) })
+	a.SSOProvider = ssoProvider
+	return a, nil
+}
+
+// CreateAdminToken stores a new API token of an administrator, made in a
+// session opened through ssoProvider ("" for a password): the token
+// reaches what that session reaches.
+func (s *Store) CreateAdminToken(ctx context.Context, adminID int64, ssoProvider, name, hash string) (t *licet.AdminToken, err error) {
 	err = s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		t = &licet.AdminToken{Name: name, CreatedAt: fromMS(ms(now))}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO admin_tokens (admin_id, name, token_hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			adminID, name, hash, ms(now)).Scan(&t.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO admin_tokens (admin_id, name, token_hash, sso_provider, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
+			adminID, name, hash, ssoProvider, ms(now)).Scan(&t.ID); err != nil {
 			return err
 		}
 		a, err := findAdmin(ctx, tx, "id = ?", adminID)
@@ -286,13 +309,14 @@ func (s *Store) RevokeAdminToken(ctx context.Context, adminID, tokenID int64) er
 func (s *Store) AdminByToken(ctx context.Context, hash string) (a *licet.Admin, err error) {
 	err = s.read(ctx, func(tx *Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_tokens WHERE token_hash = ? AND revoked_at = 0`, hash).Scan(&id)
+		var provider string
+		err := tx.QueryRowContext(ctx, `SELECT admin_id, sso_provider FROM admin_tokens WHERE token_hash = ? AND revoked_at = 0`, hash).Scan(&id, &provider)
 		if errors.Is(err, sql.ErrNoRows) {
 			return licet.Errorf(licet.EUNAUTHORIZED, "no such token")
 		} else if err != nil {
 			return err
 		}
-		a, err = findAdmin(ctx, tx, "id = ?", id)
+		a, err = reachable(ctx, tx, id, provider)
 		return err
 	})
 	return a, err

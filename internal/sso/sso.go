@@ -187,6 +187,7 @@ type Result struct {
 	Identity licet.SSOIdentity
 	Expires  time.Time // the ID token's expiry: the session ends no later
 	Next     string
+	Provider string // the registration's ID: the session reaches what it gave
 }
 
 // Finish completes a sign-in with the provider's answer: the state (as
@@ -266,7 +267,7 @@ func (s *Service) Finish(ctx context.Context, state, cookieState, code string) (
 	email, _ := claims["email"].(string)
 	email = strings.ToLower(strings.TrimSpace(email))
 	id := licet.SSOIdentity{Issuer: idt.Issuer, Subject: idt.Subject, Email: email}
-	res := &Result{Identity: id, Expires: idt.Expiry, Next: l.Next}
+	res := &Result{Identity: id, Expires: idt.Expiry, Next: l.Next, Provider: p.ID}
 	verified := truthy(claims["email_verified"]) || truthy(claims["xms_edov"])
 	switch {
 	case email == "" || len(email) > licet.MaxEmailLen || !validEmail(email):

@@ -20,7 +20,7 @@ func testSSO(t *testing.T, open Opener) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.CreateSession(ctx, "carol-by-password", pw.ID, clk.Now().Add(time.Hour)); err != nil {
+	if err := s.CreateSession(ctx, "carol-by-password", pw.ID, "", clk.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	p := &licet.SSOProvider{ID: "contoso", Issuer: "https://idp.example", ClientID: "c", SealedSecret: "v1:x", Domains: []string{"contoso.example"}, Orgs: []string{org}, Required: true}
@@ -74,10 +74,10 @@ func testSSO(t *testing.T, open Opener) {
 	if subs, err := s.Subscriptions(ctx, "alice@contoso.example"); err != nil || !slices.ContainsFunc(subs, func(x licet.Subscription) bool { return x.OrgID == org }) {
 		t.Errorf("the subscriptions of an administrator through SSO: %+v %v", subs, err)
 	}
-	if err := s.CreateSession(ctx, "sess", a.ID, clk.Now().Add(time.Hour)); err != nil {
+	if err := s.CreateSession(ctx, "sess", a.ID, "contoso", clk.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAdminToken(ctx, a.ID, "script", "tok"); err != nil {
+	if _, err := s.CreateAdminToken(ctx, a.ID, "contoso", "script", "tok"); err != nil {
 		t.Fatal(err)
 	}
 	// A refusal that says nothing about her changes nothing.
