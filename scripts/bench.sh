@@ -27,11 +27,15 @@ run() { # label, then licet-bench flags
 
 run "SQLite, hot path, JSON" --scenario hot --format json
 run "SQLite, hot path, XML" --scenario hot --format xml
+run "SQLite, field: 100,000 users, every check signs" --scenario field
 run "SQLite, assignment burst" --scenario burst --baseline=false
+run "SQLite, assignment burst, half refused for lack of seats" --scenario burst --burst-seats 5000 --requests 10000 --baseline=false
 run "SQLite, 95/5 mix" --scenario mix --baseline=false
 run "PostgreSQL, hot path, JSON" --database "$(fresh_pg)" --scenario hot --format json
 run "PostgreSQL, hot path, XML" --database "$(fresh_pg)" --scenario hot --format xml
+run "PostgreSQL, field: 100,000 users, every check signs" --database "$(fresh_pg)" --scenario field
 run "PostgreSQL, assignment burst" --database "$(fresh_pg)" --scenario burst --baseline=false
+run "PostgreSQL, assignment burst, half refused for lack of seats" --database "$(fresh_pg)" --scenario burst --burst-seats 5000 --requests 10000 --baseline=false
 run "PostgreSQL, 95/5 mix" --database "$(fresh_pg)" --scenario mix --baseline=false
 run "SQLite, 1,000 hot users of 1,000,000" --users 1000000 --hot 1000 --scenario hot
 psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS licet_bench" >/dev/null 2>&1

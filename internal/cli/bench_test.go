@@ -144,3 +144,15 @@ func BenchmarkCheckField(b *testing.B) {
 	}
 	post(b, s, func(i int64) []byte { return bodies[i%users] })
 }
+
+// BenchmarkAssignmentBurstHalfRefused is the burst of issue 19: new users
+// on half as many seats, so that every other check is refused for lack of
+// seats and recorded (the refused users capped by the stranger cap).
+func BenchmarkAssignmentBurstHalfRefused(b *testing.B) {
+	databases(b, func(b *testing.B, s *server) {
+		org := s.newOrg(1, max(1, b.N/2))
+		post(b, s, func(i int64) []byte {
+			return fmt.Appendf(nil, `{"organizationId":%q,"userId":%q,"deviceId":"d"}`, org, guid('u', int(i)))
+		})
+	})
+}

@@ -38,6 +38,8 @@ var Dialect = &sqlstore.Dialect{
 	Name:        "sqlite",
 	Greatest:    "MAX",
 	GroupCommit: true,
+	// modernc's SQLite parses the SQL of every unprepared statement.
+	CacheStatements: true,
 	Unavailable: func(err error) bool {
 		return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
 	},

@@ -90,7 +90,7 @@ func (g *groupCommit) commit(batch []*admitJob) {
 	// processes' batches cannot deadlock each other.
 	slices.SortStableFunc(batch, func(a, b *admitJob) int { return strings.Compare(a.req.OrgID, b.req.OrgID) })
 	changed := map[string][]string{}
-	err := g.s.write(ctx, func(tx *Tx) error {
+	err := g.s.writeCached(ctx, func(tx *Tx) error {
 		memo := admitMemo{s: g.s}
 		for _, j := range batch {
 			j.d, j.err = nil, j.ctx.Err()

@@ -46,6 +46,9 @@ type Dialect struct {
 	// GroupCommit runs admissions that arrive together in one transaction
 	// (for a database with one writer, where they queue anyway).
 	GroupCommit bool
+	// CacheStatements keeps the admissions' statements prepared on the
+	// writer (stmtCache), for a driver that parses SQL on every call.
+	CacheStatements bool
 	// Lag reads how far a read-only copy is behind its primary.
 	Lag func(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error)
 	// Snapshot writes a consistent copy of the database to path, or says
@@ -89,6 +92,7 @@ type Store struct {
 	Leader func() bool
 
 	hotStmts hotStmts
+	stmts    stmtCache
 	group    *groupCommit
 	tempKey  atomic.Pointer[[]byte] // see idKey
 }
@@ -113,6 +117,7 @@ func (s *Store) Close() error {
 	if s.group != nil {
 		s.group.close()
 	}
+	s.stmts.close()
 	if s.OnClose != nil {
 		s.OnClose()
 	}
@@ -135,7 +140,8 @@ func (s *Store) Ping(ctx context.Context) error {
 // placeholders and rebound as the database wants.
 type Tx struct {
 	*sql.Tx
-	d *Dialect
+	d     *Dialect
+	cache *stmtCache // nil: every statement unprepared
 }
 
 func (d *Dialect) rebind(q string) string {
@@ -156,15 +162,36 @@ func (d *Dialect) rebind(q string) string {
 }
 
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return tx.Tx.ExecContext(ctx, tx.d.rebind(q), args...)
+	q = tx.d.rebind(q)
+	if st := tx.stmt(q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.Tx.ExecContext(ctx, q, args...)
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return tx.Tx.QueryContext(ctx, tx.d.rebind(q), args...)
+	q = tx.d.rebind(q)
+	if st := tx.stmt(q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.Tx.QueryContext(ctx, q, args...)
+}
+
+// stmt returns q prepared, when the transaction takes statements from the
+// cache and q is in it.
+func (tx *Tx) stmt(q string) *sql.Stmt {
+	if tx.cache == nil {
+		return nil
+	}
+	return tx.cache.get(q)
 }
 
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	return tx.Tx.QueryRowContext(ctx, tx.d.rebind(q), args...)
+	q = tx.d.rebind(q)
+	if st := tx.stmt(q); st != nil {
+		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.Tx.QueryRowContext(ctx, q, args...)
 }
 
 func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
