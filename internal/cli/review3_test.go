@@ -2,6 +2,8 @@ package cli_test
 
 import (
 	"encoding/json"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -99,6 +101,38 @@ func TestJSONBodiesRefuseNULOnPostgres(t *testing.T) {
 	} {
 		if code, body := s.op(c.method, c.path, tok, "application/json", c.body); code < 400 || code >= 500 {
 			t.Errorf("%s %s %s: %d %.200s", c.method, c.path, c.body, code, body)
+		}
+	}
+}
+
+// TestThreeProcessesHoldTheTemporaryAllowance: three processes on one
+// PostgreSQL database, 60 new users at once on a 20-seat organization
+// without automatic assignment (allowance max(1, 10 %) = 2): exactly 2 get
+// a temporary license, the others NotAssigned, and the same user IDs never
+// get a second one (issue 13). The real binary.
+func TestThreeProcessesHoldTheTemporaryAllowance(t *testing.T) {
+	procs := processesOn(t, 3, storetest.PostgresURL(t), "--rate-device", "0", "--rate-admissions", "0", "--rate-new-ip", "0")
+	org := procs[0].newOrg(1, 20, "--auto-assign=false", "--temporary-days", "14")
+	run := func(from int) map[licet.Status]int {
+		statuses := make([]licet.Status, 60)
+		var wg sync.WaitGroup
+		for i := range 60 {
+			wg.Go(func() { statuses[i] = procs[i%3].check(org, guid('t', from+i)).Status })
+		}
+		wg.Wait()
+		n := map[licet.Status]int{}
+		for _, st := range statuses {
+			n[st]++
+		}
+		return n
+	}
+	if n := run(0); n[licet.StatusTemporary] != 2 || n[licet.StatusNotAssigned] != 58 {
+		t.Errorf("60 new users at once on three processes: %v; want 2 Temporary, 58 NotAssigned", n)
+	}
+	for _, p := range procs {
+		code, out := p.op("GET", "/v1/orgs/"+org+"/users?state=temporary", p.token(), "", "")
+		if code != 200 || strings.Count(out, `"state": "temporary"`)+strings.Count(out, `"state":"temporary"`) != 2 {
+			t.Errorf("%s: temporary holders %d %.300s", p.url, code, out)
 		}
 	}
 }
