@@ -10,9 +10,9 @@ import (
 // its device's bucket before anything else, so a stranger who sends random
 // organization, user and device IDs makes one bucket per check. The buckets
 // must stay few enough (about 250 bytes each) that such a flood cannot
-// exhaust the server's memory: at most maxBucketsTotal, whatever arrives.
+// exhaust the server's memory: at most 32 × deviceBuckets, whatever arrives.
 func TestLimiterStaysSmallUnderAFloodOfNewKeys(t *testing.T) {
-	l := newLimiter(1, 10)
+	l := newDeviceLimiter(1, 10)
 	now := time.Now()
 	for i := range 300_000 {
 		l.allow(fmt.Sprintf("org-%d/user-%d/device-%d", i, i, i), now)
