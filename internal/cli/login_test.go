@@ -148,3 +148,29 @@ func TestWrongPasswordsDoNotLockTheOwnerOut(t *testing.T) {
 		}
 	}
 }
+
+// An attacker on many addresses can spend the account's own bound (100
+// guesses, then one per 6 s from everywhere) and keep it spent. The owner's
+// browser, which has signed in before, must still get in.
+func TestAttackersSpendingTheAccountBoundDoNotLockTheOwnerOut(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5)
+	owner := "owner@customer.example"
+	signIn(t, s, s.invite(org, owner), owner)
+	own := from("127.0.1.1")
+	if resp := login(t, own, s, owner, adminPW); resp.StatusCode != 303 {
+		t.Fatalf("the owner's first login: %d", resp.StatusCode)
+	}
+	for ip := 2; ip < 24; ip++ {
+		c := from("127.0.1." + strconv.Itoa(ip))
+		for range 5 {
+			login(t, c, s, owner, "not the password")
+		}
+	}
+	if resp := login(t, from("127.0.1.30"), s, owner, "not the password"); resp.StatusCode != 429 {
+		t.Errorf("after 110 wrong passwords from 22 addresses, a new address's guess answers %d; want 429 (the account's bound)", resp.StatusCode)
+	}
+	if resp := login(t, own, s, owner, adminPW); resp.StatusCode != 303 {
+		t.Errorf("after attackers spent the account's bound, the owner's own browser answers %d; want 303", resp.StatusCode)
+	}
+}

@@ -142,9 +142,15 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest, gate Gate)
 	}
 	d := licet.Decide(now, v, req.Edition)
 	known := true // without a gate nothing is held back, and nothing needs remembering
+	remember := false
 	if gate != nil {
+		// A device known as its user's last one is remembered too: whoever
+		// knows the user ID can make their own device the last one, and
+		// this device must stay known when the user is read again.
+		byLast := v.User != nil && v.User.Last.DeviceID == req.DeviceID
 		known = v.User != nil && d.Action == licet.ActNone && d.Status.Licensed() &&
-			(v.User.Last.DeviceID == req.DeviceID || s.pairs.has(req.OrganizationID, req.UserID, req.DeviceID))
+			(byLast || s.pairs.has(req.OrganizationID, req.UserID, req.DeviceID))
+		remember = !known || byLast
 		if err := gate(Admission{Org: v.Org, Known: known, Writes: d.Action != licet.ActNone && !s.ReadOnly}); err != nil {
 			return nil, err
 		}
@@ -180,7 +186,7 @@ func (s *Service) Check(ctx context.Context, req *licet.CheckRequest, gate Gate)
 	a := &licet.Answer{Status: d.Status, LicenseType: d.LicenseType, Message: d.Message}
 	if d.Status.Licensed() {
 		s.sign(a, req, now, d.Until)
-		if !known {
+		if remember {
 			s.pairs.add(req.OrganizationID, req.UserID, req.DeviceID)
 		}
 	}

@@ -229,7 +229,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	if ok, wait := s.logins.allowed(email, ip, now); !ok {
+	if ok, wait := s.logins.allowed(email, ip, s.knownBrowser(r, email), now); !ok {
 		s.loginsRefused.WithLabelValues("throttled").Inc()
 		w.Header().Set("Retry-After", retryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Data: email,
@@ -275,6 +275,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	http.SetCookie(w, &http.Cookie{Name: knownCookie, Value: s.logins.knownToken(email), Path: "/admin", HttpOnly: true,
+		Secure: s.secureCookies(), SameSite: http.SameSiteStrictMode, MaxAge: 400 * 24 * 3600})
 	next := r.PostForm.Get("next")
 	if !strings.HasPrefix(next, "/admin/") || strings.HasPrefix(next, "//") || strings.Contains(next, "\\") {
 		next = "/admin/"
@@ -341,6 +343,13 @@ func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, ssoPro
 
 // secureCookies: over TLS, or behind a proxy that serves the public https URL.
 func (s *Server) secureCookies() bool { return s.TLS || strings.HasPrefix(s.PublicURL, "https://") }
+
+// knownBrowser says whether r comes from a browser that signed in as email
+// before (see loginThrottle).
+func (s *Server) knownBrowser(r *http.Request, email string) bool {
+	c, err := r.Cookie(knownCookie)
+	return err == nil && s.logins.known(email, c.Value)
+}
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
@@ -414,7 +423,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip, now := clientIP(r), time.Now()
-	if ok, wait := s.logins.allowed(a.Email, ip, now); !ok {
+	if ok, wait := s.logins.allowed(a.Email, ip, s.knownBrowser(r, a.Email), now); !ok {
 		s.loginsRefused.WithLabelValues("throttled").Inc()
 		w.Header().Set("Retry-After", retryAfter(wait))
 		p.Error = "Too many attempts. Wait a minute and try again."

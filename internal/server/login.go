@@ -2,6 +2,10 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"net/netip"
 	"runtime"
 	"time"
@@ -61,16 +65,41 @@ func (g *hashGate) do(ctx context.Context, fn func()) bool {
 // than the others, so that someone who knows an administrator's address
 // cannot lock its owner out from everywhere: the owner's own address keeps
 // its own count. A successful login clears its address's counts.
+//
+// Attackers on many addresses can still spend the per-account bound and
+// keep it spent. A browser that has signed in to the account carries a
+// cookie (an HMAC of the address under a key of this process, which is
+// also where the counts live) and is exempt from the per-account bound;
+// the per-address bounds still apply to it.
 type loginThrottle struct {
 	pair, source, account *limiter
+	key                   []byte
 }
 
 func newLoginThrottle() *loginThrottle {
+	key := make([]byte, 32)
+	rand.Read(key)
 	return &loginThrottle{
 		pair:    newLimiter(rate.Every(12*time.Second), 5),  // 5 guesses, then one per 12 s
 		source:  newLimiter(rate.Every(3*time.Second), 20),  // 20 guesses, then one per 3 s
 		account: newLimiter(rate.Every(6*time.Second), 100), // 100 guesses, then one per 6 s, from all addresses together
+		key:     key,
 	}
+}
+
+// knownCookie names the cookie of a browser that has signed in before.
+const knownCookie = "licet_known"
+
+// knownToken is the cookie value for a browser that signed in as email.
+func (lt *loginThrottle) knownToken(email string) string {
+	m := hmac.New(sha256.New, lt.key)
+	m.Write([]byte(email))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// known says whether tok shows a browser that signed in as email.
+func (lt *loginThrottle) known(email, tok string) bool {
+	return tok != "" && hmac.Equal([]byte(tok), []byte(lt.knownToken(email)))
 }
 
 func pairKey(email, ip string) string { return email + "\x00" + ip }
@@ -88,14 +117,17 @@ func sourceOf(ip string) string {
 }
 
 // allowed says whether a login for email from ip may be tried now, or how
-// long until it may.
-func (lt *loginThrottle) allowed(email, ip string, now time.Time) (bool, time.Duration) {
+// long until it may. A known browser is exempt from the per-account bound.
+func (lt *loginThrottle) allowed(email, ip string, known bool, now time.Time) (bool, time.Duration) {
 	ip = sourceOf(ip)
 	wait := time.Duration(0)
 	for _, c := range []struct {
 		l   *limiter
 		key string
 	}{{lt.source, ip}, {lt.pair, pairKey(email, ip)}, {lt.account, email}} {
+		if known && c.l == lt.account {
+			continue
+		}
 		if ok, d := c.l.peek(c.key, now); !ok {
 			wait = max(wait, d)
 		}

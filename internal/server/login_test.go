@@ -24,7 +24,7 @@ func TestThrottleCountsAnIPv6SubnetOnce(t *testing.T) {
 	lt, now := newLoginThrottle(), time.Now()
 	for i := range 25 {
 		ip := "2001:db8:1:2::" + string(rune('a'+i%6)) + "1"
-		if ok, _ := lt.allowed("victim@x.example", ip, now); !ok {
+		if ok, _ := lt.allowed("victim@x.example", ip, false, now); !ok {
 			if i < 5 {
 				t.Fatalf("refused after %d failures", i)
 			}
