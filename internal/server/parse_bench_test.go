@@ -1,6 +1,7 @@
 package server
 
 import (
+	"mime"
 	"testing"
 
 	"github.com/licet/licet"
@@ -62,4 +63,22 @@ func BenchmarkAnswerXML(b *testing.B) {
 	for b.Loop() {
 		buf = resp.appendXML(buf[:0])
 	}
+}
+
+// BenchmarkContentType compares reading a device's Content-Type with
+// mime.ParseMediaType (as every check did) and with checkFormat.
+func BenchmarkContentType(b *testing.B) {
+	ct := []string{"application/json; charset=utf-8"}
+	b.Run("mime.ParseMediaType", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			mime.ParseMediaType(ct[0])
+		}
+	})
+	b.Run("checkFormat", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			checkFormat(ct)
+		}
+	})
 }
