@@ -69,6 +69,23 @@ type admitMemo struct {
 	s     *Store
 	orgs  map[string]*licet.CheckView
 	types []licet.LicenseType
+	// strangers counts, per organization, the users recorded without a
+	// license, once counted in this transaction and kept up to date by its
+	// own admissions and evictions: counting them for every refusal grew
+	// with their number (a burst's refusals cost the square of it).
+	strangers map[string]int
+}
+
+// recorded keeps the stranger count, if known, up to date with one
+// user's change from (was) to (is) recorded.
+func (m *admitMemo) recorded(orgID string, was, is bool) {
+	if n, ok := m.strangers[orgID]; ok && was != is {
+		if is {
+			m.strangers[orgID] = n + 1
+		} else {
+			m.strangers[orgID] = n - 1
+		}
+	}
 }
 
 // view reads what an admission decides on, locking the organization the
@@ -212,6 +229,7 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			d.LicenseType, d.Reclaimed = t, victim.ID
 			d.Until, _ = licet.ActiveUntil(now, v.Pools, t)
 		}
+		wasRecorded := !u.RecordedAt.IsZero()
 		switch {
 		case d.Action == licet.ActRecord:
 			u.RecordedAt = now
@@ -222,13 +240,14 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 		if err := saveUser(ctx, tx, u); err != nil {
 			return err
 		}
+		memo.recorded(req.OrgID, wasRecorded, !u.RecordedAt.IsZero())
 		d.User = u
 		changed = []string{u.ID}
 		if d.Reclaimed != "" {
 			changed = append(changed, d.Reclaimed)
 		}
 		if d.Action == licet.ActRecord {
-			evicted, err := evictStrangers(ctx, tx, req.OrgID, v.Pools, now)
+			evicted, err := evictStrangers(ctx, tx, req.OrgID, v.Pools, now, memo)
 			if err != nil {
 				return err
 			}

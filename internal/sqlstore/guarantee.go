@@ -98,11 +98,18 @@ func StrangerCap(pools []licet.Pool, now time.Time) int {
 // evictStrangers deletes the oldest users a check recorded without a
 // license beyond the organization's cap (never licensed since, never
 // handled by an administrator, holding nothing). It returns their IDs.
-func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Pool, now time.Time) ([]string, error) {
+// The count is read once per transaction and kept in memo.
+func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Pool, now time.Time, memo *admitMemo) ([]string, error) {
 	limit := StrangerCap(pools, now)
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID).Scan(&n); err != nil {
-		return nil, err
+	n, ok := memo.strangers[orgID]
+	if !ok {
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID).Scan(&n); err != nil {
+			return nil, err
+		}
+		if memo.strangers == nil {
+			memo.strangers = map[string]int{}
+		}
+		memo.strangers[orgID] = n
 	}
 	if n <= limit {
 		return nil, nil
@@ -117,6 +124,7 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 			return nil, err
 		}
 	}
+	memo.strangers[orgID] = n - len(ids)
 	return ids, nil
 }
 

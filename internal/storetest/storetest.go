@@ -79,6 +79,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("FirstMailAtOnceThenBoundedDigests", func(t *testing.T) { testDigests(t, open) })
 	t.Run("TemporaryAllowanceAndOnce", func(t *testing.T) { testTemporary(t, open) })
 	t.Run("UnlicensedUsersCapped", func(t *testing.T) { testStrangerCap(t, open) })
+	t.Run("UnlicensedUsersCappedInGroups", func(t *testing.T) { testStrangerCapConcurrent(t, open) })
 	t.Run("ActivityAlertAtMostHourly", func(t *testing.T) { testActivityAlert(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
 	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, open) })
@@ -607,6 +608,44 @@ func testStrangerCap(t *testing.T, open Opener) {
 	}
 	if have[GUID('u', 29)] || !have[GUID('u', 30)] || !have[GUID('u', 129)] || !have[GUID('u', 2000)] || !have[GUID('u', 1000)] {
 		t.Error("the wrong users were evicted: the oldest strangers go, nobody else")
+	}
+}
+
+// testStrangerCapConcurrent: the cap holds exactly when refusals arrive
+// together (group commit keeps their count in the transaction), also when
+// some of them are strangers checking again.
+func testStrangerCapConcurrent(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 2, nil) // cap 100
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 20 {
+				// Every fifth check is a stranger of an earlier round again.
+				user := GUID('u', g*20+i)
+				if i%5 == 4 {
+					user = GUID('u', g*20+i-3)
+				}
+				if _, err := s.Admit(ctx, licet.AdmitRequest{OrgID: org, UserID: user,
+					Sighting: licet.Sighting{OrgID: org, UserID: user, At: clk.Now(), DeviceID: "d"}}); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	us, total, err := s.Users(ctx, org, licet.UserFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	licensed := 0
+	for _, u := range us {
+		if u.State == licet.UserLicensed {
+			licensed++
+		}
+	}
+	if licensed != 2 || total != 102 {
+		t.Errorf("%d users, %d licensed; want 100 strangers and 2 licensed", total, licensed)
 	}
 }
 
