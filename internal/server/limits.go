@@ -31,6 +31,7 @@ type Limits struct {
 type limiter struct {
 	rate   rate.Limit
 	burst  int
+	max    int // buckets per shard
 	seed   maphash.Seed
 	shards [32]limiterShard
 }
@@ -46,15 +47,31 @@ type bucket struct {
 	seen time.Time
 }
 
-// maxBuckets bounds one shard; past it the shard starts over (a bucket
-// forgotten early only lets its key burst once more).
-const maxBuckets = 100_000
+// maxBuckets bounds one shard of a limiter (about 250 bytes a bucket);
+// past it, one bucket is forgotten for each new one (a bucket forgotten
+// early only lets its key burst once more). deviceBuckets is the tighter
+// bound of the per-device limiter (32 shards: 262,144 devices, about
+// 64 MB): every check makes a bucket for its device before anything else,
+// so a stranger's random IDs make one each.
+const (
+	maxBuckets    = 100_000
+	deviceBuckets = 1 << 13
+)
+
+// newDeviceLimiter is newLimiter with the per-device bound (deviceBuckets).
+func newDeviceLimiter(r rate.Limit, burst int) *limiter {
+	l := newLimiter(r, burst)
+	if l != nil {
+		l.max = deviceBuckets
+	}
+	return l
+}
 
 func newLimiter(r rate.Limit, burst int) *limiter {
 	if r <= 0 {
 		return nil
 	}
-	l := &limiter{rate: r, burst: max(1, burst), seed: maphash.MakeSeed()}
+	l := &limiter{rate: r, burst: max(1, burst), max: maxBuckets, seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].buckets = map[string]*bucket{}
 	}
@@ -81,9 +98,9 @@ func (l *limiter) allowRate(key string, now time.Time, r rate.Limit, burst int) 
 	sh := l.shard(key)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if now.Sub(sh.swept) > time.Minute || len(sh.buckets) > maxBuckets {
+	if now.Sub(sh.swept) > time.Minute {
 		for k, b := range sh.buckets {
-			if now.Sub(b.seen) > 10*time.Minute || len(sh.buckets) > maxBuckets {
+			if now.Sub(b.seen) > 10*time.Minute {
 				delete(sh.buckets, k)
 			}
 		}
@@ -92,6 +109,12 @@ func (l *limiter) allowRate(key string, now time.Time, r rate.Limit, burst int) 
 	b := sh.buckets[key]
 	burst = max(1, burst)
 	if b == nil {
+		if len(sh.buckets) >= l.max {
+			for k := range sh.buckets { // one, at random: no scan of the shard per check
+				delete(sh.buckets, k)
+				break
+			}
+		}
 		b = &bucket{l: rate.NewLimiter(r, burst)}
 		sh.buckets[key] = b
 	} else if b.l.Limit() != r || b.l.Burst() != burst {

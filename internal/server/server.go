@@ -103,7 +103,7 @@ func (s *Server) Handler() http.Handler {
 		s.lag = &lagGuard{store: s.Store, max: s.MaxLag, retry: min(max(s.MaxLag/10, 10*time.Second), 5*time.Minute), logger: s.Logger}
 	}
 	s.orgLimit = newLimiter(s.Limits.OrgRate, s.Limits.OrgBurst)
-	s.deviceLimit = newLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
+	s.deviceLimit = newDeviceLimiter(s.Limits.DeviceRate, s.Limits.DeviceBurst)
 	s.newByIP = newLimiter(s.Limits.NewIPRate, s.Limits.NewIPBurst)
 	s.admissions = newLimiter(s.Limits.AdmissionRate, s.Limits.AdmissionBurst)
 	s.offlineTests = newLimiter(rate.Every(20*time.Second), 3)
