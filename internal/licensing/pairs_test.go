@@ -58,7 +58,7 @@ func TestPairsAStrangerCannotPushOutAUsersDevices(t *testing.T) {
 }
 
 // BenchmarkPairsAddKnown measures what a check from a user's last device
-// pays to be remembered: the device is already the newest.
+// pays to be remembered: the device is already remembered.
 func BenchmarkPairsAddKnown(b *testing.B) {
 	p := newPairSet()
 	for b.Loop() {
