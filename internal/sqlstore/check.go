@@ -370,11 +370,35 @@ func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, user
 	if err := tx.QueryRowContext(ctx, `UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq`, orgID).Scan(&seq); err != nil {
 		return err
 	}
-	for _, id := range userIDs {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO user_changes (org_id, seq, user_id, at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, seq, id, ms(now)); err != nil {
+	if tx.cache != nil {
+		// Statements are prepared here (SQLite): one small one per user.
+		for _, id := range userIDs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO user_changes (org_id, seq, user_id, at) VALUES (?, ?, ?, ?)
+				ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, seq, id, ms(now)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// Each statement costs a round trip (PostgreSQL): up to 100 users in
+	// one, which a group of admissions fills.
+	for len(userIDs) > 0 {
+		n := min(len(userIDs), 100)
+		var q strings.Builder
+		q.WriteString(`INSERT INTO user_changes (org_id, seq, user_id, at) VALUES `)
+		args := make([]any, 0, 4*n)
+		for i, id := range userIDs[:n] {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?)")
+			args = append(args, orgID, seq, id, ms(now))
+		}
+		q.WriteString(` ON CONFLICT (org_id, seq, user_id) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
 			return err
 		}
+		userIDs = userIDs[n:]
 	}
 	return nil
 }
