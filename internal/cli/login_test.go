@@ -174,3 +174,51 @@ func TestAttackersSpendingTheAccountBoundDoNotLockTheOwnerOut(t *testing.T) {
 		t.Errorf("after attackers spent the account's bound, the owner's own browser answers %d; want 303", resp.StatusCode)
 	}
 }
+
+// A crowd of failed logins from many addresses keeps every hashing slot and
+// the line behind them full, so a new login is turned away with 503. The
+// owner's browser, which has signed in before, is served next.
+func TestLoginCrowdDoesNotTurnTheOwnerAway(t *testing.T) {
+	s := start(t, "", nil)
+	org := s.newOrg(1, 5)
+	owner := "owner@customer.example"
+	signIn(t, s, s.invite(org, owner), owner)
+	own := from("127.0.2.1")
+	if resp := login(t, own, s, owner, adminPW); resp.StatusCode != 303 {
+		t.Fatalf("the owner's first login: %d", resp.StatusCode)
+	}
+	stop := make(chan struct{})
+	var busy sync.WaitGroup
+	busy.Add(1)
+	var once sync.Once
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := from(fmt.Sprintf("127.0.3.%d", i+1))
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				resp, err := c.PostForm(s.url+"/admin/login", url.Values{"email": {fmt.Sprintf("guess%d.%d@attacker.example", i, n)}, "password": {"wrong"}})
+				if err != nil {
+					continue
+				}
+				resp.Body.Close()
+				if resp.StatusCode == 503 {
+					once.Do(busy.Done)
+				}
+			}
+		}()
+	}
+	busy.Wait() // the crowd fills the line
+	resp := login(t, own, s, owner, adminPW)
+	close(stop)
+	wg.Wait()
+	if resp.StatusCode != 303 {
+		t.Errorf("during a crowd of failed logins, the owner's own browser answers %d; want 303", resp.StatusCode)
+	}
+}

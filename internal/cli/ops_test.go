@@ -251,3 +251,25 @@ func TestServeRefusesBadNewFlags(t *testing.T) {
 		}
 	}
 }
+
+// A file holding a secret that every local user can read defeats the point
+// of keeping it out of ps: serve says so (a warning, not a refusal: Docker
+// secrets are 0444 inside their container).
+func TestSecretFileReadableByOthersIsWarnedAbout(t *testing.T) {
+	dir := t.TempDir()
+	dbFile := filepath.Join(dir, "database")
+	os.WriteFile(dbFile, []byte(filepath.Join(dir, "from-file.db")+"\n"), 0o644)
+	os.Chmod(dbFile, 0o644)
+	s := start(t, "", nil, "--database-file", dbFile)
+	s.stop()
+	if logs := s.logs.String(); !strings.Contains(logs, "--database-file") || !strings.Contains(logs, "chmod 600") {
+		t.Errorf("a 0644 --database-file gave no warning naming the flag and the fix; stderr:\n%s", logs)
+	}
+	private := filepath.Join(dir, "private")
+	os.WriteFile(private, []byte(filepath.Join(dir, "other.db")+"\n"), 0o600)
+	s = start(t, "", nil, "--database-file", private)
+	s.stop()
+	if logs := s.logs.String(); strings.Contains(logs, "chmod 600") {
+		t.Errorf("a 0600 --database-file was warned about:\n%s", logs)
+	}
+}

@@ -17,20 +17,25 @@ type secretFlag struct {
 	value, file *string
 }
 
-// resolve reads the file variant into the value when it is given.
-func (f secretFlag) resolve() error {
+// resolve reads the file variant into the value when it is given, and says
+// (warning) when that file is readable by group or others. That is a
+// warning, not a refusal: Docker secrets are 0444 inside their container.
+func (f secretFlag) resolve() (warning string, err error) {
 	if *f.file == "" {
-		return nil
+		return "", nil
 	}
 	if *f.value != "" {
-		return usagef("give --%s or --%s-file, not both", f.name, f.name)
+		return "", usagef("give --%s or --%s-file, not both", f.name, f.name)
 	}
 	v, err := readSecretFile(*f.file)
 	if err != nil {
-		return usagef("--%s-file: %v", f.name, err)
+		return "", usagef("--%s-file: %v", f.name, err)
 	}
 	*f.value = v
-	return nil
+	if fi, err := os.Stat(*f.file); err == nil && fi.Mode().Perm()&0o044 != 0 {
+		warning = fmt.Sprintf("--%s-file %s is readable by group or others (mode %04o): chmod 600 %s", f.name, *f.file, fi.Mode().Perm(), *f.file)
+	}
+	return warning, nil
 }
 
 // readSecretFile reads a one-line secret: trailing white space and line

@@ -134,9 +134,14 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
+	var warnings []string
 	for _, f := range []secretFlag{{"database", &c.database, &c.databaseFile}, {"smtp-url", &c.smtpURL, &c.smtpURLFile}} {
-		if err := f.resolve(); err != nil {
+		w, err := f.resolve()
+		if err != nil {
 			return err
+		}
+		if w != "" {
+			warnings = append(warnings, w)
 		}
 	}
 	if c.smtpURL != "" {
@@ -226,6 +231,9 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	logger, err := p.logger(out, c.logFormat, c.logLevel)
 	if err != nil {
 		return err
+	}
+	for _, w := range warnings {
+		logger.Warn(w)
 	}
 	return p.runServer(ctx, c, logger)
 }

@@ -9,9 +9,11 @@ import (
 // gave a lease to, so that a licensed user's second device counts as known
 // even when the user's last sighting names the other one.
 //
-// It keeps a few devices per user, newest first: whoever knows a licensed
-// user's ID can get leases for ever-new device IDs, and that must only
-// push out that user's own older devices, never other users'. The number
+// It keeps the first few devices of each user: whoever knows a licensed
+// user's ID can get leases for ever-new device IDs, and that must push out
+// neither other users' devices nor that user's own, so once a user's
+// devices are full, more are not remembered (they are held to the limits
+// for new devices, which pass them unless a flood is on). The number
 // of users is bounded: a full shard starts over, and its devices fall back
 // to the last-sighting rule (or, at worst, to the limits for new devices)
 // until their next lease. Only licensed users are added, so filling a
@@ -26,7 +28,7 @@ type pairShard struct {
 	m  map[uint64]*userDevices // by (organization, user)
 }
 
-// userDevices are one user's remembered devices, newest first.
+// userDevices are one user's remembered devices, in the order first seen.
 type userDevices struct {
 	n   int
 	dev [devicesPerUser]uint64
@@ -87,16 +89,13 @@ func (p *pairSet) add(org, user, device string) {
 		ud = &userDevices{}
 		sh.m[u] = ud
 	}
-	i := 0
-	for i < ud.n && ud.dev[i] != d {
-		i++
-	}
-	if i == ud.n { // not there: make room, dropping the oldest when full
-		if ud.n < devicesPerUser {
-			ud.n++
+	for _, x := range ud.dev[:ud.n] {
+		if x == d {
+			return
 		}
-		i = ud.n - 1
 	}
-	copy(ud.dev[1:i+1], ud.dev[:i])
-	ud.dev[0] = d
+	if ud.n < devicesPerUser {
+		ud.dev[ud.n] = d
+		ud.n++
+	}
 }

@@ -229,7 +229,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	if ok, wait := s.logins.allowed(email, ip, s.knownBrowser(r, email), now); !ok {
+	known := s.knownBrowser(r, email)
+	if ok, wait := s.logins.allowed(email, ip, known, now); !ok {
 		s.loginsRefused.WithLabelValues("throttled").Inc()
 		w.Header().Set("Retry-After", retryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Data: email,
@@ -242,7 +243,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	good := false
-	if !s.hashes.do(r.Context(), func() {
+	if !s.hashes.do(r.Context(), known, func() {
 		if err != nil || !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
 			checkPassword(dummyHash, pw) // the same time whether the address exists, has a password, or not
 			return
@@ -389,7 +390,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var newHash string
-	if !s.hashes.do(r.Context(), func() { newHash = hashPassword(pw) }) {
+	if !s.hashes.do(r.Context(), false, func() { newHash = hashPassword(pw) }) {
 		s.busy(w, "password", &page{Title: "Set your password", Data: a.Email})
 		return
 	}
@@ -423,7 +424,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip, now := clientIP(r), time.Now()
-	if ok, wait := s.logins.allowed(a.Email, ip, s.knownBrowser(r, a.Email), now); !ok {
+	known := s.knownBrowser(r, a.Email)
+	if ok, wait := s.logins.allowed(a.Email, ip, known, now); !ok {
 		s.loginsRefused.WithLabelValues("throttled").Inc()
 		w.Header().Set("Retry-After", retryAfter(wait))
 		p.Error = "Too many attempts. Wait a minute and try again."
@@ -431,7 +433,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	current, newHash := false, ""
-	if !s.hashes.do(r.Context(), func() {
+	if !s.hashes.do(r.Context(), known, func() {
 		if current = checkPassword(a.PasswordHash, r.PostForm.Get("current")); current {
 			newHash = hashPassword(pw)
 		}

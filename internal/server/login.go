@@ -22,42 +22,65 @@ import (
 // a few more requests wait briefly in line, and the rest are turned away
 // at once (503 with Retry-After). Memory for hashing thus stays at about
 // cores × 19 MiB whatever the crowd.
+//
+// A known browser (see loginThrottle) does not queue behind the crowd: it
+// waits in a line of its own, and a slot being freed goes to it first, so a
+// crowd of failed logins from many addresses cannot turn the owner away.
 type hashGate struct {
-	slots, line chan struct{}
-	wait        time.Duration
+	slots, line, known chan struct{}
+	handoff            chan struct{} // a freed slot passed to a known browser
+	wait               time.Duration
 }
 
 func newHashGate(slots, line int, wait time.Duration) *hashGate {
-	return &hashGate{slots: make(chan struct{}, max(1, slots)), line: make(chan struct{}, line), wait: wait}
+	return &hashGate{slots: make(chan struct{}, max(1, slots)), line: make(chan struct{}, line),
+		known: make(chan struct{}, line), handoff: make(chan struct{}), wait: wait}
 }
 
 // do runs fn when a slot is free, waiting in line at most g.wait; it says
 // false, without running fn, when the line is full or the wait runs out.
-func (g *hashGate) do(ctx context.Context, fn func()) bool {
+// known puts the caller in the known browsers' line.
+func (g *hashGate) do(ctx context.Context, known bool, fn func()) bool {
 	select {
 	case g.slots <- struct{}{}:
 	default:
+		line := g.line
+		if known {
+			line = g.known
+		}
 		select {
-		case g.line <- struct{}{}:
+		case line <- struct{}{}:
 		default:
 			return false
+		}
+		defer func() { <-line }()
+		handoff := g.handoff
+		if !known {
+			handoff = nil // only known browsers take a slot handed over
 		}
 		t := time.NewTimer(g.wait)
 		defer t.Stop()
 		select {
 		case g.slots <- struct{}{}:
-			<-g.line
+		case <-handoff:
 		case <-t.C:
-			<-g.line
 			return false
 		case <-ctx.Done():
-			<-g.line
 			return false
 		}
 	}
-	defer func() { <-g.slots }()
+	defer g.release()
 	fn()
 	return true
+}
+
+// release passes the slot to a waiting known browser, or frees it.
+func (g *hashGate) release() {
+	select {
+	case g.handoff <- struct{}{}:
+	default:
+		<-g.slots
+	}
 }
 
 // loginThrottle counts failed logins per (account, source address), per
