@@ -20,6 +20,7 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
+	"github.com/licet/licet/internal/payload"
 	"golang.org/x/time/rate"
 )
 
@@ -811,7 +812,7 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 
 // offlinePageData is what the Offline page shows.
 type offlinePageData struct {
-	*OfflineView
+	*payload.OfflineView
 	// Differ: licet saves where devices do not read, so only the backend
 	// test can tell whether both name the same file.
 	Differ bool
@@ -856,7 +857,7 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	backend, location := strings.TrimSpace(f.Get("backendUrl")), strings.TrimSpace(f.Get("location"))
 	auto := f.Get("autoUpdate") == "on"
-	req := OfflineRequest{BackendURL: &backend, Location: &location, Username: strings.TrimSpace(f.Get("username")),
+	req := payload.Offline{BackendURL: &backend, Location: &location, Username: strings.TrimSpace(f.Get("username")),
 		Password: f.Get("password"), ClearCredentials: f.Get("clearCredentials") == "on"}
 	vendor := adminOf(r).IsOperator()
 	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
@@ -978,9 +979,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 // three days) to set the password; asked again, it gives a new link and
 // the earlier ones stop working (a reset).
 func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Email string `json:"email"`
-	}
+	var req payload.Email
 	org, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -1001,8 +1000,8 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"admin": a, "link": strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
-		"expires": s.Clock.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusCreated, payload.Invitation{Admin: a, Link: strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
+		Expires: s.Clock.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
 }
 
 func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {

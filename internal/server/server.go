@@ -31,6 +31,7 @@ import (
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/sso"
 	"github.com/prometheus/client_golang/prometheus"
@@ -162,7 +163,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/license/check", s.handleCheck)
 	mux.HandleFunc("GET /v1/keys", s.handleKeys)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, payload.Health{Status: "ok"}) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.operatorOnly(s.MetricsHandler()))
 	s.mailRoutes(mux)
@@ -245,7 +246,7 @@ func plainQuery(next http.Handler) http.Handler {
 			}
 			if err != nil {
 				if strings.HasPrefix(r.URL.Path, "/v1/") {
-					writeJSON(w, http.StatusBadRequest, map[string]errorBody{"error": {Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
+					writeJSON(w, http.StatusBadRequest, payload.Error{Error: payload.ErrorDetail{Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
 				} else {
 					http.Error(w, licet.ErrorMessage(err), http.StatusBadRequest)
 				}
@@ -356,16 +357,8 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
-// KeysAnswer is GET /v1/keys: the keys as PEM (for OpenSSL and scripts),
-// the revoked keys, and the signed key set devices verify.
-type KeysAnswer struct {
-	Keys    []keys.Public          `json:"keys"`
-	Revoked []client.RevokedKey    `json:"revoked"`
-	KeySet  *client.KeySetEnvelope `json:"keySet"`
-}
-
-func (s *Server) keysAnswer() KeysAnswer {
-	a := KeysAnswer{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
+func (s *Server) keysAnswer() payload.Keys {
+	a := payload.Keys{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
 	if a.Revoked == nil {
 		a.Revoked = []client.RevokedKey{}
 	}
@@ -377,21 +370,22 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
 		s.Logger.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, payload.Readiness{Status: "not ready", Database: "unreachable"})
 		return
 	}
-	body := map[string]any{"status": "ready", "database": "ok"}
+	body := payload.Readiness{Status: "ready", Database: "ok"}
 	lag, known, err := s.Store.Lag(ctx)
 	if err != nil {
 		s.Logger.Warn("not ready: replication lag unknown", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "replication lag unknown"})
+		writeJSON(w, http.StatusServiceUnavailable, payload.Readiness{Status: "not ready", Database: "replication lag unknown"})
 		return
 	}
 	if known {
-		body["replicationLagSeconds"] = lag.Seconds()
+		seconds := lag.Seconds()
+		body.ReplicationLagSeconds = &seconds
 		if s.MaxLag > 0 && lag > s.MaxLag {
-			body["status"] = "not ready"
-			body["reason"] = fmt.Sprintf("replication lag %s exceeds the bound of %s", lag.Truncate(time.Millisecond), s.MaxLag)
+			body.Status = "not ready"
+			body.Reason = fmt.Sprintf("replication lag %s exceeds the bound of %s", lag.Truncate(time.Millisecond), s.MaxLag)
 			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
@@ -468,15 +462,7 @@ func (s *Server) rotateSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("secrets key rotated", "kid", s.Secrets.ActiveID(), "previous", old, "resealed", n)
-	writeJSON(w, http.StatusOK, SecretsRotation{KeyID: s.Secrets.ActiveID(), Previous: old, Resealed: n, File: s.Secrets.Path()})
-}
-
-// SecretsRotation is the answer of POST /v1/secrets/rotate.
-type SecretsRotation struct {
-	KeyID    string `json:"keyId"`
-	Previous string `json:"previousKeyId"`
-	Resealed int    `json:"resealed"`
-	File     string `json:"file"`
+	writeJSON(w, http.StatusOK, payload.SecretsRotation{KeyID: s.Secrets.ActiveID(), Previous: old, Resealed: n, File: s.Secrets.Path()})
 }
 
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
@@ -536,11 +522,6 @@ func ErrorStatus(err error) (int, string) {
 	return statusOf[code], code
 }
 
-type errorBody struct {
-	Code    string `json:"code" xml:"Code"`
-	Message string `json:"message" xml:"Message"`
-}
-
 // error answers with a JSON error; internal errors are logged, not shown.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := s.logError(r, err)
@@ -551,7 +532,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if code == licet.EUNAVAILABLE && msg == "internal error" {
 		msg = "the service is temporarily unavailable; try again"
 	}
-	writeJSON(w, status, map[string]errorBody{"error": {Code: code, Message: msg}})
+	writeJSON(w, status, payload.Error{Error: payload.ErrorDetail{Code: code, Message: msg}})
 }
 
 // StatusClientClosed answers a request whose client hung up before the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/sso"
 	"golang.org/x/time/rate"
 )
@@ -140,25 +141,13 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, res.Next, http.StatusSeeOther)
 }
 
-// ssoRequest is the registration the operator sends.
-type ssoRequest struct {
-	Issuer       string   `json:"issuer"`
-	ClientID     string   `json:"clientId"`
-	ClientSecret string   `json:"clientSecret"`
-	Domains      []string `json:"domains"`
-	Claim        string   `json:"claim"`
-	ClaimValue   string   `json:"claimValue"`
-	Orgs         []string `json:"orgs"`
-	Required     bool     `json:"required"`
-}
-
 func (s *Server) listSSO(w http.ResponseWriter, r *http.Request) {
 	ps, err := s.Store.SSOProviders(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"providers": ps})
+	writeJSON(w, http.StatusOK, payload.SSOList{Providers: ps})
 }
 
 func (s *Server) showSSO(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +160,7 @@ func (s *Server) showSSO(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putSSO(w http.ResponseWriter, r *http.Request) {
-	var req ssoRequest
+	var req payload.SSOProvider
 	err := s.writable()
 	if err == nil && s.SSO == nil {
 		err = licet.Errorf(licet.EUNAVAILABLE, "single sign-on is not set up on this server")
