@@ -346,6 +346,10 @@ type Store interface {
 	PruneUserChanges(ctx context.Context, before time.Time) (int64, error)
 	Admit(ctx context.Context, req AdmitRequest) (*Decision, error)
 	RecordSightings(ctx context.Context, s []Sighting) error
+	// Listen tells l of every change committed through this Store, after
+	// the commit, so that this process's caches drop it at once (other
+	// processes watch ChangeSeq and UserSeqs).
+	Listen(l ChangeListener)
 
 	// Operator and administrator work.
 	CreateOrganization(ctx context.Context, org *Organization, actor string) error
@@ -384,6 +388,14 @@ type Store interface {
 	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// ChangeListener hears of the changes a Store committed.
+type ChangeListener interface {
+	// Invalidate: organizations, pools or license types changed.
+	Invalidate()
+	// UsersChanged: these users of orgID changed.
+	UsersChanged(orgID string, userIDs []string)
 }
 
 // Sealer encrypts the secrets a Store keeps (backend credentials, the

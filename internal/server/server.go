@@ -131,17 +131,17 @@ func (s *Server) Handler() http.Handler {
 		}
 		return lag.Seconds()
 	})
-	counter := func(name, help string, v *atomic.Int64) prometheus.CounterFunc {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	counter := func(name, help string, v func(licensing.Stats) int64) prometheus.CounterFunc {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(s.Service.Stats())) })
 	}
 	s.dbErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "licet_database_errors_total",
 		Help: "Requests answered 503 because the database could not be reached or timed out."})
 	s.registry.MustRegister(s.dbErrors,
-		counter("licet_assignments_total", "Seats assigned automatically by checks.", &s.Service.Assigned),
-		counter("licet_temporary_licenses_total", "Temporary licenses granted by checks.", &s.Service.Temporary),
-		counter("licet_reclaims_total", "Seats of long-unused users moved to new users.", &s.Service.Reclaimed),
-		counter("licet_sightings_flushed_total", "Sightings of licensed users written in batches.", &s.Service.Flushed),
-		counter("licet_sighting_flush_errors_total", "Batches of sightings that could not be written (kept and retried).", &s.Service.FlushErrors))
+		counter("licet_assignments_total", "Seats assigned automatically by checks.", func(st licensing.Stats) int64 { return st.Assigned }),
+		counter("licet_temporary_licenses_total", "Temporary licenses granted by checks.", func(st licensing.Stats) int64 { return st.Temporary }),
+		counter("licet_reclaims_total", "Seats of long-unused users moved to new users.", func(st licensing.Stats) int64 { return st.Reclaimed }),
+		counter("licet_sightings_flushed_total", "Sightings of licensed users written in batches.", func(st licensing.Stats) int64 { return st.Flushed }),
+		counter("licet_sighting_flush_errors_total", "Batches of sightings that could not be written (kept and retried).", func(st licensing.Stats) int64 { return st.FlushErrors }))
 	outbox := func(status, help string) prometheus.GaugeFunc {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_outbox_" + status, Help: help}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
