@@ -1,16 +1,12 @@
-package server
+package console
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"embed"
-	"encoding/base64"
 	"encoding/csv"
-	"encoding/hex"
 	"html/template"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -21,10 +17,11 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
-	"golang.org/x/time/rate"
+	"github.com/licet/licet/internal/server/api"
+	"github.com/licet/licet/internal/server/web"
 )
 
-//go:embed console/*.html
+//go:embed *.html
 var consoleFS embed.FS
 
 var consoleT = template.Must(template.New("").Funcs(template.FuncMap{
@@ -47,7 +44,7 @@ var consoleT = template.Must(template.New("").Funcs(template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04")
 	},
-}).ParseFS(consoleFS, "console/*.html"))
+}).ParseFS(consoleFS, "*.html"))
 
 const (
 	sessionCookie = "licet_session"
@@ -71,18 +68,13 @@ type page struct {
 	Primary string
 }
 
-type ctxKey int
-
-const adminKey ctxKey = 0
-
-func (s *Server) consoleRoutes(mux *http.ServeMux) {
+// Routes registers the console's pages on mux.
+func (s *Console) Routes(mux *http.ServeMux) {
+	s.ssoRoutes(mux)
 	if s.ReadOnly { // no session can be kept here: every page says where the console is
 		mux.HandleFunc("/admin/", s.backupConsole)
 		return
 	}
-	s.logins = newLoginThrottle()
-	s.loginByIP = newLimiter(rate.Every(3*time.Second), 20)
-	s.hashes = defaultHashGate()
 	mux.HandleFunc("GET /admin/login", s.loginPage)
 	mux.HandleFunc("POST /admin/login", s.login)
 	mux.HandleFunc("POST /admin/login/operator", s.loginOperator)
@@ -123,7 +115,7 @@ func notOperator(next http.HandlerFunc) http.HandlerFunc {
 
 // backupConsole is every console page of a read-only backup server: it
 // says what this server is and where the primary's console is.
-func (s *Server) backupConsole(w http.ResponseWriter, r *http.Request) {
+func (s *Console) backupConsole(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		status = http.StatusConflict // nothing can be changed here
@@ -135,18 +127,7 @@ func (s *Server) backupConsole(w http.ResponseWriter, r *http.Request) {
 	s.render(w, status, "backup", p)
 }
 
-func tokenHash(tok string) string {
-	h := sha256.Sum256([]byte(tok))
-	return hex.EncodeToString(h[:])
-}
-
-func randomToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) {
+func (s *Console) render(w http.ResponseWriter, status int, name string, p *page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Frame-Options", "DENY")
@@ -162,12 +143,12 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 }
 
 // signedIn admits requests with a live session; others go to the login.
-func (s *Server) signedIn(next http.HandlerFunc) http.Handler {
+func (s *Console) signedIn(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(sessionCookie)
 		var a *licet.Admin
 		if err == nil && len(c.Value) < 100 {
-			a, err = s.Store.SessionAdmin(r.Context(), tokenHash(c.Value))
+			a, err = s.Store.SessionAdmin(r.Context(), web.TokenHash(c.Value))
 		}
 		if err != nil || a == nil {
 			if licet.ErrorCode(err) == licet.EUNAVAILABLE {
@@ -177,15 +158,19 @@ func (s *Server) signedIn(next http.HandlerFunc) http.Handler {
 			http.Redirect(w, r, "/admin/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), adminKey, a)))
+		next(w, r.WithContext(web.WithAdmin(r.Context(), a)))
 	})
 }
 
-func adminOf(r *http.Request) *licet.Admin { return r.Context().Value(adminKey).(*licet.Admin) }
+// adminOf is the signed-in administrator (signedIn puts it there).
+func adminOf(r *http.Request) *licet.Admin {
+	a, _ := web.AdminOf(r)
+	return a
+}
 
 // orgFor returns the organization of the path if the administrator may see
 // it; any other organization is "not found", whether it exists or not.
-func (s *Server) orgFor(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
+func (s *Console) orgFor(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
 	a := adminOf(r)
 	id, ok := licet.ParseGUID(r.PathValue("org"))
 	if !ok || !a.Administers(id) {
@@ -200,27 +185,19 @@ func (s *Server) orgFor(w http.ResponseWriter, r *http.Request) (*licet.Organiza
 	return o, true
 }
 
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
-func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, 200, "login", &page{Title: "Log in", Next: r.URL.Query().Get("next")})
 }
 
-func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+func (s *Console) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if err := parseForm(r); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		s.render(w, 400, "login", &page{Title: "Log in", Error: "The form could not be read."})
 		return
 	}
 	email := strings.ToLower(strings.TrimSpace(r.PostForm.Get("email")))
 	pw := r.PostForm.Get("password")
-	ip := clientIP(r)
+	ip := web.ClientIP(r)
 	wrong := func() {
 		s.Logger.Info("login failed", "remote", ip)
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Data: email, Error: "The e-mail or the password is wrong."})
@@ -229,11 +206,11 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		wrong()
 		return
 	}
-	now := time.Now()
+	now := s.Clock.Now()
 	known := s.knownBrowser(r, email)
 	if ok, wait := s.logins.allowed(email, ip, known, now); !ok {
 		s.loginsRefused.WithLabelValues("throttled").Inc()
-		w.Header().Set("Retry-After", retryAfter(wait))
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Data: email,
 			Error: "Too many attempts. Wait a minute and try again."})
 		return
@@ -268,7 +245,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	} else if required {
-		s.Logger.Info("password login refused: single sign-on required", "remote", clientIP(r))
+		s.Logger.Info("password login refused: single sign-on required", "remote", web.ClientIP(r))
 		s.render(w, http.StatusForbidden, "login", &page{Title: "Log in", SSOEmail: email,
 			Error: "Your organization requires you to sign in with its account: use “Sign in with your organization's account”."})
 		return
@@ -289,7 +266,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 var dummyHash = hashPassword("an address that does not exist")
 
 // busy answers 503 when too many password hashes are running or waiting.
-func (s *Server) busy(w http.ResponseWriter, name string, p *page) {
+func (s *Console) busy(w http.ResponseWriter, name string, p *page) {
 	s.loginsRefused.WithLabelValues("busy").Inc()
 	w.Header().Set("Retry-After", "2")
 	p.Error = "The server is busy. Try again in a few seconds."
@@ -298,21 +275,21 @@ func (s *Server) busy(w http.ResponseWriter, name string, p *page) {
 
 // loginOperator signs the vendor's operator in with the operator token:
 // every organization, the vendor's settings too.
-func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
+func (s *Console) loginOperator(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if ok, wait := s.loginByIP.allow(clientIP(r), time.Now()); !ok {
-		w.Header().Set("Retry-After", retryAfter(wait))
+	if ok, wait := s.loginByIP.Allow(web.ClientIP(r), s.Clock.Now()); !ok {
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return
 	}
-	if parseForm(r) != nil {
+	if web.ParseForm(r) != nil {
 		s.render(w, http.StatusBadRequest, "login", &page{Title: "Log in", Error: "The form could not be read."})
 		return
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
 	h := sha256.Sum256([]byte(tok))
 	if tok == "" || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
-		s.Logger.Info("operator login failed", "remote", clientIP(r))
+		s.Logger.Info("operator login failed", "remote", web.ClientIP(r))
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Error: "The operator token is wrong."})
 		return
 	}
@@ -327,15 +304,15 @@ func (s *Server) loginOperator(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/admin/", http.StatusSeeOther)
 }
 
-func (s *Server) startSession(w http.ResponseWriter, a *licet.Admin) error {
+func (s *Console) startSession(w http.ResponseWriter, a *licet.Admin) error {
 	return s.startSessionUntil(w, a, "", s.Clock.Now().Add(sessionLife))
 }
 
 // startSessionUntil starts a session, opened through ssoProvider ("" for
 // a password), that ends at until.
-func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, ssoProvider string, until time.Time) error {
-	tok := randomToken()
-	if err := s.Store.CreateSession(context.Background(), tokenHash(tok), a.ID, ssoProvider, until); err != nil {
+func (s *Console) startSessionUntil(w http.ResponseWriter, a *licet.Admin, ssoProvider string, until time.Time) error {
+	tok := web.RandomToken()
+	if err := s.Store.CreateSession(context.Background(), web.TokenHash(tok), a.ID, ssoProvider, until); err != nil {
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: tok, Path: "/admin", HttpOnly: true, Secure: s.secureCookies(),
@@ -344,25 +321,25 @@ func (s *Server) startSessionUntil(w http.ResponseWriter, a *licet.Admin, ssoPro
 }
 
 // secureCookies: over TLS, or behind a proxy that serves the public https URL.
-func (s *Server) secureCookies() bool { return s.TLS || strings.HasPrefix(s.PublicURL, "https://") }
+func (s *Console) secureCookies() bool { return s.TLS || strings.HasPrefix(s.PublicURL, "https://") }
 
 // knownBrowser says whether r comes from a browser that signed in as email
 // before (see loginThrottle).
-func (s *Server) knownBrowser(r *http.Request, email string) bool {
+func (s *Console) knownBrowser(r *http.Request, email string) bool {
 	c, err := r.Cookie(knownCookie)
 	return err == nil && s.logins.known(email, c.Value)
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+func (s *Console) logout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		s.Store.DeleteSession(r.Context(), tokenHash(c.Value))
+		s.Store.DeleteSession(r.Context(), web.TokenHash(c.Value))
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/admin", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
 	http.Redirect(w, r, "/admin/login", http.StatusSeeOther)
 }
 
-func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
-	a, err := s.Store.AdminByLink(r.Context(), tokenHash(r.PathValue("token")))
+func (s *Console) invitePage(w http.ResponseWriter, r *http.Request) {
+	a, err := s.Store.AdminByLink(r.Context(), web.TokenHash(r.PathValue("token")))
 	if err != nil {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "This link is not valid: it was used already or has expired. Ask for a new one."})
 		return
@@ -370,15 +347,15 @@ func (s *Server) invitePage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, 200, "password", &page{Title: "Set your password", Data: a.Email})
 }
 
-func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
+func (s *Console) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	hash := tokenHash(r.PathValue("token"))
+	hash := web.TokenHash(r.PathValue("token"))
 	a, err := s.Store.AdminByLink(r.Context(), hash)
 	if err != nil {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "This link is not valid: it was used already or has expired. Ask for a new one."})
 		return
 	}
-	if parseForm(r) != nil {
+	if web.ParseForm(r) != nil {
 		s.render(w, http.StatusBadRequest, "password", &page{Title: "Set your password", Data: a.Email, Error: "The form could not be read."})
 		return
 	}
@@ -402,15 +379,15 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 	s.render(w, 200, "login", &page{Title: "Log in", Data: a.Email, Flash: "Your password is set. Log in."})
 }
 
-func (s *Server) passwordPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) passwordPage(w http.ResponseWriter, r *http.Request) {
 	s.render(w, 200, "password", &page{Title: "Change your password", Admin: adminOf(r)})
 }
 
-func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+func (s *Console) changePassword(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	a := adminOf(r)
 	p := &page{Title: "Change your password", Admin: a}
-	if parseForm(r) != nil {
+	if web.ParseForm(r) != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "password", p)
 		return
@@ -424,11 +401,11 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		s.render(w, 400, "password", p)
 		return
 	}
-	ip, now := clientIP(r), time.Now()
+	ip, now := web.ClientIP(r), s.Clock.Now()
 	known := s.knownBrowser(r, a.Email)
 	if ok, wait := s.logins.allowed(a.Email, ip, known, now); !ok {
 		s.loginsRefused.WithLabelValues("throttled").Inc()
-		w.Header().Set("Retry-After", retryAfter(wait))
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		p.Error = "Too many attempts. Wait a minute and try again."
 		s.render(w, http.StatusTooManyRequests, "password", p)
 		return
@@ -455,7 +432,7 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 	s.render(w, 200, "login", &page{Title: "Log in", Data: a.Email, Flash: "Your password is changed. Log in again."})
 }
 
-func (s *Server) orgsPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) orgsPage(w http.ResponseWriter, r *http.Request) {
 	a := adminOf(r)
 	if len(a.Orgs) == 1 && !a.IsOperator() {
 		http.Redirect(w, r, "/admin/orgs/"+a.Orgs[0]+"/users", http.StatusSeeOther)
@@ -505,7 +482,7 @@ func userFilter(q url.Values) (licet.UserFilter, int) {
 	return f, max(0, min(p, 1_000_000))
 }
 
-func (s *Server) typesOf(ctx context.Context) []string {
+func (s *Console) typesOf(ctx context.Context) []string {
 	types, _ := s.Store.LicenseTypes(ctx)
 	var out []string
 	for _, t := range types {
@@ -514,7 +491,7 @@ func (s *Server) typesOf(ctx context.Context) []string {
 	return out
 }
 
-func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
 		return
@@ -523,7 +500,7 @@ func (s *Server) usersPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // showUsers renders Mobile Users for the request's filter, with p's message.
-func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
+func (s *Console) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
 	f, pg := userFilter(r.URL.Query())
 	f.Offset, f.Limit = pg*ConsolePage, ConsolePage
 	if f.Sort == "" { // by ID: page by cursor, as fast at the end as at the start
@@ -583,7 +560,7 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Orga
 }
 
 // usersCSV exports the filtered list, every page of it.
-func (s *Server) usersCSV(w http.ResponseWriter, r *http.Request) {
+func (s *Console) usersCSV(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
 		return
@@ -638,7 +615,7 @@ func csvSafe(v string) string {
 	return v
 }
 
-func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
+func (s *Console) usersAction(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
 		return
@@ -648,7 +625,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if err := parseForm(r); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		http.Error(w, "the form could not be read", http.StatusBadRequest)
 		return
 	}
@@ -677,8 +654,8 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 	case len(ids) == 0:
 		back("Nothing selected.")
 		return
-	case len(ids) > MaxBatch:
-		back("Nothing changed: at most " + strconv.Itoa(MaxBatch) + " users at a time.")
+	case len(ids) > api.MaxBatch:
+		back("Nothing changed: at most " + strconv.Itoa(api.MaxBatch) + " users at a time.")
 		return
 	}
 	switch action {
@@ -702,7 +679,7 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request) {
 	s.done(w, r, "/admin/orgs/"+o.ID+"/users", "users-"+string(action), int64(len(ids)))
 }
 
-func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) settingsPage(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
 		return
@@ -713,7 +690,7 @@ func (s *Server) settingsPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, 200, "settings", withNotice(r, &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data,
-		Hosts: s.allowList(r.Context(), o)}))
+		Hosts: s.API.AllowList(r.Context(), o)}))
 }
 
 // settingsData is what the Settings page shows beside the organization:
@@ -724,7 +701,7 @@ type settingsData struct {
 	SSO        []*licet.SSOProvider // the single sign-on registrations that cover the organization
 }
 
-func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData, error) {
+func (s *Console) settingsData(ctx context.Context, orgID string) (*settingsData, error) {
 	rs, err := s.Store.NotificationRecipients(ctx, orgID)
 	if err != nil {
 		return nil, err
@@ -736,7 +713,7 @@ func (s *Server) settingsData(ctx context.Context, orgID string) (*settingsData,
 	return &settingsData{Types: s.typesOf(ctx), Recipients: rs, SSO: sso}, nil
 }
 
-func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
+func (s *Console) saveSettings(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
 		return
@@ -751,8 +728,8 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data, Hosts: s.allowList(r.Context(), o)}
-	if err := parseForm(r); err != nil {
+	p := &page{Title: "Settings", Tab: "settings", Admin: adminOf(r), Org: o, Data: data, Hosts: s.API.AllowList(r.Context(), o)}
+	if err := web.ParseForm(r); err != nil {
 		p.Error = "The form could not be read."
 		s.render(w, 400, "settings", p)
 		return
@@ -793,7 +770,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	s.done(w, r, "/admin/orgs/"+o.ID+"/settings", "settings-saved")
 }
 
-func (s *Server) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
+func (s *Console) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
 	o, ok := s.orgFor(w, r)
 	if ok && !o.Settings.Offline {
 		http.NotFound(w, r)
@@ -802,7 +779,7 @@ func (s *Server) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Orga
 	return o, ok
 }
 
-func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) offlinePage(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.offlineOrg(w, r)
 	if !ok {
 		return
@@ -821,8 +798,8 @@ type offlinePageData struct {
 }
 
 // offlineView renders the Offline page with p's message.
-func (s *Server) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
-	v, err := s.offlineState(r.Context(), o.ID, 20)
+func (s *Console) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
+	v, err := s.API.OfflineState(r.Context(), o.ID, 20)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -840,7 +817,7 @@ func (s *Server) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Or
 
 // offlineBackend saves the backend form. Credentials are write-only: blank
 // fields keep them.
-func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
+func (s *Console) offlineBackend(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.offlineOrg(w, r)
 	if !ok {
 		return
@@ -850,7 +827,7 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
-	if err := parseForm(r); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		s.offlineView(w, r, o, 400, &page{Error: "The form could not be read."})
 		return
 	}
@@ -877,14 +854,14 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 		req.ValidDays = &days
 	}
 	if err == nil {
-		err = s.configureOffline(r.Context(), o.ID, req, vendor, adminOf(r).Email)
+		err = s.API.ConfigureOffline(r.Context(), o.ID, req, vendor, adminOf(r).Email)
 	}
 	if err != nil {
 		if code := licet.ErrorCode(err); code == licet.EINTERNAL || code == licet.EUNAVAILABLE {
 			s.error(w, r, err)
 			return
 		}
-		status, _ := ErrorStatus(err)
+		status, _ := web.ErrorStatus(err)
 		s.offlineView(w, r, o, status, &page{Error: licet.ErrorMessage(err)})
 		return
 	}
@@ -892,14 +869,14 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 }
 
 // offlineTest runs the backend test from the console.
-func (s *Server) offlineTest(w http.ResponseWriter, r *http.Request) {
+func (s *Console) offlineTest(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.offlineOrg(w, r)
 	if !ok {
 		return
 	}
 	err := s.writable()
 	if err == nil {
-		err = s.mayTestOffline(o.ID)
+		err = s.API.MayTestOffline(o.ID)
 	}
 	var rep *licet.OfflineTest
 	if err == nil {
@@ -909,7 +886,7 @@ func (s *Server) offlineTest(w http.ResponseWriter, r *http.Request) {
 	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):
 		s.error(w, r, err)
 	case err != nil:
-		status, _ := ErrorStatus(err)
+		status, _ := web.ErrorStatus(err)
 		s.offlineView(w, r, o, status, &page{Error: "Not tested: " + licet.ErrorMessage(err)})
 	case !rep.OK:
 		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-test-failed")
@@ -918,7 +895,7 @@ func (s *Server) offlineTest(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
+func (s *Console) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.offlineOrg(w, r)
 	if !ok {
 		return
@@ -928,8 +905,8 @@ func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !adminOf(r).IsOperator() {
-		if err := s.mayIssueOffline(o.ID); err != nil {
-			status, _ := ErrorStatus(err)
+		if err := s.API.MayIssueOffline(o.ID); err != nil {
+			status, _ := web.ErrorStatus(err)
 			s.offlineView(w, r, o, status, &page{Error: "Not issued: " + licet.ErrorMessage(err)})
 			return
 		}
@@ -939,7 +916,7 @@ func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 	case err != nil && (licet.ErrorCode(err) == licet.EINTERNAL || licet.ErrorCode(err) == licet.EUNAVAILABLE):
 		s.error(w, r, err)
 	case err != nil:
-		status, _ := ErrorStatus(err)
+		status, _ := web.ErrorStatus(err)
 		s.offlineView(w, r, o, status, &page{Error: "Not issued: " + licet.ErrorMessage(err)})
 	case res.UploadStatus == "failed":
 		s.done(w, r, "/admin/orgs/"+o.ID+"/offline", "offline-upload-failed", res.Serial)
@@ -948,13 +925,13 @@ func (s *Server) offlineUpdate(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) offlineDownload(w http.ResponseWriter, r *http.Request) {
+func (s *Console) offlineDownload(w http.ResponseWriter, r *http.Request) {
 	if _, ok := s.offlineOrg(w, r); ok {
-		s.downloadOffline(w, r)
+		s.API.DownloadOffline(w, r)
 	}
 }
 
-func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
 		return
@@ -974,37 +951,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 		Data: map[string]any{"Events": out, "User": user, "Action": action}})
 }
 
-// addAdmin is the operator's invitation: it makes an address an
-// administrator of an organization and returns a one-time link (valid
-// three days) to set the password; asked again, it gives a new link and
-// the earlier ones stop working (a reset).
-func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
-	var req payload.Email
-	org, err := guidParam(r, "org")
-	if err == nil {
-		err = s.writable()
-	}
-	if err == nil {
-		err = decodeBody(w, r, &req)
-	}
-	var email string
-	if err == nil {
-		email, err = oneEmail(req.Email)
-	}
-	tok := randomToken()
-	var a *licet.Admin
-	if err == nil {
-		a, err = s.Store.AddAdmin(r.Context(), org, email, tokenHash(tok), s.Clock.Now().Add(72*time.Hour), licet.ActorOperator)
-	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, payload.Invitation{Admin: a, Link: strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
-		Expires: s.Clock.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
-}
-
-func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {
+func (s *Console) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {
 	a := adminOf(r)
 	toks, err := s.Store.AdminTokens(r.Context(), a.ID)
 	if err != nil {
@@ -1015,34 +962,34 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 		Data: map[string]any{"Tokens": toks, "New": newToken}})
 }
 
-func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
+func (s *Console) tokensPage(w http.ResponseWriter, r *http.Request) {
 	p := withNotice(r, &page{})
 	s.renderTokens(w, r, 200, "", p.Flash, p.Error)
 }
 
-func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+func (s *Console) createToken(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 	if err := s.writable(); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	name := ""
-	if parseForm(r) == nil {
+	if web.ParseForm(r) == nil {
 		name = strings.TrimSpace(r.PostForm.Get("name"))
 	}
 	if name == "" || len(name) > 100 || licet.ValidName(name) != nil {
 		s.renderTokens(w, r, 400, "", "", "Give the token a name (at most 100 characters).")
 		return
 	}
-	tok := "lca_" + randomToken()
-	if _, err := s.Store.CreateAdminToken(r.Context(), adminOf(r).ID, adminOf(r).SSOProvider, name, tokenHash(tok)); err != nil {
+	tok := "lca_" + web.RandomToken()
+	if _, err := s.Store.CreateAdminToken(r.Context(), adminOf(r).ID, adminOf(r).SSOProvider, name, web.TokenHash(tok)); err != nil {
 		s.error(w, r, err)
 		return
 	}
 	s.renderTokens(w, r, 200, tok, "", "")
 }
 
-func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+func (s *Console) revokeToken(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err == nil {
 		err = s.writable()
@@ -1058,19 +1005,4 @@ func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.done(w, r, "/admin/tokens", "token-revoked")
-}
-
-func (s *Server) removeAdmin(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
-	if err == nil {
-		err = s.writable()
-	}
-	if err == nil {
-		err = s.Store.RemoveAdmin(r.Context(), org, r.PathValue("email"), actor(r))
-	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
