@@ -126,11 +126,6 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
-	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
-	fs.env("mail-org-hourly", "mail-retention", "audit-retention", "sso-allow-private")
-	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
-	fs.env("patroni", "cache-grace", "db-pgbouncer")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
