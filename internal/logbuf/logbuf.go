@@ -1,4 +1,7 @@
-package cli
+// Package logbuf batches log lines into few writes: one write per request
+// line cost the hot path a system call. Lines reach the output within the
+// flush period, and at once when the buffer fills or the writer closes.
+package logbuf
 
 import (
 	"bufio"
@@ -7,18 +10,18 @@ import (
 	"time"
 )
 
-// bufferedLog batches log lines into few writes: one write per request
-// line cost the hot path a system call. Lines reach the output within
-// flushEvery, and at once when the buffer fills or the server stops.
-type bufferedLog struct {
+// Writer buffers what is written to it for its output; it is safe for
+// concurrent use.
+type Writer struct {
 	mu   sync.Mutex
 	w    *bufio.Writer
 	stop chan struct{}
 	done chan struct{}
 }
 
-func newBufferedLog(out io.Writer, flushEvery time.Duration) *bufferedLog {
-	l := &bufferedLog{w: bufio.NewWriterSize(out, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
+// New starts a writer that flushes to out every flushEvery; Close stops it.
+func New(out io.Writer, flushEvery time.Duration) *Writer {
+	l := &Writer{w: bufio.NewWriterSize(out, 64<<10), stop: make(chan struct{}), done: make(chan struct{})}
 	go func() {
 		defer close(l.done)
 		t := time.NewTicker(flushEvery)
@@ -36,21 +39,21 @@ func newBufferedLog(out io.Writer, flushEvery time.Duration) *bufferedLog {
 	return l
 }
 
-func (l *bufferedLog) Write(p []byte) (int, error) {
+func (l *Writer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
 
 // Flush writes what is buffered.
-func (l *bufferedLog) Flush() {
+func (l *Writer) Flush() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.w.Flush()
 }
 
 // Close flushes and stops the flusher.
-func (l *bufferedLog) Close() {
+func (l *Writer) Close() {
 	close(l.stop)
 	<-l.done
 }
