@@ -398,10 +398,8 @@ type services struct {
 // buildServices makes the services; nothing runs yet.
 func (p *Program) buildServices(ctx context.Context, c serveConfig, logger *slog.Logger, d *data, publicURL string) (*services, error) {
 	store := d.store
-	svc := &licensing.Service{Store: store, Keys: d.ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
-		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)}
-	store.AfterChange = svc.Invalidate
-	store.AfterUserChange = svc.UsersChanged
+	svc := licensing.New(store, licensing.Config{Keys: d.ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
+		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)})
 	off := offline.New(store, d.ring, p.Clock, logger, c.offlineAllowPrivate)
 	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: d.ring, Secrets: d.box, Logger: logger, Clock: p.Clock,
 		ReadOnly: c.readOnly, TokenHash: d.tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
