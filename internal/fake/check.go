@@ -285,7 +285,6 @@ func (f *CheckStore) typesLocked() []licet.LicenseType {
 	return out
 }
 
-
 // CheckUser implements licensing.Store: the user (nil when new) and, when
 // it holds no license and is not disabled, the seats used per type.
 func (f *CheckStore) CheckUser(_ context.Context, orgID, userID string) (*licet.User, map[string]int, error) {
@@ -528,7 +527,6 @@ func (f *CheckStore) evictLocked(orgID string, pools []licet.Pool, now time.Time
 	}
 	return extra
 }
-
 
 // see records a sighting on the user, as the SQL store does.
 func see(u *licet.User, s licet.Sighting, now time.Time) {
