@@ -297,11 +297,16 @@ type SettingsPatch struct {
 	BindURL             *bool `json:"bindUrl,omitempty"`
 }
 
-// VendorOnly reports whether p changes a setting only the operator may:
-// the name, the URL, offline licenses, and the bounds on temporary licenses
-// and admissions.
-func (p *SettingsPatch) VendorOnly() bool {
-	return p.Offline != nil || p.Name != nil || p.URL != nil || p.TemporaryMax != nil || p.TemporaryMaxDays != nil || p.AdmissionsPerMinute != nil
+// ForAdmin is the one rule of what an organization's administrator may
+// change, for the API and the console alike: not the name, the URL,
+// offline licenses, nor the bounds on temporary licenses and admissions,
+// which are the vendor's. It returns the part of p an administrator may
+// apply, and whether p asked for more (the API refuses such a patch; the
+// console's form never offers those fields to an administrator).
+func (p SettingsPatch) ForAdmin() (SettingsPatch, bool) {
+	more := p.Offline != nil || p.Name != nil || p.URL != nil || p.TemporaryMax != nil || p.TemporaryMaxDays != nil || p.AdmissionsPerMinute != nil
+	p.Offline, p.Name, p.URL, p.TemporaryMax, p.TemporaryMaxDays, p.AdmissionsPerMinute = nil, nil, nil, nil, nil, nil
+	return p, more
 }
 
 // CheckView is what the hot path reads to answer a check without writing.

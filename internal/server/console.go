@@ -765,10 +765,10 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	auto, notify := f.Get("autoAssign") == "on", f.Get("notifications") == "on"
 	at := f.Get("assignType")
 	emails := strings.Fields(strings.ReplaceAll(f.Get("emails"), ",", " "))
-	patch := licet.SettingsPatch{AutoAssign: &auto, Notifications: &notify, AssignType: &at, NotificationEmails: &emails}
-	if adminOf(r).IsOperator() {
-		offline := f.Get("offline") == "on"
-		patch.Offline = &offline
+	offline := f.Get("offline") == "on"
+	patch := licet.SettingsPatch{AutoAssign: &auto, Notifications: &notify, AssignType: &at, NotificationEmails: &emails, Offline: &offline}
+	if !adminOf(r).IsOperator() {
+		patch, _ = patch.ForAdmin()
 	}
 	var ok1, ok2, ok3 bool
 	patch.TemporaryDays, ok1 = num("temporaryDays")

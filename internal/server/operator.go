@@ -172,8 +172,10 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.Validate()
 	}
-	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && p.VendorOnly() {
-		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
+	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin {
+		if _, more := p.ForAdmin(); more {
+			err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
+		}
 	}
 	if err == nil {
 		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))

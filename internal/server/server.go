@@ -169,38 +169,42 @@ func (s *Server) Handler() http.Handler {
 	s.mailRoutes(mux)
 	s.consoleRoutes(mux)
 
+	// Who may call each route is said where it is registered: the
+	// operator may call them all; an administrator's API token, only the
+	// routes adminMay lets through, for its own organizations.
 	op := http.NewServeMux()
-	op.HandleFunc("GET /v1/orgs", s.listOrgs)
-	op.HandleFunc("POST /v1/orgs", s.createOrg)
-	op.HandleFunc("GET /v1/orgs/{org}", s.showOrg)
-	op.HandleFunc("PATCH /v1/orgs/{org}", s.updateOrg)
-	op.HandleFunc("GET /v1/orgs/{org}/pools", s.listPools)
-	op.HandleFunc("POST /v1/orgs/{org}/pools", s.addPool)
-	op.HandleFunc("PATCH /v1/orgs/{org}/pools/{pool}", s.updatePool)
-	op.HandleFunc("GET /v1/orgs/{org}/users", s.listUsers)
-	op.HandleFunc("POST /v1/orgs/{org}/users", s.addUser)
-	op.HandleFunc("POST /v1/orgs/{org}/users/batch", s.changeUsers)
-	op.HandleFunc("GET /v1/orgs/{org}/users/{user}", s.showUser)
-	op.HandleFunc("POST /v1/orgs/{org}/users/{user}/{action}", s.changeUser)
-	op.HandleFunc("DELETE /v1/orgs/{org}/users/{user}", s.deleteUser)
-	op.HandleFunc("GET /v1/orgs/{org}/audit", s.listAudit)
-	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
-	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
-	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
-	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
-	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
-	op.HandleFunc("GET /v1/license-types", s.listTypes)
-	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
-	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
-	op.HandleFunc("POST /v1/secrets/rotate", s.rotateSecrets)
-	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
-	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
-	op.HandleFunc("GET /v1/backup", s.backup)
-	op.HandleFunc("GET /v1/mail", s.listMail)
-	op.HandleFunc("POST /v1/privacy/erase", s.eraseAddress)
-	op.HandleFunc("GET /v1/orgs/{org}/users/{user}/export", s.exportUser)
-	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
-	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	vendor, adminMay := s.vendorOnly, s.adminMay
+	op.Handle("GET /v1/orgs", vendor(s.listOrgs))
+	op.Handle("POST /v1/orgs", vendor(s.createOrg))
+	op.Handle("GET /v1/orgs/{org}", adminMay(s.showOrg))
+	op.Handle("PATCH /v1/orgs/{org}", adminMay(s.updateOrg))
+	op.Handle("GET /v1/orgs/{org}/pools", adminMay(s.listPools))
+	op.Handle("POST /v1/orgs/{org}/pools", vendor(s.addPool))
+	op.Handle("PATCH /v1/orgs/{org}/pools/{pool}", vendor(s.updatePool))
+	op.Handle("GET /v1/orgs/{org}/users", adminMay(s.listUsers))
+	op.Handle("POST /v1/orgs/{org}/users", adminMay(s.addUser))
+	op.Handle("POST /v1/orgs/{org}/users/batch", adminMay(s.changeUsers))
+	op.Handle("GET /v1/orgs/{org}/users/{user}", adminMay(s.showUser))
+	op.Handle("POST /v1/orgs/{org}/users/{user}/{action}", adminMay(s.changeUser))
+	op.Handle("DELETE /v1/orgs/{org}/users/{user}", adminMay(s.deleteUser))
+	op.Handle("GET /v1/orgs/{org}/users/{user}/export", adminMay(s.exportUser))
+	op.Handle("GET /v1/orgs/{org}/audit", adminMay(s.listAudit))
+	op.Handle("GET /v1/orgs/{org}/offline", adminMay(s.showOffline))
+	op.Handle("PUT /v1/orgs/{org}/offline", adminMay(s.setOffline))
+	op.Handle("POST /v1/orgs/{org}/offline/issue", adminMay(s.issueOffline))
+	op.Handle("POST /v1/orgs/{org}/offline/test", adminMay(s.testOffline))
+	op.Handle("GET /v1/orgs/{org}/offline/license", adminMay(s.downloadOffline))
+	op.Handle("POST /v1/orgs/{org}/admins", vendor(s.addAdmin))
+	op.Handle("DELETE /v1/orgs/{org}/admins/{email}", vendor(s.removeAdmin))
+	op.Handle("GET /v1/license-types", vendor(s.listTypes))
+	op.Handle("PUT /v1/license-types/{name}", vendor(s.putType))
+	op.Handle("POST /v1/keys/rotate", vendor(s.rotateKeys))
+	op.Handle("POST /v1/secrets/rotate", vendor(s.rotateSecrets))
+	op.Handle("POST /v1/keys/{kid}/retire", vendor(s.retireKey))
+	op.Handle("POST /v1/keys/{kid}/revoke", vendor(s.revokeKey))
+	op.Handle("GET /v1/backup", vendor(s.backup))
+	op.Handle("GET /v1/mail", vendor(s.listMail))
+	op.Handle("POST /v1/privacy/erase", vendor(s.eraseAddress))
 	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/", "/v1/secrets/"} {
 		mux.Handle(p, s.operator(op))
@@ -267,8 +271,8 @@ func parseForm(r *http.Request) error {
 }
 
 // operator admits requests bearing the operator token, and requests
-// bearing an administrator's API token (lca_…) to the organization calls
-// of the organizations that administrator administers.
+// bearing an administrator's API token (lca_…), which each route then
+// holds to its organizations (adminMay, vendorOnly).
 func (s *Server) operator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -280,10 +284,6 @@ func (s *Server) operator(next http.Handler) http.Handler {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="licet"`)
 					err = licet.Errorf(licet.EUNAUTHORIZED, "a valid operator or administrator token is required")
 				}
-				s.error(w, r, err)
-				return
-			}
-			if err := adminMayCall(r, a); err != nil {
 				s.error(w, r, err)
 				return
 			}
@@ -325,24 +325,40 @@ func (s *Server) operatorOnly(next http.Handler) http.Handler {
 	})
 }
 
-// adminMayCall scopes an administrator's API token: only the calls on its
-// own organizations, and not the vendor's (selling seats, adding
-// administrators). Another organization is "not found".
-func adminMayCall(r *http.Request, a *licet.Admin) error {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/orgs/")
-	if !ok {
-		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
-	}
-	orgPart, sub, _ := strings.Cut(rest, "/")
-	org, ok := licet.ParseGUID(orgPart)
-	if !ok || !a.Administers(org) {
-		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
-	}
-	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet:
-		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
-	}
-	return nil
+// adminMay lets the operator, and an administrator's API token for an
+// organization it administers, call h; another organization is "not
+// found", whether it exists or not.
+func (s *Server) adminMay(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := r.Context().Value(adminKey).(*licet.Admin); ok && !administers(a, r) {
+			s.error(w, r, licet.Errorf(licet.ENOTFOUND, "organization %q not found", r.PathValue("org")))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// vendorOnly keeps h for the vendor's operator token: an administrator's
+// API token is refused (on another organization's route, as adminMay
+// refuses it).
+func (s *Server) vendorOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := r.Context().Value(adminKey).(*licet.Admin)
+		switch {
+		case !ok:
+			h(w, r)
+		case r.PathValue("org") != "" && !administers(a, r):
+			s.error(w, r, licet.Errorf(licet.ENOTFOUND, "organization %q not found", r.PathValue("org")))
+		default:
+			s.error(w, r, licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token"))
+		}
+	})
+}
+
+// administers reports whether a administers the organization of r's path.
+func administers(a *licet.Admin, r *http.Request) bool {
+	org, ok := licet.ParseGUID(r.PathValue("org"))
+	return ok && a.Administers(org)
 }
 
 // actor names who makes a change: the operator, or an administrator.

@@ -26,10 +26,10 @@ func (s *Server) ssoRoutes(mux, op *http.ServeMux) {
 	s.ssoByIP = newLimiter(rate.Every(2*time.Second), 30)
 	mux.HandleFunc("POST /admin/sso", s.ssoStart)
 	mux.HandleFunc("GET /admin/sso/callback", s.ssoCallback)
-	op.HandleFunc("GET /v1/sso", s.listSSO)
-	op.HandleFunc("GET /v1/sso/{id}", s.showSSO)
-	op.HandleFunc("PUT /v1/sso/{id}", s.putSSO)
-	op.HandleFunc("DELETE /v1/sso/{id}", s.deleteSSO)
+	op.Handle("GET /v1/sso", s.vendorOnly(s.listSSO))
+	op.Handle("GET /v1/sso/{id}", s.vendorOnly(s.showSSO))
+	op.Handle("PUT /v1/sso/{id}", s.vendorOnly(s.putSSO))
+	op.Handle("DELETE /v1/sso/{id}", s.vendorOnly(s.deleteSSO))
 	for _, p := range []string{"/v1/sso", "/v1/sso/"} {
 		mux.Handle(p, s.operator(op))
 	}
