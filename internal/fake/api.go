@@ -231,4 +231,3 @@ func (f *APIStore) SealSecrets(context.Context) (int, error) {
 func (f *APIStore) Snapshot(context.Context, string) error {
 	return licet.Errorf(licet.EUNAVAILABLE, "the fake takes no snapshots")
 }
-
