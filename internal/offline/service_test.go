@@ -151,11 +151,16 @@ func TestChangesSinceTheLastIssue(t *testing.T) {
 type dav struct {
 	mu    sync.Mutex
 	files map[string][]byte
+	fail  bool // answer 500 to everything
 }
 
 func (d *dav) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fail {
+		http.Error(w, "broken", http.StatusInternalServerError)
+		return
+	}
 	switch r.Method {
 	case "PUT":
 		b, _ := io.ReadAll(r.Body)
@@ -188,7 +193,7 @@ func (d *dav) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // With a backend, the license is saved where devices read it, and the
 // backend test passes and is kept; a backend that fails makes the upload
-// fail while the license stays issued.
+// fail, in licet's words only, while the license stays issued.
 func TestUploadAndBackendTest(t *testing.T) {
 	e := newEnv(t)
 	d := &dav{files: map[string][]byte{}}
@@ -213,9 +218,11 @@ func TestUploadAndBackendTest(t *testing.T) {
 	if len(d.files) != 1 || string(d.files["/licet.lic"]) != string(r.Document) {
 		t.Error("the backend test touched the license or left its probe")
 	}
-	srv.Close()
+	d.mu.Lock()
+	d.fail = true
+	d.mu.Unlock()
 	r, err = e.svc.Issue(ctx, orgID, "op")
-	if err != nil || r.UploadStatus != "failed" || !strings.Contains(r.UploadDetail, "the backend cannot be reached") {
+	if err != nil || r.UploadStatus != "failed" || !strings.Contains(r.UploadDetail, "the backend had a server error") || strings.Contains(r.UploadDetail, "broken") {
 		t.Errorf("issue with the backend down: %+v %v", r.OfflineIssue, err)
 	}
 	if h, _ := e.store.OfflineHistory(ctx, orgID, 10); len(h) != 2 || h[0].UploadStatus != "failed" || h[1].UploadStatus != "uploaded" {
