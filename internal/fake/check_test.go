@@ -33,7 +33,11 @@ type listener struct {
 	events []string
 }
 
-func (l *listener) Invalidate() { l.mu.Lock(); l.events = append(l.events, "invalidate"); l.mu.Unlock() }
+func (l *listener) Invalidate() {
+	l.mu.Lock()
+	l.events = append(l.events, "invalidate")
+	l.mu.Unlock()
+}
 func (l *listener) UsersChanged(org string, ids []string) {
 	if len(ids) == 0 {
 		// The SQL store's group commit tells an admission that changed
@@ -177,9 +181,9 @@ func TestCheckStoreAnswersAsTheSQLStore(t *testing.T) {
 	clock.Add(91 * 24 * time.Hour)
 	admit(orgA, 3, "") // user 1 idle longest: reclaimed
 	admit(orgA, 5, "")
-	admit(orgB, 6, "")  // temporary
-	admit(orgB, 7, "")  // the allowance is 1
-	admit(orgB, 6, "")  // still temporary: nothing to do
+	admit(orgB, 6, "") // temporary
+	admit(orgB, 7, "") // the allowance is 1
+	admit(orgB, 6, "") // still temporary: nothing to do
 	admit("00000000-0000-4000-8000-00000000dead", 8, "")
 	for n := 1; n <= 8; n++ {
 		readUser(orgA, n)
