@@ -499,6 +499,20 @@ func (s *Console) usersPage(w http.ResponseWriter, r *http.Request) {
 	s.showUsers(w, r, o, 200, withNotice(r, &page{}))
 }
 
+// usersData is what the Mobile Users page shows: one page of the filtered
+// users, the seats, and the links to the query and the pages around.
+type usersData struct {
+	Users      []*licet.User
+	Total      int
+	Seats      []licet.SeatCount
+	Pools      []licet.Pool
+	Filter     licet.UserFilter
+	Types      []string
+	States     []string
+	Query      template.URL
+	Prev, Next template.URL // "" when there is none
+}
+
 // showUsers renders Mobile Users for the request's filter, with p's message.
 func (s *Console) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Organization, status int, p *page) {
 	f, pg := userFilter(r.URL.Query())
@@ -529,30 +543,30 @@ func (s *Console) showUsers(w http.ResponseWriter, r *http.Request, o *licet.Org
 		q.Set("page", strconv.Itoa(p))
 		return template.URL(q.Encode())
 	}
-	data := map[string]any{"Users": users, "Total": total, "Seats": seats, "Pools": pools, "Filter": f, "Types": s.typesOf(r.Context()),
-		"States": []string{"", "licensed", "temporary", "unlicensed", "disabled"}, "Query": link(0), "Prev": template.URL(""), "Next": template.URL("")}
+	data := &usersData{Users: users, Total: total, Seats: seats, Pools: pools, Filter: f, Types: s.typesOf(r.Context()),
+		States: []string{"", "licensed", "temporary", "unlicensed", "disabled"}, Query: link(0)}
 	cursor := func(name, id string) template.URL {
 		c := url.Values{"q": {f.Search}, "state": {string(f.State)}, "type": {f.Type}, name: {id}}
 		return template.URL(c.Encode())
 	}
 	switch {
 	case f.Sort == "" && len(users) == 0 && f.After != "":
-		data["Prev"] = cursor("before", f.After) // past the end: back to the last page
+		data.Prev = cursor("before", f.After) // past the end: back to the last page
 	case f.Sort == "" && len(users) > 0:
 		// Cursor links: "previous" unless this is the first page, "next"
 		// when a full page may have more behind it.
 		if f.After != "" || f.Before != "" {
-			data["Prev"] = cursor("before", users[0].ID)
+			data.Prev = cursor("before", users[0].ID)
 		}
 		if len(users) == ConsolePage && (f.Before != "" || f.After != "" || total > ConsolePage) {
-			data["Next"] = cursor("after", users[len(users)-1].ID)
+			data.Next = cursor("after", users[len(users)-1].ID)
 		}
 	case f.Sort != "":
 		if pg > 0 {
-			data["Prev"] = link(pg - 1)
+			data.Prev = link(pg - 1)
 		}
 		if (pg+1)*ConsolePage < total {
-			data["Next"] = link(pg + 1)
+			data.Next = link(pg + 1)
 		}
 	}
 	p.Title, p.Tab, p.Admin, p.Org, p.Data = "Mobile Users", "users", adminOf(r), o, data
@@ -931,6 +945,12 @@ func (s *Console) offlineDownload(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// auditData is what the Audit page shows: the events and the filter.
+type auditData struct {
+	Events       []licet.AuditEvent
+	User, Action string
+}
+
 func (s *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 	o, ok := s.orgFor(w, r)
 	if !ok {
@@ -948,7 +968,14 @@ func (s *Console) auditPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, 200, "audit", &page{Title: "Audit", Tab: "audit", Admin: adminOf(r), Org: o,
-		Data: map[string]any{"Events": out, "User": user, "Action": action}})
+		Data: &auditData{Events: out, User: user, Action: action}})
+}
+
+// tokensData is what the API tokens page shows: the tokens, and a new
+// one's secret once, right after it was made.
+type tokensData struct {
+	Tokens []licet.AdminToken
+	New    string
 }
 
 func (s *Console) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {
@@ -959,7 +986,7 @@ func (s *Console) renderTokens(w http.ResponseWriter, r *http.Request, status in
 		return
 	}
 	s.render(w, status, "tokens", &page{Title: "API tokens", Admin: a, Flash: flash, Error: errMsg,
-		Data: map[string]any{"Tokens": toks, "New": newToken}})
+		Data: &tokensData{Tokens: toks, New: newToken}})
 }
 
 func (s *Console) tokensPage(w http.ResponseWriter, r *http.Request) {
