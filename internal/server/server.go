@@ -43,7 +43,8 @@ import (
 type Limits = check.Limits
 
 // Server is licet's HTTP server: its configuration, from which Handler
-// builds the four surfaces.
+// builds the four surfaces. Handler reads it once: set every field
+// (Mail and SSO too) before calling it.
 type Server struct {
 	Service *licensing.Service
 	Offline *offline.Service
