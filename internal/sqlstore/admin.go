@@ -50,6 +50,7 @@ func findAdmin(ctx context.Context, tx *Tx, where string, arg any) (*licet.Admin
 // on first use. Its address "operator" can be no administrator's: those
 // are e-mail addresses.
 func (s *Store) OperatorAdmin(ctx context.Context) (a *licet.Admin, err error) {
+	defer failed(&err, "make the operator console account")
 	err = s.write(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO admins (email, created_at) VALUES (?, ?) ON CONFLICT (email) DO NOTHING`,
 			licet.ActorOperator, ms(s.clock.Now())); err != nil {
@@ -64,6 +65,7 @@ func (s *Store) OperatorAdmin(ctx context.Context) (a *licet.Admin, err error) {
 // AddAdmin makes an address an administrator of an organization (creating
 // the administrator if new) and stores a one-time link to set a password.
 func (s *Store) AddAdmin(ctx context.Context, orgID, email, linkHash string, expires time.Time, actor string) (a *licet.Admin, err error) {
+	defer failed(&err, "add an administrator")
 	email = strings.ToLower(email)
 	err = s.write(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
@@ -97,6 +99,7 @@ func (s *Store) AddAdmin(ctx context.Context, orgID, email, linkHash string, exp
 
 // AdminByLink returns the administrator of an unused, unexpired link.
 func (s *Store) AdminByLink(ctx context.Context, linkHash string) (a *licet.Admin, err error) {
+	defer failed(&err, "find the administrator of a link")
 	err = s.read(ctx, func(tx *Tx) error {
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT admin_id FROM admin_links WHERE token_hash = ? AND used_at = 0 AND expires_at > ?`,
@@ -115,6 +118,7 @@ func (s *Store) AdminByLink(ctx context.Context, linkHash string) (a *licet.Admi
 // SetAdminPassword sets the password of a link's administrator and uses
 // the link up, ending the administrator's other sessions.
 func (s *Store) SetAdminPassword(ctx context.Context, linkHash, passwordHash string) (a *licet.Admin, err error) {
+	defer failed(&err, "set a password by link")
 	err = s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		var id int64
@@ -167,7 +171,8 @@ func setPassword(ctx context.Context, tx *Tx, id int64, hash string, now time.Ti
 }
 
 // ChangeAdminPassword sets a new password for a signed-in administrator.
-func (s *Store) ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) error {
+func (s *Store) ChangeAdminPassword(ctx context.Context, adminID int64, passwordHash string) (err error) {
+	defer failed(&err, "change an administrator password")
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		a, err := setPassword(ctx, tx, adminID, passwordHash, now)
@@ -180,6 +185,7 @@ func (s *Store) ChangeAdminPassword(ctx context.Context, adminID int64, password
 
 // AdminByEmail returns an administrator with its password hash.
 func (s *Store) AdminByEmail(ctx context.Context, email string) (a *licet.Admin, err error) {
+	defer failed(&err, "find an administrator by address")
 	err = s.read(ctx, func(tx *Tx) error {
 		a, err = findAdmin(ctx, tx, "email = ?", strings.ToLower(email))
 		return err
@@ -189,7 +195,8 @@ func (s *Store) AdminByEmail(ctx context.Context, email string) (a *licet.Admin,
 
 // CreateSession stores a browser session, opened through ssoProvider
 // ("" for a password).
-func (s *Store) CreateSession(ctx context.Context, hash string, adminID int64, ssoProvider string, expires time.Time) error {
+func (s *Store) CreateSession(ctx context.Context, hash string, adminID int64, ssoProvider string, expires time.Time) (err error) {
+	defer failed(&err, "create a session")
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE expires_at < ?`, ms(now)); err != nil {
@@ -205,6 +212,7 @@ func (s *Store) CreateSession(ctx context.Context, hash string, adminID int64, s
 // organizations the session reaches: not those a single sign-on provider
 // gave, unless the session was opened through that provider.
 func (s *Store) SessionAdmin(ctx context.Context, hash string) (a *licet.Admin, err error) {
+	defer failed(&err, "find the administrator of a session")
 	err = s.read(ctx, func(tx *Tx) error {
 		var id int64
 		var provider string
@@ -221,7 +229,8 @@ func (s *Store) SessionAdmin(ctx context.Context, hash string) (a *licet.Admin, 
 }
 
 // DeleteSession ends a session.
-func (s *Store) DeleteSession(ctx context.Context, hash string) error {
+func (s *Store) DeleteSession(ctx context.Context, hash string) (err error) {
+	defer failed(&err, "delete a session")
 	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE token_hash = ?`, hash)
 		return err
@@ -248,6 +257,7 @@ func reachable(ctx context.Context, tx *Tx, id int64, ssoProvider string) (*lice
 // session opened through ssoProvider ("" for a password): the token
 // reaches what that session reaches.
 func (s *Store) CreateAdminToken(ctx context.Context, adminID int64, ssoProvider, name, hash string) (t *licet.AdminToken, err error) {
+	defer failed(&err, "create an API token")
 	err = s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		t = &licet.AdminToken{Name: name, CreatedAt: fromMS(ms(now))}
@@ -266,6 +276,7 @@ func (s *Store) CreateAdminToken(ctx context.Context, adminID int64, ssoProvider
 
 // AdminTokens lists an administrator's API tokens.
 func (s *Store) AdminTokens(ctx context.Context, adminID int64) (out []licet.AdminToken, err error) {
+	defer failed(&err, "list API tokens")
 	err = s.read(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id, name, created_at, revoked_at FROM admin_tokens WHERE admin_id = ? ORDER BY id`, adminID)
 		if err != nil {
@@ -287,7 +298,8 @@ func (s *Store) AdminTokens(ctx context.Context, adminID int64) (out []licet.Adm
 }
 
 // RevokeAdminToken ends one of an administrator's tokens.
-func (s *Store) RevokeAdminToken(ctx context.Context, adminID, tokenID int64) error {
+func (s *Store) RevokeAdminToken(ctx context.Context, adminID, tokenID int64) (err error) {
+	defer failed(&err, "revoke an API token")
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		res, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND admin_id = ? AND revoked_at = 0`, ms(now), tokenID, adminID)
@@ -307,6 +319,7 @@ func (s *Store) RevokeAdminToken(ctx context.Context, adminID, tokenID int64) er
 
 // AdminByToken returns the administrator of a live API token.
 func (s *Store) AdminByToken(ctx context.Context, hash string) (a *licet.Admin, err error) {
+	defer failed(&err, "find the administrator of an API token")
 	err = s.read(ctx, func(tx *Tx) error {
 		var id int64
 		var provider string
@@ -324,7 +337,8 @@ func (s *Store) AdminByToken(ctx context.Context, hash string) (a *licet.Admin, 
 
 // RemoveAdmin ends an address's administration of an organization; its
 // sessions, API tokens and links end too when it administers nothing else.
-func (s *Store) RemoveAdmin(ctx context.Context, orgID, email, actor string) error {
+func (s *Store) RemoveAdmin(ctx context.Context, orgID, email, actor string) (err error) {
+	defer failed(&err, "remove an administrator")
 	email = strings.ToLower(email)
 	return s.write(ctx, func(tx *Tx) error {
 		a, err := findAdmin(ctx, tx, "email = ?", email)

@@ -15,6 +15,7 @@ import (
 
 // OrgData reads an organization and its pools; nil when unknown.
 func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organization, ps []licet.Pool, err error) {
+	defer failed(&err, "read an organization for checks")
 	err = s.read(ctx, func(tx *Tx) error {
 		o, err = findOrg(ctx, tx, orgID)
 		if licet.ErrorCode(err) == licet.ENOTFOUND {
@@ -31,15 +32,16 @@ func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organizatio
 
 // CheckUser reads a user for the hot path without a transaction: one
 // statement for a licensed user, a second for the seat counts otherwise.
-func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (*licet.User, map[string]int, error) {
-	u, err := scanUser(s.hot(ctx, hotUser).QueryRowContext(ctx, orgID, userID))
+func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (u *licet.User, counts map[string]int, err error) {
+	defer failed(&err, "read a user for a check")
+	u, err = scanUser(s.hot(ctx, hotUser).QueryRowContext(ctx, orgID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		u, err = nil, nil
 	}
 	if err != nil || (u != nil && (u.State == licet.UserLicensed || u.Disabled)) {
 		return u, nil, s.wrap(err)
 	}
-	used := map[string]int{}
+	counts = map[string]int{}
 	rows, err := s.hot(ctx, hotUsed).QueryContext(ctx, orgID)
 	if err != nil {
 		return nil, nil, s.wrap(err)
@@ -51,14 +53,15 @@ func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (*licet.Use
 		if err := rows.Scan(&t, &n); err != nil {
 			return nil, nil, s.wrap(err)
 		}
-		used[t] = n
+		counts[t] = n
 	}
-	return u, used, s.wrap(rows.Err())
+	return u, counts, s.wrap(rows.Err())
 }
 
 // ChangeSeq returns the number of committed changes to organizations,
 // pools and license types: what a cache of them must watch.
 func (s *Store) ChangeSeq(ctx context.Context) (n int64, err error) {
+	defer failed(&err, "read the change counter")
 	err = s.r.QueryRowContext(ctx, `SELECT seq FROM changes WHERE id = 1`).Scan(&n)
 	return n, s.wrap(err)
 }
@@ -139,7 +142,8 @@ func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*li
 // against every other change, so two checks cannot both take the last seat.
 // Where the dialect says so, admissions that arrive together share one
 // transaction and one durable commit.
-func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decision, error) {
+func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
+	defer failed(&err, "admit a check")
 	if _, err := s.idKey(ctx); err != nil { // outside any transaction: it may write the secret once
 		return nil, err
 	}
@@ -293,7 +297,8 @@ func see(u *licet.User, s licet.Sighting, now time.Time) {
 
 // RecordSightings writes a batch of sightings in one transaction. A
 // sighting of a user deleted meanwhile is dropped.
-func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) error {
+func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) (err error) {
+	defer failed(&err, "record sightings")
 	if len(batch) == 0 {
 		return nil
 	}
@@ -334,6 +339,8 @@ var hotSQL = [hotCount]string{
 type hotStmts struct {
 	mu    sync.Mutex // held only while preparing
 	stmts [hotCount]atomic.Pointer[sql.Stmt]
+	sql   [hotCount]string // hotSQL rebound for the dialect, once
+
 }
 
 // hot returns the prepared statement i, preparing it on first use; if
@@ -344,14 +351,14 @@ func (s *Store) hot(ctx context.Context, i int) preparedQuery {
 		return st
 	}
 	if s.d.NoPrepare {
-		return unprepared{s.r, s.d.rebind(hotSQL[i])}
+		return unprepared{s.r, s.hotStmts.sql[i]}
 	}
 	s.hotStmts.mu.Lock()
 	defer s.hotStmts.mu.Unlock()
 	if st := s.hotStmts.stmts[i].Load(); st != nil {
 		return st
 	}
-	q := s.d.rebind(hotSQL[i])
+	q := s.hotStmts.sql[i]
 	st, err := s.r.PrepareContext(ctx, q)
 	if err != nil {
 		return unprepared{s.r, q}
@@ -423,7 +430,8 @@ func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, user
 }
 
 // UserSeqs returns every organization's user change counter.
-func (s *Store) UserSeqs(ctx context.Context) (map[string]int64, error) {
+func (s *Store) UserSeqs(ctx context.Context) (seqs map[string]int64, err error) {
+	defer failed(&err, "read the user change counters")
 	rows, err := s.r.QueryContext(ctx, `SELECT id, user_seq FROM organizations`)
 	if err != nil {
 		return nil, s.wrap(err)
@@ -445,6 +453,7 @@ func (s *Store) UserSeqs(ctx context.Context) (map[string]int64, error) {
 // false when that history has been pruned, and the caller must forget all
 // of the organization's users instead.
 func (s *Store) UserChangesSince(ctx context.Context, orgID string, seq int64) (ids []string, complete bool, err error) {
+	defer failed(&err, "list user changes")
 	err = s.read(ctx, func(tx *Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_changes WHERE org_id = ? AND seq = ?`, orgID, seq+1).Scan(&n); err != nil || n == 0 {
@@ -470,6 +479,7 @@ func (s *Store) UserChangesSince(ctx context.Context, orgID string, seq int64) (
 
 // PruneUserChanges forgets user changes recorded before a time.
 func (s *Store) PruneUserChanges(ctx context.Context, before time.Time) (n int64, err error) {
+	defer failed(&err, "prune user changes")
 	err = s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM user_changes WHERE at < ?`, ms(before))
 		if err == nil {

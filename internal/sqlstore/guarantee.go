@@ -77,6 +77,7 @@ func (s *Store) temporaryStanding(ctx context.Context, tx *Tx, orgID, userID str
 // TemporaryStanding is temporaryStanding for the read path: it fills the
 // view of a check that may be granted a temporary license.
 func (s *Store) TemporaryStanding(ctx context.Context, orgID, userID string, now time.Time) (holders int, had bool, err error) {
+	defer failed(&err, "read temporary license standing")
 	if !s.readOnly {
 		if _, err := s.idKey(ctx); err != nil {
 			return 0, false, err
@@ -134,6 +135,7 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 // on; at most one an hour per organization,
 // across processes (the organization's row lock orders them).
 func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.ActivityReport, now time.Time) (sent bool, err error) {
+	defer failed(&err, "queue an activity alert")
 	err = s.write(ctx, func(tx *Tx) error {
 		org, err := lockOrg(ctx, tx, orgID)
 		if err != nil {

@@ -184,6 +184,7 @@ func column(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error
 // NotificationRecipients lists where each of an organization's addresses
 // stands: the Settings page marks those pending, declined or unsubscribed.
 func (s *Store) NotificationRecipients(ctx context.Context, orgID string) (out []licet.Recipient, err error) {
+	defer failed(&err, "list notification recipients")
 	err = s.read(ctx, func(tx *Tx) error {
 		org, err := findOrg(ctx, tx, orgID)
 		if err != nil {
@@ -281,6 +282,7 @@ func scanMail(r scanner) (*licet.Mail, error) {
 // An organization over its hourly cap has its mails put off until the
 // oldest of its last hour's mails is an hour old.
 func (s *Store) ClaimMail(ctx context.Context, n int, hold time.Duration, perOrgHour int) (out []*licet.Mail, err error) {
+	defer failed(&err, "claim mail")
 	err = s.write(ctx, func(tx *Tx) error {
 		out = nil
 		now := s.clock.Now()
@@ -389,7 +391,8 @@ func wanted(org *licet.Organization, rs []licet.Recipient, m *licet.Mail) bool {
 }
 
 // MailSent marks a mail delivered.
-func (s *Store) MailSent(ctx context.Context, id int64) error {
+func (s *Store) MailSent(ctx context.Context, id int64) (err error) {
+	defer failed(&err, "mark a mail sent")
 	return s.write(ctx, func(tx *Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '', claimed_until = 0
 			WHERE id = ?`, ms(s.clock.Now()), id)
@@ -399,7 +402,8 @@ func (s *Store) MailSent(ctx context.Context, id int64) error {
 
 // MailFailed records a failed attempt: due again at retryAt, or given up
 // for good when retryAt is zero.
-func (s *Store) MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error {
+func (s *Store) MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) (err error) {
+	defer failed(&err, "record a failed mail")
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
@@ -416,6 +420,7 @@ func (s *Store) MailFailed(ctx context.Context, id int64, reason string, retryAt
 
 // Mails lists the outbox, newest first ("" for every status).
 func (s *Store) Mails(ctx context.Context, status string, limit int) (out []*licet.Mail, err error) {
+	defer failed(&err, "list mails")
 	err = s.read(ctx, func(tx *Tx) error {
 		q, args := `SELECT `+mailCols+` FROM outbox`, []any{}
 		if status != "" {
@@ -441,6 +446,7 @@ func (s *Store) Mails(ctx context.Context, status string, limit int) (out []*lic
 
 // MailByID returns one mail.
 func (s *Store) MailByID(ctx context.Context, id int64) (m *licet.Mail, err error) {
+	defer failed(&err, "fetch a mail")
 	err = s.read(ctx, func(tx *Tx) error {
 		m, err = scanMail(tx.QueryRowContext(ctx, `SELECT `+mailCols+` FROM outbox WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -455,6 +461,7 @@ func (s *Store) MailByID(ctx context.Context, id int64) (m *licet.Mail, err erro
 // address (typed in by an administrator, or as an administrator), and
 // where it stands with each.
 func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.Subscription, err error) {
+	defer failed(&err, "list subscriptions")
 	address = strings.ToLower(address)
 	err = s.read(ctx, func(tx *Tx) error {
 		out = nil
@@ -505,7 +512,8 @@ func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.
 // organization's notifications; audited with the address as actor. For an
 // address waiting for its owner's consent, subscribing confirms and
 // unsubscribing declines.
-func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error {
+func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subscribed bool) (err error) {
+	defer failed(&err, "change a subscription")
 	address = strings.ToLower(address)
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
@@ -543,10 +551,10 @@ func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subs
 // Secret returns a random 32-byte secret kept in the database under name,
 // making it on first use, so every process (and a backup) shares it. It is
 // kept sealed (see Sealer): the database alone does not give it away.
-func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
+func (s *Store) Secret(ctx context.Context, name string) (v []byte, err error) {
+	defer failed(&err, "read a secret")
 	key := "secret:" + name
-	var v []byte
-	err := s.read(ctx, func(tx *Tx) error {
+	err = s.read(ctx, func(tx *Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
 		if errors.Is(err, sql.ErrNoRows) {
 			v = nil
@@ -583,7 +591,8 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 }
 
 // MailCounts counts the outbox by status.
-func (s *Store) MailCounts(ctx context.Context) (map[string]int, error) {
+func (s *Store) MailCounts(ctx context.Context) (used map[string]int, err error) {
+	defer failed(&err, "count mails")
 	out := map[string]int{}
 	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
 	if err != nil {

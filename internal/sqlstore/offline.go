@@ -14,6 +14,7 @@ import (
 
 // OfflineConfig returns where an organization's offline license goes.
 func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.OfflineConfig, err error) {
+	defer failed(&err, "read the offline configuration")
 	err = s.read(ctx, func(tx *Tx) error {
 		c = &licet.OfflineConfig{}
 		var test string
@@ -48,7 +49,8 @@ func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.Offli
 // SetOfflineConfig changes where an organization's offline license goes;
 // the credential changes only with setAuth. The audit log says whether a
 // credential was set, never what it is.
-func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.OfflineConfig, setAuth bool, actor string) error {
+func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.OfflineConfig, setAuth bool, actor string) (err error) {
+	defer failed(&err, "change the offline configuration")
 	return s.write(ctx, func(tx *Tx) error {
 		if _, err := lockOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -89,6 +91,7 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 // have them, from every user who holds a license (assigned by hand or
 // automatically), and keeps it.
 func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build licet.OfflineBuilder) (is *licet.OfflineIssue, err error) {
+	defer failed(&err, "issue an offline license")
 	err = s.write(ctx, func(tx *Tx) error {
 		org, err := lockOrg(ctx, tx, orgID)
 		if err != nil {
@@ -140,7 +143,8 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 }
 
 // RecordOfflineUpload records how saving a document to the backend went.
-func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error {
+func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) (err error) {
+	defer failed(&err, "record an offline upload")
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		at := int64(0)
@@ -156,7 +160,8 @@ func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial in
 }
 
 // RecordOfflineTest keeps the report of the newest backend test.
-func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.OfflineTest) error {
+func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.OfflineTest) (err error) {
+	defer failed(&err, "record an offline backend test")
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
@@ -185,6 +190,7 @@ func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.Off
 // OfflineHolders reads who holds a license and who is disabled, with only
 // the columns the comparison needs.
 func (s *Store) OfflineHolders(ctx context.Context, orgID string) (licensed map[string]string, disabled map[string]bool, err error) {
+	defer failed(&err, "read offline license holders")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -216,6 +222,7 @@ func (s *Store) OfflineHolders(ctx context.Context, orgID string) (licensed map[
 // OfflineAutoOrgs lists the organizations whose offline license is
 // updated automatically.
 func (s *Store) OfflineAutoOrgs(ctx context.Context) (out []string, err error) {
+	defer failed(&err, "list organizations with automatic offline licenses")
 	err = s.read(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM organizations WHERE offline AND offline_auto_allowed AND offline_auto_update ORDER BY id`)
 		if err != nil {
@@ -252,6 +259,7 @@ func scanIssue(r scanner, doc *[]byte) (*licet.OfflineIssue, error) {
 
 // OfflineHistory lists an organization's issued offline licenses, newest first.
 func (s *Store) OfflineHistory(ctx context.Context, orgID string, limit int) (out []licet.OfflineIssue, err error) {
+	defer failed(&err, "list offline licenses")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -275,6 +283,7 @@ func (s *Store) OfflineHistory(ctx context.Context, orgID string, limit int) (ou
 
 // OfflineDocument returns the newest offline license of an organization.
 func (s *Store) OfflineDocument(ctx context.Context, orgID string) (is *licet.OfflineIssue, err error) {
+	defer failed(&err, "fetch the offline license")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err

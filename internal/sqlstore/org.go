@@ -53,7 +53,8 @@ func queryOrg(ctx context.Context, tx *Tx, id, suffix string) (*licet.Organizati
 }
 
 // CreateOrganization stores a new organization.
-func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, actor string) error {
+func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, actor string) (err error) {
+	defer failed(&err, "create an organization")
 	if err := o.CheckSettings(); err != nil {
 		return err
 	}
@@ -81,6 +82,7 @@ func (s *Store) CreateOrganization(ctx context.Context, o *licet.Organization, a
 
 // Organization returns one organization.
 func (s *Store) Organization(ctx context.Context, id string) (o *licet.Organization, err error) {
+	defer failed(&err, "fetch an organization")
 	err = s.read(ctx, func(tx *Tx) error {
 		o, err = findOrg(ctx, tx, id)
 		return err
@@ -89,9 +91,9 @@ func (s *Store) Organization(ctx context.Context, id string) (o *licet.Organizat
 }
 
 // Organizations returns every organization by name.
-func (s *Store) Organizations(ctx context.Context) ([]*licet.Organization, error) {
-	var out []*licet.Organization
-	err := s.read(ctx, func(tx *Tx) error {
+func (s *Store) Organizations(ctx context.Context) (out []*licet.Organization, err error) {
+	defer failed(&err, "list organizations")
+	err = s.read(ctx, func(tx *Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT `+orgCols+` FROM organizations ORDER BY name, id`)
 		if err != nil {
 			return err
@@ -111,6 +113,7 @@ func (s *Store) Organizations(ctx context.Context) ([]*licet.Organization, error
 
 // UpdateOrganization applies a settings patch and audits what changed.
 func (s *Store) UpdateOrganization(ctx context.Context, id string, p licet.SettingsPatch, actor string) (o *licet.Organization, err error) {
+	defer failed(&err, "update an organization")
 	err = s.writeChange(ctx, func(tx *Tx) error {
 		if o, err = lockOrg(ctx, tx, id); err != nil {
 			return err

@@ -12,7 +12,8 @@ import (
 
 // AddPool sells seats to an organization. An unknown license type is created
 // without inclusions.
-func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error {
+func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) (err error) {
+	defer failed(&err, "add a pool")
 	return s.writeChange(ctx, func(tx *Tx) error {
 		if _, err := lockOrg(ctx, tx, p.OrgID); err != nil {
 			return err
@@ -35,6 +36,7 @@ func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error 
 
 // Pools lists an organization's pools, oldest first.
 func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err error) {
+	defer failed(&err, "list pools")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -87,6 +89,7 @@ func used(ctx context.Context, tx *Tx, orgID string) (map[string]int, error) {
 // SeatCounts returns, per license type the organization has or had, the
 // seats of its active pools, how many are used, and how many are free.
 func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatCount, err error) {
+	defer failed(&err, "count seats")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -106,7 +109,8 @@ func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatC
 }
 
 // PutLicenseType creates or changes a license type.
-func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) error {
+func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) (err error) {
+	defer failed(&err, "store a license type")
 	return s.writeChange(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, includes, created_at) VALUES (?, ?, ?)
@@ -125,6 +129,7 @@ func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor s
 
 // LicenseTypes lists every license type by name.
 func (s *Store) LicenseTypes(ctx context.Context) (out []licet.LicenseType, err error) {
+	defer failed(&err, "list license types")
 	err = s.read(ctx, func(tx *Tx) error {
 		out, err = licenseTypes(ctx, tx)
 		return err
@@ -158,6 +163,7 @@ func licenseTypes(ctx context.Context, tx *Tx) ([]licet.LicenseType, error) {
 // UpdatePool changes a pool's seats or end. Users already licensed keep
 // their seats when seats shrink below use; new assignments wait for room.
 func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c licet.PoolChange, actor string) (p *licet.Pool, err error) {
+	defer failed(&err, "update a pool")
 	err = s.writeChange(ctx, func(tx *Tx) error {
 		if _, err := lockOrg(ctx, tx, orgID); err != nil {
 			return err

@@ -22,6 +22,7 @@ const ActorErased = "erased"
 // replaces it in the audit log, in one transaction. Administrator
 // accounts stay (licet admin remove ends them); the answer names them.
 func (s *Store) EraseAddress(ctx context.Context, address string) (e *licet.Erasure, err error) {
+	defer failed(&err, "erase an address")
 	address = strings.ToLower(strings.TrimSpace(address))
 	err = s.writeChange(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
@@ -133,6 +134,7 @@ func scrubAuditDetails(ctx context.Context, tx *Tx, address string) (int64, erro
 
 // PruneMail deletes mails sent or given up before t.
 func (s *Store) PruneMail(ctx context.Context, before time.Time) (n int64, err error) {
+	defer failed(&err, "prune mail")
 	err = s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (status = 'sent' AND sent_at < ?) OR (status = 'failed' AND due_at < ?)`, ms(before), ms(before))
 		if err != nil {
@@ -146,6 +148,7 @@ func (s *Store) PruneMail(ctx context.Context, before time.Time) (n int64, err e
 
 // PruneAudit deletes audit entries older than t.
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (n int64, err error) {
+	defer failed(&err, "prune the audit log")
 	err = s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, ms(before))
 		if err != nil {
@@ -161,6 +164,7 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (n int64, err 
 // with its last sighting, the audit entries about it, the notification
 // mails that name it and the offline licenses that hold it.
 func (s *Store) UserRecord(ctx context.Context, orgID, userID string) (rec *licet.UserRecord, err error) {
+	defer failed(&err, "gather a user record")
 	if _, err := s.idKey(ctx); err != nil {
 		return nil, err
 	}

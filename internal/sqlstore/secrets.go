@@ -78,6 +78,7 @@ var sealedKinds = []struct {
 // sealed with a key other than the active one, in one transaction, and
 // records which key seals them (its ID, never the key).
 func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
+	defer failed(&err, "seal secrets")
 	if s.Sealer == nil {
 		return 0, errors.New("store: no key to seal secrets with")
 	}

@@ -12,7 +12,8 @@ import (
 // PutSSOProvider registers or replaces a provider. An update without a
 // sealed secret keeps the stored one. A domain already registered to
 // another provider is a conflict: an address belongs to one provider.
-func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor string) error {
+func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor string) (err error) {
+	defer failed(&err, "store a single sign-on provider")
 	return s.write(ctx, func(tx *Tx) error {
 		now := s.clock.Now()
 		old, err := findSSOProvider(ctx, tx, p.ID)
@@ -117,6 +118,7 @@ func findSSOProvider(ctx context.Context, tx *Tx, id string) (*licet.SSOProvider
 
 // SSOProvider returns one provider with its sealed secret.
 func (s *Store) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvider, err error) {
+	defer failed(&err, "fetch a single sign-on provider")
 	err = s.read(ctx, func(tx *Tx) error {
 		p, err = findSSOProvider(ctx, tx, id)
 		return err
@@ -126,6 +128,7 @@ func (s *Store) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvide
 
 // SSOProviders lists the providers by ID.
 func (s *Store) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err error) {
+	defer failed(&err, "list single sign-on providers")
 	err = s.read(ctx, func(tx *Tx) error {
 		ids, err := column(ctx, tx, `SELECT id FROM sso_providers ORDER BY id`)
 		if err != nil {
@@ -146,6 +149,7 @@ func (s *Store) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err
 
 // SSOProviderByDomain finds the provider of an e-mail domain.
 func (s *Store) SSOProviderByDomain(ctx context.Context, domain string) (p *licet.SSOProvider, err error) {
+	defer failed(&err, "find the single sign-on provider of a domain")
 	err = s.read(ctx, func(tx *Tx) error {
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT provider_id FROM sso_domains WHERE domain = ?`, strings.ToLower(domain)).Scan(&id)
@@ -161,7 +165,8 @@ func (s *Store) SSOProviderByDomain(ctx context.Context, domain string) (p *lice
 }
 
 // DeleteSSOProvider removes a provider and the administrators it made.
-func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) error {
+func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) (err error) {
+	defer failed(&err, "delete a single sign-on provider")
 	return s.write(ctx, func(tx *Tx) error {
 		p, err := findSSOProvider(ctx, tx, id)
 		if err != nil {
@@ -184,6 +189,7 @@ func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) error {
 
 // SSORequired reports whether any of orgs requires single sign-on.
 func (s *Store) SSORequired(ctx context.Context, orgs []string) (req bool, err error) {
+	defer failed(&err, "read whether single sign-on is required")
 	err = s.read(ctx, func(tx *Tx) error {
 		for _, o := range orgs {
 			var one int
@@ -202,7 +208,8 @@ func (s *Store) SSORequired(ctx context.Context, orgs []string) (req bool, err e
 }
 
 // PutSSOLogin stores a sign-in under way, clearing those that expired.
-func (s *Store) PutSSOLogin(ctx context.Context, l *licet.SSOLogin) error {
+func (s *Store) PutSSOLogin(ctx context.Context, l *licet.SSOLogin) (err error) {
+	defer failed(&err, "store a single sign-on login")
 	return s.write(ctx, func(tx *Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sso_logins WHERE expires_at < ?`, ms(s.clock.Now())); err != nil {
 			return err
@@ -216,6 +223,7 @@ func (s *Store) PutSSOLogin(ctx context.Context, l *licet.SSOLogin) error {
 // TakeSSOLogin returns a live sign-in once: it is deleted as it is read,
 // so a state (and its nonce) cannot be replayed.
 func (s *Store) TakeSSOLogin(ctx context.Context, stateHash string) (l *licet.SSOLogin, err error) {
+	defer failed(&err, "take a single sign-on login")
 	err = s.write(ctx, func(tx *Tx) error {
 		l = &licet.SSOLogin{StateHash: stateHash}
 		var exp int64
@@ -235,6 +243,7 @@ func (s *Store) TakeSSOLogin(ctx context.Context, stateHash string) (l *licet.SS
 // SSOSignIn provisions or deprovisions a verified identity (see the
 // interface) and audits the outcome in each organization of the provider.
 func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOIdentity, outcome licet.SSOOutcome, why string) (a *licet.Admin, err error) {
+	defer failed(&err, "record a single sign-on")
 	allowed := outcome == licet.SSOAllow
 	email := strings.ToLower(id.Email)
 	err = s.write(ctx, func(tx *Tx) error {

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -91,6 +92,7 @@ type Store struct {
 	// (a cluster under Patroni); Ping fails while it is not.
 	Leader func() bool
 
+	bound    rebound
 	hotStmts hotStmts
 	stmts    stmtCache
 	group    *groupCommit
@@ -106,6 +108,10 @@ func New(w, r *sql.DB, d *Dialect, clock licet.Clock, readOnly bool) *Store {
 		clock = licet.SystemClock{}
 	}
 	s := &Store{w: w, r: r, d: d, clock: clock, readOnly: readOnly}
+	s.bound.d = d
+	for i, q := range hotSQL {
+		s.hotStmts.sql[i] = d.rebind(q)
+	}
 	if d.GroupCommit && !readOnly {
 		s.group = newGroupCommit(s)
 	}
@@ -128,7 +134,8 @@ func (s *Store) Close() error {
 }
 
 // Ping reports whether the database answers.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Store) Ping(ctx context.Context) (err error) {
+	defer failed(&err, "reach the database")
 	if s.Leader != nil && !s.Leader() {
 		return licet.Errorf(licet.EUNAVAILABLE, "no database node is the leader now")
 	}
@@ -141,7 +148,49 @@ func (s *Store) Ping(ctx context.Context) error {
 type Tx struct {
 	*sql.Tx
 	d     *Dialect
+	bound *rebound   // nil: rebind every query (migrations)
 	cache *stmtCache // nil: every statement unprepared
+}
+
+// rebound keeps each query rebound for a dialect with numbered
+// placeholders, so that a query is rewritten once, not on every call.
+// authelia rebinds its queries once when it opens the database; licet's
+// are written where they run, so the first run of each rebinds it. The
+// hot path's statements are rebound when the store is made (hotStmts).
+type rebound struct {
+	d *Dialect
+	m sync.Map // "?" query -> the dialect's
+	n atomic.Int64
+}
+
+// maxRebound bounds the queries kept: a few are built with a variable
+// number of placeholders (a batch of user changes, a list of types).
+const maxRebound = 2048
+
+// query returns q as the dialect wants it.
+func (r *rebound) query(q string) string {
+	if !r.d.Numbered {
+		return q
+	}
+	if v, ok := r.m.Load(q); ok {
+		return v.(string)
+	}
+	b := r.d.rebind(q)
+	if r.n.Load() < maxRebound {
+		if _, loaded := r.m.LoadOrStore(q, b); !loaded {
+			r.n.Add(1)
+		}
+	}
+	return b
+}
+
+// query rebinds q, once per store where the transaction has a store's
+// rebound queries.
+func (tx *Tx) query(q string) string {
+	if tx.bound == nil {
+		return tx.d.rebind(q)
+	}
+	return tx.bound.query(q)
 }
 
 func (d *Dialect) rebind(q string) string {
@@ -162,7 +211,7 @@ func (d *Dialect) rebind(q string) string {
 }
 
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	q = tx.d.rebind(q)
+	q = tx.query(q)
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
@@ -170,7 +219,7 @@ func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Resul
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	q = tx.d.rebind(q)
+	q = tx.query(q)
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
@@ -187,7 +236,7 @@ func (tx *Tx) stmt(q string) *sql.Stmt {
 }
 
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
-	q = tx.d.rebind(q)
+	q = tx.query(q)
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
@@ -195,7 +244,7 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 }
 
 func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
-	return tx.Tx.PrepareContext(ctx, tx.d.rebind(q))
+	return tx.Tx.PrepareContext(ctx, tx.query(q))
 }
 
 // write runs fn in a write transaction.
@@ -237,7 +286,7 @@ func (s *Store) inTx(ctx context.Context, db *sql.DB, o *sql.TxOptions, fn func(
 		return s.wrap(err)
 	}
 	defer t.Rollback()
-	if err := fn(&Tx{Tx: t, d: s.d}); err != nil {
+	if err := fn(&Tx{Tx: t, d: s.d, bound: &s.bound}); err != nil {
 		return s.wrap(err)
 	}
 	return s.wrap(t.Commit())
@@ -256,13 +305,23 @@ func (s *Store) inCheckedTx(ctx context.Context, db *sql.DB, fn func(*Tx) error)
 		return s.wrap(err)
 	}
 	defer t.Rollback()
-	if err := fn(&Tx{Tx: t, d: s.d}); err != nil {
+	if err := fn(&Tx{Tx: t, d: s.d, bound: &s.bound}); err != nil {
 		return s.wrap(err)
 	}
 	if err := t.Commit(); err != nil {
 		return s.wrap(err)
 	}
 	return s.wrap(s.d.CheckCommit(conn))
+}
+
+// failed names, in *err, the public method it left ("store: unable to
+// admit a check: …"), so that a logged internal error says where it came
+// from. The error keeps its code and the message users see: licet.ErrorCode
+// and licet.ErrorMessage read through the wrapping.
+func failed(err *error, what string) {
+	if *err != nil {
+		*err = fmt.Errorf("store: unable to %s: %w", what, *err)
+	}
 }
 
 // wrap turns errors a caller can act on into coded errors.
@@ -390,6 +449,7 @@ func audit(ctx context.Context, tx *Tx, at time.Time, orgID, actor, action, user
 
 // OperatorTokenHash returns the stored hash of the operator token, nil if none.
 func (s *Store) OperatorTokenHash(ctx context.Context) (h []byte, err error) {
+	defer failed(&err, "read the operator token")
 	err = s.read(ctx, func(tx *Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'operator_token_sha256'`).Scan(&h)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -404,6 +464,7 @@ func (s *Store) OperatorTokenHash(ctx context.Context) (h []byte, err error) {
 // stored already (another process may have started first); it reports
 // whether it stored this one.
 func (s *Store) SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error) {
+	defer failed(&err, "store the operator token")
 	err = s.write(ctx, func(tx *Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES ('operator_token_sha256', ?) ON CONFLICT (key) DO NOTHING`, hash)
 		if err != nil {
@@ -419,7 +480,8 @@ func (s *Store) SetOperatorTokenHash(ctx context.Context, hash []byte) (stored b
 }
 
 // Snapshot writes a consistent copy of the database to a new file.
-func (s *Store) Snapshot(ctx context.Context, path string) error {
+func (s *Store) Snapshot(ctx context.Context, path string) (err error) {
+	defer failed(&err, "take a snapshot")
 	if s.d.Snapshot == nil {
 		return licet.Errorf(licet.ECONFLICT, "%s has no snapshots here; use its own replication and backups", s.d.Name)
 	}
@@ -427,11 +489,12 @@ func (s *Store) Snapshot(ctx context.Context, path string) error {
 }
 
 // Lag reports how far this read-only copy is behind the primary.
-func (s *Store) Lag(ctx context.Context) (time.Duration, bool, error) {
+func (s *Store) Lag(ctx context.Context) (lag time.Duration, known bool, err error) {
+	defer failed(&err, "read the replication lag")
 	if s.d.Lag == nil || !s.readOnly {
 		return 0, false, nil
 	}
-	lag, known, err := s.d.Lag(ctx, s.r, s.clock.Now())
+	lag, known, err = s.d.Lag(ctx, s.r, s.clock.Now())
 	return lag, known, s.wrap(err)
 }
 

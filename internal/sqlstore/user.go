@@ -56,6 +56,7 @@ func saveUser(ctx context.Context, tx *Tx, u *licet.User) error {
 
 // User returns one user of an organization.
 func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, err error) {
+	defer failed(&err, "fetch a user")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -70,6 +71,7 @@ func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, 
 
 // Users lists an organization's users by ID, with the number that match f.
 func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (out []*licet.User, total int, err error) {
+	defer failed(&err, "list users")
 	err = s.read(ctx, func(tx *Tx) error {
 		if _, err := findOrg(ctx, tx, orgID); err != nil {
 			return err
@@ -137,7 +139,8 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 }
 
 // ChangeUser does what an operator or administrator asks to a user.
-func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (*licet.User, error) {
+func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (u *licet.User, err error) {
+	defer failed(&err, "change a user")
 	us, err := s.ChangeUsers(ctx, orgID, []string{userID}, action, licenseType, actor)
 	if err != nil || len(us) == 0 {
 		return nil, err
@@ -150,6 +153,7 @@ func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action lic
 // the seats the earlier users of the batch take. Deleted users are not
 // returned.
 func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string, action licet.UserAction, licenseType, actor string) (out []*licet.User, err error) {
+	defer failed(&err, "change users")
 	if action == licet.ActionDelete && !s.readOnly {
 		if _, err := s.idKey(ctx); err != nil { // outside the transaction: it may write the secret once
 			return nil, err
@@ -285,6 +289,7 @@ func release(u *licet.User) {
 
 // Audit returns an organization's audit events, newest first ("" for all).
 func (s *Store) Audit(ctx context.Context, orgID string, f licet.AuditFilter) (out []licet.AuditEvent, err error) {
+	defer failed(&err, "read the audit log")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
