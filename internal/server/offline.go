@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // OfflineView is an organization's offline license settings, what an
@@ -35,7 +35,7 @@ func (s *Server) offlineState(ctx context.Context, org string, history int) (*Of
 	}
 	v.DeviceLocation = v.Location
 	if v.DeviceLocation == "" {
-		v.DeviceLocation = client.OfflineLocation(o.URL)
+		v.DeviceLocation = protocol.OfflineLocation(o.URL)
 	}
 	if v.Changes, err = s.Offline.Changes(ctx, org); err != nil {
 		return nil, err

@@ -26,13 +26,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/protocol"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -359,15 +359,15 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 // KeysAnswer is GET /v1/keys: the keys as PEM (for OpenSSL and scripts),
 // the revoked keys, and the signed key set devices verify.
 type KeysAnswer struct {
-	Keys    []keys.Public          `json:"keys"`
-	Revoked []client.RevokedKey    `json:"revoked"`
-	KeySet  *client.KeySetEnvelope `json:"keySet"`
+	Keys    []keys.Public            `json:"keys"`
+	Revoked []protocol.RevokedKey    `json:"revoked"`
+	KeySet  *protocol.KeySetEnvelope `json:"keySet"`
 }
 
 func (s *Server) keysAnswer() KeysAnswer {
 	a := KeysAnswer{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
 	if a.Revoked == nil {
-		a.Revoked = []client.RevokedKey{}
+		a.Revoked = []protocol.RevokedKey{}
 	}
 	return a
 }
