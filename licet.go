@@ -297,11 +297,16 @@ type SettingsPatch struct {
 	BindURL             *bool `json:"bindUrl,omitempty"`
 }
 
-// VendorOnly reports whether p changes a setting only the operator may:
-// the name, the URL, offline licenses, and the bounds on temporary licenses
-// and admissions.
-func (p *SettingsPatch) VendorOnly() bool {
-	return p.Offline != nil || p.Name != nil || p.URL != nil || p.TemporaryMax != nil || p.TemporaryMaxDays != nil || p.AdmissionsPerMinute != nil
+// ForAdmin is the one rule of what an organization's administrator may
+// change, for the API and the console alike: not the name, the URL,
+// offline licenses, nor the bounds on temporary licenses and admissions,
+// which are the vendor's. It returns the part of p an administrator may
+// apply, and whether p asked for more (the API refuses such a patch; the
+// console's form never offers those fields to an administrator).
+func (p SettingsPatch) ForAdmin() (SettingsPatch, bool) {
+	more := p.Offline != nil || p.Name != nil || p.URL != nil || p.TemporaryMax != nil || p.TemporaryMaxDays != nil || p.AdmissionsPerMinute != nil
+	p.Offline, p.Name, p.URL, p.TemporaryMax, p.TemporaryMaxDays, p.AdmissionsPerMinute = nil, nil, nil, nil, nil, nil
+	return p, more
 }
 
 // CheckView is what the hot path reads to answer a check without writing.
@@ -341,6 +346,10 @@ type Store interface {
 	PruneUserChanges(ctx context.Context, before time.Time) (int64, error)
 	Admit(ctx context.Context, req AdmitRequest) (*Decision, error)
 	RecordSightings(ctx context.Context, s []Sighting) error
+	// Listen tells l of every change committed through this Store, after
+	// the commit, so that this process's caches drop it at once (other
+	// processes watch ChangeSeq and UserSeqs).
+	Listen(l ChangeListener)
 
 	// Operator and administrator work.
 	CreateOrganization(ctx context.Context, org *Organization, actor string) error
@@ -379,6 +388,14 @@ type Store interface {
 	SetOperatorTokenHash(ctx context.Context, hash []byte) (stored bool, err error)
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// ChangeListener hears of the changes a Store committed.
+type ChangeListener interface {
+	// Invalidate: organizations, pools or license types changed.
+	Invalidate()
+	// UsersChanged: these users of orgID changed.
+	UsersChanged(orgID string, userIDs []string)
 }
 
 // Sealer encrypts the secrets a Store keeps (backend credentials, the

@@ -44,7 +44,13 @@ func Write(path string, r io.Reader, size int64) error {
 	// it, a power cut seconds later could bring back the old file while
 	// what was done next (a database sealed with a new secrets key, leases
 	// signed with a new signing key) was committed.
-	d, err := os.Open(filepath.Dir(path))
+	return syncDir(filepath.Dir(path))
+}
+
+// syncDir syncs a folder's entries to disk (a variable so tests can see
+// when it is called).
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
 	if err != nil {
 		return err
 	}

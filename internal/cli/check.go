@@ -53,7 +53,6 @@ func (p *Program) checkDevice(ctx context.Context, args []string) error {
 	asJSON := fs.Bool("json", false, "print the outcome as JSON")
 	at := fs.String("at", "", "the device's clock reads this time, RFC 3339 (default now)")
 	maxLease := fs.Duration("max-lease", protocol.DefaultLeaseLength, "the longest lease believed: the server's --lease-duration")
-	fs.env("server", "backup", "store", "store-key-file")
 	if err := fs.parse(args); err != nil {
 		return err
 	}

@@ -160,12 +160,11 @@ func (e usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
-// flagSet makes a command's flag set. envNames lists the flags that may
-// also come from LICET_<NAME> environment variables.
+// flagSet makes a command's flag set. Every flag may also come from the
+// environment, as LICET_<NAME> (--token-file: LICET_TOKEN_FILE).
 type flagSet struct {
 	*flag.FlagSet
 	p           *Program
-	envNames    []string
 	applyingEnv bool
 }
 
@@ -197,8 +196,11 @@ func (p *Program) flags(name string) *flagSet {
 	return &flagSet{FlagSet: fs, p: p}
 }
 
-// env marks flags that also read LICET_<NAME>.
-func (f *flagSet) env(names ...string) { f.envNames = append(f.envNames, names...) }
+// envName is the environment variable of a flag: LICET_ and its name in
+// capitals, dashes as underscores.
+func envName(flagName string) string {
+	return "LICET_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
 
 // parse applies the environment, then the arguments, which win.
 func (f *flagSet) parse(args []string) error {
@@ -207,9 +209,7 @@ func (f *flagSet) parse(args []string) error {
 	}
 	if err := f.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			f.SetOutput(f.p.Stdout)
-			fmt.Fprintf(f.p.Stdout, "usage of %s:\n", f.Name())
-			f.PrintDefaults()
+			f.printHelp(f.p.Stdout)
 			return err
 		}
 		return usagef("%v", err)
@@ -220,18 +220,45 @@ func (f *flagSet) parse(args []string) error {
 	return nil
 }
 
-// applyEnv sets the flags that have a LICET_<NAME> variable.
+// applyEnv sets every flag whose LICET_<NAME> variable is set.
 func (f *flagSet) applyEnv() error {
 	f.applyingEnv = true
 	defer func() { f.applyingEnv = false }()
-	for _, n := range f.envNames {
-		if v := f.p.Getenv("LICET_" + strings.ToUpper(strings.ReplaceAll(n, "-", "_"))); v != "" {
-			if err := f.Set(n, v); err != nil {
-				return usagef("LICET_%s: %v", strings.ToUpper(strings.ReplaceAll(n, "-", "_")), err)
+	var err error
+	f.VisitAll(func(fl *flag.Flag) {
+		name := envName(fl.Name)
+		if v := f.p.Getenv(name); v != "" && err == nil {
+			if serr := f.Set(fl.Name, v); serr != nil {
+				err = usagef("%s: %v", name, serr)
 			}
 		}
-	}
-	return nil
+	})
+	return err
+}
+
+// printHelp lists the flags as flag.PrintDefaults does, each with the
+// environment variable it also reads.
+func (f *flagSet) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "usage of %s:\n", f.Name())
+	f.VisitAll(func(fl *flag.Flag) {
+		typ, usage := flag.UnquoteUsage(fl)
+		if typ == "value" { // trackedString
+			typ = "string"
+		}
+		line := "  --" + fl.Name
+		if typ != "" {
+			line += " " + typ
+		}
+		fmt.Fprintf(w, "%s  (env %s)\n    \t%s", line, envName(fl.Name), strings.ReplaceAll(usage, "\n", "\n    \t"))
+		switch {
+		case fl.DefValue == "" || fl.DefValue == "0" || fl.DefValue == "false" || fl.DefValue == "0s":
+		case typ == "string":
+			fmt.Fprintf(w, " (default %q)", fl.DefValue)
+		default:
+			fmt.Fprintf(w, " (default %v)", fl.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
 }
 
 // set reports whether a flag was given on the command line.

@@ -34,7 +34,6 @@ func (f *flagSet) operator() *operatorFlags {
 	f.StringVar(&o.server, "server", "http://127.0.0.1:8080", "the licet server's URL")
 	f.Var(o.tokenFlag, "token", "operator token (prefer LICET_TOKEN or --token-file: a command line is visible to every local user)")
 	f.StringVar(&o.tokenFile, "token-file", "./licet-data/operator-token", "file holding the operator token")
-	f.env("server", "token", "token-file")
 	return o
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/internal/server"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/protocol"
 )
 
@@ -134,7 +134,7 @@ func (p *Program) offlineShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var v server.OfflineView
+	var v payload.OfflineView
 	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/offline", nil, &v); err != nil {
 		return err
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/internal/server"
+	"github.com/licet/licet/internal/payload"
 )
 
 // orgDetail is the server's answer for one organization.
@@ -702,7 +702,7 @@ func (p *Program) secretsRotate(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var out server.SecretsRotation
+	var out payload.SecretsRotation
 	if err := a.do(ctx, "POST", "/v1/secrets/rotate", nil, &out); err != nil {
 		return err
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/licet/licet/internal/atomicfile"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/logbuf"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
@@ -34,6 +35,7 @@ import (
 	"github.com/licet/licet/internal/sqlite"
 	"github.com/licet/licet/internal/sqlstore"
 	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/internal/tlsreload"
 	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
@@ -126,11 +128,6 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
-	fs.env("database-file", "smtp-url-file", "metrics-listen", "backup-url", "primary-url")
-	fs.env("listen", "data", "database", "read-only", "smtp-url", "mail-from", "public-url", "lease-duration", "flush-interval", "log-format", "log-level", "db-max-conns", "db-statement-timeout", "max-lag", "backup-lease", "debug-listen", "lease-reuse", "rate-org", "rate-device", "tls-cert", "tls-key", "mail-first-retry", "mail-max-backoff", "mail-max-attempts", "offline-allow-private", "offline-auto-interval")
-	fs.env("mail-org-hourly", "mail-retention", "audit-retention", "sso-allow-private")
-	fs.env("rate-admissions", "rate-new-ip", "alert-refusals")
-	fs.env("patroni", "cache-grace", "db-pgbouncer")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -226,7 +223,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 			return usagef("--%s %q: a server's URL has no user, password, query or fragment", u.name, u.v)
 		}
 	}
-	out := newBufferedLog(p.Stderr, 100*time.Millisecond)
+	out := logbuf.New(p.Stderr, 100*time.Millisecond)
 	defer out.Close()
 	logger, err := p.logger(out, c.logFormat, c.logLevel)
 	if err != nil {
@@ -292,6 +289,8 @@ func sqlitePath(c serveConfig) string {
 	}
 }
 
+// runServer opens the data, builds the services on it and serves them
+// until ctx ends.
 func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
 	// Listen first: a taken or bad address fails before anything is created.
 	ln, err := net.Listen("tcp", c.listen)
@@ -306,36 +305,69 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		}
 		defer metricsLn.Close()
 	}
-	if !c.readOnly {
-		if err := os.MkdirAll(c.data, 0o700); err != nil {
-			return fmt.Errorf("data folder: %w", err)
-		}
-	}
-	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
-		return err
-	}
-	store, err := p.openStore(ctx, c, logger)
+	d, err := p.openData(ctx, c, logger)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer d.store.Close()
+	publicURL := c.publicURL
+	if publicURL == "" && c.tlsCert != "" {
+		publicURL = "https://" + ln.Addr().String()
+	} else if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	s, err := p.buildServices(ctx, c, logger, d, publicURL)
+	if err != nil {
+		return err
+	}
+	return p.serveHTTP(ctx, c, logger, ln, metricsLn, s)
+}
+
+// data is what a server opens in its data folder and database.
+type data struct {
+	store     *sqlstore.Store
+	ring      *keys.Ring
+	box       *secrets.Box
+	tokenHash []byte // the operator token's
+}
+
+// openData checks the data folder, opens the database, the signing keys
+// and the secrets key, and makes the operator token on a first start.
+func (p *Program) openData(ctx context.Context, c serveConfig, logger *slog.Logger) (_ *data, err error) {
+	if !c.readOnly {
+		if err := os.MkdirAll(c.data, 0o700); err != nil {
+			return nil, fmt.Errorf("data folder: %w", err)
+		}
+	}
+	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+		return nil, err
+	}
+	store, err := p.openStore(ctx, c, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			store.Close()
+		}
+	}()
 	ring, err := keys.Open(filepath.Join(c.data, "keys"), !c.readOnly)
 	if err != nil && c.readOnly {
-		return fmt.Errorf("signing keys: %w (a read-only server signs with the primary's keys: copy the primary's keys folder into its data folder)", err)
+		return nil, fmt.Errorf("signing keys: %w (a read-only server signs with the primary's keys: copy the primary's keys folder into its data folder)", err)
 	} else if err != nil {
-		return fmt.Errorf("signing keys: %w", err)
+		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	// The secrets the database keeps are sealed with <data>/secrets.key,
 	// made on the first start; a database from before is sealed now.
 	box, err := secrets.Open(filepath.Join(c.data, "secrets.key"), !c.readOnly)
 	if err != nil {
-		return fmt.Errorf("secrets key: %w", err)
+		return nil, fmt.Errorf("secrets key: %w", err)
 	}
 	store.Sealer = box
 	if !c.readOnly {
 		n, err := store.SealSecrets(ctx)
 		if err != nil {
-			return fmt.Errorf("secrets: %s", licet.ErrorMessage(err))
+			return nil, fmt.Errorf("secrets: %s", licet.ErrorMessage(err))
 		}
 		if n > 0 {
 			logger.Info("secrets sealed", "count", n, "file", box.Path())
@@ -343,27 +375,34 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 	}
 	tokenHash, err := operatorToken(ctx, store, c, logger)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if wildcard(c.listen) && c.publicURL == "" {
 		if err := offlineNeedsPublicURL(ctx, store, c.listen); err != nil {
-			return err
+			return nil, err
 		}
 	}
+	return &data{store: store, ring: ring, box: box, tokenHash: tokenHash}, nil
+}
 
-	publicURL := c.publicURL
-	if publicURL == "" && c.tlsCert != "" {
-		publicURL = "https://" + ln.Addr().String()
-	} else if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
-	}
-	svc := &licensing.Service{Store: store, Keys: ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
-		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)}
-	store.AfterChange = svc.Invalidate
-	store.AfterUserChange = svc.UsersChanged
-	off := offline.New(store, ring, p.Clock, logger, c.offlineAllowPrivate)
-	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: ring, Secrets: box, Logger: logger, Clock: p.Clock,
-		ReadOnly: c.readOnly, TokenHash: tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
+// services are what a server runs on its data: the licensing service, the
+// offline licenses, mail, and the HTTP server in front of them.
+type services struct {
+	d         *data
+	publicURL string
+	svc       *licensing.Service
+	off       *offline.Service
+	srv       *server.Server
+}
+
+// buildServices makes the services; nothing runs yet.
+func (p *Program) buildServices(ctx context.Context, c serveConfig, logger *slog.Logger, d *data, publicURL string) (*services, error) {
+	store := d.store
+	svc := licensing.New(store, licensing.Config{Keys: d.ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
+		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)})
+	off := offline.New(store, d.ring, p.Clock, logger, c.offlineAllowPrivate)
+	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: d.ring, Secrets: d.box, Logger: logger, Clock: p.Clock,
+		ReadOnly: c.readOnly, TokenHash: d.tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
 		BackupURL: strings.TrimRight(c.backupURL, "/"), PrimaryURL: strings.TrimRight(c.primaryURL, "/"),
 		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10,
 			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
@@ -373,10 +412,33 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		// proxy, and no private destination unless the vendor allows it.
 		hc := offline.NewHTTPClient(c.ssoAllowPrivate)
 		hc.Timeout = 10 * time.Second
-		srv.SSO = sso.New(store, box.At(sqlstore.SSOSecretPlace), p.Clock, hc)
+		srv.SSO = sso.New(store, d.box.At(sqlstore.SSOSecretPlace), p.Clock, hc)
 	}
+	if c.smtpURL != "" {
+		sender, err := mail.NewSMTP(c.smtpURL)
+		if err != nil {
+			return nil, usagef("%v", err)
+		}
+		secret, err := store.Secret(ctx, "mail-links")
+		if err != nil {
+			return nil, fmt.Errorf("mail link secret: %v", licet.ErrorMessage(err))
+		}
+		host := "licet"
+		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
+			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
+			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts, PerOrgHour: c.mailOrgHourly}
+	}
+	return &services{d: d, publicURL: publicURL, svc: svc, off: off, srv: srv}, nil
+}
+
+// serveHTTP runs the background work and serves until ctx ends, then
+// shuts down: the last sightings are written before it returns.
+func (p *Program) serveHTTP(ctx context.Context, c serveConfig, logger *slog.Logger, ln, metricsLn net.Listener, s *services) error {
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           s.srv.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -384,10 +446,9 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-
 	if metricsLn != nil {
 		mmux := http.NewServeMux()
-		mmux.Handle("GET /metrics", srv.MetricsHandler())
+		mmux.Handle("GET /metrics", s.srv.MetricsHandler())
 		go (&http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}).Serve(metricsLn)
 		logger.Info("metrics serving", "addr", metricsLn.Addr().String())
 	}
@@ -404,59 +465,29 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		go (&http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}).Serve(dl)
 		logger.Info("pprof serving", "addr", dl.Addr().String())
 	}
-	if c.smtpURL != "" {
-		sender, err := mail.NewSMTP(c.smtpURL)
-		if err != nil {
-			return usagef("%v", err)
-		}
-		secret, err := store.Secret(ctx, "mail-links")
-		if err != nil {
-			return fmt.Errorf("mail link secret: %v", licet.ErrorMessage(err))
-		}
-		host := "licet"
-		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
-			host = u.Hostname()
-		}
-		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
-			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
-			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts, PerOrgHour: c.mailOrgHourly}
-	}
 
-	flushCtx, stopFlush := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { svc.Run(flushCtx) })
-	if !c.readOnly {
-		auto := offline.NewAuto(off)
-		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })
-	}
-	if srv.Mail != nil && !c.readOnly {
-		wg.Go(func() { srv.Mail.Run(flushCtx) })
-	}
-	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
-		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
-		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
-	}
+	stopBackground := p.runBackground(ctx, c, logger, s)
 
 	role := licet.RolePrimary
 	if c.readOnly {
 		role = licet.RoleBackup
 	}
-	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", publicURL, "key", ring.Active().ID)
+	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", s.publicURL, "key", s.d.ring.Active().ID)
 	if p.OnListen != nil {
 		p.OnListen(ln.Addr().String())
 	}
-	var certs *certReloader
+	var certs *tlsreload.Reloader
 	if c.tlsCert != "" {
-		certs, err = newCertReloader(c.tlsCert, c.tlsKey, logger)
+		var err error
+		certs, err = tlsreload.New(c.tlsCert, c.tlsKey, logger)
 		if err != nil {
-			stopFlush()
-			wg.Wait()
+			stopBackground()
 			return err
 		}
 		stopWatch := make(chan struct{})
 		defer close(stopWatch)
-		go certs.watch(stopWatch)
-		hs.TLSConfig = certs.config()
+		go certs.Watch(stopWatch)
+		hs.TLSConfig = certs.Config()
 	}
 	stopHUP := make(chan struct{})
 	defer close(stopHUP)
@@ -469,6 +500,7 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 			errc <- hs.Serve(ln)
 		}
 	}()
+	var err error
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
@@ -477,13 +509,54 @@ func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Log
 		err = hs.Shutdown(sctx)
 		cancel()
 	}
-	stopFlush()
-	wg.Wait() // the last sightings are written before the store closes
+	stopBackground() // the last sightings are written before the store closes
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	logger.Info("stopped")
 	return err
+}
+
+// runBackground starts the work beside serving: writing sightings,
+// automatic offline Updates, sending mail, pruning. stop ends it and waits.
+func (p *Program) runBackground(ctx context.Context, c serveConfig, logger *slog.Logger, s *services) (stop func()) {
+	store := s.d.store
+	flushCtx, stopFlush := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.svc.Run(flushCtx) })
+	if !c.readOnly {
+		auto := offline.NewAuto(s.off)
+		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })
+	}
+	if s.srv.Mail != nil && !c.readOnly {
+		wg.Go(func() { s.srv.Mail.Run(flushCtx) })
+	}
+	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
+		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
+	}
+	return func() {
+		stopFlush()
+		wg.Wait()
+	}
+}
+
+// reloadOnHUP reloads what can be reloaded on each SIGHUP until stop
+// closes: the TLS pair (certs is nil without TLS). It logs every SIGHUP,
+// so an operator's "systemctl reload" is seen to have been received.
+func reloadOnHUP(hup <-chan os.Signal, stop <-chan struct{}, certs *tlsreload.Reloader, logger *slog.Logger) {
+	for {
+		select {
+		case <-stop:
+			return
+		case <-hup:
+			if certs == nil {
+				logger.Info("SIGHUP received: nothing to reload (no --tls-cert); still serving")
+				continue
+			}
+			certs.Reload("SIGHUP")
+		}
+	}
 }
 
 // operatorToken makes the operator token on a first start: a random secret

@@ -30,7 +30,7 @@ import (
 // poll is answered from what the cache holds, for up to staleGrace: no
 // change can commit while no database accepts writes.
 type cache struct {
-	store  licet.Store
+	store  Store
 	logger *slog.Logger
 	// every is the poll interval; maxAge bounds how stale an answer may be.
 	every, maxAge time.Duration
@@ -62,7 +62,7 @@ type orgEntry struct {
 	pools []licet.Pool
 }
 
-func newCache(store licet.Store, logger *slog.Logger) *cache {
+func newCache(store Store, logger *slog.Logger) *cache {
 	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, staleGrace: 2 * time.Minute, orgs: map[string]orgEntry{},
 		userSeq: map[string]int64{}, epoch: map[string]uint64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000}
 }

@@ -15,11 +15,14 @@ func service(b testing.TB, reuse time.Duration) *Service {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &Service{Keys: ring, Clock: licet.SystemClock{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		LeaseLength: 7 * 24 * time.Hour, LeaseReuse: reuse, ServerURL: "https://licet.example.com"}
-	s.init()
-	return s
+	return New(noStore{}, Config{Keys: ring, Clock: licet.SystemClock{}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		LeaseLength: 7 * 24 * time.Hour, LeaseReuse: reuse, ServerURL: "https://licet.example.com"})
 }
+
+// noStore is a store signing never reads.
+type noStore struct{ Store }
+
+func (noStore) Listen(licet.ChangeListener) {}
 
 var req = &licet.CheckRequest{OrganizationID: "4F767AFF-B33F-437C-A7CB-00249948C82B", UserID: "661BAC34-1128-40B1-9653-00B9F54158CD",
 	DeviceID: "45d780e4f18354949676f743b0h11633951652bc"}
@@ -71,7 +74,7 @@ func TestLeaseReuse(t *testing.T) {
 	if a := sign(req, now.Add(time.Minute), "Premium"); string(a.Lease) == string(first.Lease) {
 		t.Error("a changed license type reused the old lease")
 	}
-	if _, err := s.Keys.Rotate(); err != nil {
+	if _, err := s.cfg.Keys.Rotate(); err != nil {
 		t.Fatal(err)
 	}
 	if a := sign(req, now.Add(time.Minute), "Standard"); a.KeyID == first.KeyID {

@@ -116,9 +116,24 @@ func (s *SMTP) Send(ctx context.Context, m *gomail.Msg) error {
 	return s.client.DialAndSendWithContext(ctx, m)
 }
 
+// Store is what the dispatcher reads and writes: the outbox, and what a
+// mail shows. licet.Store satisfies it; so does fake.MailStore.
+type Store interface {
+	// ClaimMail takes up to n due mails that are still wanted for hold;
+	// see licet.MailStore.
+	ClaimMail(ctx context.Context, n int, hold time.Duration, perOrgHour int) ([]*licet.Mail, error)
+	MailSent(ctx context.Context, id int64) error
+	MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error // zero retryAt: give up
+	Organization(ctx context.Context, id string) (*licet.Organization, error)
+	SeatCounts(ctx context.Context, orgID string) ([]licet.SeatCount, error)
+	Subscriptions(ctx context.Context, address string) ([]licet.Subscription, error)
+}
+
+var _ Store = licet.Store(nil)
+
 // Dispatcher sends the outbox.
 type Dispatcher struct {
-	Store  licet.Store
+	Store  Store
 	Sender Sender
 	Links  *Links
 	From   string

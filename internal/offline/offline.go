@@ -23,9 +23,27 @@ import (
 	"github.com/licet/licet/protocol"
 )
 
+// Store is what the service reads and writes: the organization, its
+// pools and licensed users, and the issued offline licenses. licet.Store
+// satisfies it; so does fake.OfflineStore.
+type Store interface {
+	Organization(ctx context.Context, id string) (*licet.Organization, error)
+	Pools(ctx context.Context, orgID string) ([]licet.Pool, error)
+	OfflineConfig(ctx context.Context, orgID string) (*licet.OfflineConfig, error)
+	IssueOffline(ctx context.Context, orgID, actor string, build licet.OfflineBuilder) (*licet.OfflineIssue, error)
+	RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error
+	RecordOfflineTest(ctx context.Context, orgID string, t licet.OfflineTest) error
+	OfflineHolders(ctx context.Context, orgID string) (licensed map[string]string, disabled map[string]bool, err error)
+	OfflineAutoOrgs(ctx context.Context) ([]string, error)
+	OfflineHistory(ctx context.Context, orgID string, limit int) ([]licet.OfflineIssue, error)
+	OfflineDocument(ctx context.Context, orgID string) (*licet.OfflineIssue, error)
+}
+
+var _ Store = licet.Store(nil)
+
 // Service issues and uploads offline licenses.
 type Service struct {
-	Store  licet.Store
+	Store  Store
 	Keys   *keys.Ring
 	Clock  licet.Clock
 	Logger *slog.Logger
@@ -37,7 +55,7 @@ type Service struct {
 }
 
 // New makes the service with its backend client.
-func New(store licet.Store, ring *keys.Ring, clock licet.Clock, logger *slog.Logger, allowPrivate bool) *Service {
+func New(store Store, ring *keys.Ring, clock licet.Clock, logger *slog.Logger, allowPrivate bool) *Service {
 	return &Service{Store: store, Keys: ring, Clock: clock, Logger: logger, HTTP: NewHTTPClient(allowPrivate), AllowPrivate: allowPrivate}
 }
 

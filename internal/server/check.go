@@ -16,6 +16,7 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/payload"
 )
 
 type format int
@@ -56,7 +57,7 @@ func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
 		if httpStatus == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", unavailableRetry)
 		}
-		writeCheckError(w, f, httpStatus, errorBody{Code: code, Message: licet.ErrorMessage(err)})
+		writeCheckError(w, f, httpStatus, payload.ErrorDetail{Code: code, Message: licet.ErrorMessage(err)})
 	}
 	s.checks.WithLabelValues(string(status)).Inc()
 	s.latency.Observe(time.Since(start).Seconds())
@@ -99,7 +100,7 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 		if lag >= 0 {
 			msg = fmt.Sprintf("this backup server's data is %s behind the primary, more than its bound of %s; it confirms no license until it catches up", lag.Truncate(time.Second), s.MaxLag)
 		}
-		writeCheckError(w, f, http.StatusServiceUnavailable, errorBody{Code: licet.EUNAVAILABLE, Message: msg})
+		writeCheckError(w, f, http.StatusServiceUnavailable, payload.ErrorDetail{Code: licet.EUNAVAILABLE, Message: msg})
 		return f, "stale", nil
 	}
 	// Every device is held to its own rate; devices that hold no license
@@ -166,15 +167,15 @@ var (
 	contentXML  = []string{"application/xml; charset=utf-8"}
 )
 
-func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body errorBody) {
+func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body payload.ErrorDetail) {
 	if f == formatJSON {
-		writeJSON(w, httpStatus, map[string]errorBody{"error": body})
+		writeJSON(w, httpStatus, payload.Error{Error: body})
 		return
 	}
 	writeCheck(w, f, httpStatus, struct {
 		XMLName xml.Name `xml:"Error"`
-		errorBody
-	}{errorBody: body})
+		payload.ErrorDetail
+	}{ErrorDetail: body})
 }
 
 func writeCheck(w http.ResponseWriter, f format, status int, v any) {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
@@ -764,10 +765,10 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) {
 	auto, notify := f.Get("autoAssign") == "on", f.Get("notifications") == "on"
 	at := f.Get("assignType")
 	emails := strings.Fields(strings.ReplaceAll(f.Get("emails"), ",", " "))
-	patch := licet.SettingsPatch{AutoAssign: &auto, Notifications: &notify, AssignType: &at, NotificationEmails: &emails}
-	if adminOf(r).IsOperator() {
-		offline := f.Get("offline") == "on"
-		patch.Offline = &offline
+	offline := f.Get("offline") == "on"
+	patch := licet.SettingsPatch{AutoAssign: &auto, Notifications: &notify, AssignType: &at, NotificationEmails: &emails, Offline: &offline}
+	if !adminOf(r).IsOperator() {
+		patch, _ = patch.ForAdmin()
 	}
 	var ok1, ok2, ok3 bool
 	patch.TemporaryDays, ok1 = num("temporaryDays")
@@ -811,7 +812,7 @@ func (s *Server) offlinePage(w http.ResponseWriter, r *http.Request) {
 
 // offlinePageData is what the Offline page shows.
 type offlinePageData struct {
-	*OfflineView
+	*payload.OfflineView
 	// Differ: licet saves where devices do not read, so only the backend
 	// test can tell whether both name the same file.
 	Differ bool
@@ -856,7 +857,7 @@ func (s *Server) offlineBackend(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	backend, location := strings.TrimSpace(f.Get("backendUrl")), strings.TrimSpace(f.Get("location"))
 	auto := f.Get("autoUpdate") == "on"
-	req := OfflineRequest{BackendURL: &backend, Location: &location, Username: strings.TrimSpace(f.Get("username")),
+	req := payload.Offline{BackendURL: &backend, Location: &location, Username: strings.TrimSpace(f.Get("username")),
 		Password: f.Get("password"), ClearCredentials: f.Get("clearCredentials") == "on"}
 	vendor := adminOf(r).IsOperator()
 	cfg, err := s.Store.OfflineConfig(r.Context(), o.ID)
@@ -978,9 +979,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 // three days) to set the password; asked again, it gives a new link and
 // the earlier ones stop working (a reset).
 func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Email string `json:"email"`
-	}
+	var req payload.Email
 	org, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -1001,8 +1000,8 @@ func (s *Server) addAdmin(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"admin": a, "link": strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
-		"expires": s.Clock.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
+	writeJSON(w, http.StatusCreated, payload.Invitation{Admin: a, Link: strings.TrimRight(s.PublicURL, "/") + "/admin/invite/" + tok,
+		Expires: s.Clock.Now().Add(72 * time.Hour).UTC().Format(time.RFC3339)})
 }
 
 func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, newToken, flash, errMsg string) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/payload"
 )
 
 var subscriptionsPage = template.Must(template.New("subs").Parse(`<!DOCTYPE html>
@@ -199,5 +200,5 @@ func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
 	if mails == nil {
 		mails = []*licet.Mail{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mails": mails})
+	writeJSON(w, http.StatusOK, payload.MailList{Mails: mails})
 }

@@ -9,27 +9,16 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/protocol"
 )
 
-// OfflineView is an organization's offline license settings, what an
-// Update would change, and the issued documents.
-type OfflineView struct {
-	Enabled bool `json:"enabled"`
-	*licet.OfflineConfig
-	// DeviceLocation is where devices read the file: Location, or the
-	// default beside the organization's URL.
-	DeviceLocation string                `json:"deviceLocation"`
-	Changes        *licet.OfflineChanges `json:"changes"`
-	History        []licet.OfflineIssue  `json:"history"`
-}
-
-func (s *Server) offlineState(ctx context.Context, org string, history int) (*OfflineView, error) {
+func (s *Server) offlineState(ctx context.Context, org string, history int) (*payload.OfflineView, error) {
 	o, err := s.Store.Organization(ctx, org)
 	if err != nil {
 		return nil, err
 	}
-	v := &OfflineView{Enabled: o.Settings.Offline}
+	v := &payload.OfflineView{Enabled: o.Settings.Offline}
 	if v.OfflineConfig, err = s.Store.OfflineConfig(ctx, org); err != nil {
 		return nil, err
 	}
@@ -51,7 +40,7 @@ func (s *Server) offlineState(ctx context.Context, org string, history int) (*Of
 
 func (s *Server) showOffline(w http.ResponseWriter, r *http.Request) {
 	org, err := guidParam(r, "org")
-	var v *OfflineView
+	var v *payload.OfflineView
 	if err == nil {
 		v, err = s.offlineState(r.Context(), org, 50)
 	}
@@ -62,26 +51,11 @@ func (s *Server) showOffline(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// OfflineRequest changes an organization's offline settings; nil fields
-// stay. Credentials are write-only: give Username and Password, or
-// BearerToken, or ClearCredentials; none of them keeps what is stored.
-type OfflineRequest struct {
-	BackendURL       *string `json:"backendUrl"`
-	Username         string  `json:"username"`
-	Password         string  `json:"password"`
-	BearerToken      string  `json:"bearerToken"`
-	ClearCredentials bool    `json:"clearCredentials"`
-	ValidDays        *int    `json:"validDays"`
-	Location         *string `json:"location"`
-	AutoAllowed      *bool   `json:"autoUpdateAllowed"`
-	AutoUpdate       *bool   `json:"autoUpdate"`
-}
-
 // setOffline configures the backend. Administrators set the backend of
 // their organizations once the vendor switched offline licenses on; the
 // validity and whether automatic Update is allowed stay the vendor's.
 func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
-	var req OfflineRequest
+	var req payload.Offline
 	org, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -102,7 +76,7 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 
 // configureOffline validates and applies req; vendor says whether the
 // vendor's operator asks.
-func (s *Server) configureOffline(ctx context.Context, org string, req OfflineRequest, vendor bool, actor string) error {
+func (s *Server) configureOffline(ctx context.Context, org string, req payload.Offline, vendor bool, actor string) error {
 	if !vendor && (req.ValidDays != nil || req.AutoAllowed != nil) {
 		return licet.Errorf(licet.EFORBIDDEN, "how long an offline license is valid, and whether it may be updated automatically, are the vendor's to set")
 	}

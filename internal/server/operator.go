@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/payload"
 )
 
 // decodeBody reads a JSON request body strictly: unknown fields, trailing
@@ -86,18 +87,11 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
 	if orgs == nil {
 		orgs = []*licet.Organization{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"organizations": orgs})
-}
-
-type createOrgRequest struct {
-	ID       string              `json:"id"`
-	Name     string              `json:"name"`
-	URL      string              `json:"url"`
-	Settings licet.SettingsPatch `json:"settings"`
+	writeJSON(w, http.StatusOK, payload.OrgList{Organizations: orgs})
 }
 
 func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
-	var req createOrgRequest
+	var req payload.CreateOrg
 	err := s.writable()
 	if err == nil {
 		err = decodeBody(w, r, &req)
@@ -129,22 +123,7 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, o)
 }
 
-// OrgDetail is an organization with its seats and pools.
-type OrgDetail struct {
-	*licet.Organization
-	Seats []licet.SeatCount `json:"seats"`
-	Pools []licet.Pool      `json:"pools"`
-	// TemporaryAllowance is how many users may hold a temporary license
-	// at once now (the vendor's temporaryMax, or its default).
-	TemporaryAllowance int `json:"temporaryAllowance"`
-	// Recipients says where each notification address stands (pending
-	// confirmation, declined, unsubscribed, subscribed).
-	Recipients []licet.Recipient `json:"notificationRecipients"`
-	// Hosts is the organization's firewall allow list.
-	Hosts []licet.Host `json:"hosts"`
-}
-
-func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
+func (s *Server) orgDetail(r *http.Request, id string) (*payload.OrgDetail, error) {
 	o, err := s.Store.Organization(r.Context(), id)
 	if err != nil {
 		return nil, err
@@ -164,13 +143,13 @@ func (s *Server) orgDetail(r *http.Request, id string) (*OrgDetail, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
+	return &payload.OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
 		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.allowList(r.Context(), o)}, nil
 }
 
 func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
 	id, err := guidParam(r, "org")
-	var d *OrgDetail
+	var d *payload.OrgDetail
 	if err == nil {
 		d, err = s.orgDetail(r, id)
 	}
@@ -193,13 +172,15 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = p.Validate()
 	}
-	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin && p.VendorOnly() {
-		err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
+	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin {
+		if _, more := p.ForAdmin(); more {
+			err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
+		}
 	}
 	if err == nil {
 		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))
 	}
-	var d *OrgDetail
+	var d *payload.OrgDetail
 	if err == nil {
 		d, err = s.orgDetail(r, id)
 	}
@@ -223,16 +204,7 @@ func (s *Server) listPools(w http.ResponseWriter, r *http.Request) {
 	if pools == nil {
 		pools = []licet.Pool{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"pools": pools})
-}
-
-// poolRequest sells or changes seats. Dates are YYYY-MM-DD in UTC; a pool
-// is valid through the whole of its Until day.
-type poolRequest struct {
-	LicenseType string  `json:"licenseType"`
-	Seats       *int    `json:"seats"`
-	From        string  `json:"from"`
-	Until       *string `json:"until"`
+	writeJSON(w, http.StatusOK, payload.PoolList{Pools: pools})
 }
 
 // ParseDay reads a YYYY-MM-DD date; end gives the instant the day ends.
@@ -248,7 +220,7 @@ func ParseDay(name, s string, end bool) (time.Time, error) {
 }
 
 func (s *Server) addPool(w http.ResponseWriter, r *http.Request) {
-	var req poolRequest
+	var req payload.Pool
 	id, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -287,7 +259,7 @@ func (s *Server) addPool(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
-	var req poolRequest
+	var req payload.Pool
 	id, err := guidParam(r, "org")
 	poolID, perr := strconv.ParseInt(r.PathValue("pool"), 10, 64)
 	if err == nil && perr != nil {
@@ -367,7 +339,7 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if users == nil {
 		users = []*licet.User{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"total": total, "offset": f.Offset, "users": users})
+	writeJSON(w, http.StatusOK, payload.UserPage{Offset: f.Offset, Total: total, Users: users})
 }
 
 func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
@@ -393,9 +365,7 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		UserID string `json:"userId"`
-	}
+	var req payload.AddUser
 	org, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -419,9 +389,7 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		LicenseType string `json:"licenseType"`
-	}
+	var req payload.ChangeUser
 	action := licet.UserAction(r.PathValue("action"))
 	org, err := guidParam(r, "org")
 	var user string
@@ -501,7 +469,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	if ev == nil {
 		ev = []licet.AuditEvent{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": ev})
+	writeJSON(w, http.StatusOK, payload.AuditList{Events: ev})
 }
 
 func (s *Server) listTypes(w http.ResponseWriter, r *http.Request) {
@@ -513,13 +481,11 @@ func (s *Server) listTypes(w http.ResponseWriter, r *http.Request) {
 	if types == nil {
 		types = []licet.LicenseType{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"licenseTypes": types})
+	writeJSON(w, http.StatusOK, payload.LicenseTypeList{LicenseTypes: types})
 }
 
 func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Includes []string `json:"includes"`
-	}
+	var req payload.PutLicenseType
 	t := licet.LicenseType{Name: r.PathValue("name")}
 	err := licet.ValidTypeName(t.Name)
 	if err == nil {
@@ -557,11 +523,7 @@ const MaxBatch = 10_000
 // changeUsers does one action to many users, all or nothing:
 // {"action": "assign", "userIds": [...], "licenseType": "Standard"}.
 func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Action      licet.UserAction `json:"action"`
-		UserIDs     []string         `json:"userIds"`
-		LicenseType string           `json:"licenseType"`
-	}
+	var req payload.Batch
 	org, err := guidParam(r, "org")
 	if err == nil {
 		err = s.writable()
@@ -606,16 +568,14 @@ func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
 	if users == nil {
 		users = []*licet.User{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"changed": len(ids), "users": users})
+	writeJSON(w, http.StatusOK, payload.BatchResult{Changed: len(ids), Users: users})
 }
 
 // eraseAddress is the right to erasure for an e-mail address: it leaves
 // every organization's notification list, opt-outs and confirmations, its
 // mails are deleted and the audit log no longer names it.
 func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
-	var req struct {
-		Email string `json:"email"`
-	}
+	var req payload.Email
 	err := s.writable()
 	if err == nil {
 		err = decodeBody(w, r, &req)

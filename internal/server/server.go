@@ -30,6 +30,7 @@ import (
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/sso"
 	"github.com/licet/licet/protocol"
@@ -130,17 +131,17 @@ func (s *Server) Handler() http.Handler {
 		}
 		return lag.Seconds()
 	})
-	counter := func(name, help string, v *atomic.Int64) prometheus.CounterFunc {
-		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v.Load()) })
+	counter := func(name, help string, v func(licensing.Stats) int64) prometheus.CounterFunc {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(v(s.Service.Stats())) })
 	}
 	s.dbErrors = prometheus.NewCounter(prometheus.CounterOpts{Name: "licet_database_errors_total",
 		Help: "Requests answered 503 because the database could not be reached or timed out."})
 	s.registry.MustRegister(s.dbErrors,
-		counter("licet_assignments_total", "Seats assigned automatically by checks.", &s.Service.Assigned),
-		counter("licet_temporary_licenses_total", "Temporary licenses granted by checks.", &s.Service.Temporary),
-		counter("licet_reclaims_total", "Seats of long-unused users moved to new users.", &s.Service.Reclaimed),
-		counter("licet_sightings_flushed_total", "Sightings of licensed users written in batches.", &s.Service.Flushed),
-		counter("licet_sighting_flush_errors_total", "Batches of sightings that could not be written (kept and retried).", &s.Service.FlushErrors))
+		counter("licet_assignments_total", "Seats assigned automatically by checks.", func(st licensing.Stats) int64 { return st.Assigned }),
+		counter("licet_temporary_licenses_total", "Temporary licenses granted by checks.", func(st licensing.Stats) int64 { return st.Temporary }),
+		counter("licet_reclaims_total", "Seats of long-unused users moved to new users.", func(st licensing.Stats) int64 { return st.Reclaimed }),
+		counter("licet_sightings_flushed_total", "Sightings of licensed users written in batches.", func(st licensing.Stats) int64 { return st.Flushed }),
+		counter("licet_sighting_flush_errors_total", "Batches of sightings that could not be written (kept and retried).", func(st licensing.Stats) int64 { return st.FlushErrors }))
 	outbox := func(status, help string) prometheus.GaugeFunc {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "licet_outbox_" + status, Help: help}, func() float64 {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -162,44 +163,48 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/license/check", s.handleCheck)
 	mux.HandleFunc("GET /v1/keys", s.handleKeys)
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, payload.Health{Status: "ok"}) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.operatorOnly(s.MetricsHandler()))
 	s.mailRoutes(mux)
 	s.consoleRoutes(mux)
 
+	// Who may call each route is said where it is registered: the
+	// operator may call them all; an administrator's API token, only the
+	// routes adminMay lets through, for its own organizations.
 	op := http.NewServeMux()
-	op.HandleFunc("GET /v1/orgs", s.listOrgs)
-	op.HandleFunc("POST /v1/orgs", s.createOrg)
-	op.HandleFunc("GET /v1/orgs/{org}", s.showOrg)
-	op.HandleFunc("PATCH /v1/orgs/{org}", s.updateOrg)
-	op.HandleFunc("GET /v1/orgs/{org}/pools", s.listPools)
-	op.HandleFunc("POST /v1/orgs/{org}/pools", s.addPool)
-	op.HandleFunc("PATCH /v1/orgs/{org}/pools/{pool}", s.updatePool)
-	op.HandleFunc("GET /v1/orgs/{org}/users", s.listUsers)
-	op.HandleFunc("POST /v1/orgs/{org}/users", s.addUser)
-	op.HandleFunc("POST /v1/orgs/{org}/users/batch", s.changeUsers)
-	op.HandleFunc("GET /v1/orgs/{org}/users/{user}", s.showUser)
-	op.HandleFunc("POST /v1/orgs/{org}/users/{user}/{action}", s.changeUser)
-	op.HandleFunc("DELETE /v1/orgs/{org}/users/{user}", s.deleteUser)
-	op.HandleFunc("GET /v1/orgs/{org}/audit", s.listAudit)
-	op.HandleFunc("GET /v1/orgs/{org}/offline", s.showOffline)
-	op.HandleFunc("PUT /v1/orgs/{org}/offline", s.setOffline)
-	op.HandleFunc("POST /v1/orgs/{org}/offline/issue", s.issueOffline)
-	op.HandleFunc("POST /v1/orgs/{org}/offline/test", s.testOffline)
-	op.HandleFunc("GET /v1/orgs/{org}/offline/license", s.downloadOffline)
-	op.HandleFunc("GET /v1/license-types", s.listTypes)
-	op.HandleFunc("PUT /v1/license-types/{name}", s.putType)
-	op.HandleFunc("POST /v1/keys/rotate", s.rotateKeys)
-	op.HandleFunc("POST /v1/secrets/rotate", s.rotateSecrets)
-	op.HandleFunc("POST /v1/keys/{kid}/retire", s.retireKey)
-	op.HandleFunc("POST /v1/keys/{kid}/revoke", s.revokeKey)
-	op.HandleFunc("GET /v1/backup", s.backup)
-	op.HandleFunc("GET /v1/mail", s.listMail)
-	op.HandleFunc("POST /v1/privacy/erase", s.eraseAddress)
-	op.HandleFunc("GET /v1/orgs/{org}/users/{user}/export", s.exportUser)
-	op.HandleFunc("POST /v1/orgs/{org}/admins", s.addAdmin)
-	op.HandleFunc("DELETE /v1/orgs/{org}/admins/{email}", s.removeAdmin)
+	vendor, adminMay := s.vendorOnly, s.adminMay
+	op.Handle("GET /v1/orgs", vendor(s.listOrgs))
+	op.Handle("POST /v1/orgs", vendor(s.createOrg))
+	op.Handle("GET /v1/orgs/{org}", adminMay(s.showOrg))
+	op.Handle("PATCH /v1/orgs/{org}", adminMay(s.updateOrg))
+	op.Handle("GET /v1/orgs/{org}/pools", adminMay(s.listPools))
+	op.Handle("POST /v1/orgs/{org}/pools", vendor(s.addPool))
+	op.Handle("PATCH /v1/orgs/{org}/pools/{pool}", vendor(s.updatePool))
+	op.Handle("GET /v1/orgs/{org}/users", adminMay(s.listUsers))
+	op.Handle("POST /v1/orgs/{org}/users", adminMay(s.addUser))
+	op.Handle("POST /v1/orgs/{org}/users/batch", adminMay(s.changeUsers))
+	op.Handle("GET /v1/orgs/{org}/users/{user}", adminMay(s.showUser))
+	op.Handle("POST /v1/orgs/{org}/users/{user}/{action}", adminMay(s.changeUser))
+	op.Handle("DELETE /v1/orgs/{org}/users/{user}", adminMay(s.deleteUser))
+	op.Handle("GET /v1/orgs/{org}/users/{user}/export", adminMay(s.exportUser))
+	op.Handle("GET /v1/orgs/{org}/audit", adminMay(s.listAudit))
+	op.Handle("GET /v1/orgs/{org}/offline", adminMay(s.showOffline))
+	op.Handle("PUT /v1/orgs/{org}/offline", adminMay(s.setOffline))
+	op.Handle("POST /v1/orgs/{org}/offline/issue", adminMay(s.issueOffline))
+	op.Handle("POST /v1/orgs/{org}/offline/test", adminMay(s.testOffline))
+	op.Handle("GET /v1/orgs/{org}/offline/license", adminMay(s.downloadOffline))
+	op.Handle("POST /v1/orgs/{org}/admins", vendor(s.addAdmin))
+	op.Handle("DELETE /v1/orgs/{org}/admins/{email}", vendor(s.removeAdmin))
+	op.Handle("GET /v1/license-types", vendor(s.listTypes))
+	op.Handle("PUT /v1/license-types/{name}", vendor(s.putType))
+	op.Handle("POST /v1/keys/rotate", vendor(s.rotateKeys))
+	op.Handle("POST /v1/secrets/rotate", vendor(s.rotateSecrets))
+	op.Handle("POST /v1/keys/{kid}/retire", vendor(s.retireKey))
+	op.Handle("POST /v1/keys/{kid}/revoke", vendor(s.revokeKey))
+	op.Handle("GET /v1/backup", vendor(s.backup))
+	op.Handle("GET /v1/mail", vendor(s.listMail))
+	op.Handle("POST /v1/privacy/erase", vendor(s.eraseAddress))
 	s.ssoRoutes(mux, op)
 	for _, p := range []string{"/v1/orgs", "/v1/orgs/", "/v1/license-types", "/v1/license-types/", "/v1/keys/rotate", "/v1/keys/", "/v1/backup", "/v1/mail", "/v1/privacy/", "/v1/secrets/"} {
 		mux.Handle(p, s.operator(op))
@@ -245,7 +250,7 @@ func plainQuery(next http.Handler) http.Handler {
 			}
 			if err != nil {
 				if strings.HasPrefix(r.URL.Path, "/v1/") {
-					writeJSON(w, http.StatusBadRequest, map[string]errorBody{"error": {Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
+					writeJSON(w, http.StatusBadRequest, payload.Error{Error: payload.ErrorDetail{Code: licet.EINVALID, Message: licet.ErrorMessage(err)}})
 				} else {
 					http.Error(w, licet.ErrorMessage(err), http.StatusBadRequest)
 				}
@@ -266,8 +271,8 @@ func parseForm(r *http.Request) error {
 }
 
 // operator admits requests bearing the operator token, and requests
-// bearing an administrator's API token (lca_…) to the organization calls
-// of the organizations that administrator administers.
+// bearing an administrator's API token (lca_…), which each route then
+// holds to its organizations (adminMay, vendorOnly).
 func (s *Server) operator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
@@ -279,10 +284,6 @@ func (s *Server) operator(next http.Handler) http.Handler {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="licet"`)
 					err = licet.Errorf(licet.EUNAUTHORIZED, "a valid operator or administrator token is required")
 				}
-				s.error(w, r, err)
-				return
-			}
-			if err := adminMayCall(r, a); err != nil {
 				s.error(w, r, err)
 				return
 			}
@@ -324,24 +325,40 @@ func (s *Server) operatorOnly(next http.Handler) http.Handler {
 	})
 }
 
-// adminMayCall scopes an administrator's API token: only the calls on its
-// own organizations, and not the vendor's (selling seats, adding
-// administrators). Another organization is "not found".
-func adminMayCall(r *http.Request, a *licet.Admin) error {
-	rest, ok := strings.CutPrefix(r.URL.Path, "/v1/orgs/")
-	if !ok {
-		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
-	}
-	orgPart, sub, _ := strings.Cut(rest, "/")
-	org, ok := licet.ParseGUID(orgPart)
-	if !ok || !a.Administers(org) {
-		return licet.Errorf(licet.ENOTFOUND, "organization %q not found", orgPart)
-	}
-	switch first, _, _ := strings.Cut(sub, "/"); {
-	case first == "admins", first == "pools" && r.Method != http.MethodGet:
-		return licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token")
-	}
-	return nil
+// adminMay lets the operator, and an administrator's API token for an
+// organization it administers, call h; another organization is "not
+// found", whether it exists or not.
+func (s *Server) adminMay(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a, ok := r.Context().Value(adminKey).(*licet.Admin); ok && !administers(a, r) {
+			s.error(w, r, licet.Errorf(licet.ENOTFOUND, "organization %q not found", r.PathValue("org")))
+			return
+		}
+		h(w, r)
+	})
+}
+
+// vendorOnly keeps h for the vendor's operator token: an administrator's
+// API token is refused (on another organization's route, as adminMay
+// refuses it).
+func (s *Server) vendorOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, ok := r.Context().Value(adminKey).(*licet.Admin)
+		switch {
+		case !ok:
+			h(w, r)
+		case r.PathValue("org") != "" && !administers(a, r):
+			s.error(w, r, licet.Errorf(licet.ENOTFOUND, "organization %q not found", r.PathValue("org")))
+		default:
+			s.error(w, r, licet.Errorf(licet.EFORBIDDEN, "this call is for the vendor's operator token"))
+		}
+	})
+}
+
+// administers reports whether a administers the organization of r's path.
+func administers(a *licet.Admin, r *http.Request) bool {
+	org, ok := licet.ParseGUID(r.PathValue("org"))
+	return ok && a.Administers(org)
 }
 
 // actor names who makes a change: the operator, or an administrator.
@@ -356,16 +373,8 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, s.keysAnswer())
 }
 
-// KeysAnswer is GET /v1/keys: the keys as PEM (for OpenSSL and scripts),
-// the revoked keys, and the signed key set devices verify.
-type KeysAnswer struct {
-	Keys    []keys.Public            `json:"keys"`
-	Revoked []protocol.RevokedKey    `json:"revoked"`
-	KeySet  *protocol.KeySetEnvelope `json:"keySet"`
-}
-
-func (s *Server) keysAnswer() KeysAnswer {
-	a := KeysAnswer{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
+func (s *Server) keysAnswer() payload.Keys {
+	a := payload.Keys{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
 	if a.Revoked == nil {
 		a.Revoked = []protocol.RevokedKey{}
 	}
@@ -377,21 +386,22 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	if err := s.Store.Ping(ctx); err != nil {
 		s.Logger.Warn("not ready", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "unreachable"})
+		writeJSON(w, http.StatusServiceUnavailable, payload.Readiness{Status: "not ready", Database: "unreachable"})
 		return
 	}
-	body := map[string]any{"status": "ready", "database": "ok"}
+	body := payload.Readiness{Status: "ready", Database: "ok"}
 	lag, known, err := s.Store.Lag(ctx)
 	if err != nil {
 		s.Logger.Warn("not ready: replication lag unknown", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "database": "replication lag unknown"})
+		writeJSON(w, http.StatusServiceUnavailable, payload.Readiness{Status: "not ready", Database: "replication lag unknown"})
 		return
 	}
 	if known {
-		body["replicationLagSeconds"] = lag.Seconds()
+		seconds := lag.Seconds()
+		body.ReplicationLagSeconds = &seconds
 		if s.MaxLag > 0 && lag > s.MaxLag {
-			body["status"] = "not ready"
-			body["reason"] = fmt.Sprintf("replication lag %s exceeds the bound of %s", lag.Truncate(time.Millisecond), s.MaxLag)
+			body.Status = "not ready"
+			body.Reason = fmt.Sprintf("replication lag %s exceeds the bound of %s", lag.Truncate(time.Millisecond), s.MaxLag)
 			writeJSON(w, http.StatusServiceUnavailable, body)
 			return
 		}
@@ -468,15 +478,7 @@ func (s *Server) rotateSecrets(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Logger.Info("secrets key rotated", "kid", s.Secrets.ActiveID(), "previous", old, "resealed", n)
-	writeJSON(w, http.StatusOK, SecretsRotation{KeyID: s.Secrets.ActiveID(), Previous: old, Resealed: n, File: s.Secrets.Path()})
-}
-
-// SecretsRotation is the answer of POST /v1/secrets/rotate.
-type SecretsRotation struct {
-	KeyID    string `json:"keyId"`
-	Previous string `json:"previousKeyId"`
-	Resealed int    `json:"resealed"`
-	File     string `json:"file"`
+	writeJSON(w, http.StatusOK, payload.SecretsRotation{KeyID: s.Secrets.ActiveID(), Previous: old, Resealed: n, File: s.Secrets.Path()})
 }
 
 func (s *Server) retireKey(w http.ResponseWriter, r *http.Request) {
@@ -536,11 +538,6 @@ func ErrorStatus(err error) (int, string) {
 	return statusOf[code], code
 }
 
-type errorBody struct {
-	Code    string `json:"code" xml:"Code"`
-	Message string `json:"message" xml:"Message"`
-}
-
 // error answers with a JSON error; internal errors are logged, not shown.
 func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := s.logError(r, err)
@@ -551,7 +548,7 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if code == licet.EUNAVAILABLE && msg == "internal error" {
 		msg = "the service is temporarily unavailable; try again"
 	}
-	writeJSON(w, status, map[string]errorBody{"error": {Code: code, Message: msg}})
+	writeJSON(w, status, payload.Error{Error: payload.ErrorDetail{Code: code, Message: msg}})
 }
 
 // StatusClientClosed answers a request whose client hung up before the

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/sso"
 	"golang.org/x/time/rate"
 )
@@ -25,10 +26,10 @@ func (s *Server) ssoRoutes(mux, op *http.ServeMux) {
 	s.ssoByIP = newLimiter(rate.Every(2*time.Second), 30)
 	mux.HandleFunc("POST /admin/sso", s.ssoStart)
 	mux.HandleFunc("GET /admin/sso/callback", s.ssoCallback)
-	op.HandleFunc("GET /v1/sso", s.listSSO)
-	op.HandleFunc("GET /v1/sso/{id}", s.showSSO)
-	op.HandleFunc("PUT /v1/sso/{id}", s.putSSO)
-	op.HandleFunc("DELETE /v1/sso/{id}", s.deleteSSO)
+	op.Handle("GET /v1/sso", s.vendorOnly(s.listSSO))
+	op.Handle("GET /v1/sso/{id}", s.vendorOnly(s.showSSO))
+	op.Handle("PUT /v1/sso/{id}", s.vendorOnly(s.putSSO))
+	op.Handle("DELETE /v1/sso/{id}", s.vendorOnly(s.deleteSSO))
 	for _, p := range []string{"/v1/sso", "/v1/sso/"} {
 		mux.Handle(p, s.operator(op))
 	}
@@ -140,25 +141,13 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, res.Next, http.StatusSeeOther)
 }
 
-// ssoRequest is the registration the operator sends.
-type ssoRequest struct {
-	Issuer       string   `json:"issuer"`
-	ClientID     string   `json:"clientId"`
-	ClientSecret string   `json:"clientSecret"`
-	Domains      []string `json:"domains"`
-	Claim        string   `json:"claim"`
-	ClaimValue   string   `json:"claimValue"`
-	Orgs         []string `json:"orgs"`
-	Required     bool     `json:"required"`
-}
-
 func (s *Server) listSSO(w http.ResponseWriter, r *http.Request) {
 	ps, err := s.Store.SSOProviders(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"providers": ps})
+	writeJSON(w, http.StatusOK, payload.SSOList{Providers: ps})
 }
 
 func (s *Server) showSSO(w http.ResponseWriter, r *http.Request) {
@@ -171,7 +160,7 @@ func (s *Server) showSSO(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) putSSO(w http.ResponseWriter, r *http.Request) {
-	var req ssoRequest
+	var req payload.SSOProvider
 	err := s.writable()
 	if err == nil && s.SSO == nil {
 		err = licet.Errorf(licet.EUNAVAILABLE, "single sign-on is not set up on this server")

@@ -159,8 +159,8 @@ func (s *Store) admitAlone(ctx context.Context, req licet.AdmitRequest) (d *lice
 		}
 		return usersChanged(ctx, tx, req.OrgID, s.clock.Now(), changed...)
 	})
-	if err == nil && s.AfterUserChange != nil && len(changed) > 0 {
-		s.AfterUserChange(req.OrgID, changed)
+	if err == nil && len(changed) > 0 {
+		s.tellUsersChanged(req.OrgID, changed)
 	}
 	return d, err
 }

@@ -129,9 +129,9 @@ func (g *groupCommit) commit(batch []*admitJob) {
 		}
 		return
 	}
-	if err == nil && g.s.AfterUserChange != nil {
+	if err == nil {
 		for org, ids := range changed {
-			g.s.AfterUserChange(org, ids)
+			g.s.tellUsersChanged(org, ids)
 		}
 	}
 	for _, j := range batch {

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -72,13 +74,10 @@ type Store struct {
 	d        *Dialect
 	clock    licet.Clock
 	readOnly bool
-	// AfterChange, when set, is called after every committed change to
-	// organizations, pools or license types, so this process's caches drop
-	// what they hold at once (other processes watch ChangeSeq).
-	AfterChange func()
-	// AfterUserChange, when set, is called after every committed change to
-	// users, with the users that changed.
-	AfterUserChange func(orgID string, userIDs []string)
+	// listeners hear of every committed change (Listen); listenMu
+	// serializes Listen, the hot path only loads.
+	listeners atomic.Pointer[[]licet.ChangeListener]
+	listenMu  sync.Mutex
 	// Sealer seals backend credentials and the mail-link secret before
 	// they are written; nil keeps them in plain text (tests of other things).
 	Sealer licet.Sealer
@@ -208,7 +207,7 @@ func (s *Store) write(ctx context.Context, fn func(*Tx) error) error {
 
 // writeChange runs fn in a write transaction that changes what caches of
 // organizations, pools or license types hold: it counts the change in the
-// same transaction, and after the commit tells AfterChange.
+// same transaction, and after the commit tells the listeners.
 func (s *Store) writeChange(ctx context.Context, fn func(*Tx) error) error {
 	err := s.write(ctx, func(tx *Tx) error {
 		if err := fn(tx); err != nil {
@@ -217,10 +216,44 @@ func (s *Store) writeChange(ctx context.Context, fn func(*Tx) error) error {
 		_, err := tx.ExecContext(ctx, `UPDATE changes SET seq = seq + 1 WHERE id = 1`)
 		return err
 	})
-	if err == nil && s.AfterChange != nil {
-		s.AfterChange()
+	if err == nil {
+		s.tellChanged()
 	}
 	return err
+}
+
+// Listen tells l, after each commit, of every change to organizations,
+// pools or license types (Invalidate) and to users (UsersChanged), so that
+// this process's caches drop what they hold at once (other processes watch
+// ChangeSeq and UserSeqs).
+func (s *Store) Listen(l licet.ChangeListener) {
+	s.listenMu.Lock()
+	defer s.listenMu.Unlock()
+	var ls []licet.ChangeListener
+	if p := s.listeners.Load(); p != nil {
+		ls = slices.Clone(*p)
+	}
+	ls = append(ls, l)
+	s.listeners.Store(&ls)
+}
+
+// tellChanged tells the listeners that organizations, pools or license
+// types changed.
+func (s *Store) tellChanged() {
+	if p := s.listeners.Load(); p != nil {
+		for _, l := range *p {
+			l.Invalidate()
+		}
+	}
+}
+
+// tellUsersChanged tells the listeners that these users of orgID changed.
+func (s *Store) tellUsersChanged(orgID string, userIDs []string) {
+	if p := s.listeners.Load(); p != nil {
+		for _, l := range *p {
+			l.UsersChanged(orgID, userIDs)
+		}
+	}
 }
 
 // read runs fn in a read-only transaction so that what it reads is consistent.

@@ -184,8 +184,8 @@ func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string,
 		}
 		return usersChanged(ctx, tx, orgID, c.now, userIDs...)
 	})
-	if err == nil && s.AfterUserChange != nil {
-		s.AfterUserChange(orgID, userIDs)
+	if err == nil {
+		s.tellUsersChanged(orgID, userIDs)
 	}
 	return out, err
 }

@@ -1,4 +1,8 @@
-package cli
+// Package tlsreload serves the certificate in a pair of PEM files and loads
+// it again when either file changes or when asked (on SIGHUP), so a renewed
+// certificate needs no restart. A pair that fails to load leaves the
+// previous one in use.
+package tlsreload
 
 import (
 	"crypto/tls"
@@ -9,11 +13,8 @@ import (
 	"time"
 )
 
-// certReloader serves the certificate in a pair of files and loads it
-// again when either file changes (checked every few seconds) or on SIGHUP,
-// so a renewed certificate needs no restart. A pair that fails to load
-// leaves the previous one in use.
-type certReloader struct {
+// Reloader holds the certificate of a pair of files.
+type Reloader struct {
 	certFile, keyFile string
 	logger            *slog.Logger
 	mu                sync.RWMutex
@@ -21,15 +22,16 @@ type certReloader struct {
 	stamp             string
 }
 
-func newCertReloader(certFile, keyFile string, logger *slog.Logger) (*certReloader, error) {
-	r := &certReloader{certFile: certFile, keyFile: keyFile, logger: logger}
+// New loads the pair; it fails when the pair does not load.
+func New(certFile, keyFile string, logger *slog.Logger) (*Reloader, error) {
+	r := &Reloader{certFile: certFile, keyFile: keyFile, logger: logger}
 	if err := r.load(); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *certReloader) fileStamp() string {
+func (r *Reloader) fileStamp() string {
 	s := ""
 	for _, f := range []string{r.certFile, r.keyFile} {
 		if fi, err := os.Stat(f); err == nil {
@@ -39,7 +41,7 @@ func (r *certReloader) fileStamp() string {
 	return s
 }
 
-func (r *certReloader) load() error {
+func (r *Reloader) load() error {
 	stamp := r.fileStamp()
 	c, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
 	if err != nil {
@@ -51,15 +53,18 @@ func (r *certReloader) load() error {
 	return nil
 }
 
-func (r *certReloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+func (r *Reloader) getCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.cert, nil
 }
 
-// watch reloads on change until stop closes.
-func (r *certReloader) watch(stop <-chan struct{}) {
-	t := time.NewTicker(2 * time.Second)
+// Watch reloads the pair when either file changes (checked every two
+// seconds) until stop closes.
+func (r *Reloader) Watch(stop <-chan struct{}) { r.watch(stop, 2*time.Second) }
+
+func (r *Reloader) watch(stop <-chan struct{}, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -70,13 +75,14 @@ func (r *certReloader) watch(stop <-chan struct{}) {
 			same := r.stamp == r.fileStamp()
 			r.mu.RUnlock()
 			if !same {
-				r.reload("file changed")
+				r.Reload("file changed")
 			}
 		}
 	}
 }
 
-func (r *certReloader) reload(why string) {
+// Reload loads the pair again and logs the outcome with why.
+func (r *Reloader) Reload(why string) {
 	if err := r.load(); err != nil {
 		r.logger.Error("TLS certificate not reloaded; keeping the previous one", "why", why, "err", err)
 	} else {
@@ -84,25 +90,8 @@ func (r *certReloader) reload(why string) {
 	}
 }
 
-// reloadOnHUP reloads what can be reloaded on each SIGHUP until stop
-// closes: the TLS pair (certs is nil without TLS). It logs every SIGHUP,
-// so an operator's "systemctl reload" is seen to have been received.
-func reloadOnHUP(hup <-chan os.Signal, stop <-chan struct{}, certs *certReloader, logger *slog.Logger) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-hup:
-			if certs == nil {
-				logger.Info("SIGHUP received: nothing to reload (no --tls-cert); still serving")
-				continue
-			}
-			certs.reload("SIGHUP")
-		}
-	}
-}
-
-func (r *certReloader) config() *tls.Config {
+// Config is a server configuration that serves the current certificate.
+func (r *Reloader) Config() *tls.Config {
 	return &tls.Config{GetCertificate: r.getCertificate, MinVersion: tls.VersionTLS12,
 		// TLS 1.2: AEAD suites with forward secrecy only (no CBC, no SHA-1
 		// MACs, no RSA key exchange). TLS 1.3's suites are all AEAD.
