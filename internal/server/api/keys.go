@@ -8,9 +8,9 @@ import (
 	"strconv"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/server/web"
+	"github.com/licet/licet/protocol"
 )
 
 func (s *API) handleKeys(w http.ResponseWriter, r *http.Request) {
@@ -20,7 +20,7 @@ func (s *API) handleKeys(w http.ResponseWriter, r *http.Request) {
 func (s *API) keysAnswer() payload.Keys {
 	a := payload.Keys{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
 	if a.Revoked == nil {
-		a.Revoked = []client.RevokedKey{}
+		a.Revoked = []protocol.RevokedKey{}
 	}
 	return a
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/server/web"
+	"github.com/licet/licet/protocol"
 )
 
 // OfflineState is the organization's offline view, with the newest history
@@ -27,7 +27,7 @@ func (s *API) OfflineState(ctx context.Context, org string, history int) (*paylo
 	}
 	v.DeviceLocation = v.Location
 	if v.DeviceLocation == "" {
-		v.DeviceLocation = client.OfflineLocation(o.URL)
+		v.DeviceLocation = protocol.OfflineLocation(o.URL)
 	}
 	if v.Changes, err = s.Offline.Changes(ctx, org); err != nil {
 		return nil, err

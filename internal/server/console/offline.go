@@ -6,9 +6,9 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/server/web"
+	"github.com/licet/licet/protocol"
 )
 
 func (s *Console) offlineOrg(w http.ResponseWriter, r *http.Request) (*licet.Organization, bool) {
@@ -46,7 +46,7 @@ func (s *Console) offlineView(w http.ResponseWriter, r *http.Request, o *licet.O
 		return
 	}
 	d := &offlinePageData{OfflineView: v}
-	d.Differ = v.Backend != "" && client.NormalizeURL(v.Backend) != client.NormalizeURL(v.DeviceLocation)
+	d.Differ = v.Backend != "" && protocol.NormalizeURL(v.Backend) != protocol.NormalizeURL(v.DeviceLocation)
 	if t := v.LastTest; t != nil {
 		if st := t.Step("read"); st != nil && !st.OK && !st.Skipped {
 			d.NotFound = true
