@@ -148,7 +148,9 @@ func TestMailStoreAnswersAsTheSQLStore(t *testing.T) {
 		t.Fatalf("claimed %d", len(got))
 	}
 	claim("claimed mails are held", 10, 0)
-	both(func(s mail.Store) error { return s.MailFailed(ctx, got[0].ID, "451 try again", clock.Now().Add(time.Minute)) })
+	both(func(s mail.Store) error {
+		return s.MailFailed(ctx, got[0].ID, "451 try again", clock.Now().Add(time.Minute))
+	})
 	compare("failed, to retry")
 	clock.Add(time.Minute)
 	got = claim("a minute later", 10, 1)
