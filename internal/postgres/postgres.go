@@ -26,8 +26,10 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/sqlstore"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 //go:embed migrations/*.sql
@@ -66,7 +68,7 @@ type Options struct {
 const migrationLockKey = 0x6c69636574
 
 // Dialect is PostgreSQL's.
-var Dialect = &sqlstore.Dialect{
+var Dialect = &sqldb.Dialect{
 	Name:            "postgres",
 	Compact:         []string{`VACUUM FULL organizations`, `VACUUM FULL meta`},
 	GroupCommit:     true,
@@ -239,7 +241,7 @@ func Open(ctx context.Context, url string, o Options) (*sqlstore.Store, error) {
 	}
 	if !o.ReadOnly {
 		sub, _ := fs.Sub(migrations, "migrations")
-		if err := sqlstore.Migrate(ctx, db, d, sub, o.Clock.Now()); err != nil {
+		if err := sqldb.Migrate(ctx, db, d, sub, o.Clock.Now()); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate: %w", err)
 		}

@@ -16,9 +16,11 @@ import (
 	"strings"
 	"time"
 
+	_ "modernc.org/sqlite"
+
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/sqlstore"
-	_ "modernc.org/sqlite"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 //go:embed migrations/*.sql
@@ -34,7 +36,7 @@ type Options struct {
 // excludes every other writer, so no row locks are needed; admissions are
 // group-committed, and every commit is durable (synchronous=FULL: the WAL
 // is synced before a commit returns).
-var Dialect = &sqlstore.Dialect{
+var Dialect = &sqldb.Dialect{
 	Name:        "sqlite",
 	Greatest:    "MAX",
 	GroupCommit: true,
@@ -139,7 +141,7 @@ func Open(ctx context.Context, path string, o Options) (*sqlstore.Store, error) 
 	}
 	if !o.ReadOnly {
 		sub, _ := fs.Sub(migrations, "migrations")
-		if err := sqlstore.Migrate(ctx, w, Dialect, sub, o.Clock.Now()); err != nil {
+		if err := sqldb.Migrate(ctx, w, Dialect, sub, o.Clock.Now()); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("migrate %s: %w", path, err)
 		}

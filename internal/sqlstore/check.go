@@ -11,12 +11,15 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/outbox"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // OrgData reads an organization and its pools; nil when unknown.
 func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organization, ps []licet.Pool, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		o, err = findOrg(ctx, tx, orgID)
+	defer sqldb.Failed(&err, "read an organization for checks")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		o, err = sqldb.FindOrg(ctx, tx, orgID)
 		if licet.ErrorCode(err) == licet.ENOTFOUND {
 			o, err = nil, nil
 			return nil
@@ -31,36 +34,38 @@ func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organizatio
 
 // CheckUser reads a user for the hot path without a transaction: one
 // statement for a licensed user, a second for the seat counts otherwise.
-func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (*licet.User, map[string]int, error) {
-	u, err := scanUser(s.hot(ctx, hotUser).QueryRowContext(ctx, orgID, userID))
+func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (u *licet.User, counts map[string]int, err error) {
+	defer sqldb.Failed(&err, "read a user for a check")
+	u, err = scanUser(s.hot(ctx, hotUser).QueryRowContext(ctx, orgID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		u, err = nil, nil
 	}
 	if err != nil || (u != nil && (u.State == licet.UserLicensed || u.Disabled)) {
-		return u, nil, s.wrap(err)
+		return u, nil, s.db.Wrap(err)
 	}
-	used := map[string]int{}
+	counts = map[string]int{}
 	rows, err := s.hot(ctx, hotUsed).QueryContext(ctx, orgID)
 	if err != nil {
-		return nil, nil, s.wrap(err)
+		return nil, nil, s.db.Wrap(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var t string
 		var n int
 		if err := rows.Scan(&t, &n); err != nil {
-			return nil, nil, s.wrap(err)
+			return nil, nil, s.db.Wrap(err)
 		}
-		used[t] = n
+		counts[t] = n
 	}
-	return u, used, s.wrap(rows.Err())
+	return u, counts, s.db.Wrap(rows.Err())
 }
 
 // ChangeSeq returns the number of committed changes to organizations,
 // pools and license types: what a cache of them must watch.
 func (s *Store) ChangeSeq(ctx context.Context) (n int64, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT seq FROM changes WHERE id = 1`).Scan(&n)
-	return n, s.wrap(err)
+	defer sqldb.Failed(&err, "read the change counter")
+	err = s.db.R.QueryRowContext(ctx, `SELECT seq FROM changes WHERE id = 1`).Scan(&n)
+	return n, s.db.Wrap(err)
 }
 
 // admitMemo keeps, for one write transaction, what admissions read that
@@ -90,14 +95,14 @@ func (m *admitMemo) recorded(orgID string, was, is bool) {
 
 // view reads what an admission decides on, locking the organization the
 // first time the transaction meets it.
-func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*licet.CheckView, error) {
+func (m *admitMemo) view(ctx context.Context, tx *sqldb.Tx, orgID, userID string) (*licet.CheckView, error) {
 	if m.orgs == nil {
 		m.orgs = map[string]*licet.CheckView{}
 	}
 	base, ok := m.orgs[orgID]
 	if !ok {
 		base = &licet.CheckView{}
-		org, err := lockOrg(ctx, tx, orgID)
+		org, err := sqldb.LockOrg(ctx, tx, orgID)
 		if licet.ErrorCode(err) == licet.ENOTFOUND {
 			m.orgs[orgID] = base
 			return &licet.CheckView{}, nil
@@ -129,7 +134,7 @@ func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*li
 		}
 	}
 	if licet.WantsTemporary(v) {
-		v.Temporary, v.HadTemporary, err = m.s.temporaryStanding(ctx, tx, orgID, userID, m.s.clock.Now())
+		v.Temporary, v.HadTemporary, err = m.s.temporaryStanding(ctx, tx, orgID, userID, m.s.db.Clock.Now())
 	}
 	return v, err
 }
@@ -139,7 +144,8 @@ func (m *admitMemo) view(ctx context.Context, tx *Tx, orgID, userID string) (*li
 // against every other change, so two checks cannot both take the last seat.
 // Where the dialect says so, admissions that arrive together share one
 // transaction and one durable commit.
-func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decision, error) {
+func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
+	defer sqldb.Failed(&err, "admit a check")
 	if _, err := s.idKey(ctx); err != nil { // outside any transaction: it may write the secret once
 		return nil, err
 	}
@@ -152,12 +158,12 @@ func (s *Store) Admit(ctx context.Context, req licet.AdmitRequest) (*licet.Decis
 // admitAlone runs one admission in its own transaction.
 func (s *Store) admitAlone(ctx context.Context, req licet.AdmitRequest) (d *licet.Decision, err error) {
 	var changed []string
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		memo := admitMemo{s: s}
 		if d, changed, err = s.admit(ctx, tx, req, &memo); err != nil {
 			return err
 		}
-		return usersChanged(ctx, tx, req.OrgID, s.clock.Now(), changed...)
+		return usersChanged(ctx, tx, req.OrgID, s.db.Clock.Now(), changed...)
 	})
 	if err == nil && len(changed) > 0 {
 		s.tellUsersChanged(req.OrgID, changed)
@@ -167,9 +173,9 @@ func (s *Store) admitAlone(ctx context.Context, req licet.AdmitRequest) (d *lice
 
 // admit decides and applies one admission inside tx and returns the users
 // it changed; the caller records them.
-func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo *admitMemo) (d *licet.Decision, changed []string, err error) {
+func (s *Store) admit(ctx context.Context, tx *sqldb.Tx, req licet.AdmitRequest, memo *admitMemo) (d *licet.Decision, changed []string, err error) {
 	err = func() error {
-		now := s.clock.Now()
+		now := s.db.Clock.Now()
 		v, err := memo.view(ctx, tx, req.OrgID, req.UserID)
 		if err != nil {
 			return err
@@ -186,10 +192,10 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 		switch d.Action {
 		case licet.ActAssign:
 			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, d.LicenseType, now, licet.ActorAutomatic
-			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q", d.LicenseType)); err != nil {
+			if err := sqldb.Audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q", d.LicenseType)); err != nil {
 				return err
 			}
-			if err := enqueueAssignment(ctx, tx, v.Org, licet.MailEvent{UserID: req.UserID, LicenseType: d.LicenseType, At: now}, now); err != nil {
+			if err := outbox.EnqueueAssignment(ctx, tx, v.Org, licet.MailEvent{UserID: req.UserID, LicenseType: d.LicenseType, At: now}, now); err != nil {
 				return err
 			}
 		case licet.ActTemporary:
@@ -197,7 +203,7 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			if err := s.recordTemporaryGrant(ctx, tx, req.OrgID, req.UserID, now); err != nil {
 				return err
 			}
-			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.temporary", req.UserID,
+			if err := sqldb.Audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.temporary", req.UserID,
 				fmt.Sprintf("type=%q until=%s", d.LicenseType, d.Until.UTC().Format("2006-01-02T15:04:05Z"))); err != nil {
 				return err
 			}
@@ -215,15 +221,15 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 			if err := saveUser(ctx, tx, victim); err != nil {
 				return err
 			}
-			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.reclaim", victim.ID,
+			if err := sqldb.Audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.reclaim", victim.ID,
 				fmt.Sprintf("type=%q unused since %s; moved to %s", t, victim.LastSeen.UTC().Format("2006-01-02"), req.UserID)); err != nil {
 				return err
 			}
 			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, t, now, licet.ActorAutomatic
-			if err := audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q reclaimed from %s", t, victim.ID)); err != nil {
+			if err := sqldb.Audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.assign", req.UserID, fmt.Sprintf("type=%q reclaimed from %s", t, victim.ID)); err != nil {
 				return err
 			}
-			if err := enqueueAssignment(ctx, tx, v.Org, licet.MailEvent{UserID: req.UserID, LicenseType: t, At: now, ReclaimedFrom: victim.ID}, now); err != nil {
+			if err := outbox.EnqueueAssignment(ctx, tx, v.Org, licet.MailEvent{UserID: req.UserID, LicenseType: t, At: now, ReclaimedFrom: victim.ID}, now); err != nil {
 				return err
 			}
 			d.LicenseType, d.Reclaimed = t, victim.ID
@@ -261,16 +267,16 @@ func (s *Store) admit(ctx context.Context, tx *Tx, req licet.AdmitRequest, memo 
 // reclaimable finds the licensed user of one of the decision's candidate
 // types who has been idle longest, if idle since before d.ReclaimBefore. A
 // user assigned but never seen counts as idle since the assignment.
-func reclaimable(ctx context.Context, tx *Tx, orgID string, d *licet.Decision) (*licet.User, error) {
+func reclaimable(ctx context.Context, tx *sqldb.Tx, orgID string, d *licet.Decision) (*licet.User, error) {
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(d.Candidates)), ", ")
 	args := []any{orgID}
 	for _, t := range d.Candidates {
 		args = append(args, t)
 	}
-	args = append(args, ms(d.ReclaimBefore))
+	args = append(args, sqldb.MS(d.ReclaimBefore))
 	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users
-		WHERE org_id = ? AND state = 'licensed' AND license_type IN (`+ph+`) AND `+tx.d.Greatest+`(last_seen, assigned_at) < ?
-		ORDER BY `+tx.d.Greatest+`(last_seen, assigned_at), user_id LIMIT 1`, args...))
+		WHERE org_id = ? AND state = 'licensed' AND license_type IN (`+ph+`) AND `+tx.Dialect().Greatest+`(last_seen, assigned_at) < ?
+		ORDER BY `+tx.Dialect().Greatest+`(last_seen, assigned_at), user_id LIMIT 1`, args...))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -293,11 +299,12 @@ func see(u *licet.User, s licet.Sighting, now time.Time) {
 
 // RecordSightings writes a batch of sightings in one transaction. A
 // sighting of a user deleted meanwhile is dropped.
-func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) error {
+func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) (err error) {
+	defer sqldb.Failed(&err, "record sightings")
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.write(ctx, func(tx *Tx) error {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		stmt, err := tx.PrepareContext(ctx, `UPDATE users SET
 			first_seen = CASE WHEN first_seen = 0 THEN ? ELSE first_seen END,
 			last_seen = ?, device_id = ?, device_info = ?, version = ?, edition = ?, org_url = ?, org_name = ?
@@ -307,7 +314,7 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) err
 		}
 		defer stmt.Close()
 		for _, x := range batch {
-			at := ms(x.At)
+			at := sqldb.MS(x.At)
 			if _, err := stmt.ExecContext(ctx, at, at, x.DeviceID, x.DeviceInfo, x.Version, x.Edition,
 				x.OrganizationURL, x.OrganizationName, x.OrgID, x.UserID, at); err != nil {
 				return err
@@ -334,6 +341,8 @@ var hotSQL = [hotCount]string{
 type hotStmts struct {
 	mu    sync.Mutex // held only while preparing
 	stmts [hotCount]atomic.Pointer[sql.Stmt]
+	sql   [hotCount]string // hotSQL rebound for the dialect, once
+
 }
 
 // hot returns the prepared statement i, preparing it on first use; if
@@ -343,18 +352,18 @@ func (s *Store) hot(ctx context.Context, i int) preparedQuery {
 	if st := s.hotStmts.stmts[i].Load(); st != nil {
 		return st
 	}
-	if s.d.NoPrepare {
-		return unprepared{s.r, s.d.rebind(hotSQL[i])}
+	if s.db.D.NoPrepare {
+		return unprepared{s.db.R, s.hotStmts.sql[i]}
 	}
 	s.hotStmts.mu.Lock()
 	defer s.hotStmts.mu.Unlock()
 	if st := s.hotStmts.stmts[i].Load(); st != nil {
 		return st
 	}
-	q := s.d.rebind(hotSQL[i])
-	st, err := s.r.PrepareContext(ctx, q)
+	q := s.hotStmts.sql[i]
+	st, err := s.db.R.PrepareContext(ctx, q)
 	if err != nil {
-		return unprepared{s.r, q}
+		return unprepared{s.db.R, q}
 	}
 	s.hotStmts.stmts[i].Store(st)
 	return st
@@ -381,7 +390,7 @@ func (u unprepared) QueryContext(ctx context.Context, args ...any) (*sql.Rows, e
 // usersChanged records, in the transaction that changed them, that these
 // users of orgID changed. The organization's row is locked by then, so its
 // user_seq values commit in order.
-func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, userIDs ...string) error {
+func usersChanged(ctx context.Context, tx *sqldb.Tx, orgID string, now time.Time, userIDs ...string) error {
 	if len(userIDs) == 0 {
 		return nil
 	}
@@ -389,11 +398,11 @@ func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, user
 	if err := tx.QueryRowContext(ctx, `UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq`, orgID).Scan(&seq); err != nil {
 		return err
 	}
-	if tx.cache != nil {
+	if tx.Cached() {
 		// Statements are prepared here (SQLite): one small one per user.
 		for _, id := range userIDs {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO user_changes (org_id, seq, user_id, at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, seq, id, ms(now)); err != nil {
+				ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, seq, id, sqldb.MS(now)); err != nil {
 				return err
 			}
 		}
@@ -411,7 +420,7 @@ func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, user
 				q.WriteString(", ")
 			}
 			q.WriteString("(?, ?, ?, ?)")
-			args = append(args, orgID, seq, id, ms(now))
+			args = append(args, orgID, seq, id, sqldb.MS(now))
 		}
 		q.WriteString(` ON CONFLICT (org_id, seq, user_id) DO NOTHING`)
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
@@ -423,10 +432,11 @@ func usersChanged(ctx context.Context, tx *Tx, orgID string, now time.Time, user
 }
 
 // UserSeqs returns every organization's user change counter.
-func (s *Store) UserSeqs(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, user_seq FROM organizations`)
+func (s *Store) UserSeqs(ctx context.Context) (seqs map[string]int64, err error) {
+	defer sqldb.Failed(&err, "read the user change counters")
+	rows, err := s.db.R.QueryContext(ctx, `SELECT id, user_seq FROM organizations`)
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, s.db.Wrap(err)
 	}
 	defer rows.Close()
 	out := map[string]int64{}
@@ -434,18 +444,19 @@ func (s *Store) UserSeqs(ctx context.Context) (map[string]int64, error) {
 		var id string
 		var seq int64
 		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, s.wrap(err)
+			return nil, s.db.Wrap(err)
 		}
 		out[id] = seq
 	}
-	return out, s.wrap(rows.Err())
+	return out, s.db.Wrap(rows.Err())
 }
 
 // UserChangesSince lists the users of orgID changed after seq; complete is
 // false when that history has been pruned, and the caller must forget all
 // of the organization's users instead.
 func (s *Store) UserChangesSince(ctx context.Context, orgID string, seq int64) (ids []string, complete bool, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+	defer sqldb.Failed(&err, "list user changes")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM user_changes WHERE org_id = ? AND seq = ?`, orgID, seq+1).Scan(&n); err != nil || n == 0 {
 			return err
@@ -470,8 +481,9 @@ func (s *Store) UserChangesSince(ctx context.Context, orgID string, seq int64) (
 
 // PruneUserChanges forgets user changes recorded before a time.
 func (s *Store) PruneUserChanges(ctx context.Context, before time.Time) (n int64, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM user_changes WHERE at < ?`, ms(before))
+	defer sqldb.Failed(&err, "prune user changes")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM user_changes WHERE at < ?`, sqldb.MS(before))
 		if err == nil {
 			n, _ = res.RowsAffected()
 		}

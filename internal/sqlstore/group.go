@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // groupCommit runs the admissions that arrive together in one transaction
@@ -90,7 +91,7 @@ func (g *groupCommit) commit(batch []*admitJob) {
 	// processes' batches cannot deadlock each other.
 	slices.SortStableFunc(batch, func(a, b *admitJob) int { return strings.Compare(a.req.OrgID, b.req.OrgID) })
 	changed := map[string][]string{}
-	err := g.s.writeCached(ctx, func(tx *Tx) error {
+	err := g.s.db.WriteCached(ctx, func(tx *sqldb.Tx) error {
 		memo := admitMemo{s: g.s}
 		for _, j := range batch {
 			j.d, j.err = nil, j.ctx.Err()
@@ -104,7 +105,7 @@ func (g *groupCommit) commit(batch []*admitJob) {
 			j.d = d
 			changed[j.req.OrgID] = append(changed[j.req.OrgID], ch...)
 		}
-		now := g.s.clock.Now()
+		now := g.s.db.Clock.Now()
 		for org, ids := range changed {
 			if err := usersChanged(ctx, tx, org, now, ids...); err != nil {
 				return err

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/outbox"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // The bounds of issue 13 that live in the database: who held a temporary
@@ -47,21 +49,21 @@ func (s *Store) userHash(orgID, userID string) string {
 
 // recordTemporaryGrant remembers, for ever, that a user ID held a
 // temporary license in an organization.
-func (s *Store) recordTemporaryGrant(ctx context.Context, tx *Tx, orgID, userID string, at time.Time) error {
+func (s *Store) recordTemporaryGrant(ctx context.Context, tx *sqldb.Tx, orgID, userID string, at time.Time) error {
 	h := s.userHash(orgID, userID)
 	if h == "" {
 		return licet.Errorf(licet.EUNAVAILABLE, "the key of temporary license records is not loaded; try again")
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO temporary_grants (org_id, user_hash, granted_at) VALUES (?, ?, ?)
-		ON CONFLICT (org_id, user_hash) DO NOTHING`, orgID, h, ms(at))
+		ON CONFLICT (org_id, user_hash) DO NOTHING`, orgID, h, sqldb.MS(at))
 	return err
 }
 
 // temporaryStanding reads how many users of orgID hold a temporary license
 // at now and whether userID ever held one there.
-func (s *Store) temporaryStanding(ctx context.Context, tx *Tx, orgID, userID string, now time.Time) (holders int, had bool, err error) {
+func (s *Store) temporaryStanding(ctx context.Context, tx *sqldb.Tx, orgID, userID string, now time.Time) (holders int, had bool, err error) {
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND state = 'temporary' AND temporary_until > ?`,
-		orgID, ms(now)).Scan(&holders); err != nil {
+		orgID, sqldb.MS(now)).Scan(&holders); err != nil {
 		return 0, false, err
 	}
 	if h := s.userHash(orgID, userID); h != "" {
@@ -77,12 +79,13 @@ func (s *Store) temporaryStanding(ctx context.Context, tx *Tx, orgID, userID str
 // TemporaryStanding is temporaryStanding for the read path: it fills the
 // view of a check that may be granted a temporary license.
 func (s *Store) TemporaryStanding(ctx context.Context, orgID, userID string, now time.Time) (holders int, had bool, err error) {
-	if !s.readOnly {
+	defer sqldb.Failed(&err, "read temporary license standing")
+	if !s.db.ReadOnly {
 		if _, err := s.idKey(ctx); err != nil {
 			return 0, false, err
 		}
 	}
-	err = s.read(ctx, func(tx *Tx) error {
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		holders, had, err = s.temporaryStanding(ctx, tx, orgID, userID, now)
 		return err
 	})
@@ -99,7 +102,7 @@ func StrangerCap(pools []licet.Pool, now time.Time) int {
 // license beyond the organization's cap (never licensed since, never
 // handled by an administrator, holding nothing). It returns their IDs.
 // The count is read once per transaction and kept in memo.
-func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Pool, now time.Time, memo *admitMemo) ([]string, error) {
+func evictStrangers(ctx context.Context, tx *sqldb.Tx, orgID string, pools []licet.Pool, now time.Time, memo *admitMemo) ([]string, error) {
 	limit := StrangerCap(pools, now)
 	n, ok := memo.strangers[orgID]
 	if !ok {
@@ -114,7 +117,7 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 	if n <= limit {
 		return nil, nil
 	}
-	ids, err := column(ctx, tx, `SELECT user_id FROM users WHERE org_id = ? AND recorded_at > 0
+	ids, err := sqldb.Column(ctx, tx, `SELECT user_id FROM users WHERE org_id = ? AND recorded_at > 0
 		ORDER BY recorded_at, user_id LIMIT ?`, orgID, n-limit)
 	if err != nil {
 		return nil, err
@@ -134,8 +137,9 @@ func evictStrangers(ctx context.Context, tx *Tx, orgID string, pools []licet.Poo
 // on; at most one an hour per organization,
 // across processes (the organization's row lock orders them).
 func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.ActivityReport, now time.Time) (sent bool, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		org, err := lockOrg(ctx, tx, orgID)
+	defer sqldb.Failed(&err, "queue an activity alert")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		org, err := sqldb.LockOrg(ctx, tx, orgID)
 		if err != nil {
 			return err
 		}
@@ -144,14 +148,14 @@ func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.Activit
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		if err == nil && now.Sub(fromMS(last)) < time.Hour {
+		if err == nil && now.Sub(sqldb.FromMS(last)) < time.Hour {
 			return nil
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO activity_alerts (org_id, last_sent) VALUES (?, ?)
-			ON CONFLICT (org_id) DO UPDATE SET last_sent = excluded.last_sent`, orgID, ms(now)); err != nil {
+			ON CONFLICT (org_id) DO UPDATE SET last_sent = excluded.last_sent`, orgID, sqldb.MS(now)); err != nil {
 			return err
 		}
-		rs, err := recipientStates(ctx, tx, org)
+		rs, err := outbox.Recipients(ctx, tx, org)
 		if err != nil {
 			return err
 		}
@@ -161,12 +165,12 @@ func (s *Store) AlertActivity(ctx context.Context, orgID string, r licet.Activit
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
-				VALUES (?, ?, ?, ?, ?, ?)`, orgID, rc.Address, licet.MailActivity, string(b), ms(now), ms(now)); err != nil {
+				VALUES (?, ?, ?, ?, ?, ?)`, orgID, rc.Address, licet.MailActivity, string(b), sqldb.MS(now), sqldb.MS(now)); err != nil {
 				return err
 			}
 		}
 		sent = true
-		return audit(ctx, tx, now, orgID, licet.ActorAutomatic, "organization.activity_alert", "",
+		return sqldb.Audit(ctx, tx, now, orgID, licet.ActorAutomatic, "organization.activity_alert", "",
 			fmt.Sprintf("refused=%d admitted=%d in the minute from %s", r.Refused, r.Admitted, r.Minute.UTC().Format(time.RFC3339)))
 	})
 	return sent, err

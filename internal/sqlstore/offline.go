@@ -10,11 +10,13 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // OfflineConfig returns where an organization's offline license goes.
 func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.OfflineConfig, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+	defer sqldb.Failed(&err, "read the offline configuration")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		c = &licet.OfflineConfig{}
 		var test string
 		err := tx.QueryRowContext(ctx, `SELECT offline_backend, offline_auth, offline_valid_days, offline_location,
@@ -48,9 +50,10 @@ func (s *Store) OfflineConfig(ctx context.Context, orgID string) (c *licet.Offli
 // SetOfflineConfig changes where an organization's offline license goes;
 // the credential changes only with setAuth. The audit log says whether a
 // credential was set, never what it is.
-func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.OfflineConfig, setAuth bool, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
-		if _, err := lockOrg(ctx, tx, orgID); err != nil {
+func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.OfflineConfig, setAuth bool, actor string) (err error) {
+	defer sqldb.Failed(&err, "change the offline configuration")
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.LockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		var oldBackend, oldLocation string
@@ -81,7 +84,7 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 		if setAuth {
 			detail += " credentials=" + map[bool]string{true: "set", false: "removed"}[c.Auth != ""]
 		}
-		return audit(ctx, tx, s.clock.Now(), orgID, actor, "offline.configure", "", detail)
+		return sqldb.Audit(ctx, tx, s.db.Clock.Now(), orgID, actor, "offline.configure", "", detail)
 	})
 }
 
@@ -89,8 +92,9 @@ func (s *Store) SetOfflineConfig(ctx context.Context, orgID string, c licet.Offl
 // have them, from every user who holds a license (assigned by hand or
 // automatically), and keeps it.
 func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build licet.OfflineBuilder) (is *licet.OfflineIssue, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		org, err := lockOrg(ctx, tx, orgID)
+	defer sqldb.Failed(&err, "issue an offline license")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		org, err := sqldb.LockOrg(ctx, tx, orgID)
 		if err != nil {
 			return err
 		}
@@ -127,42 +131,44 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		is = &licet.OfflineIssue{OrgID: orgID, Serial: serial, IssuedAt: fromMS(ms(now)), IssuedBy: actor, Users: n,
-			ValidUntil: fromMS(ms(until)), Document: doc}
+		now := s.db.Clock.Now()
+		is = &licet.OfflineIssue{OrgID: orgID, Serial: serial, IssuedAt: sqldb.FromMS(sqldb.MS(now)), IssuedBy: actor, Users: n,
+			ValidUntil: sqldb.FromMS(sqldb.MS(until)), Document: doc}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO offline_licenses (org_id, serial, issued_at, issued_by, users, valid_until, document)
-			VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, serial, ms(now), actor, n, ms(until), doc); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, orgID, serial, sqldb.MS(now), actor, n, sqldb.MS(until), doc); err != nil {
 			return err
 		}
-		return audit(ctx, tx, now, orgID, actor, "offline.issue", "", "serial="+strconv.FormatInt(serial, 10)+" users="+strconv.Itoa(n))
+		return sqldb.Audit(ctx, tx, now, orgID, actor, "offline.issue", "", "serial="+strconv.FormatInt(serial, 10)+" users="+strconv.Itoa(n))
 	})
 	return is, err
 }
 
 // RecordOfflineUpload records how saving a document to the backend went.
-func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
+func (s *Store) RecordOfflineUpload(ctx context.Context, orgID string, serial int64, status, detail, actor string) (err error) {
+	defer sqldb.Failed(&err, "record an offline upload")
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		now := s.db.Clock.Now()
 		at := int64(0)
 		if status == "uploaded" {
-			at = ms(now)
+			at = sqldb.MS(now)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE offline_licenses SET upload_status = ?, upload_detail = ?, uploaded_at = ?
 			WHERE org_id = ? AND serial = ?`, status, detail, at, orgID, serial); err != nil {
 			return err
 		}
-		return audit(ctx, tx, now, orgID, actor, "offline.upload", "", fmt.Sprintf("serial=%d %s %s", serial, status, detail))
+		return sqldb.Audit(ctx, tx, now, orgID, actor, "offline.upload", "", fmt.Sprintf("serial=%d %s %s", serial, status, detail))
 	})
 }
 
 // RecordOfflineTest keeps the report of the newest backend test.
-func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.OfflineTest) error {
+func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.OfflineTest) (err error) {
+	defer sqldb.Failed(&err, "record an offline backend test")
 	b, err := json.Marshal(t)
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func(tx *Tx) error {
-		if _, err := lockOrg(ctx, tx, orgID); err != nil {
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.LockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE organizations SET offline_test = ? WHERE id = ?`, string(b), orgID); err != nil {
@@ -178,15 +184,16 @@ func (s *Store) RecordOfflineTest(ctx context.Context, orgID string, t licet.Off
 		if !t.OK {
 			detail = "failed " + strings.Join(failed, "; ")
 		}
-		return audit(ctx, tx, s.clock.Now(), orgID, t.By, "offline.test", "", detail)
+		return sqldb.Audit(ctx, tx, s.db.Clock.Now(), orgID, t.By, "offline.test", "", detail)
 	})
 }
 
 // OfflineHolders reads who holds a license and who is disabled, with only
 // the columns the comparison needs.
 func (s *Store) OfflineHolders(ctx context.Context, orgID string) (licensed map[string]string, disabled map[string]bool, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "read offline license holders")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		licensed, disabled = map[string]string{}, map[string]bool{}
@@ -216,7 +223,8 @@ func (s *Store) OfflineHolders(ctx context.Context, orgID string) (licensed map[
 // OfflineAutoOrgs lists the organizations whose offline license is
 // updated automatically.
 func (s *Store) OfflineAutoOrgs(ctx context.Context) (out []string, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+	defer sqldb.Failed(&err, "list organizations with automatic offline licenses")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM organizations WHERE offline AND offline_auto_allowed AND offline_auto_update ORDER BY id`)
 		if err != nil {
 			return err
@@ -236,7 +244,7 @@ func (s *Store) OfflineAutoOrgs(ctx context.Context) (out []string, err error) {
 
 const offlineCols = `org_id, serial, issued_at, issued_by, users, valid_until, upload_status, upload_detail, uploaded_at`
 
-func scanIssue(r scanner, doc *[]byte) (*licet.OfflineIssue, error) {
+func scanIssue(r sqldb.Scanner, doc *[]byte) (*licet.OfflineIssue, error) {
 	var is licet.OfflineIssue
 	var issued, until, uploaded int64
 	dest := []any{&is.OrgID, &is.Serial, &issued, &is.IssuedBy, &is.Users, &until, &is.UploadStatus, &is.UploadDetail, &uploaded}
@@ -246,14 +254,15 @@ func scanIssue(r scanner, doc *[]byte) (*licet.OfflineIssue, error) {
 	if err := r.Scan(dest...); err != nil {
 		return nil, err
 	}
-	is.IssuedAt, is.ValidUntil, is.UploadedAt = fromMS(issued), fromMS(until), fromMS(uploaded)
+	is.IssuedAt, is.ValidUntil, is.UploadedAt = sqldb.FromMS(issued), sqldb.FromMS(until), sqldb.FromMS(uploaded)
 	return &is, nil
 }
 
 // OfflineHistory lists an organization's issued offline licenses, newest first.
 func (s *Store) OfflineHistory(ctx context.Context, orgID string, limit int) (out []licet.OfflineIssue, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "list offline licenses")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT `+offlineCols+` FROM offline_licenses WHERE org_id = ? ORDER BY serial DESC LIMIT ?`, orgID, limit)
@@ -275,8 +284,9 @@ func (s *Store) OfflineHistory(ctx context.Context, orgID string, limit int) (ou
 
 // OfflineDocument returns the newest offline license of an organization.
 func (s *Store) OfflineDocument(ctx context.Context, orgID string) (is *licet.OfflineIssue, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "fetch the offline license")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		var doc []byte

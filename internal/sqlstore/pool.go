@@ -8,35 +8,38 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // AddPool sells seats to an organization. An unknown license type is created
 // without inclusions.
-func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) error {
-	return s.writeChange(ctx, func(tx *Tx) error {
-		if _, err := lockOrg(ctx, tx, p.OrgID); err != nil {
+func (s *Store) AddPool(ctx context.Context, p *licet.Pool, actor string) (err error) {
+	defer sqldb.Failed(&err, "add a pool")
+	return s.writeChange(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.LockOrg(ctx, tx, p.OrgID); err != nil {
 			return err
 		}
-		now := s.clock.Now()
+		now := s.db.Clock.Now()
 		if _, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`,
-			p.LicenseType, ms(now)); err != nil {
+			p.LicenseType, sqldb.MS(now)); err != nil {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO pools (org_id, license_type, seats, valid_from, valid_until, created_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, p.OrgID, p.LicenseType, p.Seats, ms(p.From), ms(p.Until), ms(now)).Scan(&p.ID)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, p.OrgID, p.LicenseType, p.Seats, sqldb.MS(p.From), sqldb.MS(p.Until), sqldb.MS(now)).Scan(&p.ID)
 		if err != nil {
 			return err
 		}
-		p.CreatedAt = fromMS(ms(now))
-		return audit(ctx, tx, now, p.OrgID, actor, "pool.add", "",
+		p.CreatedAt = sqldb.FromMS(sqldb.MS(now))
+		return sqldb.Audit(ctx, tx, now, p.OrgID, actor, "pool.add", "",
 			fmt.Sprintf("pool=%d type=%q seats=%d from=%s until=%s", p.ID, p.LicenseType, p.Seats, p.From.UTC().Format(time.RFC3339), fmtEnd(p.Until)))
 	})
 }
 
 // Pools lists an organization's pools, oldest first.
 func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "list pools")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		out, err = pools(ctx, tx, orgID)
@@ -45,7 +48,7 @@ func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err 
 	return out, err
 }
 
-func pools(ctx context.Context, tx *Tx, orgID string) ([]licet.Pool, error) {
+func pools(ctx context.Context, tx *sqldb.Tx, orgID string) ([]licet.Pool, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, org_id, license_type, seats, valid_from, valid_until, created_at
 		FROM pools WHERE org_id = ? ORDER BY id`, orgID)
 	if err != nil {
@@ -59,14 +62,14 @@ func pools(ctx context.Context, tx *Tx, orgID string) ([]licet.Pool, error) {
 		if err := rows.Scan(&p.ID, &p.OrgID, &p.LicenseType, &p.Seats, &from, &until, &created); err != nil {
 			return nil, err
 		}
-		p.From, p.Until, p.CreatedAt = fromMS(from), fromMS(until), fromMS(created)
+		p.From, p.Until, p.CreatedAt = sqldb.FromMS(from), sqldb.FromMS(until), sqldb.FromMS(created)
 		out = append(out, p)
 	}
 	return out, rows.Err()
 }
 
 // used counts an organization's licensed users per license type.
-func used(ctx context.Context, tx *Tx, orgID string) (map[string]int, error) {
+func used(ctx context.Context, tx *sqldb.Tx, orgID string) (map[string]int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT license_type, used FROM seat_usage WHERE org_id = ? AND used > 0`, orgID)
 	if err != nil {
 		return nil, err
@@ -87,8 +90,9 @@ func used(ctx context.Context, tx *Tx, orgID string) (map[string]int, error) {
 // SeatCounts returns, per license type the organization has or had, the
 // seats of its active pools, how many are used, and how many are free.
 func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatCount, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "count seats")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		ps, err := pools(ctx, tx, orgID)
@@ -99,40 +103,42 @@ func (s *Store) SeatCounts(ctx context.Context, orgID string) (out []licet.SeatC
 		if err != nil {
 			return err
 		}
-		out = licet.CountSeats(s.clock.Now(), ps, u)
+		out = licet.CountSeats(s.db.Clock.Now(), ps, u)
 		return nil
 	})
 	return out, err
 }
 
 // PutLicenseType creates or changes a license type.
-func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) error {
-	return s.writeChange(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
+func (s *Store) PutLicenseType(ctx context.Context, t licet.LicenseType, actor string) (err error) {
+	defer sqldb.Failed(&err, "store a license type")
+	return s.writeChange(ctx, func(tx *sqldb.Tx) error {
+		now := s.db.Clock.Now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, includes, created_at) VALUES (?, ?, ?)
-			ON CONFLICT (name) DO UPDATE SET includes = excluded.includes`, t.Name, strings.Join(t.Includes, ","), ms(now))
+			ON CONFLICT (name) DO UPDATE SET includes = excluded.includes`, t.Name, strings.Join(t.Includes, ","), sqldb.MS(now))
 		if err != nil {
 			return err
 		}
 		for _, inc := range t.Includes { // an included type exists from now on
-			if _, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, inc, ms(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO license_types (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, inc, sqldb.MS(now)); err != nil {
 				return err
 			}
 		}
-		return audit(ctx, tx, now, "", actor, "license_type.put", "", fmt.Sprintf("type=%q includes=%q", t.Name, strings.Join(t.Includes, ",")))
+		return sqldb.Audit(ctx, tx, now, "", actor, "license_type.put", "", fmt.Sprintf("type=%q includes=%q", t.Name, strings.Join(t.Includes, ",")))
 	})
 }
 
 // LicenseTypes lists every license type by name.
 func (s *Store) LicenseTypes(ctx context.Context) (out []licet.LicenseType, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+	defer sqldb.Failed(&err, "list license types")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		out, err = licenseTypes(ctx, tx)
 		return err
 	})
 	return out, err
 }
 
-func licenseTypes(ctx context.Context, tx *Tx) ([]licet.LicenseType, error) {
+func licenseTypes(ctx context.Context, tx *sqldb.Tx) ([]licet.LicenseType, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT name, includes FROM license_types ORDER BY name`)
 	if err != nil {
 		return nil, err
@@ -158,8 +164,9 @@ func licenseTypes(ctx context.Context, tx *Tx) ([]licet.LicenseType, error) {
 // UpdatePool changes a pool's seats or end. Users already licensed keep
 // their seats when seats shrink below use; new assignments wait for room.
 func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c licet.PoolChange, actor string) (p *licet.Pool, err error) {
-	err = s.writeChange(ctx, func(tx *Tx) error {
-		if _, err := lockOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "update a pool")
+	err = s.writeChange(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.LockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		ps, err := pools(ctx, tx, orgID)
@@ -189,10 +196,10 @@ func (s *Store) UpdatePool(ctx context.Context, orgID string, poolID int64, c li
 		if len(changes) == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE pools SET seats = ?, valid_until = ? WHERE id = ?`, p.Seats, ms(p.Until), p.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE pools SET seats = ?, valid_until = ? WHERE id = ?`, p.Seats, sqldb.MS(p.Until), p.ID); err != nil {
 			return err
 		}
-		return audit(ctx, tx, s.clock.Now(), orgID, actor, "pool.update", "", fmt.Sprintf("pool=%d %s", p.ID, strings.Join(changes, " ")))
+		return sqldb.Audit(ctx, tx, s.db.Clock.Now(), orgID, actor, "pool.update", "", fmt.Sprintf("pool=%d %s", p.ID, strings.Join(changes, " ")))
 	})
 	return p, err
 }

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/outbox"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // ActorErased replaces an erased address in the audit log.
@@ -22,17 +24,18 @@ const ActorErased = "erased"
 // replaces it in the audit log, in one transaction. Administrator
 // accounts stay (licet admin remove ends them); the answer names them.
 func (s *Store) EraseAddress(ctx context.Context, address string) (e *licet.Erasure, err error) {
+	defer sqldb.Failed(&err, "erase an address")
 	address = strings.ToLower(strings.TrimSpace(address))
-	err = s.writeChange(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
+	err = s.writeChange(ctx, func(tx *sqldb.Tx) error {
+		now := s.db.Clock.Now()
 		e = &licet.Erasure{Address: address, Administers: []string{}}
-		rows, err := tx.QueryContext(ctx, `SELECT `+orgCols+` FROM organizations WHERE notification_emails LIKE ? ESCAPE '\'`, "%"+likeEscape(address)+"%")
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqldb.OrgCols+` FROM organizations WHERE notification_emails LIKE ? ESCAPE '\'`, "%"+sqldb.LikeEscape(address)+"%")
 		if err != nil {
 			return err
 		}
 		var listed []*licet.Organization
 		for rows.Next() {
-			o, err := scanOrg(rows)
+			o, err := sqldb.ScanOrg(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -48,10 +51,10 @@ func (s *Store) EraseAddress(ctx context.Context, address string) (e *licet.Eras
 		for _, o := range listed {
 			rest := slices.DeleteFunc(o.Settings.NotificationEmails, func(a string) bool { return a == address })
 			if _, err := tx.ExecContext(ctx, `UPDATE organizations SET notification_emails = ?, updated_at = ? WHERE id = ?`,
-				strings.Join(rest, ","), ms(now), o.ID); err != nil {
+				strings.Join(rest, ","), sqldb.MS(now), o.ID); err != nil {
 				return err
 			}
-			if err := audit(ctx, tx, now, o.ID, licet.ActorOperator, "privacy.erase", "", "a notification address was erased"); err != nil {
+			if err := sqldb.Audit(ctx, tx, now, o.ID, licet.ActorOperator, "privacy.erase", "", "a notification address was erased"); err != nil {
 				return err
 			}
 		}
@@ -83,13 +86,13 @@ func (s *Store) EraseAddress(ctx context.Context, address string) (e *licet.Eras
 			return err
 		}
 		e.AuditEntries += n
-		if e.Administers, err = column(ctx, tx, `SELECT ao.org_id FROM admin_orgs ao JOIN admins a ON a.id = ao.admin_id WHERE a.email = ? ORDER BY ao.org_id`, address); err != nil {
+		if e.Administers, err = sqldb.Column(ctx, tx, `SELECT ao.org_id FROM admin_orgs ao JOIN admins a ON a.id = ao.admin_id WHERE a.email = ? ORDER BY ao.org_id`, address); err != nil {
 			return err
 		}
 		if e.Administers == nil {
 			e.Administers = []string{}
 		}
-		return audit(ctx, tx, now, "", licet.ActorOperator, "privacy.erase", "",
+		return sqldb.Audit(ctx, tx, now, "", licet.ActorOperator, "privacy.erase", "",
 			fmt.Sprintf("organizations=%d confirmations=%d optOuts=%d mails=%d auditEntries=%d", e.Organizations, e.Consents, e.OptOuts, e.Mails, e.AuditEntries))
 	})
 	return e, err
@@ -98,9 +101,9 @@ func (s *Store) EraseAddress(ctx context.Context, address string) (e *licet.Eras
 // scrubAuditDetails replaces the address where audit details name it (a
 // settings change lists the notification addresses), as a whole address
 // only: "bob@x.example" is not touched inside "abob@x.example".
-func scrubAuditDetails(ctx context.Context, tx *Tx, address string) (int64, error) {
+func scrubAuditDetails(ctx context.Context, tx *sqldb.Tx, address string) (int64, error) {
 	re := regexp.MustCompile(`(^|[^A-Za-z0-9._%+\-])` + regexp.QuoteMeta(address) + `($|[^A-Za-z0-9.\-])`)
-	rows, err := tx.QueryContext(ctx, `SELECT id, detail FROM audit WHERE detail LIKE ? ESCAPE '\'`, "%"+likeEscape(address)+"%")
+	rows, err := tx.QueryContext(ctx, `SELECT id, detail FROM audit WHERE detail LIKE ? ESCAPE '\'`, "%"+sqldb.LikeEscape(address)+"%")
 	if err != nil {
 		return 0, err
 	}
@@ -133,8 +136,9 @@ func scrubAuditDetails(ctx context.Context, tx *Tx, address string) (int64, erro
 
 // PruneMail deletes mails sent or given up before t.
 func (s *Store) PruneMail(ctx context.Context, before time.Time) (n int64, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (status = 'sent' AND sent_at < ?) OR (status = 'failed' AND due_at < ?)`, ms(before), ms(before))
+	defer sqldb.Failed(&err, "prune mail")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE (status = 'sent' AND sent_at < ?) OR (status = 'failed' AND due_at < ?)`, sqldb.MS(before), sqldb.MS(before))
 		if err != nil {
 			return err
 		}
@@ -146,8 +150,9 @@ func (s *Store) PruneMail(ctx context.Context, before time.Time) (n int64, err e
 
 // PruneAudit deletes audit entries older than t.
 func (s *Store) PruneAudit(ctx context.Context, before time.Time) (n int64, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, ms(before))
+	defer sqldb.Failed(&err, "prune the audit log")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM audit WHERE at < ?`, sqldb.MS(before))
 		if err != nil {
 			return err
 		}
@@ -161,11 +166,12 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time) (n int64, err 
 // with its last sighting, the audit entries about it, the notification
 // mails that name it and the offline licenses that hold it.
 func (s *Store) UserRecord(ctx context.Context, orgID, userID string) (rec *licet.UserRecord, err error) {
+	defer sqldb.Failed(&err, "gather a user record")
 	if _, err := s.idKey(ctx); err != nil {
 		return nil, err
 	}
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		rec = &licet.UserRecord{Audit: []licet.AuditEvent{}, Mails: []*licet.Mail{}, OfflineLicenses: []licet.OfflineIssue{}, Changes: []time.Time{}}
@@ -180,7 +186,7 @@ func (s *Store) UserRecord(ctx context.Context, orgID, userID string) (rec *lice
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return err
 			}
-			rec.TemporaryGrantedAt = fromMS(at)
+			rec.TemporaryGrantedAt = sqldb.FromMS(at)
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT at FROM user_changes WHERE org_id = ? AND user_id = ? ORDER BY seq`, orgID, userID)
 		if err != nil {
@@ -192,14 +198,14 @@ func (s *Store) UserRecord(ctx context.Context, orgID, userID string) (rec *lice
 				rows.Close()
 				return err
 			}
-			rec.Changes = append(rec.Changes, fromMS(at))
+			rec.Changes = append(rec.Changes, sqldb.FromMS(at))
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		rows, err = tx.QueryContext(ctx, `SELECT id, at, org_id, actor, action, user_id, detail FROM audit WHERE org_id = ? AND (user_id = ? OR detail LIKE ? ESCAPE '\') ORDER BY id`,
-			orgID, userID, "%"+likeEscape(userID)+"%")
+			orgID, userID, "%"+sqldb.LikeEscape(userID)+"%")
 		if err != nil {
 			return err
 		}
@@ -210,19 +216,19 @@ func (s *Store) UserRecord(ctx context.Context, orgID, userID string) (rec *lice
 				rows.Close()
 				return err
 			}
-			e.At = fromMS(at)
+			e.At = sqldb.FromMS(at)
 			rec.Audit = append(rec.Audit, e)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT `+mailCols+` FROM outbox WHERE org_id = ? AND events LIKE ? ESCAPE '\' ORDER BY id`, orgID, "%"+likeEscape(userID)+"%")
+		rows, err = tx.QueryContext(ctx, `SELECT `+outbox.MailCols+` FROM outbox WHERE org_id = ? AND events LIKE ? ESCAPE '\' ORDER BY id`, orgID, "%"+sqldb.LikeEscape(userID)+"%")
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			m, err := scanMail(rows)
+			m, err := outbox.ScanMail(rows)
 			if err != nil {
 				rows.Close()
 				return err

@@ -2,12 +2,14 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // Where sealed values live: the additional data that binds each to its
@@ -78,12 +80,13 @@ var sealedKinds = []struct {
 // sealed with a key other than the active one, in one transaction, and
 // records which key seals them (its ID, never the key).
 func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
+	defer sqldb.Failed(&err, "seal secrets")
 	if s.Sealer == nil {
 		return 0, errors.New("store: no key to seal secrets with")
 	}
 	active := s.Sealer.ActiveID()
 	plain := 0
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		n, plain = 0, 0
 		var registered []byte
 		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, sealKeyRow).Scan(&registered)
@@ -158,10 +161,52 @@ func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
 	// Secrets were in plain text: rewrite the database so that no old copy
 	// stays in its free pages. (Values sealed with an older key may: they
 	// open only with that key.)
-	for _, q := range s.d.Compact {
-		if _, err := s.w.ExecContext(ctx, q); err != nil {
-			return n, fmt.Errorf("store: compacting after sealing secrets: %w", s.wrap(err))
+	for _, q := range s.db.D.Compact {
+		if _, err := s.db.W.ExecContext(ctx, q); err != nil {
+			return n, fmt.Errorf("store: compacting after sealing secrets: %w", s.db.Wrap(err))
 		}
 	}
 	return n, nil
+}
+
+// Secret returns a random 32-byte secret kept in the database under name,
+// making it on first use, so every process (and a backup) shares it. It is
+// kept sealed (see Sealer): the database alone does not give it away.
+func (s *Store) Secret(ctx context.Context, name string) (v []byte, err error) {
+	defer sqldb.Failed(&err, "read a secret")
+	key := "secret:" + name
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			v = nil
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if v != nil || s.db.ReadOnly {
+		if v == nil {
+			return nil, nil
+		}
+		return s.unseal(string(v), metaPlace(key))
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	sealed, err := s.seal(b, metaPlace(key))
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, []byte(sealed))
+		if err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.unseal(string(v), metaPlace(key))
 }

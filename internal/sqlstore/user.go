@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 const userCols = `org_id, user_id, state, disabled, license_type, assigned_at, assigned_by, temporary_until,
 	first_seen, last_seen, device_id, device_info, version, edition, org_url, org_name, recorded_at`
 
-func scanUser(r scanner) (*licet.User, error) {
+func scanUser(r sqldb.Scanner) (*licet.User, error) {
 	var u licet.User
 	var assigned, temp, first, last, recorded int64
 	err := r.Scan(&u.OrgID, &u.ID, &u.State, &u.Disabled, &u.LicenseType, &assigned, &u.AssignedBy, &temp,
@@ -25,14 +26,14 @@ func scanUser(r scanner) (*licet.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.AssignedAt, u.TemporaryUntil, u.FirstSeen, u.LastSeen = fromMS(assigned), fromMS(temp), fromMS(first), fromMS(last)
-	u.RecordedAt = fromMS(recorded)
+	u.AssignedAt, u.TemporaryUntil, u.FirstSeen, u.LastSeen = sqldb.FromMS(assigned), sqldb.FromMS(temp), sqldb.FromMS(first), sqldb.FromMS(last)
+	u.RecordedAt = sqldb.FromMS(recorded)
 	u.Last.At = u.LastSeen
 	return &u, nil
 }
 
 // findUser returns the user, nil when there is none.
-func findUser(ctx context.Context, tx *Tx, orgID, userID string) (*licet.User, error) {
+func findUser(ctx context.Context, tx *sqldb.Tx, orgID, userID string) (*licet.User, error) {
 	u, err := scanUser(tx.QueryRowContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -41,23 +42,24 @@ func findUser(ctx context.Context, tx *Tx, orgID, userID string) (*licet.User, e
 }
 
 // saveUser writes every field of u, inserting it when new.
-func saveUser(ctx context.Context, tx *Tx, u *licet.User) error {
+func saveUser(ctx context.Context, tx *sqldb.Tx, u *licet.User) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, user_id) DO UPDATE SET state = excluded.state, disabled = excluded.disabled,
 		license_type = excluded.license_type, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
 		temporary_until = excluded.temporary_until, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
 		device_id = excluded.device_id, device_info = excluded.device_info, version = excluded.version,
 		edition = excluded.edition, org_url = excluded.org_url, org_name = excluded.org_name, recorded_at = excluded.recorded_at`,
-		u.OrgID, u.ID, u.State, u.Disabled, u.LicenseType, ms(u.AssignedAt), u.AssignedBy, ms(u.TemporaryUntil),
-		ms(u.FirstSeen), ms(u.LastSeen), u.Last.DeviceID, u.Last.DeviceInfo, u.Last.Version, u.Last.Edition,
-		u.Last.OrganizationURL, u.Last.OrganizationName, ms(u.RecordedAt))
+		u.OrgID, u.ID, u.State, u.Disabled, u.LicenseType, sqldb.MS(u.AssignedAt), u.AssignedBy, sqldb.MS(u.TemporaryUntil),
+		sqldb.MS(u.FirstSeen), sqldb.MS(u.LastSeen), u.Last.DeviceID, u.Last.DeviceInfo, u.Last.Version, u.Last.Edition,
+		u.Last.OrganizationURL, u.Last.OrganizationName, sqldb.MS(u.RecordedAt))
 	return err
 }
 
 // User returns one user of an organization.
 func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "fetch a user")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		if u, err = findUser(ctx, tx, orgID, userID); err == nil && u == nil {
@@ -70,8 +72,9 @@ func (s *Store) User(ctx context.Context, orgID, userID string) (u *licet.User, 
 
 // Users lists an organization's users by ID, with the number that match f.
 func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (out []*licet.User, total int, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		if _, err := findOrg(ctx, tx, orgID); err != nil {
+	defer sqldb.Failed(&err, "list users")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		if _, err := sqldb.FindOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		where := []string{"org_id = ?"}
@@ -90,7 +93,7 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 		}
 		if f.Search != "" {
 			where = append(where, "user_id LIKE ? ESCAPE '\\'")
-			args = append(args, likeEscape(strings.ToUpper(f.Search))+"%")
+			args = append(args, sqldb.LikeEscape(strings.ToUpper(f.Search))+"%")
 		}
 		w := strings.Join(where, " AND ")
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE `+w, args...).Scan(&total); err != nil {
@@ -137,7 +140,8 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 }
 
 // ChangeUser does what an operator or administrator asks to a user.
-func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (*licet.User, error) {
+func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (u *licet.User, err error) {
+	defer sqldb.Failed(&err, "change a user")
 	us, err := s.ChangeUsers(ctx, orgID, []string{userID}, action, licenseType, actor)
 	if err != nil || len(us) == 0 {
 		return nil, err
@@ -150,16 +154,17 @@ func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action lic
 // the seats the earlier users of the batch take. Deleted users are not
 // returned.
 func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string, action licet.UserAction, licenseType, actor string) (out []*licet.User, err error) {
-	if action == licet.ActionDelete && !s.readOnly {
+	defer sqldb.Failed(&err, "change users")
+	if action == licet.ActionDelete && !s.db.ReadOnly {
 		if _, err := s.idKey(ctx); err != nil { // outside the transaction: it may write the secret once
 			return nil, err
 		}
 	}
-	err = s.write(ctx, func(tx *Tx) error {
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		out = nil
-		c := &change{s: s, ctx: ctx, tx: tx, now: s.clock.Now(), action: action, licenseType: licenseType, actor: actor}
+		c := &change{s: s, ctx: ctx, tx: tx, now: s.db.Clock.Now(), action: action, licenseType: licenseType, actor: actor}
 		var err error
-		if c.org, err = lockOrg(ctx, tx, orgID); err != nil {
+		if c.org, err = sqldb.LockOrg(ctx, tx, orgID); err != nil {
 			return err
 		}
 		if action == licet.ActionAssign {
@@ -194,7 +199,7 @@ func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string,
 type change struct {
 	s                  *Store
 	ctx                context.Context
-	tx                 *Tx
+	tx                 *sqldb.Tx
 	now                time.Time
 	org                *licet.Organization
 	action             licet.UserAction
@@ -266,7 +271,7 @@ func (c *change) apply(userID string) (*licet.User, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE org_id = ? AND user_id = ?`, orgID, userID); err != nil {
 			return nil, err
 		}
-		return nil, audit(ctx, tx, c.now, orgID, c.actor, "user.delete", userID, "")
+		return nil, sqldb.Audit(ctx, tx, c.now, orgID, c.actor, "user.delete", userID, "")
 	default:
 		return nil, licet.Errorf(licet.EINVALID, "unknown action %q", c.action)
 	}
@@ -274,7 +279,7 @@ func (c *change) apply(userID string) (*licet.User, error) {
 	if err := saveUser(ctx, tx, u); err != nil {
 		return nil, err
 	}
-	return u, audit(ctx, tx, c.now, orgID, c.actor, "user."+string(c.action), userID, detail)
+	return u, sqldb.Audit(ctx, tx, c.now, orgID, c.actor, "user."+string(c.action), userID, detail)
 }
 
 // release frees the user's seat or temporary license. A temporary license
@@ -285,11 +290,12 @@ func release(u *licet.User) {
 
 // Audit returns an organization's audit events, newest first ("" for all).
 func (s *Store) Audit(ctx context.Context, orgID string, f licet.AuditFilter) (out []licet.AuditEvent, err error) {
+	defer sqldb.Failed(&err, "read the audit log")
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	err = s.read(ctx, func(tx *Tx) error {
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		where := []string{"1 = 1"}
 		args := []any{}
 		if orgID != "" {
@@ -298,11 +304,11 @@ func (s *Store) Audit(ctx context.Context, orgID string, f licet.AuditFilter) (o
 		}
 		if f.User != "" {
 			where = append(where, `user_id LIKE ? ESCAPE '\'`)
-			args = append(args, likeEscape(strings.ToUpper(f.User))+"%")
+			args = append(args, sqldb.LikeEscape(strings.ToUpper(f.User))+"%")
 		}
 		if f.Action != "" {
 			where = append(where, `action LIKE ? ESCAPE '\'`)
-			args = append(args, "%"+likeEscape(f.Action)+"%")
+			args = append(args, "%"+sqldb.LikeEscape(f.Action)+"%")
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, at, org_id, actor, action, user_id, detail FROM audit WHERE `+
 			strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, limit)...)
@@ -316,7 +322,7 @@ func (s *Store) Audit(ctx context.Context, orgID string, f licet.AuditFilter) (o
 			if err := rows.Scan(&e.ID, &at, &e.OrgID, &e.Actor, &e.Action, &e.UserID, &e.Detail); err != nil {
 				return err
 			}
-			e.At = fromMS(at)
+			e.At = sqldb.FromMS(at)
 			out = append(out, e)
 		}
 		return rows.Err()

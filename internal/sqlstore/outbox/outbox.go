@@ -1,8 +1,11 @@
-package sqlstore
+// Package outbox is the part of the SQL store that keeps the mail queue:
+// notification mails written in the transaction of what they tell of,
+// claimed by dispatchers, the consent of the addresses they go to, and
+// subscriptions.
+package outbox
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -11,18 +14,25 @@ import (
 	"time"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
-// enqueueAssignment writes, in the assignment's transaction, the mail that
+// Queue is the mail queue and what decides who gets mail.
+type Queue struct{ db *sqldb.DB }
+
+// New returns the queue kept in db.
+func New(db *sqldb.DB) *Queue { return &Queue{db: db} }
+
+// EnqueueAssignment writes, in the assignment's transaction, the mail that
 // tells the organization's subscribed addresses of it. The first
 // assignment of a quiet period goes at once; later ones within the
 // organization's window join the pending mail, or the next one, due when
 // the window after the last mail ends.
-func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev licet.MailEvent, now time.Time) error {
+func EnqueueAssignment(ctx context.Context, tx *sqldb.Tx, org *licet.Organization, ev licet.MailEvent, now time.Time) error {
 	if !org.Settings.Notifications {
 		return nil
 	}
-	rs, err := recipientStates(ctx, tx, org)
+	rs, err := Recipients(ctx, tx, org)
 	if err != nil {
 		return err
 	}
@@ -43,9 +53,9 @@ func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev 
 			case errors.Is(err, sql.ErrNoRows):
 			case err != nil:
 				return err
-			case status == "pending" && attempts == 0 && claimed < ms(now) && strings.Count(raw, `{"user":`) >= MaxDigest:
-				due = maxTime(now, fromMS(dueAt)) // full: another mail, due with it
-			case status == "pending" && attempts == 0 && claimed < ms(now):
+			case status == "pending" && attempts == 0 && claimed < sqldb.MS(now) && strings.Count(raw, `{"user":`) >= MaxDigest:
+				due = maxTime(now, sqldb.FromMS(dueAt)) // full: another mail, due with it
+			case status == "pending" && attempts == 0 && claimed < sqldb.MS(now):
 				joined, err := joinMail(ctx, tx, id, raw, ev, now)
 				if err != nil {
 					return err
@@ -53,18 +63,18 @@ func enqueueAssignment(ctx context.Context, tx *Tx, org *licet.Organization, ev 
 				if joined {
 					continue
 				}
-				due = maxTime(now, fromMS(dueAt).Add(window)) // claimed meanwhile: the next mail
+				due = maxTime(now, sqldb.FromMS(dueAt).Add(window)) // claimed meanwhile: the next mail
 			default:
 				last := dueAt
 				if sentAt > 0 {
 					last = sentAt
 				}
-				due = maxTime(now, fromMS(last).Add(window))
+				due = maxTime(now, sqldb.FromMS(last).Add(window))
 			}
 		}
 		b, _ := json.Marshal([]licet.MailEvent{ev})
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
-			VALUES (?, ?, 'assignment', ?, ?, ?)`, org.ID, r.Address, string(b), ms(now), ms(due)); err != nil {
+			VALUES (?, ?, 'assignment', ?, ?, ?)`, org.ID, r.Address, string(b), sqldb.MS(now), sqldb.MS(due)); err != nil {
 			return err
 		}
 	}
@@ -80,14 +90,14 @@ const MaxDigest = 500
 // it meanwhile (the condition is checked again under the row's lock). The
 // event is appended to the stored JSON array as it is, without reading
 // the array back.
-func joinMail(ctx context.Context, tx *Tx, id int64, raw string, ev licet.MailEvent, now time.Time) (bool, error) {
+func joinMail(ctx context.Context, tx *sqldb.Tx, id int64, raw string, ev licet.MailEvent, now time.Time) (bool, error) {
 	raw = strings.TrimSpace(raw)
 	if !strings.HasSuffix(raw, "}]") {
 		return false, nil // not the array of events it should be: start another mail
 	}
 	b, _ := json.Marshal(ev)
 	joined := raw[:len(raw)-1] + "," + string(b) + "]"
-	res, err := tx.ExecContext(ctx, `UPDATE outbox SET events = ? WHERE id = ? AND status = 'pending' AND claimed_until < ?`, joined, id, ms(now))
+	res, err := tx.ExecContext(ctx, `UPDATE outbox SET events = ? WHERE id = ? AND status = 'pending' AND claimed_until < ?`, joined, id, sqldb.MS(now))
 	if err != nil {
 		return false, err
 	}
@@ -102,10 +112,10 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-// recipientStates lists every address the organization's notifications
+// Recipients lists every address the organization's notifications
 // may go to (its listed addresses, then its administrators) with where
 // each stands. Only SubSubscribed ones get mail.
-func recipientStates(ctx context.Context, tx *Tx, org *licet.Organization) ([]licet.Recipient, error) {
+func Recipients(ctx context.Context, tx *sqldb.Tx, org *licet.Organization) ([]licet.Recipient, error) {
 	var out []licet.Recipient
 	idx := map[string]int{}
 	add := func(addr string) *licet.Recipient {
@@ -119,7 +129,7 @@ func recipientStates(ctx context.Context, tx *Tx, org *licet.Organization) ([]li
 	for _, a := range org.Settings.NotificationEmails {
 		add(a).Listed = true
 	}
-	admins, err := column(ctx, tx, `SELECT a.email FROM admins a JOIN admin_orgs ao ON ao.admin_id = a.id WHERE ao.org_id = ? ORDER BY a.email`, org.ID)
+	admins, err := sqldb.Column(ctx, tx, `SELECT a.email FROM admins a JOIN admin_orgs ao ON ao.admin_id = a.id WHERE ao.org_id = ? ORDER BY a.email`, org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +153,7 @@ func recipientStates(ctx context.Context, tx *Tx, org *licet.Organization) ([]li
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out2, err := column(ctx, tx, `SELECT address FROM mail_optouts WHERE org_id = ?`, org.ID)
+	out2, err := sqldb.Column(ctx, tx, `SELECT address FROM mail_optouts WHERE org_id = ?`, org.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -163,33 +173,16 @@ func recipientStates(ctx context.Context, tx *Tx, org *licet.Organization) ([]li
 	return out, nil
 }
 
-// column reads a one-column query's strings.
-func column(ctx context.Context, tx *Tx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var v string
-		if err := rows.Scan(&v); err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, rows.Err()
-}
-
 // NotificationRecipients lists where each of an organization's addresses
 // stands: the Settings page marks those pending, declined or unsubscribed.
-func (s *Store) NotificationRecipients(ctx context.Context, orgID string) (out []licet.Recipient, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		org, err := findOrg(ctx, tx, orgID)
+func (s *Queue) NotificationRecipients(ctx context.Context, orgID string) (out []licet.Recipient, err error) {
+	defer sqldb.Failed(&err, "list notification recipients")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		org, err := sqldb.FindOrg(ctx, tx, orgID)
 		if err != nil {
 			return err
 		}
-		out, err = recipientStates(ctx, tx, org)
+		out, err = Recipients(ctx, tx, org)
 		return err
 	})
 	if out == nil {
@@ -198,12 +191,12 @@ func (s *Store) NotificationRecipients(ctx context.Context, orgID string) (out [
 	return out, err
 }
 
-// consentNewAddresses records consent for the addresses a settings change
+// ConsentNewAddresses records consent for the addresses a settings change
 // adds. The operator's, and administrators' own (the actor's or another
 // administrator's of the organization), are confirmed. Others are pending
 // and get one confirmation mail; an address asked before keeps its state,
 // so typing it in again neither overrides a refusal nor sends again.
-func consentNewAddresses(ctx context.Context, tx *Tx, org *licet.Organization, before []string, actor string, now time.Time) error {
+func ConsentNewAddresses(ctx context.Context, tx *sqldb.Tx, org *licet.Organization, before []string, actor string, now time.Time) error {
 	var admins []string
 	for _, addr := range org.Settings.NotificationEmails {
 		if slices.Contains(before, addr) {
@@ -211,7 +204,7 @@ func consentNewAddresses(ctx context.Context, tx *Tx, org *licet.Organization, b
 		}
 		if admins == nil {
 			var err error
-			if admins, err = column(ctx, tx, `SELECT a.email FROM admins a JOIN admin_orgs ao ON ao.admin_id = a.id WHERE ao.org_id = ?`, org.ID); err != nil {
+			if admins, err = sqldb.Column(ctx, tx, `SELECT a.email FROM admins a JOIN admin_orgs ao ON ao.admin_id = a.id WHERE ao.org_id = ?`, org.ID); err != nil {
 				return err
 			}
 			admins = append(admins, "")
@@ -219,13 +212,13 @@ func consentNewAddresses(ctx context.Context, tx *Tx, org *licet.Organization, b
 		if actor == licet.ActorOperator || addr == actor || slices.Contains(admins, addr) {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO mail_consents (org_id, address, state, added_by, at) VALUES (?, ?, 'confirmed', ?, ?)
 				ON CONFLICT (org_id, address) DO UPDATE SET state = 'confirmed', added_by = excluded.added_by, at = excluded.at`,
-				org.ID, addr, actor, ms(now)); err != nil {
+				org.ID, addr, actor, sqldb.MS(now)); err != nil {
 				return err
 			}
 			continue
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO mail_consents (org_id, address, state, added_by, at) VALUES (?, ?, 'pending', ?, ?)
-			ON CONFLICT (org_id, address) DO NOTHING`, org.ID, addr, actor, ms(now))
+			ON CONFLICT (org_id, address) DO NOTHING`, org.ID, addr, actor, sqldb.MS(now))
 		if err != nil {
 			return err
 		}
@@ -244,26 +237,28 @@ func consentNewAddresses(ctx context.Context, tx *Tx, org *licet.Organization, b
 			}
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (org_id, address, kind, events, created_at, due_at)
-			VALUES (?, ?, 'confirm', '[]', ?, ?)`, org.ID, addr, ms(now), ms(now)); err != nil {
+			VALUES (?, ?, 'confirm', '[]', ?, ?)`, org.ID, addr, sqldb.MS(now), sqldb.MS(now)); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, now, org.ID, actor, "notifications.ask", "", "address="+addr); err != nil {
+		if err := sqldb.Audit(ctx, tx, now, org.ID, actor, "notifications.ask", "", "address="+addr); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-const mailCols = `id, org_id, address, kind, events, created_at, due_at, attempts, status, last_error, sent_at`
+// MailCols are the columns ScanMail reads, in its order.
+const MailCols = `id, org_id, address, kind, events, created_at, due_at, attempts, status, last_error, sent_at`
 
-func scanMail(r scanner) (*licet.Mail, error) {
+// ScanMail reads a mail.
+func ScanMail(r sqldb.Scanner) (*licet.Mail, error) {
 	var m licet.Mail
 	var raw string
 	var created, due, sent int64
 	if err := r.Scan(&m.ID, &m.OrgID, &m.Address, &m.Kind, &raw, &created, &due, &m.Attempts, &m.Status, &m.LastError, &sent); err != nil {
 		return nil, err
 	}
-	m.CreatedAt, m.DueAt, m.SentAt = fromMS(created), fromMS(due), fromMS(sent)
+	m.CreatedAt, m.DueAt, m.SentAt = sqldb.FromMS(created), sqldb.FromMS(due), sqldb.FromMS(sent)
 	if m.Kind == licet.MailActivity {
 		m.Activity, m.Events = &licet.ActivityReport{}, []licet.MailEvent{}
 		return &m, json.Unmarshal([]byte(raw), m.Activity)
@@ -280,18 +275,19 @@ func scanMail(r scanner) (*licet.Mail, error) {
 // against the recipients as they are now: one no longer wanted is deleted.
 // An organization over its hourly cap has its mails put off until the
 // oldest of its last hour's mails is an hour old.
-func (s *Store) ClaimMail(ctx context.Context, n int, hold time.Duration, perOrgHour int) (out []*licet.Mail, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
+func (s *Queue) ClaimMail(ctx context.Context, n int, hold time.Duration, perOrgHour int) (out []*licet.Mail, err error) {
+	defer sqldb.Failed(&err, "claim mail")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		out = nil
-		now := s.clock.Now()
-		rows, err := tx.QueryContext(ctx, `SELECT `+mailCols+` FROM outbox WHERE status = 'pending' AND due_at <= ? AND claimed_until < ?
-			ORDER BY due_at, id LIMIT ?`+s.d.SkipLocked, ms(now), ms(now), n)
+		now := s.db.Clock.Now()
+		rows, err := tx.QueryContext(ctx, `SELECT `+MailCols+` FROM outbox WHERE status = 'pending' AND due_at <= ? AND claimed_until < ?
+			ORDER BY due_at, id LIMIT ?`+s.db.D.SkipLocked, sqldb.MS(now), sqldb.MS(now), n)
 		if err != nil {
 			return err
 		}
 		var due []*licet.Mail
 		for rows.Next() {
-			m, err := scanMail(rows)
+			m, err := ScanMail(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -314,7 +310,7 @@ func (s *Store) ClaimMail(ctx context.Context, n int, hold time.Duration, perOrg
 			if st == nil {
 				st = &orgState{}
 				orgs[m.OrgID] = st
-				st.org, err = findOrg(ctx, tx, m.OrgID)
+				st.org, err = sqldb.FindOrg(ctx, tx, m.OrgID)
 				if licet.ErrorCode(err) == licet.ENOTFOUND {
 					st.org, err = nil, nil
 				}
@@ -322,26 +318,26 @@ func (s *Store) ClaimMail(ctx context.Context, n int, hold time.Duration, perOrg
 					return err
 				}
 				if st.org != nil {
-					if st.rs, err = recipientStates(ctx, tx, st.org); err != nil {
+					if st.rs, err = Recipients(ctx, tx, st.org); err != nil {
 						return err
 					}
 				}
 				if perOrgHour > 0 {
 					var oldest sql.NullInt64
-					hourAgo := ms(now.Add(-time.Hour))
+					hourAgo := sqldb.MS(now.Add(-time.Hour))
 					if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), MIN(sent_at) FROM outbox WHERE org_id = ? AND sent_at > ?`,
 						m.OrgID, hourAgo).Scan(&st.sent, &oldest); err != nil {
 						return err
 					}
 					var inFlight int
 					if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox WHERE org_id = ? AND status = 'pending' AND claimed_until >= ?`,
-						m.OrgID, ms(now)).Scan(&inFlight); err != nil {
+						m.OrgID, sqldb.MS(now)).Scan(&inFlight); err != nil {
 						return err
 					}
 					st.sent += inFlight
 					st.until = now.Add(time.Minute)
 					if oldest.Valid {
-						st.until = maxTime(st.until, fromMS(oldest.Int64).Add(time.Hour))
+						st.until = maxTime(st.until, sqldb.FromMS(oldest.Int64).Add(time.Hour))
 					}
 				}
 			}
@@ -352,13 +348,13 @@ func (s *Store) ClaimMail(ctx context.Context, n int, hold time.Duration, perOrg
 				continue
 			}
 			if perOrgHour > 0 && st.sent >= perOrgHour {
-				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET due_at = ? WHERE id = ?`, ms(st.until), m.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE outbox SET due_at = ? WHERE id = ?`, sqldb.MS(st.until), m.ID); err != nil {
 					return err
 				}
 				continue
 			}
 			st.sent++
-			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_until = ? WHERE id = ?`, ms(now.Add(hold)), m.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET claimed_until = ? WHERE id = ?`, sqldb.MS(now.Add(hold)), m.ID); err != nil {
 				return err
 			}
 			out = append(out, m)
@@ -389,24 +385,26 @@ func wanted(org *licet.Organization, rs []licet.Recipient, m *licet.Mail) bool {
 }
 
 // MailSent marks a mail delivered.
-func (s *Store) MailSent(ctx context.Context, id int64) error {
-	return s.write(ctx, func(tx *Tx) error {
+func (s *Queue) MailSent(ctx context.Context, id int64) (err error) {
+	defer sqldb.Failed(&err, "mark a mail sent")
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = 'sent', sent_at = ?, attempts = attempts + 1, last_error = '', claimed_until = 0
-			WHERE id = ?`, ms(s.clock.Now()), id)
+			WHERE id = ?`, sqldb.MS(s.db.Clock.Now()), id)
 		return err
 	})
 }
 
 // MailFailed records a failed attempt: due again at retryAt, or given up
 // for good when retryAt is zero.
-func (s *Store) MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) error {
+func (s *Queue) MailFailed(ctx context.Context, id int64, reason string, retryAt time.Time) (err error) {
+	defer sqldb.Failed(&err, "record a failed mail")
 	if len(reason) > 1000 {
 		reason = reason[:1000]
 	}
-	return s.write(ctx, func(tx *Tx) error {
-		status, due := "pending", ms(retryAt)
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		status, due := "pending", sqldb.MS(retryAt)
 		if retryAt.IsZero() {
-			status, due = "failed", ms(s.clock.Now())
+			status, due = "failed", sqldb.MS(s.db.Clock.Now())
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE outbox SET status = ?, due_at = ?, attempts = attempts + 1, last_error = ?, claimed_until = 0
 			WHERE id = ?`, status, due, reason, id)
@@ -415,9 +413,10 @@ func (s *Store) MailFailed(ctx context.Context, id int64, reason string, retryAt
 }
 
 // Mails lists the outbox, newest first ("" for every status).
-func (s *Store) Mails(ctx context.Context, status string, limit int) (out []*licet.Mail, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		q, args := `SELECT `+mailCols+` FROM outbox`, []any{}
+func (s *Queue) Mails(ctx context.Context, status string, limit int) (out []*licet.Mail, err error) {
+	defer sqldb.Failed(&err, "list mails")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		q, args := `SELECT `+MailCols+` FROM outbox`, []any{}
 		if status != "" {
 			q += ` WHERE status = ?`
 			args = append(args, status)
@@ -428,7 +427,7 @@ func (s *Store) Mails(ctx context.Context, status string, limit int) (out []*lic
 		}
 		defer rows.Close()
 		for rows.Next() {
-			m, err := scanMail(rows)
+			m, err := ScanMail(rows)
 			if err != nil {
 				return err
 			}
@@ -440,9 +439,10 @@ func (s *Store) Mails(ctx context.Context, status string, limit int) (out []*lic
 }
 
 // MailByID returns one mail.
-func (s *Store) MailByID(ctx context.Context, id int64) (m *licet.Mail, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		m, err = scanMail(tx.QueryRowContext(ctx, `SELECT `+mailCols+` FROM outbox WHERE id = ?`, id))
+func (s *Queue) MailByID(ctx context.Context, id int64) (m *licet.Mail, err error) {
+	defer sqldb.Failed(&err, "fetch a mail")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		m, err = ScanMail(tx.QueryRowContext(ctx, `SELECT `+MailCols+` FROM outbox WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return licet.Errorf(licet.ENOTFOUND, "no such mail")
 		}
@@ -454,19 +454,20 @@ func (s *Store) MailByID(ctx context.Context, id int64) (m *licet.Mail, err erro
 // Subscriptions lists the organizations whose notifications may go to an
 // address (typed in by an administrator, or as an administrator), and
 // where it stands with each.
-func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.Subscription, err error) {
+func (s *Queue) Subscriptions(ctx context.Context, address string) (out []licet.Subscription, err error) {
+	defer sqldb.Failed(&err, "list subscriptions")
 	address = strings.ToLower(address)
-	err = s.read(ctx, func(tx *Tx) error {
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		out = nil
-		rows, err := tx.QueryContext(ctx, `SELECT `+orgCols+` FROM organizations o WHERE o.notification_emails LIKE ? ESCAPE '\'
+		rows, err := tx.QueryContext(ctx, `SELECT `+sqldb.OrgCols+` FROM organizations o WHERE o.notification_emails LIKE ? ESCAPE '\'
 			OR EXISTS (SELECT 1 FROM admin_orgs ao JOIN admins a ON a.id = ao.admin_id WHERE ao.org_id = o.id AND a.email = ?)
-			ORDER BY o.name, o.id`, "%"+likeEscape(address)+"%", address)
+			ORDER BY o.name, o.id`, "%"+sqldb.LikeEscape(address)+"%", address)
 		if err != nil {
 			return err
 		}
 		var orgs []*licet.Organization
 		for rows.Next() {
-			o, err := scanOrg(rows)
+			o, err := sqldb.ScanOrg(rows)
 			if err != nil {
 				rows.Close()
 				return err
@@ -478,7 +479,7 @@ func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.
 			return err
 		}
 		for _, o := range orgs {
-			rs, err := recipientStates(ctx, tx, o)
+			rs, err := Recipients(ctx, tx, o)
 			if err != nil {
 				return err
 			}
@@ -505,17 +506,18 @@ func (s *Store) Subscriptions(ctx context.Context, address string) (out []licet.
 // organization's notifications; audited with the address as actor. For an
 // address waiting for its owner's consent, subscribing confirms and
 // unsubscribing declines.
-func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error {
+func (s *Queue) SetSubscription(ctx context.Context, orgID, address string, subscribed bool) (err error) {
+	defer sqldb.Failed(&err, "change a subscription")
 	address = strings.ToLower(address)
-	return s.write(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		now := s.db.Clock.Now()
 		action := "notifications.subscribe"
 		if subscribed {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM mail_optouts WHERE org_id = ? AND address = ?`, orgID, address); err != nil {
 				return err
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE mail_consents SET state = 'confirmed', at = ? WHERE org_id = ? AND address = ? AND state <> 'confirmed'`,
-				ms(now), orgID, address)
+				sqldb.MS(now), orgID, address)
 			if err != nil {
 				return err
 			}
@@ -525,69 +527,28 @@ func (s *Store) SetSubscription(ctx context.Context, orgID, address string, subs
 		} else {
 			action = "notifications.unsubscribe"
 			res, err := tx.ExecContext(ctx, `UPDATE mail_consents SET state = 'declined', at = ? WHERE org_id = ? AND address = ? AND state = 'pending'`,
-				ms(now), orgID, address)
+				sqldb.MS(now), orgID, address)
 			if err != nil {
 				return err
 			}
 			if n, _ := res.RowsAffected(); n > 0 {
 				action = "notifications.decline"
 			} else if _, err := tx.ExecContext(ctx, `INSERT INTO mail_optouts (org_id, address, at) VALUES (?, ?, ?) ON CONFLICT (org_id, address) DO NOTHING`,
-				orgID, address, ms(now)); err != nil {
+				orgID, address, sqldb.MS(now)); err != nil {
 				return err
 			}
 		}
-		return audit(ctx, tx, now, orgID, address, action, "", "")
+		return sqldb.Audit(ctx, tx, now, orgID, address, action, "", "")
 	})
-}
-
-// Secret returns a random 32-byte secret kept in the database under name,
-// making it on first use, so every process (and a backup) shares it. It is
-// kept sealed (see Sealer): the database alone does not give it away.
-func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
-	key := "secret:" + name
-	var v []byte
-	err := s.read(ctx, func(tx *Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
-		if errors.Is(err, sql.ErrNoRows) {
-			v = nil
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if v != nil || s.readOnly {
-		if v == nil {
-			return nil, nil
-		}
-		return s.unseal(string(v), metaPlace(key))
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	sealed, err := s.seal(b, metaPlace(key))
-	if err != nil {
-		return nil, err
-	}
-	err = s.write(ctx, func(tx *Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, []byte(sealed))
-		if err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.unseal(string(v), metaPlace(key))
 }
 
 // MailCounts counts the outbox by status.
-func (s *Store) MailCounts(ctx context.Context) (map[string]int, error) {
+func (s *Queue) MailCounts(ctx context.Context) (used map[string]int, err error) {
+	defer sqldb.Failed(&err, "count mails")
 	out := map[string]int{}
-	rows, err := s.r.QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
+	rows, err := s.db.R.QueryContext(ctx, `SELECT status, COUNT(*) FROM outbox GROUP BY status`)
 	if err != nil {
-		return nil, s.wrap(err)
+		return nil, s.db.Wrap(err)
 	}
 	defer rows.Close()
 	for rows.Next() {

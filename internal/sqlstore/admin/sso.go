@@ -1,4 +1,4 @@
-package sqlstore
+package admin
 
 import (
 	"context"
@@ -7,14 +7,16 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
 )
 
 // PutSSOProvider registers or replaces a provider. An update without a
 // sealed secret keeps the stored one. A domain already registered to
 // another provider is a conflict: an address belongs to one provider.
-func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
+func (s *Accounts) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor string) (err error) {
+	defer sqldb.Failed(&err, "store a single sign-on provider")
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		now := s.db.Clock.Now()
 		old, err := findSSOProvider(ctx, tx, p.ID)
 		if err != nil && licet.ErrorCode(err) != licet.ENOTFOUND {
 			return err
@@ -35,16 +37,16 @@ func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor 
 			}
 		}
 		for _, o := range p.Orgs {
-			if _, err := findOrg(ctx, tx, o); err != nil {
+			if _, err := sqldb.FindOrg(ctx, tx, o); err != nil {
 				return err
 			}
 		}
 		if old == nil {
 			_, err = tx.ExecContext(ctx, `INSERT INTO sso_providers (id, issuer, client_id, secret_sealed, claim, claim_value, required, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.Issuer, p.ClientID, p.SealedSecret, p.Claim, p.ClaimValue, p.Required, ms(now))
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.Issuer, p.ClientID, p.SealedSecret, p.Claim, p.ClaimValue, p.Required, sqldb.MS(now))
 		} else {
 			_, err = tx.ExecContext(ctx, `UPDATE sso_providers SET issuer = ?, client_id = ?, secret_sealed = ?, claim = ?, claim_value = ?, required = ?, updated_at = ?
-				WHERE id = ?`, p.Issuer, p.ClientID, p.SealedSecret, p.Claim, p.ClaimValue, p.Required, ms(now), p.ID)
+				WHERE id = ?`, p.Issuer, p.ClientID, p.SealedSecret, p.Claim, p.ClaimValue, p.Required, sqldb.MS(now), p.ID)
 		}
 		if err != nil {
 			return err
@@ -86,16 +88,16 @@ func (s *Store) PutSSOProvider(ctx context.Context, p *licet.SSOProvider, actor 
 			detail += " required"
 		}
 		for _, o := range p.Orgs {
-			if err := audit(ctx, tx, now, o, actor, "sso.set", "", detail); err != nil {
+			if err := sqldb.Audit(ctx, tx, now, o, actor, "sso.set", "", detail); err != nil {
 				return err
 			}
 		}
-		p.UpdatedAt = fromMS(ms(now))
+		p.UpdatedAt = sqldb.FromMS(sqldb.MS(now))
 		return nil
 	})
 }
 
-func findSSOProvider(ctx context.Context, tx *Tx, id string) (*licet.SSOProvider, error) {
+func findSSOProvider(ctx context.Context, tx *sqldb.Tx, id string) (*licet.SSOProvider, error) {
 	p := &licet.SSOProvider{ID: id}
 	var updated int64
 	err := tx.QueryRowContext(ctx, `SELECT issuer, client_id, secret_sealed, claim, claim_value, required, updated_at FROM sso_providers WHERE id = ?`, id).
@@ -105,19 +107,20 @@ func findSSOProvider(ctx context.Context, tx *Tx, id string) (*licet.SSOProvider
 	} else if err != nil {
 		return nil, err
 	}
-	p.UpdatedAt, p.SecretSet = fromMS(updated), p.SealedSecret != ""
-	if p.Domains, err = column(ctx, tx, `SELECT domain FROM sso_domains WHERE provider_id = ? ORDER BY domain`, id); err != nil {
+	p.UpdatedAt, p.SecretSet = sqldb.FromMS(updated), p.SealedSecret != ""
+	if p.Domains, err = sqldb.Column(ctx, tx, `SELECT domain FROM sso_domains WHERE provider_id = ? ORDER BY domain`, id); err != nil {
 		return nil, err
 	}
-	if p.Orgs, err = column(ctx, tx, `SELECT org_id FROM sso_provider_orgs WHERE provider_id = ? ORDER BY org_id`, id); err != nil {
+	if p.Orgs, err = sqldb.Column(ctx, tx, `SELECT org_id FROM sso_provider_orgs WHERE provider_id = ? ORDER BY org_id`, id); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
 // SSOProvider returns one provider with its sealed secret.
-func (s *Store) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvider, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+func (s *Accounts) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvider, err error) {
+	defer sqldb.Failed(&err, "fetch a single sign-on provider")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		p, err = findSSOProvider(ctx, tx, id)
 		return err
 	})
@@ -125,9 +128,10 @@ func (s *Store) SSOProvider(ctx context.Context, id string) (p *licet.SSOProvide
 }
 
 // SSOProviders lists the providers by ID.
-func (s *Store) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
-		ids, err := column(ctx, tx, `SELECT id FROM sso_providers ORDER BY id`)
+func (s *Accounts) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err error) {
+	defer sqldb.Failed(&err, "list single sign-on providers")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
+		ids, err := sqldb.Column(ctx, tx, `SELECT id FROM sso_providers ORDER BY id`)
 		if err != nil {
 			return err
 		}
@@ -145,8 +149,9 @@ func (s *Store) SSOProviders(ctx context.Context) (out []*licet.SSOProvider, err
 }
 
 // SSOProviderByDomain finds the provider of an e-mail domain.
-func (s *Store) SSOProviderByDomain(ctx context.Context, domain string) (p *licet.SSOProvider, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+func (s *Accounts) SSOProviderByDomain(ctx context.Context, domain string) (p *licet.SSOProvider, err error) {
+	defer sqldb.Failed(&err, "find the single sign-on provider of a domain")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		var id string
 		err := tx.QueryRowContext(ctx, `SELECT provider_id FROM sso_domains WHERE domain = ?`, strings.ToLower(domain)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -161,8 +166,9 @@ func (s *Store) SSOProviderByDomain(ctx context.Context, domain string) (p *lice
 }
 
 // DeleteSSOProvider removes a provider and the administrators it made.
-func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) error {
-	return s.write(ctx, func(tx *Tx) error {
+func (s *Accounts) DeleteSSOProvider(ctx context.Context, id, actor string) (err error) {
+	defer sqldb.Failed(&err, "delete a single sign-on provider")
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		p, err := findSSOProvider(ctx, tx, id)
 		if err != nil {
 			return err
@@ -174,7 +180,7 @@ func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) error {
 			return err
 		}
 		for _, o := range p.Orgs {
-			if err := audit(ctx, tx, s.clock.Now(), o, actor, "sso.remove", "", "provider="+id); err != nil {
+			if err := sqldb.Audit(ctx, tx, s.db.Clock.Now(), o, actor, "sso.remove", "", "provider="+id); err != nil {
 				return err
 			}
 		}
@@ -183,8 +189,9 @@ func (s *Store) DeleteSSOProvider(ctx context.Context, id, actor string) error {
 }
 
 // SSORequired reports whether any of orgs requires single sign-on.
-func (s *Store) SSORequired(ctx context.Context, orgs []string) (req bool, err error) {
-	err = s.read(ctx, func(tx *Tx) error {
+func (s *Accounts) SSORequired(ctx context.Context, orgs []string) (req bool, err error) {
+	defer sqldb.Failed(&err, "read whether single sign-on is required")
+	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		for _, o := range orgs {
 			var one int
 			err := tx.QueryRowContext(ctx, `SELECT 1 FROM sso_provider_orgs po JOIN sso_providers p ON p.id = po.provider_id
@@ -202,31 +209,33 @@ func (s *Store) SSORequired(ctx context.Context, orgs []string) (req bool, err e
 }
 
 // PutSSOLogin stores a sign-in under way, clearing those that expired.
-func (s *Store) PutSSOLogin(ctx context.Context, l *licet.SSOLogin) error {
-	return s.write(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM sso_logins WHERE expires_at < ?`, ms(s.clock.Now())); err != nil {
+func (s *Accounts) PutSSOLogin(ctx context.Context, l *licet.SSOLogin) (err error) {
+	defer sqldb.Failed(&err, "store a single sign-on login")
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sso_logins WHERE expires_at < ?`, sqldb.MS(s.db.Clock.Now())); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO sso_logins (state_hash, provider_id, nonce, verifier, redirect_url, next, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			l.StateHash, l.ProviderID, l.Nonce, l.Verifier, l.RedirectURL, l.Next, ms(l.Expires))
+			l.StateHash, l.ProviderID, l.Nonce, l.Verifier, l.RedirectURL, l.Next, sqldb.MS(l.Expires))
 		return err
 	})
 }
 
 // TakeSSOLogin returns a live sign-in once: it is deleted as it is read,
 // so a state (and its nonce) cannot be replayed.
-func (s *Store) TakeSSOLogin(ctx context.Context, stateHash string) (l *licet.SSOLogin, err error) {
-	err = s.write(ctx, func(tx *Tx) error {
+func (s *Accounts) TakeSSOLogin(ctx context.Context, stateHash string) (l *licet.SSOLogin, err error) {
+	defer sqldb.Failed(&err, "take a single sign-on login")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		l = &licet.SSOLogin{StateHash: stateHash}
 		var exp int64
 		err := tx.QueryRowContext(ctx, `DELETE FROM sso_logins WHERE state_hash = ? RETURNING provider_id, nonce, verifier, redirect_url, next, expires_at`, stateHash).
 			Scan(&l.ProviderID, &l.Nonce, &l.Verifier, &l.RedirectURL, &l.Next, &exp)
-		if errors.Is(err, sql.ErrNoRows) || (err == nil && exp <= ms(s.clock.Now())) {
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && exp <= sqldb.MS(s.db.Clock.Now())) {
 			return licet.Errorf(licet.ENOTFOUND, "this sign-in is not under way: it was used already or has expired")
 		} else if err != nil {
 			return err
 		}
-		l.Expires = fromMS(exp)
+		l.Expires = sqldb.FromMS(exp)
 		return nil
 	})
 	return l, err
@@ -234,11 +243,12 @@ func (s *Store) TakeSSOLogin(ctx context.Context, stateHash string) (l *licet.SS
 
 // SSOSignIn provisions or deprovisions a verified identity (see the
 // interface) and audits the outcome in each organization of the provider.
-func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOIdentity, outcome licet.SSOOutcome, why string) (a *licet.Admin, err error) {
+func (s *Accounts) SSOSignIn(ctx context.Context, providerID string, id licet.SSOIdentity, outcome licet.SSOOutcome, why string) (a *licet.Admin, err error) {
+	defer sqldb.Failed(&err, "record a single sign-on")
 	allowed := outcome == licet.SSOAllow
 	email := strings.ToLower(id.Email)
-	err = s.write(ctx, func(tx *Tx) error {
-		now := s.clock.Now()
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		now := s.db.Clock.Now()
 		p, err := findSSOProvider(ctx, tx, providerID)
 		if err != nil {
 			return err
@@ -248,7 +258,7 @@ func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOId
 			detail += " refused: " + why
 		}
 		if allowed {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO admins (email, created_at) VALUES (?, ?) ON CONFLICT (email) DO NOTHING`, email, ms(now)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO admins (email, created_at) VALUES (?, ?) ON CONFLICT (email) DO NOTHING`, email, sqldb.MS(now)); err != nil {
 				return err
 			}
 		}
@@ -270,7 +280,7 @@ func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOId
 				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO sso_identities (issuer, subject, admin_id, last_at) VALUES (?, ?, ?, ?)
-				ON CONFLICT (issuer, subject) DO UPDATE SET admin_id = excluded.admin_id, last_at = excluded.last_at`, id.Issuer, id.Subject, a.ID, ms(now)); err != nil {
+				ON CONFLICT (issuer, subject) DO UPDATE SET admin_id = excluded.admin_id, last_at = excluded.last_at`, id.Issuer, id.Subject, a.ID, sqldb.MS(now)); err != nil {
 				return err
 			}
 			if err := adminOrgs(ctx, tx, a); err != nil {
@@ -287,7 +297,7 @@ func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOId
 				if _, err := tx.ExecContext(ctx, `DELETE FROM admin_sessions WHERE admin_id = ?`, a.ID); err != nil {
 					return err
 				}
-				if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, ms(now), a.ID); err != nil {
+				if _, err := tx.ExecContext(ctx, `UPDATE admin_tokens SET revoked_at = ? WHERE admin_id = ? AND revoked_at = 0`, sqldb.MS(now), a.ID); err != nil {
 					return err
 				}
 				detail += "; administration through the provider ended, sessions and API tokens revoked"
@@ -299,7 +309,7 @@ func (s *Store) SSOSignIn(ctx context.Context, providerID string, id licet.SSOId
 			action = "admin.sso.refused"
 		}
 		for _, o := range p.Orgs {
-			if err := audit(ctx, tx, now, o, email, action, "", detail); err != nil {
+			if err := sqldb.Audit(ctx, tx, now, o, email, action, "", detail); err != nil {
 				return err
 			}
 		}

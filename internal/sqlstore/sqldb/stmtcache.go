@@ -1,4 +1,4 @@
-package sqlstore
+package sqldb
 
 import (
 	"context"
@@ -82,16 +82,16 @@ func (c *stmtCache) close() {
 	clear(c.m)
 }
 
-// writeCached is write with the transaction's statements taken from the
-// cache where the dialect asks for it (CacheStatements).
-func (s *Store) writeCached(ctx context.Context, fn func(*Tx) error) error {
-	if !s.d.CacheStatements || s.readOnly {
-		return s.write(ctx, fn)
+// WriteCached is Write with the transaction's statements taken from the
+// cache where the dialect asks for it (CacheStatements): the admissions.
+func (db *DB) WriteCached(ctx context.Context, fn func(*Tx) error) error {
+	if !db.D.CacheStatements || db.ReadOnly {
+		return db.Write(ctx, fn)
 	}
-	err := s.write(ctx, func(tx *Tx) error {
-		tx.cache = &s.stmts
+	err := db.Write(ctx, func(tx *Tx) error {
+		tx.cache = &db.stmts
 		return fn(tx)
 	})
-	s.stmts.prepareWanted(s.w)
+	db.stmts.prepareWanted(db.W)
 	return err
 }
