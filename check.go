@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/licet/licet/protocol"
 )
 
 // CheckRequest is a device's license check: the MobileClient document.
@@ -72,29 +74,17 @@ func (r *CheckRequest) Sighting(t time.Time) Sighting {
 
 // Server roles named in a lease.
 const (
-	RolePrimary = "primary"
-	RoleBackup  = "backup"
+	RolePrimary = protocol.RolePrimary
+	RoleBackup  = protocol.RoleBackup
 )
 
 // Lease is the signed statement that a user of an organization holds a
-// license until Expires. Its JSON encoding is the payload that is signed;
-// the field names are part of the protocol (docs/PROTOCOL.md).
-type Lease struct {
-	Version     int    `json:"v"`
-	Org         string `json:"org"`
-	User        string `json:"user"`
-	Device      string `json:"device"`
-	LicenseType string `json:"type"`
-	Status      Status `json:"status"`
-	IssuedAt    string `json:"iat"` // RFC 3339, UTC, seconds
-	ExpiresAt   string `json:"exp"`
-	KeyID       string `json:"kid"`
-	Role        string `json:"role"`   // primary or backup
-	Server      string `json:"server"` // the server's public URL
-}
+// license until ExpiresAt: the protocol's one definition, which the server
+// signs and every device verifies (docs/PROTOCOL.md).
+type Lease = protocol.Lease
 
 // TimeFormat is how a lease writes times.
-const TimeFormat = "2006-01-02T15:04:05Z"
+const TimeFormat = protocol.TimeFormat
 
 // Answer is the service's reply to a check.
 type Answer struct {

@@ -1,6 +1,7 @@
 // Package licet is the domain of the licensing service: organizations, the
 // pools of seats they bought, their mobile users and the rules that decide
-// whether a user may work. It depends on the standard library only; storage,
+// whether a user may work. It depends on the standard library and the wire
+// protocol (package protocol, whose Lease and Status it names) only; storage,
 // HTTP and the command line live in internal/ and implement or use the
 // interfaces declared here.
 package licet
@@ -12,25 +13,24 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/licet/licet/protocol"
 )
 
 // Status is the answer to a license check. The names are part of the wire
-// protocol (docs/PROTOCOL.md).
-type Status string
+// protocol, so the type is the protocol package's (docs/PROTOCOL.md).
+type Status = protocol.Status
 
 const (
-	StatusLicensed            Status = "Licensed"
-	StatusTemporary           Status = "Temporary"
-	StatusNoLicenseAvailable  Status = "NoLicenseAvailable"
-	StatusNotAssigned         Status = "NotAssigned"
-	StatusUserDisabled        Status = "UserDisabled"
-	StatusSubscriptionExpired Status = "SubscriptionExpired"
-	StatusUnknownOrganization Status = "UnknownOrganization"
-	StatusReadOnlyServer      Status = "ReadOnlyServer"
+	StatusLicensed            = protocol.StatusLicensed
+	StatusTemporary           = protocol.StatusTemporary
+	StatusNoLicenseAvailable  = protocol.StatusNoLicenseAvailable
+	StatusNotAssigned         = protocol.StatusNotAssigned
+	StatusUserDisabled        = protocol.StatusUserDisabled
+	StatusSubscriptionExpired = protocol.StatusSubscriptionExpired
+	StatusUnknownOrganization = protocol.StatusUnknownOrganization
+	StatusReadOnlyServer      = protocol.StatusReadOnlyServer
 )
-
-// Licensed reports whether a device may work on this status.
-func (s Status) Licensed() bool { return s == StatusLicensed || s == StatusTemporary }
 
 // Clock gives the current time; tests set it to move time.
 type Clock interface{ Now() time.Time }

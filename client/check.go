@@ -29,21 +29,6 @@ type Request struct {
 	UserID           string `json:"userId"`
 }
 
-// Lease is a verified lease's content (docs/PROTOCOL.md).
-type Lease struct {
-	Version     int    `json:"v"`
-	Org         string `json:"org"`
-	User        string `json:"user"`
-	Device      string `json:"device"`
-	LicenseType string `json:"type"`
-	Status      string `json:"status"`
-	IssuedAt    string `json:"iat"`
-	ExpiresAt   string `json:"exp"`
-	KeyID       string `json:"kid"`
-	Role        string `json:"role"`
-	Server      string `json:"server"`
-}
-
 // Source names who decided a check.
 type Source string
 
@@ -58,14 +43,11 @@ const (
 // Errors of the walk.
 var (
 	ErrUnreachable     = errors.New("cannot be reached")
-	ErrForged          = errors.New("the answer's lease does not verify: not believed")
 	ErrNoOffline       = errors.New("no offline license at the backend")
 	ErrClockRollback   = errors.New("the device clock is earlier than a time a signed document vouched for: not trusting local data")
 	ErrNoCache         = errors.New("no verified lease stored on this device")
 	ErrCacheExpired    = errors.New("the stored lease has expired")
 	ErrNoTrustedKeys   = errors.New("no trusted public keys: configure them or allow fetching them over TLS")
-	ErrFromFuture      = errors.New("a signed document was issued later than the device clock allows: not believed")
-	ErrTooLong         = errors.New("a signed document is valid for longer than this app allows: not believed")
 	ErrRedirect        = errors.New("redirect not followed: the client follows only redirects to the same https origin")
 	ErrOfflineTooLarge = errors.New("the offline license download is too large")
 	ErrReplayed        = errors.New("the answer's lease is older than one already seen: a replay, not believed")
@@ -80,15 +62,15 @@ type Step struct {
 
 // Outcome is a whole check's result.
 type Outcome struct {
-	Licensed    bool            `json:"licensed"`
-	Status      string          `json:"status"`
-	LicenseType string          `json:"licenseType"`
-	Message     string          `json:"message"`
-	Source      Source          `json:"source"`
-	Expires     time.Time       `json:"expires,omitzero"`
-	Lease       *Lease          `json:"lease,omitempty"`
-	Offline     *OfflineLicense `json:"offline,omitempty"`
-	Steps       []Step          `json:"steps"`
+	Licensed    bool                     `json:"licensed"`
+	Status      string                   `json:"status"`
+	LicenseType string                   `json:"licenseType"`
+	Message     string                   `json:"message"`
+	Source      Source                   `json:"source"`
+	Expires     time.Time                `json:"expires,omitzero"`
+	Lease       *protocol.Lease          `json:"lease,omitempty"`
+	Offline     *protocol.OfflineLicense `json:"offline,omitempty"`
+	Steps       []Step                   `json:"steps"`
 }
 
 // Decided reports whether some source decided (licensed or not), as
@@ -99,7 +81,7 @@ func (o *Outcome) Decided() bool { return o.Source != SourceNone }
 type Config struct {
 	Primary    string // the primary server's URL
 	Backup     string // the backup server's URL ("" for none)
-	OfflineURL string // where the offline license is ("" for OfflineLocation(Request.OrganizationURL))
+	OfflineURL string // where the offline license is ("" for protocol.OfflineLocation(Request.OrganizationURL))
 	Request    Request
 
 	// Keys are the trusted public keys (key ID → key). When empty, the
@@ -113,7 +95,9 @@ type Config struct {
 	// to learn of revoked keys (default 24h; negative: only when a lease
 	// names an unknown key). Revocations apply to configured keys too.
 	KeyRefresh time.Duration
-	Store      *Store
+	// Store keeps the device's State between checks: the file store of
+	// OpenStore, or the app's own (StateStore). Nil keeps nothing.
+	Store StateStore
 
 	ConnectTimeout time.Duration // per connection (default 3s)
 	StepTimeout    time.Duration // per source, connect to answer (default 5s)
@@ -160,6 +144,9 @@ func New(c Config) *Client {
 	}
 	if c.KeyRefresh == 0 {
 		c.KeyRefresh = 24 * time.Hour
+	}
+	if fs, ok := c.Store.(*Store); ok && fs == nil {
+		c.Store = nil // a nil *Store keeps nothing, as before StateStore
 	}
 	tr := c.Transport
 	if tr == nil {
@@ -308,12 +295,12 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 		}
 		return true
 	}
-	payload, err1 := DecodeBase64(a.Lease)
-	sig, err2 := DecodeBase64(a.Signature)
-	var l *Lease
+	payload, err1 := protocol.DecodeBase64(a.Lease)
+	sig, err2 := protocol.DecodeBase64(a.Signature)
+	var l *protocol.Lease
 	if err1 == nil && err2 == nil {
 		l, err = cl.verifyLease(payload, sig, keys, st.RevokedKeys, cl.c.Now())
-		if errors.Is(err, ErrUnknownKey) {
+		if errors.Is(err, protocol.ErrUnknownKey) {
 			// The server may have rotated its key (or revoked one): fetch
 			// the signed key set again; new keys join the pins when the
 			// app configured none.
@@ -323,16 +310,16 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 			}
 		}
 	}
-	if errors.Is(err, ErrRevokedKey) {
-		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease is %w", ErrRevokedKey)))
+	if errors.Is(err, protocol.ErrRevokedKey) {
+		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease is %w", protocol.ErrRevokedKey)))
 		return false
 	}
-	if errors.Is(err, ErrFromFuture) || errors.Is(err, ErrTooLong) {
+	if errors.Is(err, protocol.ErrFromFuture) || errors.Is(err, protocol.ErrTooLong) {
 		o.Steps = append(o.Steps, step(src, fmt.Errorf("the answer's lease: %w", err)))
 		return false
 	}
-	if err1 != nil || err2 != nil || err != nil || l.Status != a.Status || l.LicenseType != a.LicenseType {
-		o.Steps = append(o.Steps, step(src, ErrForged))
+	if err1 != nil || err2 != nil || err != nil || string(l.Status) != a.Status || l.LicenseType != a.LicenseType {
+		o.Steps = append(o.Steps, step(src, protocol.ErrForged))
 		return false
 	}
 	exp, _ := time.Parse(time.RFC3339, l.ExpiresAt)
@@ -342,20 +329,41 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 		o.Steps = append(o.Steps, step(src, ErrReplayed))
 		return false
 	}
-	o.Licensed, o.Source, o.Status, o.LicenseType, o.Message, o.Lease, o.Expires = true, src, l.Status, l.LicenseType, a.Message, l, exp
+	o.Licensed, o.Source, o.Status, o.LicenseType, o.Message, o.Lease, o.Expires = true, src, string(l.Status), l.LicenseType, a.Message, l, exp
 	st.Lease, st.Signature = payload, sig
 	st.saw(iat)
 	return true
 }
 
+// VerifyLease verifies a lease outside the walk (one the app kept, or
+// received another way) exactly as the walk verifies every lease: its
+// exact payload bytes and signature with the keys this device trusts now
+// (Config.Keys, else the keys pinned in the store; never a key a signed
+// key set revoked), then that it is for this device's organization, user
+// and device, issued no later than Now+Drift, no longer than MaxLease, and
+// not expired. It loads the state from the store (a store that does not
+// load is an error: its revocations are unknown) and never touches the
+// network. protocol.VerifyLease is the same check with keys and a
+// LeaseCheck the caller supplies.
+func (cl *Client) VerifyLease(payload, sig []byte) (*protocol.Lease, error) {
+	var st State
+	if cl.c.Store != nil {
+		var err error
+		if st, err = cl.c.Store.Load(); err != nil {
+			return nil, err
+		}
+	}
+	return cl.verifyLease(payload, sig, cl.anchors(&st), st.RevokedKeys, cl.c.Now())
+}
+
 // verifyLease checks a lease against this device's record and the key IDs
 // it knows to be revoked.
-func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, revoked []string, now time.Time) (*Lease, error) {
+func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.PublicKey, revoked []string, now time.Time) (*protocol.Lease, error) {
 	r := cl.c.Request
 	if strings.TrimSpace(r.OrganizationID) == "" || strings.TrimSpace(r.UserID) == "" || strings.TrimSpace(r.DeviceID) == "" {
-		return nil, ErrForged // a device always names all three: never "any"
+		return nil, protocol.ErrForged // a device always names all three: never "any"
 	}
-	return VerifyLease(payload, sig, keys, LeaseCheck{Org: r.OrganizationID, User: r.UserID, Device: r.DeviceID, Now: now, Drift: cl.c.Drift,
+	return protocol.VerifyLease(payload, sig, keys, protocol.LeaseCheck{Org: r.OrganizationID, User: r.UserID, Device: r.DeviceID, Now: now, Drift: cl.c.Drift,
 		MaxLease: cl.c.MaxLease, Revoked: revoked})
 }
 
@@ -363,7 +371,7 @@ func (cl *Client) verifyLease(payload, sig []byte, keys map[string]ed25519.Publi
 func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey, st *State, o *Outcome) bool {
 	where := cl.c.OfflineURL
 	if where == "" {
-		where = OfflineLocation(cl.c.Request.OrganizationURL)
+		where = protocol.OfflineLocation(cl.c.Request.OrganizationURL)
 	}
 	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
 	defer cancel()
@@ -396,7 +404,7 @@ func (cl *Client) offline(ctx context.Context, keys map[string]ed25519.PublicKey
 		return false
 	}
 	r := cl.c.Request
-	l, typ, err := VerifyOffline(doc, keys, OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(),
+	l, typ, err := protocol.VerifyOffline(doc, keys, protocol.OfflineCheck{Org: r.OrganizationID, URL: r.OrganizationURL, User: r.UserID, Now: cl.c.Now(),
 		Drift: cl.c.Drift, MaxValidity: cl.c.MaxOfflineValidity, Revoked: st.RevokedKeys})
 	if err != nil {
 		o.Steps = append(o.Steps, step(SourceOffline, err))
@@ -420,7 +428,7 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 		keys = cl.anchors(st)
 	}
 	l, err := cl.verifyLease(st.Lease, st.Signature, keys, st.RevokedKeys, cl.c.Now())
-	if errors.Is(err, ErrLeaseExpired) {
+	if errors.Is(err, protocol.ErrLeaseExpired) {
 		err = ErrCacheExpired
 	}
 	if err != nil {
@@ -431,7 +439,7 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 		return o
 	}
 	exp, _ := time.Parse(time.RFC3339, l.ExpiresAt)
-	o.Licensed, o.Source, o.Status, o.LicenseType, o.Lease, o.Expires = true, SourceCache, l.Status, l.LicenseType, l, exp
+	o.Licensed, o.Source, o.Status, o.LicenseType, o.Lease, o.Expires = true, SourceCache, string(l.Status), l.LicenseType, l, exp
 	o.Message = "no licensing server can be reached; working on the stored lease until " + l.ExpiresAt
 	return o
 }
@@ -440,7 +448,7 @@ func (cl *Client) fromCache(o *Outcome, st *State, keys map[string]ed25519.Publi
 func pinned(st *State) map[string]ed25519.PublicKey {
 	keys := map[string]ed25519.PublicKey{}
 	for id, k := range st.PinnedKeys {
-		if len(k) == ed25519.PublicKeySize && KeyID(k) == id && !slices.Contains(st.RevokedKeys, id) {
+		if len(k) == ed25519.PublicKeySize && protocol.KeyID(k) == id && !slices.Contains(st.RevokedKeys, id) {
 			keys[id] = ed25519.PublicKey(k)
 		}
 	}
@@ -487,7 +495,7 @@ func (cl *Client) anchors(st *State) map[string]ed25519.PublicKey {
 // fetchKeySet gets GET /v1/keys from base and parses its signed key set
 // (well formed, signed by every key it lists, listing no key the device
 // knows to be revoked). Whether the device trusts it is refreshKeys' call.
-func (cl *Client) fetchKeySet(ctx context.Context, base string, revoked []string) (*KeySet, error) {
+func (cl *Client) fetchKeySet(ctx context.Context, base string, revoked []string) (*protocol.KeySet, error) {
 	sctx, cancel := context.WithTimeout(ctx, cl.c.StepTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(sctx, "GET", strings.TrimRight(base, "/")+"/v1/keys", nil)
@@ -500,19 +508,19 @@ func (cl *Client) fetchKeySet(ctx context.Context, base string, revoked []string
 	}
 	defer resp.Body.Close()
 	var out struct {
-		KeySet *KeySetEnvelope `json:"keySet"`
+		KeySet *protocol.KeySetEnvelope `json:"keySet"`
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("fetching keys: %s", resp.Status)
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&out); err != nil {
-		return nil, fmt.Errorf("fetching keys: %w", ErrKeySetMalformed)
+		return nil, fmt.Errorf("fetching keys: %w", protocol.ErrKeySetMalformed)
 	}
-	ks, _, err := ParseKeySet(out.KeySet)
+	ks, _, err := protocol.ParseKeySet(out.KeySet)
 	if err != nil {
 		return nil, err
 	}
-	return ks, ks.check(revoked)
+	return ks, ks.CheckRevoked(revoked)
 }
 
 // refreshKeys fetches the signed key set from the primary, then the
@@ -543,9 +551,9 @@ func (cl *Client) refreshKeys(ctx context.Context, st *State) (map[string]ed2551
 			errs = append(errs, err)
 			continue
 		}
-		anchored := ks.signedBy(trusted, st.RevokedKeys)
+		anchored := ks.SignedBy(trusted, st.RevokedKeys)
 		if !anchored && !tls {
-			errs = append(errs, fmt.Errorf("%w (from %s)", ErrKeySetUntrusted, base))
+			errs = append(errs, fmt.Errorf("%w (from %s)", protocol.ErrKeySetUntrusted, base))
 			continue
 		}
 		for _, id := range ks.RevokedIDs() {

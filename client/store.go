@@ -54,8 +54,27 @@ func (st *State) saw(iat time.Time) {
 	}
 }
 
-// Store is the encrypted local file. The app supplies the 32-byte key,
-// typically from the device keystore.
+// StateStore keeps a device's State between checks. Check loads it once
+// before the walk and saves it once after (outside the walk's deadline), so
+// an implementation is called from one goroutine per Client at a time
+// unless the app shares it. Load returns the zero State when nothing was
+// saved yet; a state that cannot be read is the zero State and an error
+// (the walk goes on with it and reports the error as a step, as the file
+// store's ErrStoreCorrupt). Save replaces the whole state, atomically: a
+// crash must leave the old state or the new one.
+//
+// Store, the encrypted file of OpenStore, is the default. An app that
+// keeps its data in its own encrypted database implements StateStore
+// there; it must keep every field (LatestSeen and RevokedKeys above all:
+// losing them re-opens clock rollback and revoked keys) and should encrypt
+// it, since the state holds the pinned keys the device trusts.
+type StateStore interface {
+	Load() (State, error)
+	Save(State) error
+}
+
+// Store is the encrypted local file, the default StateStore. The app
+// supplies the 32-byte key, typically from the device keystore.
 type Store struct {
 	path string
 	aead cipher.AEAD
@@ -137,3 +156,5 @@ func (s *Store) Save(st State) error {
 	}
 	return os.Rename(f.Name(), s.path)
 }
+
+var _ StateStore = (*Store)(nil)

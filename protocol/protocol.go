@@ -1,12 +1,16 @@
 // Package protocol is what licet's server and every device must agree on
-// byte for byte: the one canonical form of GUIDs and organization URLs, and
-// the strict reading of signed JSON documents. The server and the client
-// package both use it, so that a value canonicalized on one side compares
-// equal on the other; the verifiers in other languages follow the same rules,
-// held to them by the vectors in testdata/vectors.json.
+// byte for byte, written once: the signed documents (the lease, the offline
+// license, the key set) with their verifiers and the refusal codes every
+// verifier gives (Reason), key IDs, the check answer's Status names, the
+// one canonical form of GUIDs and organization URLs, and the strict reading
+// of signed JSON. The server signs with it and the device SDK (package
+// client) verifies with it, so a value canonicalized on one side compares
+// equal on the other; the verifiers in other languages follow the same
+// rules, held to them by sdk/vectors and testdata/vectors.json.
 //
-// It depends on the standard library and golang.org/x/net/idna (host names
-// to punycode) only, and imports nothing of licet's internals.
+// It imports the standard library and golang.org/x/net/idna (host names to
+// punycode, in url.go: the UTS #46 tables the standard library does not
+// export; docs/PROTOCOL.md, "One Go package") only, and nothing of licet's.
 package protocol
 
 import "strings"

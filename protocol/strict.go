@@ -2,10 +2,13 @@ package protocol
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -102,4 +105,46 @@ func UnmarshalStrict(b []byte, v any) error {
 		return err
 	}
 	return json.Unmarshal(b, v)
+}
+
+// exactMembers refuses an object member whose name matches a known one only
+// when case is ignored: Go's decoder would read "ORG" as "org", JavaScript
+// and Java would not, and a signed document must mean one thing to every
+// verifier. Unknown names are left to the caller's rules.
+func exactMembers(raw []byte, known ...string) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return err
+	}
+	for k := range m {
+		for _, want := range known {
+			if k != want && strings.EqualFold(k, want) {
+				return fmt.Errorf("member %q is not %q", k, want)
+			}
+		}
+	}
+	return nil
+}
+
+// DecodeBase64 decodes the standard, padded base64 of leases, signatures
+// and offline headers. Unlike encoding/base64 alone it refuses line breaks
+// inside the text, as the JavaScript and Java verifiers do.
+func DecodeBase64(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, errors.New("base64 with a line break")
+	}
+	return base64.StdEncoding.DecodeString(s)
+}
+
+// TimeFormat is how signed documents write times: UTC, whole seconds.
+const TimeFormat = "2006-01-02T15:04:05Z"
+
+// parseTime reads exactly that form (time.Parse alone would also take
+// fractions of a second, which the other verifiers refuse).
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(TimeFormat, s)
+	if err == nil && t.Format(TimeFormat) != s {
+		err = fmt.Errorf("time %q is not in the form %s", s, TimeFormat)
+	}
+	return t, err
 }

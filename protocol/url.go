@@ -107,3 +107,20 @@ func canonicalHost(s string) string {
 	}
 	return u.Hostname()
 }
+
+// NormalizeURL returns an organization URL in canonical form
+// (CanonicalURL); a string that is not an http(s) URL comes back
+// trimmed and lower-cased, and never equals a valid URL's canonical form.
+func NormalizeURL(s string) string {
+	if c, err := CanonicalURL(s); err == nil {
+		return c
+	}
+	return strings.TrimRight(strings.ToLower(strings.TrimSpace(s)), "/")
+}
+
+// OfflineLocation is where an app looks for its organization's offline
+// license unless told otherwise: the file licet-offline.lic at the root of
+// the organization URL's path.
+func OfflineLocation(orgURL string) string {
+	return NormalizeURL(orgURL) + "/licet-offline.lic"
+}

@@ -80,7 +80,7 @@ func (p *Program) checkDevice(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if cfg.Keys, err = client.ParsePublicKeys(b); err != nil {
+		if cfg.Keys, err = protocol.ParsePublicKeys(b); err != nil {
 			return fmt.Errorf("--key: %v", err)
 		}
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/cli"
 	"github.com/licet/licet/internal/storetest"
+	"github.com/licet/licet/protocol"
 )
 
 // deviceWorld is a primary, a backup on a snapshot of it, and the
@@ -186,7 +187,7 @@ func TestDeviceRefusesForgeriesTamperingAndRollback(t *testing.T) {
 	}))
 	defer fake.Close()
 	o := check(t, w.config(fake.URL, "", nil))
-	if o.Licensed || !errors.Is(o.Steps[0].Err, client.ErrForged) {
+	if o.Licensed || !errors.Is(o.Steps[0].Err, protocol.ErrForged) {
 		t.Errorf("forged answer believed: %+v", o)
 	}
 

@@ -79,7 +79,7 @@ func TestDeviceLiveNoForgetsTheLease(t *testing.T) {
 // rogueServer answers every check with a lease signed by key (which the
 // device trusts: a backup whose clock runs fast, say) for the given times.
 func rogueServer(t *testing.T, w *deviceWorld, key ed25519.PrivateKey, iat, exp func() time.Time) string {
-	kid := client.KeyID(key.Public().(ed25519.PublicKey))
+	kid := protocol.KeyID(key.Public().(ed25519.PublicKey))
 	s := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		payload := fmt.Appendf(nil, `{"v":1,"org":%q,"user":%q,"device":"device-1","type":"Standard","status":"Licensed","iat":%q,"exp":%q,"kid":%q,"role":"backup","server":"x"}`,
 			w.org, w.user, iat().UTC().Format(time.RFC3339), exp().UTC().Format(time.RFC3339), kid)
@@ -98,12 +98,12 @@ func TestDeviceRefusesSignedTimesOutOfBounds(t *testing.T) {
 	store, _ := storeFor(t)
 	pub, priv, _ := ed25519.GenerateKey(nil)
 	keys := maps.Clone(w.keys)
-	keys[client.KeyID(pub)] = pub
+	keys[protocol.KeyID(pub)] = pub
 
 	fast := rogueServer(t, w, priv, func() time.Time { return w.clock.Now().Add(2 * day) }, func() time.Time { return w.clock.Now().Add(3 * day) })
 	cfg := w.config(fast, "", store)
 	cfg.Keys = keys
-	if o := check(t, cfg); o.Licensed || !hasStep(o, client.ErrFromFuture) {
+	if o := check(t, cfg); o.Licensed || !hasStep(o, protocol.ErrFromFuture) {
 		t.Errorf("iat two days ahead believed: %+v", o)
 	}
 	cfg.Primary = w.primary.url
@@ -113,7 +113,7 @@ func TestDeviceRefusesSignedTimesOutOfBounds(t *testing.T) {
 
 	forever := rogueServer(t, w, priv, w.clock.Now, func() time.Time { return time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC) })
 	cfg.Primary = forever
-	if o := check(t, cfg); o.Source == client.SourcePrimary || !hasStep(o, client.ErrTooLong) {
+	if o := check(t, cfg); o.Source == client.SourcePrimary || !hasStep(o, protocol.ErrTooLong) {
 		t.Errorf("exp 9999-12-31 believed: %+v", o)
 	}
 	// Nothing of those was stored: after the honest lease expires, the

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/protocol"
 )
 
 type offlineResult struct {
@@ -254,7 +254,7 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		if keys, err = client.ParsePublicKeys(pem); err != nil {
+		if keys, err = protocol.ParsePublicKeys(pem); err != nil {
 			return fmt.Errorf("public keys: %v", err)
 		}
 	} else {
@@ -270,16 +270,16 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 		if err := c.call(ctx, "GET", "/v1/keys", nil, &out); err != nil {
 			return err
 		}
-		ks, err := client.VerifyKeySet(out.KeySet, nil, nil)
+		ks, err := protocol.VerifyKeySet(out.KeySet, nil, nil)
 		if err != nil {
 			return fmt.Errorf("public keys: %v", err)
 		}
 		keys, revoked = ks.PublicKeys(), ks.RevokedIDs()
 	}
-	if kid, _, _, err := client.SplitOffline(doc); err == nil && slices.Contains(revoked, kid) {
-		return fmt.Errorf("offline license: %w (key %s)", client.ErrRevokedKey, kid)
+	if kid, _, _, err := protocol.SplitOffline(doc); err == nil && slices.Contains(revoked, kid) {
+		return fmt.Errorf("offline license: %w (key %s)", protocol.ErrRevokedKey, kid)
 	}
-	l, typ, err := client.VerifyOffline(doc, keys, client.OfflineCheck{Org: *org, URL: *u, User: *user, Now: now, Drift: *drift})
+	l, typ, err := protocol.VerifyOffline(doc, keys, protocol.OfflineCheck{Org: *org, URL: *u, User: *user, Now: now, Drift: *drift})
 	if err != nil {
 		return err
 	}

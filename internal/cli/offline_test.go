@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/storetest"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/net/webdav"
 )
 
@@ -97,7 +97,7 @@ func TestOfflineLicenses(t *testing.T) {
 		t.Errorf("issue said:\n%s", out)
 	}
 	doc, _ := os.ReadFile(file)
-	l, err := client.ParseOffline(doc, keysOf(t, s))
+	l, err := protocol.ParseOffline(doc, keysOf(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestOfflineLicenses(t *testing.T) {
 }
 
 func keysOf(t *testing.T, s *server) map[string]ed25519.PublicKey {
-	keys, err := client.ParsePublicKeys([]byte(s.mustLicet("keys", "public")))
+	keys, err := protocol.ParsePublicKeys([]byte(s.mustLicet("keys", "public")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +211,7 @@ func TestOfflineUploadToWebDAV(t *testing.T) {
 	// The download always has the newest document.
 	s.licet("offline", "issue", "--org", org, "--out", filepath.Join(dir, "last.lic")) // the upload fails; the license is issued
 	last, _ := os.ReadFile(filepath.Join(dir, "last.lic"))
-	l, err := client.ParseOffline(last, keysOf(t, s))
+	l, err := protocol.ParseOffline(last, keysOf(t, s))
 	if err != nil || len(l.Users["Standard"]) != 2 {
 		t.Errorf("newest document: %v %v", l, err)
 	}
@@ -230,7 +230,7 @@ func TestOfflineLicenseNeverOutlivesTheSubscription(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "o.lic")
 	s.mustLicet("offline", "issue", "--org", org, "--out", f)
 	doc, _ := os.ReadFile(f)
-	l, err := client.ParseOffline(doc, keysOf(t, s))
+	l, err := protocol.ParseOffline(doc, keysOf(t, s))
 	if err != nil {
 		t.Fatal(err)
 	}

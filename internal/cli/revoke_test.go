@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // keysDoc is GET /v1/keys.
@@ -27,8 +28,8 @@ type keysDoc struct {
 		ID     string `json:"id"`
 		Active bool   `json:"active"`
 	} `json:"keys"`
-	Revoked []client.RevokedKey    `json:"revoked"`
-	KeySet  *client.KeySetEnvelope `json:"keySet"`
+	Revoked []protocol.RevokedKey    `json:"revoked"`
+	KeySet  *protocol.KeySetEnvelope `json:"keySet"`
 }
 
 func getKeys(t *testing.T, base string) keysDoc {
@@ -60,7 +61,7 @@ func privateKey(t *testing.T, path string) ed25519.PrivateKey {
 // the real server's key set (a device may well fetch it there) and signs
 // fresh leases with the stolen key, and an offline license signed with it.
 func thief(t *testing.T, real string, stolen ed25519.PrivateKey, org, user, device string, offlineDoc []byte) *httptest.Server {
-	kid := client.KeyID(stolen.Public().(ed25519.PublicKey))
+	kid := protocol.KeyID(stolen.Public().(ed25519.PublicKey))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/v1/keys":
@@ -140,7 +141,7 @@ func TestKeyRevocationReachesDevices(t *testing.T) {
 		}
 	}
 	fresh := keysOf(t, s)
-	ks, err := client.VerifyKeySet(d.KeySet, fresh, nil)
+	ks, err := protocol.VerifyKeySet(d.KeySet, fresh, nil)
 	if err != nil {
 		t.Fatalf("key set: %v", err)
 	}
@@ -149,13 +150,13 @@ func TestKeyRevocationReachesDevices(t *testing.T) {
 	}
 	// A key set the revoked key forged (it lists itself, revokes nothing)
 	// is refused by a device that knows of the revocation.
-	forged, err := client.SignKeySet(&client.KeySet{Version: 1, Kind: client.KeySetKind, IssuedAt: time.Now().UTC().Format(time.RFC3339),
-		Keys:    []client.KeySetKey{{KeyID: old, Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(oldPub), State: client.KeyActive, Created: "2026-01-01T00:00:00Z"}},
-		Revoked: []client.RevokedKey{}}, []string{old}, map[string]ed25519.PrivateKey{old: stolen})
+	forged, err := protocol.SignKeySet(&protocol.KeySet{Version: 1, Kind: protocol.KeySetKind, IssuedAt: time.Now().UTC().Format(time.RFC3339),
+		Keys:    []protocol.KeySetKey{{KeyID: old, Alg: "Ed25519", PublicKey: base64.StdEncoding.EncodeToString(oldPub), State: protocol.KeyActive, Created: "2026-01-01T00:00:00Z"}},
+		Revoked: []protocol.RevokedKey{}}, []string{old}, map[string]ed25519.PrivateKey{old: stolen})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := client.VerifyKeySet(forged, map[string]ed25519.PublicKey{old: oldPub}, []string{old}); !errors.Is(err, client.ErrKeySetUntrusted) {
+	if _, err := protocol.VerifyKeySet(forged, map[string]ed25519.PublicKey{old: oldPub}, []string{old}); !errors.Is(err, protocol.ErrKeySetUntrusted) {
 		t.Errorf("forged key set: %v", err)
 	}
 
@@ -183,7 +184,7 @@ func TestKeyRevocationReachesDevices(t *testing.T) {
 	}
 	var refused int
 	for _, st := range o.Steps {
-		if errors.Is(st.Err, client.ErrRevokedKey) {
+		if errors.Is(st.Err, protocol.ErrRevokedKey) {
 			refused++
 		}
 	}

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/storetest"
+	"github.com/licet/licet/protocol"
 )
 
 // TestSDKsVerifyWhatTheServerSigns takes one lease and one offline license
@@ -46,18 +46,18 @@ func TestSDKsVerifyWhatTheServerSigns(t *testing.T) {
 	device := "dev-" + user
 
 	// Go.
-	keys, err := client.ParsePublicKeys([]byte(pemText))
+	keys, err := protocol.ParsePublicKeys([]byte(pemText))
 	if err != nil {
 		t.Fatal(err)
 	}
-	payload, _ := client.DecodeBase64(a.Lease)
-	sig, _ := client.DecodeBase64(a.Signature)
+	payload, _ := protocol.DecodeBase64(a.Lease)
+	sig, _ := protocol.DecodeBase64(a.Signature)
 	now := time.Now()
-	if _, err := client.VerifyLease(payload, sig, keys, client.LeaseCheck{Org: org, User: user, Device: device, Now: now, Drift: 5 * time.Minute}); err != nil {
+	if _, err := protocol.VerifyLease(payload, sig, keys, protocol.LeaseCheck{Org: org, User: user, Device: device, Now: now, Drift: 5 * time.Minute}); err != nil {
 		t.Errorf("Go: the lease: %v", err)
 	}
 	doc, _ := os.ReadFile(lic)
-	if _, _, err := client.VerifyOffline(doc, keys, client.OfflineCheck{Org: org, URL: "https://crm.example.net", User: user, Now: now, Drift: 5 * time.Minute}); err != nil {
+	if _, _, err := protocol.VerifyOffline(doc, keys, protocol.OfflineCheck{Org: org, URL: "https://crm.example.net", User: user, Now: now, Drift: 5 * time.Minute}); err != nil {
 		t.Errorf("Go: the offline license: %v", err)
 	}
 

@@ -3,7 +3,7 @@
 // they signed still verify and their public halves stay published. A key
 // has one of three states: active (signs now), retired (signs no more; what
 // it signed stays valid) and revoked (compromised: trusted for nothing).
-// The published key set (client.KeySet) names the active and retired keys
+// The published key set (protocol.KeySet) names the active and retired keys
 // and the revoked IDs, signed by every key it lists.
 package keys
 
@@ -25,8 +25,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/atomicfile"
+	"github.com/licet/licet/protocol"
 )
 
 // Key is one signing key.
@@ -51,8 +51,8 @@ type Ring struct {
 	mu      sync.RWMutex
 	keys    []*Key // oldest first; never a revoked one
 	active  *Key
-	revoked []client.RevokedKey
-	keySet  *client.KeySetEnvelope // rebuilt on every change
+	revoked []protocol.RevokedKey
+	keySet  *protocol.KeySetEnvelope // rebuilt on every change
 }
 
 // revokedFile lists the revoked key IDs, one "KID TIME" a line.
@@ -60,7 +60,7 @@ const revokedFile = "revoked.txt"
 
 // ID derives a key's ID from its public key: the first 8 bytes of its
 // SHA-256, in hex.
-func ID(pub ed25519.PublicKey) string { return client.KeyID(pub) }
+func ID(pub ed25519.PublicKey) string { return protocol.KeyID(pub) }
 
 // Open loads the keys in dir. With create, an empty or missing folder gets
 // a new key; without, it is an error.
@@ -105,9 +105,9 @@ func (r *Ring) load() error {
 		return err
 	}
 	keys = slices.DeleteFunc(keys, func(k *Key) bool {
-		return slices.ContainsFunc(revoked, func(rk client.RevokedKey) bool { return rk.KeyID == k.ID })
+		return slices.ContainsFunc(revoked, func(rk protocol.RevokedKey) bool { return rk.KeyID == k.ID })
 	})
-	if active != "" && slices.ContainsFunc(revoked, func(rk client.RevokedKey) bool { return rk.KeyID == active }) {
+	if active != "" && slices.ContainsFunc(revoked, func(rk protocol.RevokedKey) bool { return rk.KeyID == active }) {
 		return fmt.Errorf("%s: the active key %s is revoked; put the ID of a key that is not in %s", filepath.Join(r.dir, "active"), active, revokedFile)
 	}
 	r.keys, r.active, r.revoked = keys, nil, revoked
@@ -122,14 +122,14 @@ func (r *Ring) load() error {
 	return r.buildKeySet()
 }
 
-func readRevoked(path string) ([]client.RevokedKey, error) {
+func readRevoked(path string) ([]protocol.RevokedKey, error) {
 	b, err := readFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	var out []client.RevokedKey
+	var out []protocol.RevokedKey
 	for i, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -141,7 +141,7 @@ func readRevoked(path string) ([]client.RevokedKey, error) {
 		if _, err := time.Parse(time.RFC3339, f[1]); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
 		}
-		out = append(out, client.RevokedKey{KeyID: f[0], RevokedAt: f[1]})
+		out = append(out, protocol.RevokedKey{KeyID: f[0], RevokedAt: f[1]})
 	}
 	return out, nil
 }
@@ -153,26 +153,26 @@ func (r *Ring) buildKeySet() error {
 		r.keySet = nil
 		return nil
 	}
-	ks := &client.KeySet{Version: 1, Kind: client.KeySetKind, IssuedAt: time.Now().UTC().Format(time.RFC3339),
+	ks := &protocol.KeySet{Version: 1, Kind: protocol.KeySetKind, IssuedAt: time.Now().UTC().Format(time.RFC3339),
 		Revoked: slices.Clone(r.revoked)}
 	if ks.Revoked == nil {
-		ks.Revoked = []client.RevokedKey{}
+		ks.Revoked = []protocol.RevokedKey{}
 	}
 	signers := map[string]ed25519.PrivateKey{}
 	var ids []string
 	for _, p := range r.public() {
 		k := r.find(p.ID)
-		state := client.KeyRetired
+		state := protocol.KeyRetired
 		if p.Active {
-			state = client.KeyActive
+			state = protocol.KeyActive
 		}
-		ks.Keys = append(ks.Keys, client.KeySetKey{KeyID: k.ID, Alg: "Ed25519",
+		ks.Keys = append(ks.Keys, protocol.KeySetKey{KeyID: k.ID, Alg: "Ed25519",
 			PublicKey: base64.StdEncoding.EncodeToString(k.Private.Public().(ed25519.PublicKey)), State: state,
 			Created: k.Created.UTC().Format(time.RFC3339)})
 		signers[k.ID] = k.Private
 		ids = append(ids, k.ID)
 	}
-	env, err := client.SignKeySet(ks, ids, signers)
+	env, err := protocol.SignKeySet(ks, ids, signers)
 	if err != nil {
 		return err
 	}
@@ -190,14 +190,14 @@ func (r *Ring) find(kid string) *Key {
 }
 
 // KeySet returns the signed key set that GET /v1/keys publishes.
-func (r *Ring) KeySet() *client.KeySetEnvelope {
+func (r *Ring) KeySet() *protocol.KeySetEnvelope {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return r.keySet
 }
 
 // Revoked lists the revoked keys, oldest revocation first.
-func (r *Ring) Revoked() []client.RevokedKey {
+func (r *Ring) Revoked() []protocol.RevokedKey {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return slices.Clone(r.revoked)
@@ -360,7 +360,7 @@ func (r *Ring) Retire(kid string) error {
 func (r *Ring) Revoke(kid string, now time.Time) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if slices.ContainsFunc(r.revoked, func(rk client.RevokedKey) bool { return rk.KeyID == kid }) {
+	if slices.ContainsFunc(r.revoked, func(rk protocol.RevokedKey) bool { return rk.KeyID == kid }) {
 		return fmt.Errorf("key %s is revoked already", kid)
 	}
 	src := filepath.Join(r.dir, kid+".pem")
@@ -377,7 +377,7 @@ func (r *Ring) Revoke(kid string, now time.Time) error {
 			return fmt.Errorf("no key %q", kid)
 		}
 	}
-	revoked := append(slices.Clone(r.revoked), client.RevokedKey{KeyID: kid, RevokedAt: now.UTC().Format(time.RFC3339)})
+	revoked := append(slices.Clone(r.revoked), protocol.RevokedKey{KeyID: kid, RevokedAt: now.UTC().Format(time.RFC3339)})
 	var b strings.Builder
 	for _, rk := range revoked {
 		fmt.Fprintf(&b, "%s %s\n", rk.KeyID, rk.RevokedAt)

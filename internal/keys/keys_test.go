@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 func TestRevocation(t *testing.T) {
@@ -41,7 +41,7 @@ func TestRevocation(t *testing.T) {
 		if r.Verify(first.ID, []byte("x"), ed25519.Sign(first.Private, []byte("x"))) {
 			t.Error("a revoked key still verifies")
 		}
-		ks, err := client.VerifyKeySet(r.KeySet(), map[string]ed25519.PublicKey{third.ID: third.Private.Public().(ed25519.PublicKey)}, nil)
+		ks, err := protocol.VerifyKeySet(r.KeySet(), map[string]ed25519.PublicKey{third.ID: third.Private.Public().(ed25519.PublicKey)}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

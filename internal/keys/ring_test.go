@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // A folder without keys gets one only when asked; keys are files of mode
@@ -62,7 +62,7 @@ func TestRotateAndRetire(t *testing.T) {
 		t.Errorf("published %+v", pub)
 	}
 	pinned := map[string]ed25519.PublicKey{old.ID: old.Private.Public().(ed25519.PublicKey)}
-	ks, err := client.VerifyKeySet(r.KeySet(), pinned, nil)
+	ks, err := protocol.VerifyKeySet(r.KeySet(), pinned, nil)
 	if err != nil || len(ks.Keys) != 2 {
 		t.Fatalf("a device pinning the old key: %v, %+v", err, ks)
 	}
@@ -83,8 +83,8 @@ func TestRotateAndRetire(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, "retired", old.ID+".pem")); err != nil {
 			t.Errorf("the retired key's file was not kept: %v", err)
 		}
-		ks, err := client.VerifyKeySet(r.KeySet(), map[string]ed25519.PublicKey{cur.ID: cur.Private.Public().(ed25519.PublicKey)}, nil)
-		if err != nil || len(ks.Keys) != 1 || ks.Keys[0].KeyID != cur.ID || ks.Keys[0].State != client.KeyActive {
+		ks, err := protocol.VerifyKeySet(r.KeySet(), map[string]ed25519.PublicKey{cur.ID: cur.Private.Public().(ed25519.PublicKey)}, nil)
+		if err != nil || len(ks.Keys) != 1 || ks.Keys[0].KeyID != cur.ID || ks.Keys[0].State != protocol.KeyActive {
 			t.Errorf("key set after retiring: %v %+v", err, ks)
 		}
 	}

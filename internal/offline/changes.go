@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // Changes compares the users who hold a license now with the newest
@@ -25,8 +25,8 @@ func (s *Service) Changes(ctx context.Context, orgID string) (*licet.OfflineChan
 		return nil, err
 	default:
 		c.Serial, c.IssuedAt = is.Serial, is.IssuedAt
-		_, _, payload, err := client.SplitOffline(is.Document)
-		var l client.OfflineLicense
+		_, _, payload, err := protocol.SplitOffline(is.Document)
+		var l protocol.OfflineLicense
 		if err == nil {
 			err = json.Unmarshal(payload, &l)
 		}

@@ -1,7 +1,7 @@
 // Package offline issues offline licenses: the signed document an
 // organization keeps on its own backend for devices that cannot reach the
 // service, and saving it there over WebDAV so that no reader ever sees half
-// a file. The format is the public client package's (docs/PROTOCOL.md).
+// a file. The format is the protocol package's (docs/PROTOCOL.md).
 package offline
 
 import (
@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/protocol"
 )
@@ -119,7 +118,7 @@ func (s *Service) issue(ctx context.Context, orgID, actor string, after int64) (
 	if r.Location == "" {
 		o, err := s.Store.Organization(ctx, orgID)
 		if err == nil {
-			r.Location = client.OfflineLocation(o.URL)
+			r.Location = protocol.OfflineLocation(o.URL)
 		}
 	}
 	status, detail := "no backend", ""
@@ -146,7 +145,7 @@ func (s *Service) issue(ctx context.Context, orgID, actor string, after int64) (
 // sorted keys and sorted user IDs grouped by type: the same input gives the
 // same bytes.
 func Build(k *keys.Key, org *licet.Organization, serial int64, users []*licet.User, now, until time.Time) []byte {
-	l := client.OfflineLicense{Version: 1, Kind: "offline", Serial: serial, Org: org.ID, URL: client.NormalizeURL(org.URL),
+	l := protocol.OfflineLicense{Version: 1, Kind: "offline", Serial: serial, Org: org.ID, URL: protocol.NormalizeURL(org.URL),
 		IssuedAt: now.UTC().Format(time.RFC3339), ValidFrom: now.UTC().Format(time.RFC3339), ValidUntil: until.UTC().Format(time.RFC3339),
 		KeyID: k.ID, Users: map[string][]string{}}
 	for _, u := range users {
@@ -159,7 +158,7 @@ func Build(k *keys.Key, org *licet.Organization, serial int64, users []*licet.Us
 	sig := ed25519.Sign(k.Private, payload)
 	var b bytes.Buffer
 	b.Grow(len(payload) + 128)
-	fmt.Fprintf(&b, "%s %s %s\n", client.OfflineMagic, k.ID, base64.StdEncoding.EncodeToString(sig))
+	fmt.Fprintf(&b, "%s %s %s\n", protocol.OfflineMagic, k.ID, base64.StdEncoding.EncodeToString(sig))
 	b.Write(payload)
 	return b.Bytes()
 }

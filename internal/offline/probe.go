@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // Test checks an organization's backend the way it will be used: it saves
@@ -66,7 +66,7 @@ func (s *Service) Test(ctx context.Context, orgID, actor string) (*licet.Offline
 	}
 	loc := cfg.Location
 	if loc == "" {
-		loc = client.OfflineLocation(o.URL)
+		loc = protocol.OfflineLocation(o.URL)
 	}
 	readAt := withSuffix(loc, suffix)
 	got, err := s.call(ctx, "", "GET", readAt, nil, nil, int64(len(doc))+1)
@@ -75,11 +75,11 @@ func (s *Service) Test(ctx context.Context, orgID, actor string) (*licet.Offline
 	}
 	if step("read", err, "found the probe at "+redact(readAt)+", where devices look") {
 		keys := map[string]ed25519.PublicKey{k.ID: k.Private.Public().(ed25519.PublicKey)}
-		_, _, err = client.VerifyOffline(got, keys, client.OfflineCheck{Org: o.ID, URL: o.URL, Now: now, Drift: 5 * time.Minute})
+		_, _, err = protocol.VerifyOffline(got, keys, protocol.OfflineCheck{Org: o.ID, URL: o.URL, Now: now, Drift: 5 * time.Minute})
 		// A probe licenses nobody: a device's checks all passed when the
 		// only one left, the user's, fails.
 		switch {
-		case errors.Is(err, client.ErrUserNotLicensed):
+		case errors.Is(err, protocol.ErrUserNotLicensed):
 			err = nil
 		case err == nil:
 			err = errors.New("the probe licenses a user it should not")

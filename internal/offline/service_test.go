@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/fake"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/offline"
+	"github.com/licet/licet/protocol"
 )
 
 var _ offline.Store = (*fake.OfflineStore)(nil)
@@ -70,10 +70,10 @@ func newEnv(t *testing.T) *env {
 }
 
 // verify reads a document as a device of user would.
-func (e *env) verify(doc []byte, user string) (*client.OfflineLicense, error) {
+func (e *env) verify(doc []byte, user string) (*protocol.OfflineLicense, error) {
 	k := e.ring.Active()
-	l, _, err := client.VerifyOffline(doc, map[string]ed25519.PublicKey{k.ID: k.Private.Public().(ed25519.PublicKey)},
-		client.OfflineCheck{Org: orgID, URL: "https://acme.example/app", User: user, Now: e.clock.Now(), Drift: time.Minute})
+	l, _, err := protocol.VerifyOffline(doc, map[string]ed25519.PublicKey{k.ID: k.Private.Public().(ed25519.PublicKey)},
+		protocol.OfflineCheck{Org: orgID, URL: "https://acme.example/app", User: user, Now: e.clock.Now(), Drift: time.Minute})
 	return l, err
 }
 
@@ -85,13 +85,13 @@ func TestIssueHoldsLicensedUsersWithinTheirTerm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Serial != 1 || r.Users != 2 || r.UploadStatus != "no backend" || r.Location != client.OfflineLocation("https://acme.example/app") {
+	if r.Serial != 1 || r.Users != 2 || r.UploadStatus != "no backend" || r.Location != protocol.OfflineLocation("https://acme.example/app") {
 		t.Errorf("result %+v", r)
 	}
 	if !r.ValidUntil.Equal(t0.Add(20 * 24 * time.Hour)) {
 		t.Errorf("valid until %s; want the pool's end", r.ValidUntil)
 	}
-	for user, want := range map[string]error{alice: nil, bob: nil, carol: client.ErrUserNotLicensed, dave: client.ErrUserNotLicensed} {
+	for user, want := range map[string]error{alice: nil, bob: nil, carol: protocol.ErrUserNotLicensed, dave: protocol.ErrUserNotLicensed} {
 		if _, err := e.verify(r.Document, user); !errors.Is(err, want) {
 			t.Errorf("%s: %v; want %v", user, err, want)
 		}

@@ -9,8 +9,8 @@ package payload
 
 import (
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
+	"github.com/licet/licet/protocol"
 )
 
 // Error is every refused call's answer: {"error": {"code", "message"}}.
@@ -43,9 +43,9 @@ type Readiness struct {
 // a key): the keys as PEM (for OpenSSL and scripts), the revoked keys, and
 // the signed key set devices verify.
 type Keys struct {
-	Keys    []keys.Public          `json:"keys"`
-	Revoked []client.RevokedKey    `json:"revoked"`
-	KeySet  *client.KeySetEnvelope `json:"keySet"`
+	Keys    []keys.Public            `json:"keys"`
+	Revoked []protocol.RevokedKey    `json:"revoked"`
+	KeySet  *protocol.KeySetEnvelope `json:"keySet"`
 }
 
 // SecretsRotation is the answer of POST /v1/secrets/rotate.

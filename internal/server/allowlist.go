@@ -6,7 +6,7 @@ import (
 	"net/url"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
+	"github.com/licet/licet/protocol"
 )
 
 // allowList names the hosts an organization's firewall must let its devices
@@ -34,7 +34,7 @@ func (s *Server) allowList(ctx context.Context, o *licet.Organization) []licet.H
 	add(primary, "devices: license checks (the primary licensing server); administrators: the console")
 	add(backup, "devices: license checks when the primary cannot be reached (the read-only backup server)")
 	if o.Settings.Offline {
-		loc, backend := client.OfflineLocation(o.URL), ""
+		loc, backend := protocol.OfflineLocation(o.URL), ""
 		if cfg, err := s.Store.OfflineConfig(ctx, o.ID); err == nil {
 			if cfg.Location != "" {
 				loc = cfg.Location

@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/protocol"
 	"golang.org/x/time/rate"
 )
 
@@ -828,7 +828,7 @@ func (s *Server) offlineView(w http.ResponseWriter, r *http.Request, o *licet.Or
 		return
 	}
 	d := &offlinePageData{OfflineView: v}
-	d.Differ = v.Backend != "" && client.NormalizeURL(v.Backend) != client.NormalizeURL(v.DeviceLocation)
+	d.Differ = v.Backend != "" && protocol.NormalizeURL(v.Backend) != protocol.NormalizeURL(v.DeviceLocation)
 	if t := v.LastTest; t != nil {
 		if st := t.Step("read"); st != nil && !st.OK && !st.Skipped {
 			d.NotFound = true

@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/protocol"
 )
 
 func (s *Server) offlineState(ctx context.Context, org string, history int) (*payload.OfflineView, error) {
@@ -24,7 +24,7 @@ func (s *Server) offlineState(ctx context.Context, org string, history int) (*pa
 	}
 	v.DeviceLocation = v.Location
 	if v.DeviceLocation == "" {
-		v.DeviceLocation = client.OfflineLocation(o.URL)
+		v.DeviceLocation = protocol.OfflineLocation(o.URL)
 	}
 	if v.Changes, err = s.Offline.Changes(ctx, org); err != nil {
 		return nil, err

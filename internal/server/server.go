@@ -26,7 +26,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
@@ -34,6 +33,7 @@ import (
 	"github.com/licet/licet/internal/payload"
 	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/sso"
+	"github.com/licet/licet/protocol"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -376,7 +376,7 @@ func (s *Server) handleKeys(w http.ResponseWriter, r *http.Request) {
 func (s *Server) keysAnswer() payload.Keys {
 	a := payload.Keys{Keys: s.Keys.Public(), Revoked: s.Keys.Revoked(), KeySet: s.Keys.KeySet()}
 	if a.Revoked == nil {
-		a.Revoked = []client.RevokedKey{}
+		a.Revoked = []protocol.RevokedKey{}
 	}
 	return a
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/client"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/offline"
@@ -59,7 +58,7 @@ type PublicKey struct {
 // Expect is what a verifier must conclude.
 type Expect struct {
 	Valid       bool   `json:"valid"`
-	Reason      string `json:"reason"` // "ok" or the refusal's code (client.Reason)
+	Reason      string `json:"reason"` // "ok" or the refusal's code (protocol.Reason)
 	Status      string `json:"status,omitempty"`
 	LicenseType string `json:"licenseType,omitempty"`
 	Expires     string `json:"expires,omitempty"`
@@ -314,12 +313,12 @@ type KeySetExpect struct {
 }
 
 type KeySetCase struct {
-	Name        string                 `json:"name"`
-	Description string                 `json:"description"`
-	Trust       []string               `json:"trust"`             // keys the device trusts (configured or pinned)
-	Revoked     []string               `json:"revoked,omitempty"` // key IDs the device already knows to be revoked
-	KeySet      *client.KeySetEnvelope `json:"keySet"`            // as GET /v1/keys carries it
-	Expect      KeySetExpect           `json:"expect"`
+	Name        string                   `json:"name"`
+	Description string                   `json:"description"`
+	Trust       []string                 `json:"trust"`             // keys the device trusts (configured or pinned)
+	Revoked     []string                 `json:"revoked,omitempty"` // key IDs the device already knows to be revoked
+	KeySet      *protocol.KeySetEnvelope `json:"keySet"`            // as GET /v1/keys carries it
+	Expect      KeySetExpect             `json:"expect"`
 }
 
 type KeySetFile struct {
@@ -329,35 +328,35 @@ type KeySetFile struct {
 
 func keySetCases() KeySetFile {
 	cur, prev, other, bad := key("current"), key("previous"), key("stranger"), key("compromised")
-	entry := func(k *keys.Key, state string) client.KeySetKey {
-		return client.KeySetKey{KeyID: k.ID, Alg: "Ed25519", PublicKey: b64(k.Private.Public().(ed25519.PublicKey)), State: state, Created: ts(iat.AddDate(0, -1, 0))}
+	entry := func(k *keys.Key, state string) protocol.KeySetKey {
+		return protocol.KeySetKey{KeyID: k.ID, Alg: "Ed25519", PublicKey: b64(k.Private.Public().(ed25519.PublicKey)), State: state, Created: ts(iat.AddDate(0, -1, 0))}
 	}
-	revokedBad := []client.RevokedKey{{KeyID: bad.ID, RevokedAt: ts(iat)}}
-	sign := func(ks *client.KeySet, signers ...*keys.Key) *client.KeySetEnvelope {
-		ks.Version, ks.Kind, ks.IssuedAt = 1, client.KeySetKind, ts(iat)
+	revokedBad := []protocol.RevokedKey{{KeyID: bad.ID, RevokedAt: ts(iat)}}
+	sign := func(ks *protocol.KeySet, signers ...*keys.Key) *protocol.KeySetEnvelope {
+		ks.Version, ks.Kind, ks.IssuedAt = 1, protocol.KeySetKind, ts(iat)
 		if ks.Revoked == nil {
-			ks.Revoked = []client.RevokedKey{}
+			ks.Revoked = []protocol.RevokedKey{}
 		}
 		ids, privs := []string{}, map[string]ed25519.PrivateKey{}
 		for _, k := range signers {
 			ids, privs[k.ID] = append(ids, k.ID), k.Private
 		}
-		env, err := client.SignKeySet(ks, ids, privs)
+		env, err := protocol.SignKeySet(ks, ids, privs)
 		if err != nil {
 			panic(err)
 		}
 		return env
 	}
 	// raw signs hand-made payload bytes with each signer.
-	raw := func(payload string, signers ...*keys.Key) *client.KeySetEnvelope {
-		env := &client.KeySetEnvelope{Payload: b64([]byte(payload))}
+	raw := func(payload string, signers ...*keys.Key) *protocol.KeySetEnvelope {
+		env := &protocol.KeySetEnvelope{Payload: b64([]byte(payload))}
 		for _, k := range signers {
-			env.Signatures = append(env.Signatures, client.KeySetSignature{KeyID: k.ID, Signature: b64(ed25519.Sign(k.Private, []byte(payload)))})
+			env.Signatures = append(env.Signatures, protocol.KeySetSignature{KeyID: k.ID, Signature: b64(ed25519.Sign(k.Private, []byte(payload)))})
 		}
 		return env
 	}
-	rotated := sign(&client.KeySet{Keys: []client.KeySetKey{entry(cur, "active"), entry(prev, "retired")}}, cur, prev)
-	revoking := sign(&client.KeySet{Keys: []client.KeySetKey{entry(cur, "active")}, Revoked: revokedBad}, cur)
+	rotated := sign(&protocol.KeySet{Keys: []protocol.KeySetKey{entry(cur, "active"), entry(prev, "retired")}}, cur, prev)
+	revoking := sign(&protocol.KeySet{Keys: []protocol.KeySetKey{entry(cur, "active")}, Revoked: revokedBad}, cur)
 	ok := func(ids []string, revoked ...string) KeySetExpect {
 		return KeySetExpect{Valid: true, Reason: "ok", Keys: ids, Revoked: revoked}
 	}
@@ -365,22 +364,22 @@ func keySetCases() KeySetFile {
 	payload, _ := base64.StdEncoding.DecodeString(rotated.Payload)
 	good := string(payload)
 	var cs []KeySetCase
-	add := func(name, desc string, trust, revoked []string, env *client.KeySetEnvelope, e KeySetExpect) {
+	add := func(name, desc string, trust, revoked []string, env *protocol.KeySetEnvelope, e KeySetExpect) {
 		cs = append(cs, KeySetCase{Name: name, Description: desc, Trust: trust, Revoked: revoked, KeySet: env, Expect: e})
 	}
 	add("valid-rotated", "the active key and a retired one, each signing; the device trusts the active one", []string{"current"}, nil, rotated, ok([]string{cur.ID, prev.ID}))
 	add("valid-anchored-by-retired", "the device still trusts only the retired key: it signed too", []string{"previous"}, nil, rotated, ok([]string{cur.ID, prev.ID}))
 	add("valid-revocation", "the current key revokes the compromised one", []string{"current", "compromised"}, nil, revoking, ok([]string{cur.ID}, bad.ID))
 	add("valid-first-fetch", "a device that trusts no key yet accepts the set on its own signatures (over https only: the client's rule)", nil, nil, rotated, ok([]string{cur.ID, prev.ID}))
-	add("untrusted", "signed only by a key the device does not trust", []string{"current"}, nil, sign(&client.KeySet{Keys: []client.KeySetKey{entry(other, "active")}}, other), refuse("untrusted"))
+	add("untrusted", "signed only by a key the device does not trust", []string{"current"}, nil, sign(&protocol.KeySet{Keys: []protocol.KeySetKey{entry(other, "active")}}, other), refuse("untrusted"))
 	add("valid-only-revoked-anchor", "the device trusts only a key it knows to be revoked: as on a first fetch, the set stands on its own signatures (over https only)",
-		[]string{"compromised"}, []string{bad.ID}, sign(&client.KeySet{Keys: []client.KeySetKey{entry(other, "active")}}, other), ok([]string{other.ID}))
+		[]string{"compromised"}, []string{bad.ID}, sign(&protocol.KeySet{Keys: []protocol.KeySetKey{entry(other, "active")}}, other), ok([]string{other.ID}))
 	add("lists-known-revoked", "lists a key the device already knows to be revoked: stale or forged", []string{"current"}, []string{prev.ID}, rotated, refuse("untrusted"))
-	add("missing-signature", "a listed key did not sign", []string{"current"}, nil, &client.KeySetEnvelope{Payload: rotated.Payload, Signatures: rotated.Signatures[:1]}, refuse("malformed"))
-	tampered := &client.KeySetEnvelope{Payload: b64([]byte(strings.Replace(good, `"retired"`, `"active"`, 1))), Signatures: rotated.Signatures}
+	add("missing-signature", "a listed key did not sign", []string{"current"}, nil, &protocol.KeySetEnvelope{Payload: rotated.Payload, Signatures: rotated.Signatures[:1]}, refuse("malformed"))
+	tampered := &protocol.KeySetEnvelope{Payload: b64([]byte(strings.Replace(good, `"retired"`, `"active"`, 1))), Signatures: rotated.Signatures}
 	add("tampered-payload", "a byte changed after signing", []string{"current"}, nil, tampered, refuse("malformed"))
-	add("tampered-signature", "a signature of other bytes", []string{"current"}, nil, &client.KeySetEnvelope{Payload: rotated.Payload,
-		Signatures: []client.KeySetSignature{rotated.Signatures[0], {KeyID: prev.ID, Signature: rotated.Signatures[0].Signature}}}, refuse("malformed"))
+	add("tampered-signature", "a signature of other bytes", []string{"current"}, nil, &protocol.KeySetEnvelope{Payload: rotated.Payload,
+		Signatures: []protocol.KeySetSignature{rotated.Signatures[0], {KeyID: prev.ID, Signature: rotated.Signatures[0].Signature}}}, refuse("malformed"))
 	wrongID := strings.Replace(good, `"kid":"`+prev.ID, `"kid":"`+other.ID, 1)
 	add("key-id-mismatch", "a listed kid that is not its key's ID", []string{"current"}, nil, raw(wrongID, cur, prev), refuse("malformed"))
 	listedRevoked := strings.Replace(good, `"revoked":[]`, `"revoked":[{"kid":"`+prev.ID+`","revokedAt":"`+ts(iat)+`"}]`, 1)
@@ -392,7 +391,7 @@ func keySetCases() KeySetFile {
 	add("duplicate-member", `"revoked" twice: the second would hide a revocation from some verifiers`, []string{"current"}, nil,
 		raw(strings.Replace(good, `"revoked":[]`, `"revoked":[{"kid":"`+bad.ID+`","revokedAt":"`+ts(iat)+`"}],"revoked":[]`, 1), cur, prev), refuse("malformed"))
 	add("member-in-other-case", `"REVOKED" instead of "revoked"`, []string{"current"}, nil, raw(strings.Replace(good, `"revoked":`, `"REVOKED":`, 1), cur, prev), refuse("malformed"))
-	add("payload-not-base64", "the payload is not standard padded base64", []string{"current"}, nil, &client.KeySetEnvelope{Payload: strings.TrimRight(rotated.Payload, "=") + "!", Signatures: rotated.Signatures}, refuse("malformed"))
+	add("payload-not-base64", "the payload is not standard padded base64", []string{"current"}, nil, &protocol.KeySetEnvelope{Payload: strings.TrimRight(rotated.Payload, "=") + "!", Signatures: rotated.Signatures}, refuse("malformed"))
 	return KeySetFile{Comment: "Signed key sets as GET /v1/keys carries them (keySet). Generated by `go test ./sdk/vectors -update`.", Cases: cs}
 }
 

@@ -1,4 +1,4 @@
-package client
+package protocol
 
 import (
 	"crypto/ed25519"
@@ -94,7 +94,7 @@ func TestLeaseVectors(t *testing.T) {
 			if got := Reason(err); got != c.Expect.Reason || (err == nil) != c.Expect.Valid {
 				t.Fatalf("reason %q (%v); want %q", got, err, c.Expect.Reason)
 			}
-			if c.Expect.Valid && (l.Status != c.Expect.Status || l.LicenseType != c.Expect.LicenseType || l.ExpiresAt != c.Expect.Expires) {
+			if c.Expect.Valid && (string(l.Status) != c.Expect.Status || l.LicenseType != c.Expect.LicenseType || l.ExpiresAt != c.Expect.Expires) {
 				t.Errorf("got %s %s until %s; want %+v", l.Status, l.LicenseType, l.ExpiresAt, c.Expect)
 			}
 		})

@@ -1,4 +1,4 @@
-package client
+package protocol
 
 import (
 	"bytes"
@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/licet/licet/protocol"
 )
 
 // OfflineMagic starts every offline license file.
@@ -19,8 +17,6 @@ const OfflineMagic = "licet-offline-v1"
 // Errors an offline license is refused with. Each says one thing.
 var (
 	ErrMalformed         = errors.New("offline license: not a licet offline license file")
-	ErrUnknownKey        = errors.New("offline license: signed by a key this app does not trust")
-	ErrBadSignature      = errors.New("offline license: the signature does not match the content")
 	ErrWrongOrganization = errors.New("offline license: issued for another organization")
 	ErrWrongURL          = errors.New("offline license: issued for another organization URL")
 	ErrNotYetValid       = errors.New("offline license: not valid yet")
@@ -44,15 +40,15 @@ type OfflineLicense struct {
 
 // LicenseType returns the type the license gives user, and whether it
 // names the user at all. IDs compare in canonical form
-// (protocol.CanonicalGUID): any case, with or without hyphens or braces.
+// (CanonicalGUID): any case, with or without hyphens or braces.
 func (l *OfflineLicense) LicenseType(user string) (string, bool) {
-	user, ok := protocol.CanonicalGUID(user)
+	user, ok := CanonicalGUID(user)
 	if !ok {
 		return "", false
 	}
 	for typ, ids := range l.Users {
 		for _, id := range ids {
-			if c, ok := protocol.CanonicalGUID(id); ok && c == user {
+			if c, ok := CanonicalGUID(id); ok && c == user {
 				return typ, true
 			}
 		}
@@ -102,7 +98,7 @@ func parseOffline(doc []byte, keys map[string]ed25519.PublicKey, revoked []strin
 	if !ed25519.Verify(pub, payload, sig) {
 		return nil, ErrBadSignature
 	}
-	if err := protocol.CheckStrictJSON(payload); err != nil {
+	if err := CheckStrictJSON(payload); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	if err := exactMembers(payload, offlineMembers...); err != nil {
@@ -132,7 +128,7 @@ type OfflineCheck struct {
 	// of them signed is refused.
 	Revoked []string
 	// MaxValidity is the longest validity (exp − iat) believed; zero is
-	// protocol.MaxOfflineValidity.
+	// MaxOfflineValidity.
 	MaxValidity time.Duration
 }
 
@@ -143,10 +139,10 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	if err != nil {
 		return nil, "", err
 	}
-	if !protocol.SameGUID(l.Org, c.Org) {
+	if !SameGUID(l.Org, c.Org) {
 		return l, "", ErrWrongOrganization
 	}
-	if !protocol.SameURL(l.URL, c.URL) {
+	if !SameURL(l.URL, c.URL) {
 		return l, "", ErrWrongURL
 	}
 	from, err1 := parseTime(l.ValidFrom)
@@ -157,7 +153,7 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	}
 	maxValidity := c.MaxValidity
 	if maxValidity <= 0 {
-		maxValidity = protocol.MaxOfflineValidity
+		maxValidity = MaxOfflineValidity
 	}
 	if until.Sub(iat) > maxValidity {
 		return l, "", fmt.Errorf("offline license: %w (issued %s, valid until %s; the longest believed is %s)", ErrTooLong, l.IssuedAt, l.ValidUntil, maxValidity)
@@ -178,19 +174,4 @@ func VerifyOffline(doc []byte, keys map[string]ed25519.PublicKey, c OfflineCheck
 	return l, typ, nil
 }
 
-// NormalizeURL returns an organization URL in canonical form
-// (protocol.CanonicalURL); a string that is not an http(s) URL comes back
-// trimmed and lower-cased, and never equals a valid URL's canonical form.
-func NormalizeURL(s string) string {
-	if c, err := protocol.CanonicalURL(s); err == nil {
-		return c
-	}
-	return strings.TrimRight(strings.ToLower(strings.TrimSpace(s)), "/")
-}
-
-// OfflineLocation is where an app looks for its organization's offline
-// license unless told otherwise: the file licet-offline.lic at the root of
-// the organization URL's path.
-func OfflineLocation(orgURL string) string {
-	return NormalizeURL(orgURL) + "/licet-offline.lic"
-}
+var offlineMembers = []string{"v", "kind", "serial", "org", "url", "iat", "nbf", "exp", "kid", "users"}

@@ -1,4 +1,4 @@
-package client
+package protocol
 
 import (
 	"bytes"
@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"time"
-
-	"github.com/licet/licet/protocol"
 )
 
 // The signed key set (docs/PROTOCOL.md, "The signed key set"): the keys a
@@ -25,7 +23,6 @@ const KeySetKind = "keyset"
 var (
 	ErrKeySetMalformed = errors.New("key set: not a licet key set")
 	ErrKeySetUntrusted = errors.New("key set: not signed by any key this device trusts")
-	ErrRevokedKey      = errors.New("signed by a revoked key: not trusted")
 )
 
 // KeySetEnvelope is how GET /v1/keys carries the signed key set: the
@@ -114,7 +111,7 @@ func ParseKeySet(env *KeySetEnvelope) (*KeySet, []byte, error) {
 		return nil, nil, ErrKeySetMalformed
 	}
 	payload, err := DecodeBase64(env.Payload)
-	if err != nil || len(payload) == 0 || len(payload) > 1<<20 || protocol.CheckStrictJSON(payload) != nil || keySetExact(payload) != nil {
+	if err != nil || len(payload) == 0 || len(payload) > 1<<20 || CheckStrictJSON(payload) != nil || keySetExact(payload) != nil {
 		return nil, nil, ErrKeySetMalformed
 	}
 	var ks KeySet
@@ -159,17 +156,18 @@ func VerifyKeySet(env *KeySetEnvelope, trusted map[string]ed25519.PublicKey, rev
 	if err != nil {
 		return nil, err
 	}
-	if err := ks.check(revoked); err != nil {
+	if err := ks.CheckRevoked(revoked); err != nil {
 		return nil, err
 	}
-	if usable(trusted, revoked) == 0 || ks.signedBy(trusted, revoked) {
+	if usable(trusted, revoked) == 0 || ks.SignedBy(trusted, revoked) {
 		return ks, nil
 	}
 	return nil, ErrKeySetUntrusted
 }
 
-// check refuses a set that lists a key already revoked.
-func (ks *KeySet) check(revoked []string) error {
+// CheckRevoked refuses a set that lists a key the device already knows to
+// be revoked: revocation is for ever, so such a set is stale or forged.
+func (ks *KeySet) CheckRevoked(revoked []string) error {
 	for _, k := range ks.Keys {
 		if slices.Contains(revoked, k.KeyID) {
 			return fmt.Errorf("%w: it lists key %s, which was revoked", ErrKeySetUntrusted, k.KeyID)
@@ -178,10 +176,10 @@ func (ks *KeySet) check(revoked []string) error {
 	return nil
 }
 
-// signedBy reports whether a key of trusted (not revoked) signed the set.
+// SignedBy reports whether a key of trusted (not revoked) signed the set.
 // ParseKeySet checked that every listed key signed it, so one listed key
 // that the device trusts, with the same bytes, is enough.
-func (ks *KeySet) signedBy(trusted map[string]ed25519.PublicKey, revoked []string) bool {
+func (ks *KeySet) SignedBy(trusted map[string]ed25519.PublicKey, revoked []string) bool {
 	pubs := ks.PublicKeys()
 	for _, k := range ks.Keys {
 		if pub, ok := trusted[k.KeyID]; ok && !slices.Contains(revoked, k.KeyID) && bytes.Equal(pub, pubs[k.KeyID]) {
