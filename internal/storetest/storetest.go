@@ -83,6 +83,10 @@ func Run(t *testing.T, open Opener) {
 	t.Run("ActivityAlertAtMostHourly", func(t *testing.T) { testActivityAlert(t, open) })
 	t.Run("OnlyTheNewestLinkSetsThePassword", func(t *testing.T) { testAdminLinks(t, open) })
 	t.Run("SingleSignOn", func(t *testing.T) { testSSO(t, open) })
+	t.Run("SessionsExpireAndEnd", func(t *testing.T) { testSessions(t, open) })
+	t.Run("InviteLinksExpireAndWorkOnce", func(t *testing.T) { testInviteLinks(t, open) })
+	t.Run("APITokensLastUntilRevoked", func(t *testing.T) { testAdminTokens(t, open) })
+	t.Run("OfflineIssues", func(t *testing.T) { testOfflineIssues(t, open) })
 }
 
 func testAdminLinks(t *testing.T, open Opener) {
