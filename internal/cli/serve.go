@@ -3,9 +3,6 @@ package cli
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -23,13 +20,14 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/internal/atomicfile"
+	"github.com/licet/licet/internal/datadir"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/logbuf"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/retention"
 	"github.com/licet/licet/internal/secrets"
 	"github.com/licet/licet/internal/server"
 	"github.com/licet/licet/internal/sqlite"
@@ -146,47 +144,29 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 			return usagef("%v", err)
 		}
 	}
-	if wildcard(c.listen) && c.publicURL == "" && c.smtpURL != "" {
-		return usagef("--listen %s is every address, so mail links need the URL users reach this server by: set --public-url", c.listen)
-	}
-	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
-		return usagef("--lease-duration must be between 1m and 8784h")
-	}
-	if c.smtpURL != "" && c.mailFrom == "" {
-		return usagef("--smtp-url needs --mail-from")
-	}
-	if c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1 {
-		return usagef("--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1")
-	}
-	if c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000 {
-		return usagef("--mail-org-hourly must be between 0 and 1000000")
-	}
-	if (c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour) {
-		return usagef("--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h")
-	}
-	if c.rateOrg < 0 || c.rateDevice < 0 || c.rateAdmissions < 0 || c.rateNewIP < 0 || c.alertRefusals < 0 {
-		return usagef("--rate-org, --rate-device, --rate-admissions, --rate-new-ip and --alert-refusals must not be negative")
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return usagef("--tls-cert and --tls-key go together")
-	}
-	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
-		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
-	}
-	if c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour {
-		return usagef("--offline-auto-interval must be between 10ms and 1h")
-	}
-	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
-		return usagef("--flush-interval must be between 10ms and 1m")
-	}
-	if c.dbMaxConns < 1 || c.dbMaxConns > 1000 {
-		return usagef("--db-max-conns must be between 1 and 1000")
-	}
-	if c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute {
-		return usagef("--db-statement-timeout must be between 100ms and 10m")
-	}
-	if c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour {
-		return usagef("--cache-grace must be between 0 and 24h")
+	// The first rule broken is told.
+	for _, r := range []struct {
+		broken bool
+		msg    string
+	}{
+		{wildcard(c.listen) && c.publicURL == "" && c.smtpURL != "", "--listen " + c.listen + " is every address, so mail links need the URL users reach this server by: set --public-url"},
+		{c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour, "--lease-duration must be between 1m and 8784h"},
+		{c.smtpURL != "" && c.mailFrom == "", "--smtp-url needs --mail-from"},
+		{c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1, "--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1"},
+		{c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000, "--mail-org-hourly must be between 0 and 1000000"},
+		{(c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour), "--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h"},
+		{c.rateOrg < 0 || c.rateDevice < 0 || c.rateAdmissions < 0 || c.rateNewIP < 0 || c.alertRefusals < 0, "--rate-org, --rate-device, --rate-admissions, --rate-new-ip and --alert-refusals must not be negative"},
+		{(c.tlsCert == "") != (c.tlsKey == ""), "--tls-cert and --tls-key go together"},
+		{c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10, "--lease-reuse must be between 0 and a tenth of --lease-duration"},
+		{c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour, "--offline-auto-interval must be between 10ms and 1h"},
+		{c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute, "--flush-interval must be between 10ms and 1m"},
+		{c.dbMaxConns < 1 || c.dbMaxConns > 1000, "--db-max-conns must be between 1 and 1000"},
+		{c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute, "--db-statement-timeout must be between 100ms and 10m"},
+		{c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour, "--cache-grace must be between 0 and 24h"},
+	} {
+		if r.broken {
+			return usagef("%s", r.msg)
+		}
 	}
 	if c.patroni != "" {
 		if !strings.HasPrefix(c.database, "postgres://") && !strings.HasPrefix(c.database, "postgresql://") {
@@ -331,7 +311,7 @@ type data struct {
 	tokenHash []byte // the operator token's
 }
 
-// openData checks the data folder, opens the database, the signing keys
+// openData checks the data folder (datadir.Check), opens the database, the signing keys
 // and the secrets key, and makes the operator token on a first start.
 func (p *Program) openData(ctx context.Context, c serveConfig, logger *slog.Logger) (_ *data, err error) {
 	if !c.readOnly {
@@ -339,7 +319,7 @@ func (p *Program) openData(ctx context.Context, c serveConfig, logger *slog.Logg
 			return nil, fmt.Errorf("data folder: %w", err)
 		}
 	}
-	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
+	if err := datadir.Check(c.data, sqlitePath(c)); err != nil {
 		return nil, err
 	}
 	store, err := p.openStore(ctx, c, logger)
@@ -373,7 +353,7 @@ func (p *Program) openData(ctx context.Context, c serveConfig, logger *slog.Logg
 			logger.Info("secrets sealed", "count", n, "file", box.Path())
 		}
 	}
-	tokenHash, err := operatorToken(ctx, store, c, logger)
+	tokenHash, err := datadir.OperatorToken(ctx, store, c.data, c.readOnly, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -520,7 +500,6 @@ func (p *Program) serveHTTP(ctx context.Context, c serveConfig, logger *slog.Log
 // runBackground starts the work beside serving: writing sightings,
 // automatic offline Updates, sending mail, pruning. stop ends it and waits.
 func (p *Program) runBackground(ctx context.Context, c serveConfig, logger *slog.Logger, s *services) (stop func()) {
-	store := s.d.store
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.svc.Run(flushCtx) })
@@ -532,8 +511,9 @@ func (p *Program) runBackground(ctx context.Context, c serveConfig, logger *slog
 		wg.Go(func() { s.srv.Mail.Run(flushCtx) })
 	}
 	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
-		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
-		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
+		pr := &retention.Pruner{Store: s.d.store, Clock: p.Clock, Logger: logger, MailAge: c.mailRetention, AuditAge: c.auditRetention}
+		pr.Once(ctx) // before serving: nothing past its time is shown
+		wg.Go(func() { pr.Run(flushCtx, time.Hour) })
 	}
 	return func() {
 		stopFlush()
@@ -555,71 +535,6 @@ func reloadOnHUP(hup <-chan os.Signal, stop <-chan struct{}, certs *tlsreload.Re
 				continue
 			}
 			certs.Reload("SIGHUP")
-		}
-	}
-}
-
-// operatorToken makes the operator token on a first start: a random secret
-// written to <data>/operator-token (0600) and stored only as its hash. When
-// several processes share a database, the first to store its hash wins and
-// only it writes the file.
-func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger *slog.Logger) ([]byte, error) {
-	h, err := store.OperatorTokenHash(ctx)
-	if err != nil || h != nil || c.readOnly {
-		return h, err
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	tok := "lct_" + base64.RawURLEncoding.EncodeToString(b)
-	path := filepath.Join(c.data, "operator-token")
-	tmp := path + ".new"
-	if err := atomicfile.WriteBytes(tmp, []byte(tok+"\n")); err != nil {
-		return nil, fmt.Errorf("operator token: %w", err)
-	}
-	defer os.Remove(tmp)
-	sum := sha256.Sum256([]byte(tok))
-	stored, err := store.SetOperatorTokenHash(ctx, sum[:])
-	if err != nil {
-		return nil, err
-	}
-	if !stored { // another process stored its token first
-		return store.OperatorTokenHash(ctx)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("operator token: %w", err)
-	}
-	logger.Info("operator token created", "file", path)
-	return sum[:], nil
-}
-
-// prune deletes, every period, sent and failed mails older than mailAge
-// and audit entries older than auditAge (0: keep).
-func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pruneOnce(ctx, store, clock, logger, mailAge, auditAge)
-	}
-}
-
-func pruneOnce(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge time.Duration) {
-	if mailAge > 0 {
-		if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
-			logger.Warn("cannot prune old mail", "err", err)
-		} else if n > 0 {
-			logger.Info("old mail pruned", "mails", n)
-		}
-	}
-	if auditAge > 0 {
-		if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
-			logger.Warn("cannot prune the audit log", "err", err)
-		} else if n > 0 {
-			logger.Info("old audit entries pruned", "entries", n)
 		}
 	}
 }
