@@ -189,11 +189,7 @@ func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
 	// (and the latest believed iat), so that a clock set back is noticed
 	// even when no signed document came in since.
 	now := cl.c.Now()
-	latest := st.LatestSeen
-	if st.LatestTrusted.After(latest) {
-		latest = st.LatestTrusted
-	}
-	rollback := !latest.IsZero() && now.Before(latest.Add(-cl.c.Drift))
+	rollback := rolledBack(&st, now, cl.c.Drift)
 	if now.After(st.LatestSeen) {
 		st.LatestSeen = now
 	}
@@ -227,6 +223,16 @@ func (cl *Client) Check(ctx context.Context) (*Outcome, error) {
 		return o, cl.save(st)
 	}
 	return cl.fromCache(o, &st, keys), cl.save(st)
+}
+
+// rolledBack reports whether the clock reads now earlier than the latest
+// time the state has seen or trusted, by more than drift.
+func rolledBack(st *State, now time.Time, drift time.Duration) bool {
+	latest := st.LatestSeen
+	if st.LatestTrusted.After(latest) {
+		latest = st.LatestTrusted
+	}
+	return !latest.IsZero() && now.Before(latest.Add(-drift))
 }
 
 func step(s Source, err error) Step { return Step{Source: s, Err: err, Reason: err.Error()} }
@@ -341,10 +347,13 @@ func (cl *Client) server(ctx context.Context, src Source, base string, keys map[
 // (Config.Keys, else the keys pinned in the store; never a key a signed
 // key set revoked), then that it is for this device's organization, user
 // and device, issued no later than Now+Drift, no longer than MaxLease, and
-// not expired. It loads the state from the store (a store that does not
-// load is an error: its revocations are unknown) and never touches the
-// network. protocol.VerifyLease is the same check with keys and a
-// LeaseCheck the caller supplies.
+// not expired. A lease the app holds is local data, so, as for the stored
+// lease, a device clock set back before the latest time the store has seen
+// (beyond Drift) refuses it (ErrClockRollback). It loads the state from the
+// store (a store that does not load is an error: its revocations are
+// unknown), writes nothing and never touches the network.
+// protocol.VerifyLease is the stateless check with keys and a LeaseCheck
+// the caller supplies.
 func (cl *Client) VerifyLease(payload, sig []byte) (*protocol.Lease, error) {
 	var st State
 	if cl.c.Store != nil {
@@ -353,7 +362,11 @@ func (cl *Client) VerifyLease(payload, sig []byte) (*protocol.Lease, error) {
 			return nil, err
 		}
 	}
-	return cl.verifyLease(payload, sig, cl.anchors(&st), st.RevokedKeys, cl.c.Now())
+	now := cl.c.Now()
+	if rolledBack(&st, now, cl.c.Drift) {
+		return nil, ErrClockRollback
+	}
+	return cl.verifyLease(payload, sig, cl.anchors(&st), st.RevokedKeys, now)
 }
 
 // verifyLease checks a lease against this device's record and the key IDs

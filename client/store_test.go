@@ -145,6 +145,17 @@ func TestClientVerifyLease(t *testing.T) {
 		t.Errorf("configured key since revoked: %v", err)
 	}
 
+	// A clock set back before what the store has seen: local data is not
+	// trusted, as for the stored lease.
+	c = testConfig("", &memStore{st: State{LatestSeen: testNow.Add(time.Hour)}})
+	if _, err := New(c).VerifyLease(payload, sig); !errors.Is(err, ErrClockRollback) {
+		t.Errorf("clock set back: %v", err)
+	}
+	c.Store = &memStore{st: State{LatestSeen: testNow.Add(time.Minute)}} // within the drift
+	if _, err := New(c).VerifyLease(payload, sig); err != nil {
+		t.Errorf("within the drift: %v", err)
+	}
+
 	// Another device's lease; a store that does not load.
 	c = testConfig("", nil)
 	c.Request.DeviceID = "e"

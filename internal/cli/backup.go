@@ -11,20 +11,18 @@ import (
 // backup downloads a consistent snapshot from a running server and writes
 // it whole (temporary file, sync, rename) with mode 0600.
 func (p *Program) backup(ctx context.Context, args []string) error {
-	fs := p.flags("backup")
-	o := fs.operator()
-	out := fs.String("out", "", "the file to write the snapshot to")
-	if err := fs.parse(args); err != nil {
+	c := p.opCmd("backup", 0)
+	out := c.String("out", "", "the file to write the snapshot to")
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return usagef("--out is required")
 	}
-	a, err := o.client(true)
-	if err != nil {
+	if err := c.connect(); err != nil {
 		return err
 	}
-	resp, err := a.get(ctx, "/v1/backup")
+	resp, err := c.api.get(ctx, "/v1/backup")
 	if err != nil {
 		return err
 	}

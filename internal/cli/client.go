@@ -37,6 +37,110 @@ func (f *flagSet) operator() *operatorFlags {
 	return o
 }
 
+// opCmd is a command that talks to the operator API: its flags (--server,
+// --token, --token-file, and --org and --json when it takes them), then
+// its client. Each command reads: flags, parse, request, print.
+type opCmd struct {
+	*flagSet
+	op     *operatorFlags
+	orgID  *string
+	asJSON *bool
+	token  bool // the client sends the operator token
+	org    string
+	api    *api
+}
+
+// What an opCmd takes besides the operator flags.
+const (
+	withOrg  = 1 << iota // --org, the organization's GUID
+	withJSON             // --json
+	noToken              // the client sends no operator token
+)
+
+func (p *Program) opCmd(name string, opts int) *opCmd {
+	fs := p.flags(name)
+	c := &opCmd{flagSet: fs, op: fs.operator(), asJSON: new(bool), token: opts&noToken == 0}
+	if opts&withOrg != 0 {
+		c.orgID = fs.String("org", "", "the organization's GUID")
+	}
+	if opts&withJSON != 0 {
+		c.asJSON = fs.Bool("json", false, "print JSON")
+	}
+	return c
+}
+
+// parseArgs parses the flags and reads --org; the client is made when
+// first needed, so that a command-line mistake is told before any token
+// is read.
+func (c *opCmd) parseArgs(args []string) error {
+	if err := c.flagSet.parse(args); err != nil {
+		return err
+	}
+	if c.orgID != nil {
+		org, err := guid("org", *c.orgID)
+		if err != nil {
+			return err
+		}
+		c.org = org
+	}
+	return nil
+}
+
+// parse parses the flags and --org, and makes the client.
+func (c *opCmd) parse(args []string) error {
+	if err := c.parseArgs(args); err != nil {
+		return err
+	}
+	return c.connect()
+}
+
+func (c *opCmd) connect() error {
+	if c.api != nil {
+		return nil
+	}
+	a, err := c.op.client(c.token)
+	c.api = a
+	return err
+}
+
+// call sends a request and decodes the answer into out (when not nil).
+func (c *opCmd) call(ctx context.Context, method, path string, body, out any) error {
+	if err := c.connect(); err != nil {
+		return err
+	}
+	return c.api.do(ctx, method, path, body, out)
+}
+
+// jsonOr prints v as JSON with --json, else runs text.
+func (c *opCmd) jsonOr(v any, text func() error) error {
+	if *c.asJSON {
+		return c.p.printJSON(v)
+	}
+	return text()
+}
+
+// list prints items as JSON with --json, else as a table.
+func list[T any](c *opCmd, items []T, header string, row func(T) []any) error {
+	return c.jsonOr(items, func() error { return printTable(c.p.Stdout, items, header, row) })
+}
+
+// printTable prints a header line and a line of cells for each item,
+// aligned in columns.
+func printTable[T any](out io.Writer, items []T, header string, row func(T) []any) error {
+	w := table(out)
+	fmt.Fprintln(w, header)
+	for _, it := range items {
+		for i, v := range row(it) {
+			if i > 0 {
+				fmt.Fprint(w, "\t")
+			}
+			fmt.Fprint(w, v)
+		}
+		fmt.Fprintln(w)
+	}
+	return w.Flush()
+}
+
 // client returns an API client; withToken reads the operator token.
 func (o *operatorFlags) client(withToken bool) (*api, error) {
 	u, err := url.Parse(o.server)

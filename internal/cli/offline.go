@@ -20,21 +20,19 @@ type offlineResult struct {
 }
 
 func (p *Program) offlineIssue(ctx context.Context, args []string) error {
-	fs := p.flags("offline issue")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	out := fs.String("out", "", "also write the document to this file")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("offline issue", withOrg)
+	out := c.String("out", "", "also write the document to this file")
+	if err := c.parse(args); err != nil {
 		return err
 	}
+	org := c.org
 	var res offlineResult
-	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/offline/issue", nil, &res); err != nil {
+	if err := c.call(ctx, "POST", "/v1/orgs/"+org+"/offline/issue", nil, &res); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.Stdout, "issued offline license %d for %s: %s, valid until %s\n", res.Serial, org, plural(res.Users, "user", "users"), res.ValidUntil.UTC().Format(time.RFC3339))
 	if *out != "" {
-		resp, err := a.get(ctx, "/v1/orgs/"+org+"/offline/license")
+		resp, err := c.api.get(ctx, "/v1/orgs/"+org+"/offline/license")
 		if err != nil {
 			return err
 		}
@@ -56,38 +54,23 @@ func (p *Program) offlineIssue(ctx context.Context, args []string) error {
 }
 
 func (p *Program) offlineSet(ctx context.Context, args []string) error {
-	fs := p.flags("offline set")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	backend := fs.String("backend", "", `the file's URL on the organization's WebDAV server ("" for none)`)
-	user := fs.String("backend-user", "", "basic auth user for the backend")
-	passFile := fs.String("backend-password-file", "", "file holding the backend password")
-	tokenFile := fs.String("backend-token-file", "", "file holding a bearer token for the backend")
-	clear := fs.Bool("clear-credentials", false, "remove the backend credentials")
-	days := fs.Int("valid-days", 0, "how many days an issued offline license is valid")
-	location := fs.String("location", "", `where apps read the license ("" for <organization URL>/licet-offline.lic)`)
-	autoAllowed := fs.Bool("auto-update-allowed", false, "the vendor allows automatic Update (operator only)")
-	autoUpdate := fs.Bool("auto-update", false, "reissue and save the file automatically after changes and before it expires")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("offline set", withOrg)
+	backend := c.String("backend", "", `the file's URL on the organization's WebDAV server ("" for none)`)
+	user := c.String("backend-user", "", "basic auth user for the backend")
+	passFile := c.String("backend-password-file", "", "file holding the backend password")
+	tokenFile := c.String("backend-token-file", "", "file holding a bearer token for the backend")
+	clear := c.Bool("clear-credentials", false, "remove the backend credentials")
+	days := c.Int("valid-days", 0, "how many days an issued offline license is valid")
+	location := c.String("location", "", `where apps read the license ("" for <organization URL>/licet-offline.lic)`)
+	autoAllowed := c.Bool("auto-update-allowed", false, "the vendor allows automatic Update (operator only)")
+	autoUpdate := c.Bool("auto-update", false, "reissue and save the file automatically after changes and before it expires")
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	body := map[string]any{}
-	if fs.set("backend") {
-		body["backendUrl"] = *backend
-	}
-	if fs.set("location") {
-		body["location"] = *location
-	}
-	if fs.set("valid-days") {
-		body["validDays"] = *days
-	}
-	if fs.set("auto-update-allowed") {
-		body["autoUpdateAllowed"] = *autoAllowed
-	}
-	if fs.set("auto-update") {
-		body["autoUpdate"] = *autoUpdate
-	}
+	f := c.flagSet
+	req := payload.Offline{BackendURL: ifSet(f, "backend", backend), Location: ifSet(f, "location", location), ValidDays: ifSet(f, "valid-days", days),
+		AutoAllowed: ifSet(f, "auto-update-allowed", autoAllowed), AutoUpdate: ifSet(f, "auto-update", autoUpdate)}
+	changed := req != (payload.Offline{})
 	readSecret := func(path string) (string, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {
@@ -95,50 +78,45 @@ func (p *Program) offlineSet(ctx context.Context, args []string) error {
 		}
 		return strings.TrimRight(string(b), "\r\n"), nil
 	}
+	var err error
 	switch {
 	case *clear:
-		body["clearCredentials"] = true
+		req.ClearCredentials, changed = true, true
 	case *tokenFile != "":
-		tok, err := readSecret(*tokenFile)
-		if err != nil {
+		if req.BearerToken, err = readSecret(*tokenFile); err != nil {
 			return err
 		}
-		body["bearerToken"] = tok
+		changed = true
 	case *user != "":
 		if *passFile == "" {
 			return usagef("--backend-user needs --backend-password-file")
 		}
-		pass, err := readSecret(*passFile)
-		if err != nil {
+		if req.Password, err = readSecret(*passFile); err != nil {
 			return err
 		}
-		body["username"], body["password"] = *user, pass
+		req.Username, changed = *user, true
 	}
-	if len(body) == 0 {
+	if !changed {
 		return usagef("nothing to change")
 	}
-	var v map[string]any
-	if err := a.do(ctx, "PUT", "/v1/orgs/"+org+"/offline", body, &v); err != nil {
+	var v payload.OfflineView
+	if err := c.call(ctx, "PUT", "/v1/orgs/"+c.org+"/offline", req, &v); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "offline settings of %s saved\n", org)
+	fmt.Fprintf(p.Stdout, "offline settings of %s saved\n", c.org)
 	return nil
 }
 
 func (p *Program) offlineShow(ctx context.Context, args []string) error {
-	fs := p.flags("offline show")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	asJSON := fs.Bool("json", false, "print JSON")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("offline show", withOrg|withJSON)
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	var v payload.OfflineView
-	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/offline", nil, &v); err != nil {
+	if err := c.call(ctx, "GET", "/v1/orgs/"+c.org+"/offline", nil, &v); err != nil {
 		return err
 	}
-	if *asJSON {
+	if *c.asJSON {
 		return p.printJSON(v)
 	}
 	w := table(p.Stdout)
@@ -189,23 +167,15 @@ func (p *Program) offlineShow(ctx context.Context, args []string) error {
 // offlineTest tests the organization's backend and prints each step; it
 // fails when a step that matters failed.
 func (p *Program) offlineTest(ctx context.Context, args []string) error {
-	fs := p.flags("offline test")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	asJSON := fs.Bool("json", false, "print JSON")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("offline test", withOrg|withJSON)
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	var rep licet.OfflineTest
-	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/offline/test", nil, &rep); err != nil {
+	if err := c.call(ctx, "POST", "/v1/orgs/"+c.org+"/offline/test", nil, &rep); err != nil {
 		return err
 	}
-	if *asJSON {
-		if err := p.printJSON(rep); err != nil {
-			return err
-		}
-	} else {
+	err := c.jsonOr(rep, func() error {
 		w := table(p.Stdout)
 		for _, st := range rep.Steps {
 			res := "ok"
@@ -217,6 +187,10 @@ func (p *Program) offlineTest(ctx context.Context, args []string) error {
 			fmt.Fprintf(w, "%s\t%s\t%s\n", st.Name, res, st.Detail)
 		}
 		w.Flush()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	if !rep.OK {
 		return fmt.Errorf("the backend test failed")
@@ -227,8 +201,8 @@ func (p *Program) offlineTest(ctx context.Context, args []string) error {
 // offlineVerify checks a file as a device would, without the service:
 // exit 0 only when the user is licensed by it.
 func (p *Program) offlineVerify(ctx context.Context, args []string) error {
-	fs := p.flags("offline verify")
-	o := fs.operator()
+	c := p.opCmd("offline verify", noToken)
+	fs := c.flagSet
 	org := fs.String("org", "", "the organization's GUID")
 	u := fs.String("url", "", "the organization's URL")
 	user := fs.String("user", "", "the user's GUID")
@@ -286,17 +260,14 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	} else {
 		// The server's signed key set: its keys, and the revoked IDs a
 		// device refuses.
-		a, err := o.client(false)
-		if err != nil {
+		if err := c.connect(); err != nil {
 			return err
 		}
-		if !strings.HasPrefix(a.base, "https://") && !*insecure {
-			return usagef("--server %s is not https: keys fetched over plain http are whoever answers; give --key FILE (from licet keys public) or an https --server", a.base)
+		if !strings.HasPrefix(c.api.base, "https://") && !*insecure {
+			return usagef("--server %s is not https: keys fetched over plain http are whoever answers; give --key FILE (from licet keys public) or an https --server", c.api.base)
 		}
-		var out struct {
-			KeySet *protocol.KeySetEnvelope `json:"keySet"`
-		}
-		if err := a.do(ctx, "GET", "/v1/keys", nil, &out); err != nil {
+		var out payload.Keys
+		if err := c.call(ctx, "GET", "/v1/keys", nil, &out); err != nil {
 			return err
 		}
 		ks, err := protocol.VerifyKeySet(out.KeySet, nil, nil)

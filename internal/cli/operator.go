@@ -15,16 +15,6 @@ import (
 	"github.com/licet/licet/internal/payload"
 )
 
-// orgDetail is the server's answer for one organization.
-type orgDetail struct {
-	licet.Organization
-	Seats              []licet.SeatCount `json:"seats"`
-	Pools              []licet.Pool      `json:"pools"`
-	TemporaryAllowance int               `json:"temporaryAllowance"`
-	Recipients         []licet.Recipient `json:"notificationRecipients"`
-	Hosts              []licet.Host      `json:"hosts"`
-}
-
 func (p *Program) printJSON(v any) error {
 	enc := json.NewEncoder(p.Stdout)
 	enc.SetIndent("", "  ")
@@ -33,14 +23,21 @@ func (p *Program) printJSON(v any) error {
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
 
+// ifSet is v when the flag name was given, else nil: a patch holds only
+// what the command line changes.
+func ifSet[T any](f *flagSet, name string, v *T) *T {
+	if f.set(name) {
+		return v
+	}
+	return nil
+}
+
 func (p *Program) orgCreate(ctx context.Context, args []string) error {
-	fs := p.flags("org create")
-	o := fs.operator()
-	id := fs.String("id", "", "the organization's GUID")
-	name := fs.String("name", "", "the organization's name")
-	u := fs.String("url", "", "the organization's URL")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
+	c := p.opCmd("org create", withJSON)
+	id := c.String("id", "", "the organization's GUID")
+	name := c.String("name", "", "the organization's name")
+	u := c.String("url", "", "the organization's URL")
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	org, err := guid("id", *id)
@@ -56,45 +53,33 @@ func (p *Program) orgCreate(ctx context.Context, args []string) error {
 	if err := licet.ValidURL(*u); err != nil {
 		return usagef("--url: %s", licet.ErrorMessage(err))
 	}
-	a, err := o.client(true)
-	if err != nil {
-		return err
-	}
 	var out licet.Organization
-	if err := a.do(ctx, "POST", "/v1/orgs", map[string]string{"id": org, "name": *name, "url": *u}, &out); err != nil {
+	if err := c.call(ctx, "POST", "/v1/orgs", payload.CreateOrg{ID: org, Name: *name, URL: *u}, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out)
-	}
-	fmt.Fprintf(p.Stdout, "created organization %s (%s)\n", out.ID, out.Name)
-	return nil
+	return c.jsonOr(out, func() error {
+		fmt.Fprintf(p.Stdout, "created organization %s (%s)\n", out.ID, out.Name)
+		return nil
+	})
 }
 
 func (p *Program) orgSet(ctx context.Context, args []string) error {
-	fs := p.flags("org set")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	name := fs.String("name", "", "new name")
-	u := fs.String("url", "", "new URL")
-	auto := fs.Bool("auto-assign", false, "assign free seats to new users automatically")
-	assignType := fs.String("assign-type", "", `the license type automatic assignment takes ("" follows the app's Edition, else any)`)
-	temp := fs.Int("temporary-days", 0, "days of a temporary license for new users when automatic assignment is off (0: none)")
-	free := fs.Int("free-unused-days", 0, "move the seat of a user unseen this many days to a new user when full (0: off)")
-	offline := fs.Bool("offline", false, "allow offline licenses (operator only)")
-	notify := fs.Bool("notifications", false, "send license assignment notifications")
-	emails := fs.String("notification-emails", "", "addresses that get notifications, comma-separated")
-	window := fs.Int("notify-window", 0, "minutes within which assignments share one notification mail (0: one mail each)")
-	tempMax := fs.Int("temporary-max", 0, "users that may hold a temporary license at once; -1: 10% of the active seats, at least 1 (operator only)")
-	tempMaxDays := fs.Int("temporary-max-days", 0, "the longest --temporary-days administrators may set (operator only)")
-	admissions := fs.Int("rate-admissions", 0, "checks that would write (assign, record, temporary) per minute; -1: the server's default, 0: no limit (operator only)")
-	bindURL := fs.Bool("bind-url", false, "answer UnknownOrganization to checks whose OrganizationUrl names another host than --url")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
+	c := p.opCmd("org set", withOrg|withJSON)
+	name := c.String("name", "", "new name")
+	u := c.String("url", "", "new URL")
+	auto := c.Bool("auto-assign", false, "assign free seats to new users automatically")
+	assignType := c.String("assign-type", "", `the license type automatic assignment takes ("" follows the app's Edition, else any)`)
+	temp := c.Int("temporary-days", 0, "days of a temporary license for new users when automatic assignment is off (0: none)")
+	free := c.Int("free-unused-days", 0, "move the seat of a user unseen this many days to a new user when full (0: off)")
+	offline := c.Bool("offline", false, "allow offline licenses (operator only)")
+	notify := c.Bool("notifications", false, "send license assignment notifications")
+	emails := c.String("notification-emails", "", "addresses that get notifications, comma-separated")
+	window := c.Int("notify-window", 0, "minutes within which assignments share one notification mail (0: one mail each)")
+	tempMax := c.Int("temporary-max", 0, "users that may hold a temporary license at once; -1: 10% of the active seats, at least 1 (operator only)")
+	tempMaxDays := c.Int("temporary-max-days", 0, "the longest --temporary-days administrators may set (operator only)")
+	admissions := c.Int("rate-admissions", 0, "checks that would write (assign, record, temporary) per minute; -1: the server's default, 0: no limit (operator only)")
+	bindURL := c.Bool("bind-url", false, "answer UnknownOrganization to checks whose OrganizationUrl names another host than --url")
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	if err := licet.ValidDays("--temporary-days", *temp); err != nil {
@@ -103,47 +88,14 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	if err := licet.ValidDays("--free-unused-days", *free); err != nil {
 		return usagef("%s", licet.ErrorMessage(err))
 	}
-	var patch licet.SettingsPatch
-	if fs.set("name") {
-		patch.Name = name
-	}
-	if fs.set("url") {
-		patch.URL = u
-	}
-	if fs.set("auto-assign") {
-		patch.AutoAssign = auto
-	}
-	if fs.set("assign-type") {
-		patch.AssignType = assignType
-	}
-	if fs.set("temporary-days") {
-		patch.TemporaryDays = temp
-	}
-	if fs.set("free-unused-days") {
-		patch.FreeUnusedDays = free
-	}
-	if fs.set("offline") {
-		patch.Offline = offline
-	}
-	if fs.set("notifications") {
-		patch.Notifications = notify
-	}
-	if fs.set("notify-window") {
-		patch.NotifyWindow = window
-	}
-	if fs.set("temporary-max") {
-		patch.TemporaryMax = tempMax
-	}
-	if fs.set("temporary-max-days") {
-		patch.TemporaryMaxDays = tempMaxDays
-	}
-	if fs.set("rate-admissions") {
-		patch.AdmissionsPerMinute = admissions
-	}
-	if fs.set("bind-url") {
-		patch.BindURL = bindURL
-	}
-	if fs.set("notification-emails") {
+	f := c.flagSet
+	patch := licet.SettingsPatch{Name: ifSet(f, "name", name), URL: ifSet(f, "url", u), AutoAssign: ifSet(f, "auto-assign", auto),
+		AssignType: ifSet(f, "assign-type", assignType), TemporaryDays: ifSet(f, "temporary-days", temp),
+		FreeUnusedDays: ifSet(f, "free-unused-days", free), Offline: ifSet(f, "offline", offline),
+		Notifications: ifSet(f, "notifications", notify), NotifyWindow: ifSet(f, "notify-window", window),
+		TemporaryMax: ifSet(f, "temporary-max", tempMax), TemporaryMaxDays: ifSet(f, "temporary-max-days", tempMaxDays),
+		AdmissionsPerMinute: ifSet(f, "rate-admissions", admissions), BindURL: ifSet(f, "bind-url", bindURL)}
+	if f.set("notification-emails") {
 		list := []string{}
 		for _, e := range strings.Split(*emails, ",") {
 			if e = strings.TrimSpace(e); e != "" {
@@ -158,20 +110,16 @@ func (p *Program) orgSet(ctx context.Context, args []string) error {
 	if patch == (licet.SettingsPatch{}) {
 		return usagef("nothing to change: give at least one setting")
 	}
-	a, err := o.client(true)
-	if err != nil {
+	out := orgDetail()
+	if err := c.call(ctx, "PATCH", "/v1/orgs/"+c.org, patch, &out); err != nil {
 		return err
 	}
-	var out orgDetail
-	if err := a.do(ctx, "PATCH", "/v1/orgs/"+org, patch, &out); err != nil {
-		return err
-	}
-	if *asJSON {
-		return p.printJSON(out)
-	}
-	p.printOrg(&out)
-	return nil
+	return c.jsonOr(out, func() error { p.printOrg(&out); return nil })
 }
+
+// orgDetail is an answer about one organization to decode into (its
+// Organization is there to fill).
+func orgDetail() payload.OrgDetail { return payload.OrgDetail{Organization: new(licet.Organization)} }
 
 func onOff(b bool) string {
 	if b {
@@ -195,7 +143,7 @@ func lastDay(t time.Time) string {
 	return t.UTC().Add(-time.Millisecond).Format(time.DateOnly)
 }
 
-func (p *Program) printOrg(d *orgDetail) {
+func (p *Program) printOrg(d *payload.OrgDetail) {
 	st := d.Settings
 	w := table(p.Stdout)
 	fmt.Fprintf(w, "Organization\t%s\n", d.ID)
@@ -240,37 +188,26 @@ func (p *Program) printOrg(d *orgDetail) {
 	w.Flush()
 	if len(d.Recipients) > 0 {
 		fmt.Fprintln(p.Stdout)
-		w = table(p.Stdout)
-		fmt.Fprintln(w, "NOTIFICATION ADDRESS\tSTATE")
-		for _, r := range d.Recipients {
+		printTable(p.Stdout, d.Recipients, "NOTIFICATION ADDRESS\tSTATE", func(r licet.Recipient) []any {
 			who := r.Address
 			if r.Admin {
 				who += " (administrator)"
 			}
-			fmt.Fprintf(w, "%s\t%s\n", who, r.State)
-		}
-		w.Flush()
+			return []any{who, r.State}
+		})
 	}
 	fmt.Fprintln(p.Stdout)
-	w = table(p.Stdout)
-	fmt.Fprintln(w, "TYPE\tTOTAL\tUSED\tAVAILABLE")
-	for _, c := range d.Seats {
-		fmt.Fprintf(w, "%s\t%d\t%d\t%d\n", c.LicenseType, c.Total, c.Used, c.Available)
-	}
-	w.Flush()
+	printTable(p.Stdout, d.Seats, "TYPE\tTOTAL\tUSED\tAVAILABLE", func(c licet.SeatCount) []any {
+		return []any{c.LicenseType, c.Total, c.Used, c.Available}
+	})
 	if len(d.Pools) > 0 {
 		fmt.Fprintln(p.Stdout)
-		p.printPools(d.Pools)
+		printTable(p.Stdout, d.Pools, poolHeader, poolRow)
 	}
 	if len(d.Hosts) > 0 {
 		fmt.Fprintln(p.Stdout)
 		fmt.Fprintln(p.Stdout, "Hosts to allow through the organization's firewall:")
-		w = table(p.Stdout)
-		fmt.Fprintln(w, "HOST\tURL\tFOR")
-		for _, h := range d.Hosts {
-			fmt.Fprintf(w, "%s\t%s\t%s\n", h.Host, h.URL, h.Purpose)
-		}
-		w.Flush()
+		printTable(p.Stdout, d.Hosts, "HOST\tURL\tFOR", func(h licet.Host) []any { return []any{h.Host, h.URL, h.Purpose} })
 		for _, h := range d.Hosts {
 			if h.Warning != "" {
 				fmt.Fprintf(p.Stdout, "warning: %s: %s\n", h.Host, h.Warning)
@@ -279,74 +216,45 @@ func (p *Program) printOrg(d *orgDetail) {
 	}
 }
 
-func (p *Program) printPools(pools []licet.Pool) {
-	w := table(p.Stdout)
-	fmt.Fprintln(w, "POOL\tTYPE\tSEATS\tFROM\tUNTIL")
-	for _, pl := range pools {
-		fmt.Fprintf(w, "%d\t%s\t%d\t%s\t%s\n", pl.ID, pl.LicenseType, pl.Seats, day(pl.From), lastDay(pl.Until))
-	}
-	w.Flush()
+const poolHeader = "POOL\tTYPE\tSEATS\tFROM\tUNTIL"
+
+func poolRow(pl licet.Pool) []any {
+	return []any{pl.ID, pl.LicenseType, pl.Seats, day(pl.From), lastDay(pl.Until)}
 }
 
 func (p *Program) orgShow(ctx context.Context, args []string) error {
-	fs := p.flags("org show")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	asJSON := fs.Bool("json", false, "print JSON")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("org show", withOrg|withJSON)
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out orgDetail
-	if err := a.do(ctx, "GET", "/v1/orgs/"+org, nil, &out); err != nil {
+	out := orgDetail()
+	if err := c.call(ctx, "GET", "/v1/orgs/"+c.org, nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out)
-	}
-	p.printOrg(&out)
-	return nil
+	return c.jsonOr(out, func() error { p.printOrg(&out); return nil })
 }
 
 func (p *Program) orgList(ctx context.Context, args []string) error {
-	fs := p.flags("org list")
-	o := fs.operator()
-	asJSON := fs.Bool("json", false, "print JSON")
-	a, err := fs.parseClient(args, o)
-	if err != nil {
+	c := p.opCmd("org list", withJSON)
+	var out payload.OrgList
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out struct {
-		Organizations []licet.Organization `json:"organizations"`
-	}
-	if err := a.do(ctx, "GET", "/v1/orgs", nil, &out); err != nil {
+	if err := c.call(ctx, "GET", "/v1/orgs", nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out.Organizations)
-	}
-	w := table(p.Stdout)
-	fmt.Fprintln(w, "ID\tNAME\tURL\tAUTO-ASSIGN")
-	for _, org := range out.Organizations {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", org.ID, org.Name, org.URL, onOff(org.Settings.AutoAssign))
-	}
-	return w.Flush()
+	return list(c, out.Organizations, "ID\tNAME\tURL\tAUTO-ASSIGN", func(o *licet.Organization) []any {
+		return []any{o.ID, o.Name, o.URL, onOff(o.Settings.AutoAssign)}
+	})
 }
 
 func (p *Program) poolAdd(ctx context.Context, args []string) error {
-	fs := p.flags("pool add")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	typ := fs.String("type", "", "the license type")
-	seats := fs.Int("seats", -1, "number of seats")
-	from := fs.String("from", "", "first day, YYYY-MM-DD (default now)")
-	until := fs.String("until", "", "last day, YYYY-MM-DD (default no end)")
-	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
+	c := p.opCmd("pool add", withOrg|withJSON)
+	typ := c.String("type", "", "the license type")
+	seats := c.Int("seats", -1, "number of seats")
+	from := c.String("from", "", "first day, YYYY-MM-DD (default now)")
+	until := c.String("until", "", "last day, YYYY-MM-DD (default no end)")
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	if *typ == "" {
@@ -355,7 +263,7 @@ func (p *Program) poolAdd(ctx context.Context, args []string) error {
 	if err := licet.ValidTypeName(*typ); err != nil {
 		return usagef("--type: %s", licet.ErrorMessage(err))
 	}
-	if !fs.set("seats") {
+	if !c.set("seats") {
 		return usagef("--seats is required")
 	}
 	if err := licet.ValidSeats(*seats); err != nil {
@@ -367,61 +275,43 @@ func (p *Program) poolAdd(ctx context.Context, args []string) error {
 	if err := validDay("until", *until); err != nil {
 		return err
 	}
-	a, err := o.client(true)
-	if err != nil {
-		return err
-	}
-	body := map[string]any{"licenseType": *typ, "seats": *seats, "from": *from, "until": *until}
 	var out licet.Pool
-	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/pools", body, &out); err != nil {
+	if err := c.call(ctx, "POST", "/v1/orgs/"+c.org+"/pools", payload.Pool{LicenseType: *typ, Seats: seats, From: *from, Until: until}, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out)
-	}
-	fmt.Fprintf(p.Stdout, "added pool %d: %d %s seats for %s, %s to %s\n", out.ID, out.Seats, out.LicenseType, org, day(out.From), lastDay(out.Until))
-	return nil
+	return c.jsonOr(out, func() error {
+		fmt.Fprintf(p.Stdout, "added pool %d: %d %s seats for %s, %s to %s\n", out.ID, out.Seats, out.LicenseType, c.org, day(out.From), lastDay(out.Until))
+		return nil
+	})
 }
 
 func (p *Program) poolSet(ctx context.Context, args []string) error {
-	fs := p.flags("pool set")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	pool := fs.Int64("pool", 0, "the pool's number (see pool list)")
-	seats := fs.Int("seats", 0, "new number of seats")
-	until := fs.String("until", "", `new last day, YYYY-MM-DD ("" for no end)`)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
+	c := p.opCmd("pool set", withOrg)
+	pool := c.Int64("pool", 0, "the pool's number (see pool list)")
+	seats := c.Int("seats", 0, "new number of seats")
+	until := c.String("until", "", `new last day, YYYY-MM-DD ("" for no end)`)
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	if *pool <= 0 {
 		return usagef("--pool is required")
 	}
-	body := map[string]any{}
-	if fs.set("seats") {
+	req := payload.Pool{Seats: ifSet(c.flagSet, "seats", seats), Until: ifSet(c.flagSet, "until", until)}
+	if req.Seats != nil {
 		if err := licet.ValidSeats(*seats); err != nil {
 			return usagef("--seats: %s", licet.ErrorMessage(err))
 		}
-		body["seats"] = *seats
 	}
-	if fs.set("until") {
+	if req.Until != nil {
 		if err := validDay("until", *until); err != nil {
 			return err
 		}
-		body["until"] = *until
 	}
-	if len(body) == 0 {
+	if req.Seats == nil && req.Until == nil {
 		return usagef("nothing to change: give --seats or --until")
 	}
-	a, err := o.client(true)
-	if err != nil {
-		return err
-	}
 	var out licet.Pool
-	if err := a.do(ctx, "PATCH", "/v1/orgs/"+org+"/pools/"+strconv.FormatInt(*pool, 10), body, &out); err != nil {
+	if err := c.call(ctx, "PATCH", "/v1/orgs/"+c.org+"/pools/"+strconv.FormatInt(*pool, 10), req, &out); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.Stdout, "pool %d: %d %s seats, %s to %s\n", out.ID, out.Seats, out.LicenseType, day(out.From), lastDay(out.Until))
@@ -429,33 +319,22 @@ func (p *Program) poolSet(ctx context.Context, args []string) error {
 }
 
 func (p *Program) poolList(ctx context.Context, args []string) error {
-	fs := p.flags("pool list")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	asJSON := fs.Bool("json", false, "print JSON")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("pool list", withOrg|withJSON)
+	var out payload.PoolList
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out struct {
-		Pools []licet.Pool `json:"pools"`
-	}
-	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/pools", nil, &out); err != nil {
+	if err := c.call(ctx, "GET", "/v1/orgs/"+c.org+"/pools", nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out.Pools)
-	}
-	p.printPools(out.Pools)
-	return nil
+	return list(c, out.Pools, poolHeader, poolRow)
 }
 
 func (p *Program) typeSet(ctx context.Context, args []string) error {
-	fs := p.flags("type set")
-	o := fs.operator()
-	name := fs.String("name", "", "the license type")
-	includes := fs.String("includes", "", "types a seat of this type also serves, comma-separated")
-	if err := fs.parse(args); err != nil {
+	c := p.opCmd("type set", 0)
+	name := c.String("name", "", "the license type")
+	includes := c.String("includes", "", "types a seat of this type also serves, comma-separated")
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	if *name == "" {
@@ -473,12 +352,8 @@ func (p *Program) typeSet(ctx context.Context, args []string) error {
 			inc = append(inc, s)
 		}
 	}
-	a, err := o.client(true)
-	if err != nil {
-		return err
-	}
 	var out licet.LicenseType
-	if err := a.do(ctx, "PUT", "/v1/license-types/"+url.PathEscape(*name), map[string]any{"includes": inc}, &out); err != nil {
+	if err := c.call(ctx, "PUT", "/v1/license-types/"+url.PathEscape(*name), payload.PutLicenseType{Includes: inc}, &out); err != nil {
 		return err
 	}
 	if len(out.Includes) == 0 {
@@ -490,50 +365,32 @@ func (p *Program) typeSet(ctx context.Context, args []string) error {
 }
 
 func (p *Program) typeList(ctx context.Context, args []string) error {
-	fs := p.flags("type list")
-	o := fs.operator()
-	asJSON := fs.Bool("json", false, "print JSON")
-	a, err := fs.parseClient(args, o)
-	if err != nil {
+	c := p.opCmd("type list", withJSON)
+	var out payload.LicenseTypeList
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out struct {
-		Types []licet.LicenseType `json:"licenseTypes"`
-	}
-	if err := a.do(ctx, "GET", "/v1/license-types", nil, &out); err != nil {
+	if err := c.call(ctx, "GET", "/v1/license-types", nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out.Types)
-	}
-	w := table(p.Stdout)
-	fmt.Fprintln(w, "TYPE\tINCLUDES")
-	for _, t := range out.Types {
-		fmt.Fprintf(w, "%s\t%s\n", t.Name, dash(strings.Join(t.Includes, ", ")))
-	}
-	return w.Flush()
+	return list(c, out.LicenseTypes, "TYPE\tINCLUDES", func(t licet.LicenseType) []any {
+		return []any{t.Name, dash(strings.Join(t.Includes, ", "))}
+	})
 }
 
 func (p *Program) userList(ctx context.Context, args []string) error {
-	fs := p.flags("user list")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	state := fs.String("state", "", "only users in this state: unlicensed, temporary, licensed or disabled")
-	typ := fs.String("type", "", "only users of this license type")
-	asJSON := fs.Bool("json", false, "print JSON")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("user list", withOrg|withJSON)
+	state := c.String("state", "", "only users in this state: unlicensed, temporary, licensed or disabled")
+	typ := c.String("type", "", "only users of this license type")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	// Page through everything: a script asked for the whole list.
-	var users []*licet.User
+	users := []*licet.User{}
 	for {
 		q := url.Values{"state": {*state}, "type": {*typ}, "offset": {strconv.Itoa(len(users))}, "limit": {"1000"}}
-		var page struct {
-			Total int           `json:"total"`
-			Users []*licet.User `json:"users"`
-		}
-		if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/users?"+q.Encode(), nil, &page); err != nil {
+		var page payload.UserPage
+		if err := c.call(ctx, "GET", "/v1/orgs/"+c.org+"/users?"+q.Encode(), nil, &page); err != nil {
 			return err
 		}
 		users = append(users, page.Users...)
@@ -541,19 +398,10 @@ func (p *Program) userList(ctx context.Context, args []string) error {
 			break
 		}
 	}
-	if *asJSON {
-		if users == nil {
-			users = []*licet.User{}
-		}
-		return p.printJSON(users)
-	}
-	w := table(p.Stdout)
-	fmt.Fprintln(w, "USER\tSTATE\tTYPE\tASSIGNED\tBY\tLAST SEEN\tDEVICE\tVERSION")
-	for _, u := range users {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.ID, u.StateText(), dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
-			day(u.LastSeen), dash(u.Last.DeviceInfo), dash(u.Last.Version))
-	}
-	return w.Flush()
+	return list(c, users, "USER\tSTATE\tTYPE\tASSIGNED\tBY\tLAST SEEN\tDEVICE\tVERSION", func(u *licet.User) []any {
+		return []any{u.ID, u.StateText(), dash(u.LicenseType), day(u.AssignedAt), dash(u.AssignedBy),
+			day(u.LastSeen), dash(u.Last.DeviceInfo), dash(u.Last.Version)}
+	})
 }
 
 func dash(s string) string {
@@ -564,27 +412,17 @@ func dash(s string) string {
 }
 
 func (p *Program) userShow(ctx context.Context, args []string) error {
-	fs := p.flags("user show")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	user := fs.String("user", "", "the user's GUID")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	org, err := guid("org", *id)
-	if err != nil {
+	c := p.opCmd("user show", withOrg)
+	user := c.String("user", "", "the user's GUID")
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	uid, err := guid("user", *user)
 	if err != nil {
 		return err
 	}
-	a, err := o.client(true)
-	if err != nil {
-		return err
-	}
 	var out licet.User
-	if err := a.do(ctx, "GET", "/v1/orgs/"+org+"/users/"+uid, nil, &out); err != nil {
+	if err := c.call(ctx, "GET", "/v1/orgs/"+c.org+"/users/"+uid, nil, &out); err != nil {
 		return err
 	}
 	return p.printJSON(out)
@@ -593,37 +431,27 @@ func (p *Program) userShow(ctx context.Context, args []string) error {
 // userAction makes the command for one thing an operator does to a user.
 func userAction(action string) func(*Program, context.Context, []string) error {
 	return func(p *Program, ctx context.Context, args []string) error {
-		fs := p.flags("user " + action)
-		o := fs.operator()
-		id := fs.String("org", "", "the organization's GUID")
-		user := fs.String("user", "", "the user's GUID")
+		c := p.opCmd("user "+action, withOrg)
+		user := c.String("user", "", "the user's GUID")
 		typ := new(string)
 		if action == "assign" {
-			typ = fs.String("type", "", "license type (default: the type automatic assignment would take)")
+			typ = c.String("type", "", "license type (default: the type automatic assignment would take)")
 		}
-		if err := fs.parse(args); err != nil {
-			return err
-		}
-		org, err := guid("org", *id)
-		if err != nil {
+		if err := c.parseArgs(args); err != nil {
 			return err
 		}
 		uid, err := guid("user", *user)
 		if err != nil {
 			return err
 		}
-		a, err := o.client(true)
-		if err != nil {
-			return err
-		}
 		var out licet.User
 		switch action {
 		case "delete":
-			err = a.do(ctx, "DELETE", "/v1/orgs/"+org+"/users/"+uid, nil, nil)
+			err = c.call(ctx, "DELETE", "/v1/orgs/"+c.org+"/users/"+uid, nil, nil)
 		case "add":
-			err = a.do(ctx, "POST", "/v1/orgs/"+org+"/users", map[string]string{"userId": uid}, &out)
+			err = c.call(ctx, "POST", "/v1/orgs/"+c.org+"/users", payload.AddUser{UserID: uid}, &out)
 		default:
-			err = a.do(ctx, "POST", "/v1/orgs/"+org+"/users/"+uid+"/"+action, map[string]string{"licenseType": *typ}, &out)
+			err = c.call(ctx, "POST", "/v1/orgs/"+c.org+"/users/"+uid+"/"+action, payload.ChangeUser{LicenseType: *typ}, &out)
 		}
 		if err != nil {
 			return err
@@ -643,50 +471,27 @@ func userAction(action string) func(*Program, context.Context, []string) error {
 }
 
 func (p *Program) audit(ctx context.Context, args []string) error {
-	fs := p.flags("audit")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	limit := fs.Int("limit", 100, "how many events, newest first")
-	asJSON := fs.Bool("json", false, "print JSON")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("audit", withOrg|withJSON)
+	limit := c.Int("limit", 100, "how many events, newest first")
+	var out payload.AuditList
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out struct {
-		Events []licet.AuditEvent `json:"events"`
-	}
-	if err := a.do(ctx, "GET", fmt.Sprintf("/v1/orgs/%s/audit?limit=%d", org, *limit), nil, &out); err != nil {
+	if err := c.call(ctx, "GET", fmt.Sprintf("/v1/orgs/%s/audit?limit=%d", c.org, *limit), nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out.Events)
-	}
-	w := table(p.Stdout)
-	fmt.Fprintln(w, "WHEN\tWHO\tWHAT\tUSER\tDETAIL")
-	for _, e := range out.Events {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, dash(e.UserID), dash(e.Detail))
-	}
-	return w.Flush()
+	return list(c, out.Events, "WHEN\tWHO\tWHAT\tUSER\tDETAIL", func(e licet.AuditEvent) []any {
+		return []any{e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, dash(e.UserID), dash(e.Detail)}
+	})
 }
 
 func (p *Program) keysPublic(ctx context.Context, args []string) error {
-	fs := p.flags("keys public")
-	o := fs.operator()
-	if err := fs.parse(args); err != nil {
+	c := p.opCmd("keys public", noToken)
+	var out payload.Keys
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	a, err := o.client(false)
-	if err != nil {
-		return err
-	}
-	var out struct {
-		Keys []struct {
-			ID     string `json:"id"`
-			PEM    string `json:"publicKeyPem"`
-			Active bool   `json:"active"`
-		} `json:"keys"`
-	}
-	if err := a.do(ctx, "GET", "/v1/keys", nil, &out); err != nil {
+	if err := c.call(ctx, "GET", "/v1/keys", nil, &out); err != nil {
 		return err
 	}
 	for _, k := range out.Keys {
@@ -696,14 +501,12 @@ func (p *Program) keysPublic(ctx context.Context, args []string) error {
 }
 
 func (p *Program) secretsRotate(ctx context.Context, args []string) error {
-	fs := p.flags("secrets rotate")
-	o := fs.operator()
-	a, err := fs.parseClient(args, o)
-	if err != nil {
+	c := p.opCmd("secrets rotate", 0)
+	var out payload.SecretsRotation
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out payload.SecretsRotation
-	if err := a.do(ctx, "POST", "/v1/secrets/rotate", nil, &out); err != nil {
+	if err := c.call(ctx, "POST", "/v1/secrets/rotate", nil, &out); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.Stdout, "secrets are now sealed with key %s (%d sealed again; key %s removed from %s)\n", out.KeyID, out.Resealed, out.Previous, out.File)
@@ -712,19 +515,12 @@ func (p *Program) secretsRotate(ctx context.Context, args []string) error {
 }
 
 func (p *Program) keysRotate(ctx context.Context, args []string) error {
-	fs := p.flags("keys rotate")
-	o := fs.operator()
-	a, err := fs.parseClient(args, o)
-	if err != nil {
+	c := p.opCmd("keys rotate", 0)
+	var out payload.Keys
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out struct {
-		Keys []struct {
-			ID     string `json:"id"`
-			Active bool   `json:"active"`
-		} `json:"keys"`
-	}
-	if err := a.do(ctx, "POST", "/v1/keys/rotate", nil, &out); err != nil {
+	if err := c.call(ctx, "POST", "/v1/keys/rotate", nil, &out); err != nil {
 		return err
 	}
 	for _, k := range out.Keys {
@@ -746,29 +542,6 @@ func validDay(name, v string) error {
 	return nil
 }
 
-// parseClient parses a command's flags and returns a client for the
-// operator API.
-func (f *flagSet) parseClient(args []string, o *operatorFlags) (*api, error) {
-	if err := f.parse(args); err != nil {
-		return nil, err
-	}
-	return o.client(true)
-}
-
-// parseOrg parses a command that works on one organization given by
-// --org, and returns it with a client for the operator API.
-func (f *flagSet) parseOrg(args []string, o *operatorFlags, id *string) (string, *api, error) {
-	if err := f.parse(args); err != nil {
-		return "", nil, err
-	}
-	org, err := guid("org", *id) // a command-line mistake before any token is read
-	if err != nil {
-		return "", nil, err
-	}
-	a, err := o.client(true)
-	return org, a, err
-}
-
 func (p *Program) keysRetire(ctx context.Context, args []string) error {
 	return p.keyAction(ctx, "retire", args, "key %s retired: no longer published; devices that pinned it keep trusting what it signed\n")
 }
@@ -779,23 +552,18 @@ func (p *Program) keysRevoke(ctx context.Context, args []string) error {
 
 // keyAction runs "licet keys retire|revoke KEYID".
 func (p *Program) keyAction(ctx context.Context, action string, args []string, done string) error {
-	fs := p.flags("keys " + action)
-	o := fs.operator()
+	c := p.opCmd("keys "+action, 0)
 	var kid string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		kid, args = args[0], args[1:]
 	}
-	if err := fs.parse(args); err != nil {
+	if err := c.parseArgs(args); err != nil {
 		return err
 	}
 	if kid == "" || len(kid) > 64 || strings.ContainsAny(kid, "/?#% ") {
 		return usagef("give the KEYID to %s (licet keys public lists them; /v1/keys names them)", action)
 	}
-	a, err := o.client(true)
-	if err != nil {
-		return err
-	}
-	if err := a.do(ctx, "POST", "/v1/keys/"+kid+"/"+action, nil, nil); err != nil {
+	if err := c.call(ctx, "POST", "/v1/keys/"+kid+"/"+action, nil, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.Stdout, done, kid)
@@ -803,69 +571,49 @@ func (p *Program) keyAction(ctx context.Context, action string, args []string, d
 }
 
 func (p *Program) mailList(ctx context.Context, args []string) error {
-	fs := p.flags("mail list")
-	o := fs.operator()
-	status := fs.String("status", "", "only mails in this state: pending, sent or failed")
-	asJSON := fs.Bool("json", false, "print JSON")
-	a, err := fs.parseClient(args, o)
-	if err != nil {
+	c := p.opCmd("mail list", withJSON)
+	status := c.String("status", "", "only mails in this state: pending, sent or failed")
+	var out payload.MailList
+	if err := c.parse(args); err != nil {
 		return err
 	}
-	var out struct {
-		Mails []licet.Mail `json:"mails"`
-	}
-	if err := a.do(ctx, "GET", "/v1/mail?status="+url.QueryEscape(*status), nil, &out); err != nil {
+	if err := c.call(ctx, "GET", "/v1/mail?status="+url.QueryEscape(*status), nil, &out); err != nil {
 		return err
 	}
-	if *asJSON {
-		return p.printJSON(out.Mails)
-	}
-	w := table(p.Stdout)
-	fmt.Fprintln(w, "ID\tORGANIZATION\tTO\tKIND\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR")
-	for _, m := range out.Mails {
-		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%d\t%s\n", m.ID, m.OrgID, m.Address, m.Kind, len(m.Events), m.Status, m.Attempts, dash(m.LastError))
-	}
-	return w.Flush()
+	return list(c, out.Mails, "ID\tORGANIZATION\tTO\tKIND\tASSIGNMENTS\tSTATUS\tATTEMPTS\tLAST ERROR", func(m *licet.Mail) []any {
+		return []any{m.ID, m.OrgID, m.Address, m.Kind, len(m.Events), m.Status, m.Attempts, dash(m.LastError)}
+	})
 }
 
 func (p *Program) adminAdd(ctx context.Context, args []string) error {
-	fs := p.flags("admin add")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	email := fs.String("email", "", "the administrator's e-mail address")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("admin add", withOrg)
+	email := c.String("email", "", "the administrator's e-mail address")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	if _, err := licet.NormalizeEmails([]string{*email}); err != nil || *email == "" {
 		return usagef("--email must be a plain e-mail address")
 	}
-	var out struct {
-		Link    string `json:"link"`
-		Expires string `json:"expires"`
-	}
-	if err := a.do(ctx, "POST", "/v1/orgs/"+org+"/admins", map[string]string{"email": *email}, &out); err != nil {
+	var out payload.Invitation
+	if err := c.call(ctx, "POST", "/v1/orgs/"+c.org+"/admins", payload.Email{Email: *email}, &out); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "%s administers %s. One-time link to set the password (valid until %s):\n%s\n", strings.ToLower(*email), org, out.Expires, out.Link)
+	fmt.Fprintf(p.Stdout, "%s administers %s. One-time link to set the password (valid until %s):\n%s\n", strings.ToLower(*email), c.org, out.Expires, out.Link)
 	return nil
 }
 
 func (p *Program) adminRemove(ctx context.Context, args []string) error {
-	fs := p.flags("admin remove")
-	o := fs.operator()
-	id := fs.String("org", "", "the organization's GUID")
-	email := fs.String("email", "", "the administrator's e-mail address")
-	org, a, err := fs.parseOrg(args, o, id)
-	if err != nil {
+	c := p.opCmd("admin remove", withOrg)
+	email := c.String("email", "", "the administrator's e-mail address")
+	if err := c.parse(args); err != nil {
 		return err
 	}
 	if *email == "" || len(*email) > licet.MaxEmailLen {
 		return usagef("--email is required")
 	}
-	if err := a.do(ctx, "DELETE", "/v1/orgs/"+org+"/admins/"+url.PathEscape(strings.ToLower(*email)), nil, nil); err != nil {
+	if err := c.call(ctx, "DELETE", "/v1/orgs/"+c.org+"/admins/"+url.PathEscape(strings.ToLower(*email)), nil, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(p.Stdout, "%s no longer administers %s\n", strings.ToLower(*email), org)
+	fmt.Fprintf(p.Stdout, "%s no longer administers %s\n", strings.ToLower(*email), c.org)
 	return nil
 }

@@ -1,43 +1,21 @@
 package cli
 
 import (
-	"cmp"
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/internal/atomicfile"
-	"github.com/licet/licet/internal/keys"
-	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/logbuf"
 	"github.com/licet/licet/internal/mail"
-	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/postgres"
-	"github.com/licet/licet/internal/secrets"
-	"github.com/licet/licet/internal/server"
-	"github.com/licet/licet/internal/sqlite"
-	"github.com/licet/licet/internal/sqlstore"
-	"github.com/licet/licet/internal/sso"
-	"github.com/licet/licet/internal/tlsreload"
 	"github.com/licet/licet/protocol"
-	"golang.org/x/time/rate"
 )
 
 // serveConfig is "licet serve"'s configuration.
@@ -146,47 +124,29 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 			return usagef("%v", err)
 		}
 	}
-	if wildcard(c.listen) && c.publicURL == "" && c.smtpURL != "" {
-		return usagef("--listen %s is every address, so mail links need the URL users reach this server by: set --public-url", c.listen)
-	}
-	if c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour {
-		return usagef("--lease-duration must be between 1m and 8784h")
-	}
-	if c.smtpURL != "" && c.mailFrom == "" {
-		return usagef("--smtp-url needs --mail-from")
-	}
-	if c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1 {
-		return usagef("--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1")
-	}
-	if c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000 {
-		return usagef("--mail-org-hourly must be between 0 and 1000000")
-	}
-	if (c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour) {
-		return usagef("--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h")
-	}
-	if c.rateOrg < 0 || c.rateDevice < 0 || c.rateAdmissions < 0 || c.rateNewIP < 0 || c.alertRefusals < 0 {
-		return usagef("--rate-org, --rate-device, --rate-admissions, --rate-new-ip and --alert-refusals must not be negative")
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return usagef("--tls-cert and --tls-key go together")
-	}
-	if c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10 {
-		return usagef("--lease-reuse must be between 0 and a tenth of --lease-duration")
-	}
-	if c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour {
-		return usagef("--offline-auto-interval must be between 10ms and 1h")
-	}
-	if c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute {
-		return usagef("--flush-interval must be between 10ms and 1m")
-	}
-	if c.dbMaxConns < 1 || c.dbMaxConns > 1000 {
-		return usagef("--db-max-conns must be between 1 and 1000")
-	}
-	if c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute {
-		return usagef("--db-statement-timeout must be between 100ms and 10m")
-	}
-	if c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour {
-		return usagef("--cache-grace must be between 0 and 24h")
+	// The first rule broken is told.
+	for _, r := range []struct {
+		broken bool
+		msg    string
+	}{
+		{wildcard(c.listen) && c.publicURL == "" && c.smtpURL != "", "--listen " + c.listen + " is every address, so mail links need the URL users reach this server by: set --public-url"},
+		{c.leaseDuration < time.Minute || c.leaseDuration > 366*24*time.Hour, "--lease-duration must be between 1m and 8784h"},
+		{c.smtpURL != "" && c.mailFrom == "", "--smtp-url needs --mail-from"},
+		{c.mailFirstRetry < 100*time.Millisecond || c.mailMaxBackoff < c.mailFirstRetry || c.mailMaxAttempts < 1, "--mail-first-retry must be at least 100ms, --mail-max-backoff at least that, --mail-max-attempts at least 1"},
+		{c.mailOrgHourly < 0 || c.mailOrgHourly > 1_000_000, "--mail-org-hourly must be between 0 and 1000000"},
+		{(c.mailRetention != 0 && c.mailRetention < time.Hour) || (c.auditRetention != 0 && c.auditRetention < 24*time.Hour), "--mail-retention must be 0 or at least 1h, --audit-retention 0 or at least 24h"},
+		{c.rateOrg < 0 || c.rateDevice < 0 || c.rateAdmissions < 0 || c.rateNewIP < 0 || c.alertRefusals < 0, "--rate-org, --rate-device, --rate-admissions, --rate-new-ip and --alert-refusals must not be negative"},
+		{(c.tlsCert == "") != (c.tlsKey == ""), "--tls-cert and --tls-key go together"},
+		{c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10, "--lease-reuse must be between 0 and a tenth of --lease-duration"},
+		{c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour, "--offline-auto-interval must be between 10ms and 1h"},
+		{c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute, "--flush-interval must be between 10ms and 1m"},
+		{c.dbMaxConns < 1 || c.dbMaxConns > 1000, "--db-max-conns must be between 1 and 1000"},
+		{c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute, "--db-statement-timeout must be between 100ms and 10m"},
+		{c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour, "--cache-grace must be between 0 and 24h"},
+	} {
+		if r.broken {
+			return usagef("%s", r.msg)
+		}
 	}
 	if c.patroni != "" {
 		if !strings.HasPrefix(c.database, "postgres://") && !strings.HasPrefix(c.database, "postgresql://") {
@@ -256,397 +216,4 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 		return slog.New(slog.NewTextHandler(out, o)), nil
 	}
 	return nil, usagef("--log-format %q: want json or text", format)
-}
-
-// openStore opens the database the configuration names.
-func (p *Program) openStore(ctx context.Context, c serveConfig, logger *slog.Logger) (*sqlstore.Store, error) {
-	db := sqlitePath(c)
-	if db == "" {
-		var members []string
-		if c.patroni != "" {
-			members, _ = postgres.ParsePatroni(c.patroni) // checked with the flags
-		}
-		return postgres.Open(ctx, c.database, postgres.Options{Clock: p.Clock, ReadOnly: c.readOnly,
-			MaxConns: c.dbMaxConns, StatementTimeout: c.dbStatementTimeout, Patroni: members, Logger: logger, PgBouncer: c.dbPgBouncer})
-	}
-	if c.readOnly {
-		if _, err := os.Stat(db); err != nil {
-			return nil, fmt.Errorf("read-only server: database %s: %w", db, err)
-		}
-	}
-	return sqlite.Open(ctx, db, sqlite.Options{Clock: p.Clock, ReadOnly: c.readOnly})
-}
-
-// sqlitePath is the SQLite file the configuration names ("" for PostgreSQL).
-func sqlitePath(c serveConfig) string {
-	switch db := c.database; {
-	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return ""
-	case db == "":
-		return filepath.Join(c.data, "licet.db")
-	default:
-		return strings.TrimPrefix(strings.TrimPrefix(db, "sqlite://"), "file:")
-	}
-}
-
-// runServer opens the data, builds the services on it and serves them
-// until ctx ends.
-func (p *Program) runServer(ctx context.Context, c serveConfig, logger *slog.Logger) error {
-	// Listen first: a taken or bad address fails before anything is created.
-	ln, err := net.Listen("tcp", c.listen)
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	var metricsLn net.Listener
-	if c.metricsListen != "" {
-		if metricsLn, err = net.Listen("tcp", c.metricsListen); err != nil {
-			return usagef("--metrics-listen: %v", err)
-		}
-		defer metricsLn.Close()
-	}
-	d, err := p.openData(ctx, c, logger)
-	if err != nil {
-		return err
-	}
-	defer d.store.Close()
-	publicURL := c.publicURL
-	if publicURL == "" && c.tlsCert != "" {
-		publicURL = "https://" + ln.Addr().String()
-	} else if publicURL == "" {
-		publicURL = "http://" + ln.Addr().String()
-	}
-	s, err := p.buildServices(ctx, c, logger, d, publicURL)
-	if err != nil {
-		return err
-	}
-	return p.serveHTTP(ctx, c, logger, ln, metricsLn, s)
-}
-
-// data is what a server opens in its data folder and database.
-type data struct {
-	store     *sqlstore.Store
-	ring      *keys.Ring
-	box       *secrets.Box
-	tokenHash []byte // the operator token's
-}
-
-// openData checks the data folder, opens the database, the signing keys
-// and the secrets key, and makes the operator token on a first start.
-func (p *Program) openData(ctx context.Context, c serveConfig, logger *slog.Logger) (_ *data, err error) {
-	if !c.readOnly {
-		if err := os.MkdirAll(c.data, 0o700); err != nil {
-			return nil, fmt.Errorf("data folder: %w", err)
-		}
-	}
-	if err := checkDataFolder(c.data, sqlitePath(c)); err != nil {
-		return nil, err
-	}
-	store, err := p.openStore(ctx, c, logger)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			store.Close()
-		}
-	}()
-	ring, err := keys.Open(filepath.Join(c.data, "keys"), !c.readOnly)
-	if err != nil && c.readOnly {
-		return nil, fmt.Errorf("signing keys: %w (a read-only server signs with the primary's keys: copy the primary's keys folder into its data folder)", err)
-	} else if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
-	}
-	// The secrets the database keeps are sealed with <data>/secrets.key,
-	// made on the first start; a database from before is sealed now.
-	box, err := secrets.Open(filepath.Join(c.data, "secrets.key"), !c.readOnly)
-	if err != nil {
-		return nil, fmt.Errorf("secrets key: %w", err)
-	}
-	store.Sealer = box
-	if !c.readOnly {
-		n, err := store.SealSecrets(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("secrets: %s", licet.ErrorMessage(err))
-		}
-		if n > 0 {
-			logger.Info("secrets sealed", "count", n, "file", box.Path())
-		}
-	}
-	tokenHash, err := operatorToken(ctx, store, c, logger)
-	if err != nil {
-		return nil, err
-	}
-	if wildcard(c.listen) && c.publicURL == "" {
-		if err := offlineNeedsPublicURL(ctx, store, c.listen); err != nil {
-			return nil, err
-		}
-	}
-	return &data{store: store, ring: ring, box: box, tokenHash: tokenHash}, nil
-}
-
-// services are what a server runs on its data: the licensing service, the
-// offline licenses, mail, and the HTTP server in front of them.
-type services struct {
-	d         *data
-	publicURL string
-	svc       *licensing.Service
-	off       *offline.Service
-	srv       *server.Server
-}
-
-// buildServices makes the services; nothing runs yet.
-func (p *Program) buildServices(ctx context.Context, c serveConfig, logger *slog.Logger, d *data, publicURL string) (*services, error) {
-	store := d.store
-	svc := licensing.New(store, licensing.Config{Keys: d.ring, Clock: p.Clock, Logger: logger, LeaseLength: c.leaseDuration, LeaseReuse: c.leaseReuse,
-		ReadOnly: c.readOnly, ServerURL: publicURL, FlushEvery: c.flushInterval, MaxPending: 50_000, StaleGrace: cmp.Or(c.cacheGrace, -1)})
-	off := offline.New(store, d.ring, p.Clock, logger, c.offlineAllowPrivate)
-	srv := &server.Server{Service: svc, Offline: off, Store: store, Keys: d.ring, Secrets: d.box, Logger: logger, Clock: p.Clock,
-		ReadOnly: c.readOnly, TokenHash: d.tokenHash, MaxLag: c.maxLag, TLS: c.tlsCert != "", PublicURL: publicURL,
-		BackupURL: strings.TrimRight(c.backupURL, "/"), PrimaryURL: strings.TrimRight(c.primaryURL, "/"),
-		Limits: server.Limits{OrgRate: rate.Limit(c.rateOrg), OrgBurst: int(2 * c.rateOrg), DeviceRate: rate.Limit(c.rateDevice), DeviceBurst: 10,
-			AdmissionRate: rate.Limit(float64(c.rateAdmissions) / 60), AdmissionBurst: max(1, c.rateAdmissions*10/3),
-			NewIPRate: rate.Limit(float64(c.rateNewIP) / 60), NewIPBurst: max(1, c.rateNewIP*10/3), AlertRefusals: c.alertRefusals}}
-	if !c.readOnly {
-		// Providers are reached as offline backends are: no redirects, no
-		// proxy, and no private destination unless the vendor allows it.
-		hc := offline.NewHTTPClient(c.ssoAllowPrivate)
-		hc.Timeout = 10 * time.Second
-		srv.SSO = sso.New(store, d.box.At(sqlstore.SSOSecretPlace), p.Clock, hc)
-	}
-	if c.smtpURL != "" {
-		sender, err := mail.NewSMTP(c.smtpURL)
-		if err != nil {
-			return nil, usagef("%v", err)
-		}
-		secret, err := store.Secret(ctx, "mail-links")
-		if err != nil {
-			return nil, fmt.Errorf("mail link secret: %v", licet.ErrorMessage(err))
-		}
-		host := "licet"
-		if u, err := url.Parse(publicURL); err == nil && u.Hostname() != "" {
-			host = u.Hostname()
-		}
-		srv.Mail = &mail.Dispatcher{Store: store, Sender: sender, Links: &mail.Links{Base: publicURL, Secret: secret},
-			From: c.mailFrom, Host: host, Clock: p.Clock, Logger: logger,
-			FirstRetry: c.mailFirstRetry, MaxBackoff: c.mailMaxBackoff, MaxAttempts: c.mailMaxAttempts, PerOrgHour: c.mailOrgHourly}
-	}
-	return &services{d: d, publicURL: publicURL, svc: svc, off: off, srv: srv}, nil
-}
-
-// serveHTTP runs the background work and serves until ctx ends, then
-// shuts down: the last sightings are written before it returns.
-func (p *Program) serveHTTP(ctx context.Context, c serveConfig, logger *slog.Logger, ln, metricsLn net.Listener, s *services) error {
-	hs := &http.Server{
-		Handler:           s.srv.Handler(),
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       15 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    32 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	if metricsLn != nil {
-		mmux := http.NewServeMux()
-		mmux.Handle("GET /metrics", s.srv.MetricsHandler())
-		go (&http.Server{Handler: mmux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}).Serve(metricsLn)
-		logger.Info("metrics serving", "addr", metricsLn.Addr().String())
-	}
-	if c.debugListen != "" {
-		dl, err := net.Listen("tcp", c.debugListen)
-		if err != nil {
-			return fmt.Errorf("--debug-listen: %w", err)
-		}
-		defer dl.Close()
-		dmux := http.NewServeMux()
-		dmux.HandleFunc("/debug/pprof/", pprof.Index)
-		dmux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		dmux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		go (&http.Server{Handler: dmux, ReadHeaderTimeout: 5 * time.Second}).Serve(dl)
-		logger.Info("pprof serving", "addr", dl.Addr().String())
-	}
-
-	stopBackground := p.runBackground(ctx, c, logger, s)
-
-	role := licet.RolePrimary
-	if c.readOnly {
-		role = licet.RoleBackup
-	}
-	logger.Info("licet serving", "addr", ln.Addr().String(), "role", role, "public_url", s.publicURL, "key", s.d.ring.Active().ID)
-	if p.OnListen != nil {
-		p.OnListen(ln.Addr().String())
-	}
-	var certs *tlsreload.Reloader
-	if c.tlsCert != "" {
-		var err error
-		certs, err = tlsreload.New(c.tlsCert, c.tlsKey, logger)
-		if err != nil {
-			stopBackground()
-			return err
-		}
-		stopWatch := make(chan struct{})
-		defer close(stopWatch)
-		go certs.Watch(stopWatch)
-		hs.TLSConfig = certs.Config()
-	}
-	stopHUP := make(chan struct{})
-	defer close(stopHUP)
-	go reloadOnHUP(c.hup, stopHUP, certs, logger)
-	errc := make(chan error, 1)
-	go func() {
-		if hs.TLSConfig != nil {
-			errc <- hs.ServeTLS(ln, "", "")
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
-	var err error
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		logger.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-		err = hs.Shutdown(sctx)
-		cancel()
-	}
-	stopBackground() // the last sightings are written before the store closes
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
-	}
-	logger.Info("stopped")
-	return err
-}
-
-// runBackground starts the work beside serving: writing sightings,
-// automatic offline Updates, sending mail, pruning. stop ends it and waits.
-func (p *Program) runBackground(ctx context.Context, c serveConfig, logger *slog.Logger, s *services) (stop func()) {
-	store := s.d.store
-	flushCtx, stopFlush := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() { s.svc.Run(flushCtx) })
-	if !c.readOnly {
-		auto := offline.NewAuto(s.off)
-		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })
-	}
-	if s.srv.Mail != nil && !c.readOnly {
-		wg.Go(func() { s.srv.Mail.Run(flushCtx) })
-	}
-	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
-		pruneOnce(ctx, store, p.Clock, logger, c.mailRetention, c.auditRetention) // before serving: nothing past its time is shown
-		wg.Go(func() { prune(flushCtx, store, p.Clock, logger, c.mailRetention, c.auditRetention, time.Hour) })
-	}
-	return func() {
-		stopFlush()
-		wg.Wait()
-	}
-}
-
-// reloadOnHUP reloads what can be reloaded on each SIGHUP until stop
-// closes: the TLS pair (certs is nil without TLS). It logs every SIGHUP,
-// so an operator's "systemctl reload" is seen to have been received.
-func reloadOnHUP(hup <-chan os.Signal, stop <-chan struct{}, certs *tlsreload.Reloader, logger *slog.Logger) {
-	for {
-		select {
-		case <-stop:
-			return
-		case <-hup:
-			if certs == nil {
-				logger.Info("SIGHUP received: nothing to reload (no --tls-cert); still serving")
-				continue
-			}
-			certs.Reload("SIGHUP")
-		}
-	}
-}
-
-// operatorToken makes the operator token on a first start: a random secret
-// written to <data>/operator-token (0600) and stored only as its hash. When
-// several processes share a database, the first to store its hash wins and
-// only it writes the file.
-func operatorToken(ctx context.Context, store licet.Store, c serveConfig, logger *slog.Logger) ([]byte, error) {
-	h, err := store.OperatorTokenHash(ctx)
-	if err != nil || h != nil || c.readOnly {
-		return h, err
-	}
-	b := make([]byte, 32)
-	rand.Read(b)
-	tok := "lct_" + base64.RawURLEncoding.EncodeToString(b)
-	path := filepath.Join(c.data, "operator-token")
-	tmp := path + ".new"
-	if err := atomicfile.WriteBytes(tmp, []byte(tok+"\n")); err != nil {
-		return nil, fmt.Errorf("operator token: %w", err)
-	}
-	defer os.Remove(tmp)
-	sum := sha256.Sum256([]byte(tok))
-	stored, err := store.SetOperatorTokenHash(ctx, sum[:])
-	if err != nil {
-		return nil, err
-	}
-	if !stored { // another process stored its token first
-		return store.OperatorTokenHash(ctx)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return nil, fmt.Errorf("operator token: %w", err)
-	}
-	logger.Info("operator token created", "file", path)
-	return sum[:], nil
-}
-
-// prune deletes, every period, sent and failed mails older than mailAge
-// and audit entries older than auditAge (0: keep).
-func prune(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge, period time.Duration) {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		pruneOnce(ctx, store, clock, logger, mailAge, auditAge)
-	}
-}
-
-func pruneOnce(ctx context.Context, store licet.Store, clock licet.Clock, logger *slog.Logger, mailAge, auditAge time.Duration) {
-	if mailAge > 0 {
-		if n, err := store.PruneMail(ctx, clock.Now().Add(-mailAge)); err != nil && ctx.Err() == nil {
-			logger.Warn("cannot prune old mail", "err", err)
-		} else if n > 0 {
-			logger.Info("old mail pruned", "mails", n)
-		}
-	}
-	if auditAge > 0 {
-		if n, err := store.PruneAudit(ctx, clock.Now().Add(-auditAge)); err != nil && ctx.Err() == nil {
-			logger.Warn("cannot prune the audit log", "err", err)
-		} else if n > 0 {
-			logger.Info("old audit entries pruned", "entries", n)
-		}
-	}
-}
-
-// wildcard says whether a listen address is every address of the host
-// (0.0.0.0, [::], :port): no URL can be made from it.
-func wildcard(listen string) bool {
-	host, _, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
-	}
-	ip := net.ParseIP(host)
-	return host == "" || ip != nil && ip.IsUnspecified()
-}
-
-// offlineNeedsPublicURL refuses to start on a wildcard address without
-// --public-url when an organization uses offline licenses: their
-// administrators are sent to this server's console by URL.
-func offlineNeedsPublicURL(ctx context.Context, store licet.Store, listen string) error {
-	orgs, err := store.Organizations(ctx)
-	if err != nil {
-		return err
-	}
-	for _, o := range orgs {
-		if o.Settings.Offline {
-			return usagef("--listen %s is every address and organization %s uses offline licenses: set --public-url to the URL this server is reached by", listen, o.ID)
-		}
-	}
-	return nil
 }

@@ -11,7 +11,7 @@ import (
 
 // fakeSeqs is just enough of a store to drive the cache's poll.
 type fakeSeqs struct {
-	licet.Store
+	Store
 	seqs    map[string]int64
 	changes map[string][]string
 	during  func() // runs while the poll reads the change log

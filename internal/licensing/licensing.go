@@ -120,6 +120,8 @@ func (s *Service) Stats() Stats {
 		Flushed: s.flushed.Load(), FlushErrors: s.flushErrors.Load()}
 }
 
+var _ licet.ChangeListener = (*Service)(nil)
+
 // Invalidate drops what the service caches; the store calls it after every
 // change to organizations, pools or license types made in this process.
 func (s *Service) Invalidate() {

@@ -297,3 +297,56 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// Run writes sightings as soon as MaxPending wait, long before FlushEvery,
+// and once more when it stops.
+func TestRunFlushesEarlyAndOnStop(t *testing.T) {
+	e := newEnv(t, 2, licet.DefaultSettings(), licensing.Config{FlushEvery: time.Hour, MaxPending: 1})
+	e.store.PutUser(licet.User{OrgID: orgID, ID: alice, State: licet.UserLicensed, LicenseType: "Standard", AssignedAt: t0})
+	e.store.PutUser(licet.User{OrgID: orgID, ID: bob, State: licet.UserLicensed, LicenseType: "Standard", AssignedAt: t0})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.svc.Run(ctx); close(done) }()
+	e.check(t, alice, nil)
+	waitFor(t, "the early flush", func() bool { return e.svc.Stats().Flushed == 1 && e.svc.Pending() == 0 })
+	if u := e.store.StoredUser(orgID, alice); !u.LastSeen.Equal(t0) {
+		t.Errorf("alice last seen %s", u.LastSeen)
+	}
+	cancel()
+	<-done
+
+	// Without MaxPending, a sighting waits for FlushEvery, or the stop.
+	e = newEnv(t, 2, licet.DefaultSettings(), licensing.Config{FlushEvery: time.Hour})
+	e.store.PutUser(licet.User{OrgID: orgID, ID: bob, State: licet.UserLicensed, LicenseType: "Standard", AssignedAt: t0})
+	ctx, cancel = context.WithCancel(context.Background())
+	done = make(chan struct{})
+	go func() { e.svc.Run(ctx); close(done) }()
+	e.check(t, bob, nil)
+	time.Sleep(50 * time.Millisecond)
+	if e.svc.Pending() != 1 {
+		t.Errorf("%d pending before the stop; want 1", e.svc.Pending())
+	}
+	cancel()
+	<-done
+	if u := e.store.StoredUser(orgID, bob); !u.LastSeen.Equal(t0) || e.svc.Pending() != 0 {
+		t.Errorf("after stopping: bob last seen %s, %d pending", u.LastSeen, e.svc.Pending())
+	}
+}
+
+// An unknown organization and an ended subscription are answered without
+// a write and without a lease.
+func TestDenialsWriteNothingWithoutCause(t *testing.T) {
+	e := newEnv(t, 0, licet.DefaultSettings(), licensing.Config{})
+	e.store.AddPool(licet.Pool{OrgID: orgID, LicenseType: "Standard", Seats: 1, From: t0.Add(-48 * time.Hour), Until: t0.Add(-24 * time.Hour)})
+	e.store.PutUser(licet.User{OrgID: orgID, ID: alice, State: licet.UserLicensed, LicenseType: "Standard", AssignedAt: t0.Add(-48 * time.Hour)})
+	if a := e.check(t, alice, nil); a.Status != licet.StatusSubscriptionExpired || len(a.Lease) != 0 {
+		t.Errorf("alice, pool ended: %s", a.Status)
+	}
+	a, err := e.svc.Check(context.Background(), &licet.CheckRequest{OrganizationID: "00000000-0000-4000-8000-000000000000", UserID: alice, DeviceID: "d"}, nil)
+	if err != nil || a.Status != licet.StatusUnknownOrganization || len(a.Lease) != 0 {
+		t.Errorf("unknown organization: %v %v", a, err)
+	}
+	if e.store.Calls("Admit") != 0 {
+		t.Errorf("%d admissions; want none", e.store.Calls("Admit"))
+	}
+}

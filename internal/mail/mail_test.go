@@ -372,3 +372,25 @@ func (s *session) Logout() error                        { return nil }
 func (s *session) Mail(string, *smtp.MailOptions) error { return nil }
 func (s *session) Rcpt(string, *smtp.RcptOptions) error { return nil }
 func (s *session) Data(r io.Reader) error               { b, _ := io.ReadAll(r); return s.data(b) }
+
+// Run sends what is due every Every, until its context ends.
+func TestRunSendsUntilStopped(t *testing.T) {
+	e := newEnv(t)
+	e.d.Every = 10 * time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { e.d.Run(ctx); close(done) }()
+	id := e.store.Queue(licet.Mail{OrgID: orgID, Address: "alice@acme.example", Kind: licet.MailAssignment, Events: []licet.MailEvent{{UserID: "u", At: t0}}})
+	for deadline := time.Now().Add(5 * time.Second); e.store.Mail(id).Status != "sent"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the mail was not sent")
+		}
+	}
+	cancel()
+	<-done
+	later := e.store.Queue(licet.Mail{OrgID: orgID, Address: "alice@acme.example", Kind: licet.MailAssignment, Events: []licet.MailEvent{{UserID: "v", At: t0}}})
+	time.Sleep(50 * time.Millisecond)
+	if e.store.Mail(later).Status != "pending" {
+		t.Error("a stopped dispatcher sent")
+	}
+}

@@ -1,4 +1,7 @@
-package cli
+// Package datadir is licet's data folder: the check that it is the
+// operator's before anything in it is trusted, and the operator token it
+// holds.
+package datadir
 
 import (
 	"errors"
@@ -9,7 +12,7 @@ import (
 	"syscall"
 )
 
-// checkDataFolder refuses a data folder that is not the operator's: the
+// Check refuses a data folder that is not the operator's: the
 // folder, everything under keys/, the operator token, secrets.key and the SQLite
 // database must belong to the user licet runs as and be writable by no one
 // else; signing keys and the token readable by no one else either; and no
@@ -20,7 +23,7 @@ import (
 //
 // Once the folder is ours and writable by no one else, no one else can put
 // a link or a file into it after this check either.
-func checkDataFolder(data, sqliteFile string) error {
+func Check(data, sqliteFile string) error {
 	uid := os.Geteuid()
 	fi, err := os.Stat(data)
 	if errors.Is(err, fs.ErrNotExist) {

@@ -1,0 +1,139 @@
+package retention
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type clock time.Time
+
+func (c clock) Now() time.Time { return time.Time(c) }
+
+// store records the cut-offs it is given and answers n and err.
+type store struct {
+	mu          sync.Mutex
+	mail, audit []time.Time
+	n           int64
+	err         error
+}
+
+func (s *store) PruneMail(_ context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.mail = append(s.mail, before)
+	return s.n, s.err
+}
+
+func (s *store) PruneAudit(_ context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.audit = append(s.audit, before)
+	return s.n, s.err
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var now = time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)
+
+func pruner(st *store, mailAge, auditAge time.Duration) (*Pruner, *syncBuffer) {
+	log := &syncBuffer{}
+	return &Pruner{Store: st, Clock: clock(now), Logger: slog.New(slog.NewTextHandler(log, nil)), MailAge: mailAge, AuditAge: auditAge}, log
+}
+
+func TestOnceCutsAtEachAge(t *testing.T) {
+	st := &store{n: 3}
+	p, log := pruner(st, 90*24*time.Hour, 365*24*time.Hour)
+	p.Once(context.Background())
+	if len(st.mail) != 1 || !st.mail[0].Equal(now.Add(-90*24*time.Hour)) {
+		t.Errorf("mail cut-offs %v", st.mail)
+	}
+	if len(st.audit) != 1 || !st.audit[0].Equal(now.Add(-365*24*time.Hour)) {
+		t.Errorf("audit cut-offs %v", st.audit)
+	}
+	for _, want := range []string{`msg="old mail pruned" mails=3`, `msg="old audit entries pruned" entries=3`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
+	}
+}
+
+func TestZeroAgeKeeps(t *testing.T) {
+	st := &store{}
+	p, log := pruner(st, 0, 24*time.Hour)
+	p.Once(context.Background())
+	if len(st.mail) != 0 || len(st.audit) != 1 {
+		t.Fatalf("mail pruned %d times, audit %d times", len(st.mail), len(st.audit))
+	}
+	if log.String() != "" {
+		t.Errorf("nothing pruned, yet logged:\n%s", log)
+	}
+}
+
+func TestFailuresAreLoggedUnlessStopping(t *testing.T) {
+	st := &store{err: errors.New("database is locked")}
+	p, log := pruner(st, time.Hour, 24*time.Hour)
+	p.Once(context.Background())
+	for _, want := range []string{`level=WARN msg="cannot prune old mail" err="database is locked"`, `level=WARN msg="cannot prune the audit log" err="database is locked"`} {
+		if !strings.Contains(log.String(), want) {
+			t.Errorf("log lacks %s:\n%s", want, log)
+		}
+	}
+	p, log = pruner(st, time.Hour, 24*time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p.Once(ctx)
+	if log.String() != "" {
+		t.Errorf("a failure while stopping was logged:\n%s", log)
+	}
+}
+
+func TestRunPrunesEveryPeriodUntilStopped(t *testing.T) {
+	st := &store{}
+	p, _ := pruner(st, time.Hour, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx, time.Millisecond) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		st.mu.Lock()
+		n := len(st.mail)
+		st.mu.Unlock()
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pruned %d times in 10s", n)
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after its context ended")
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if len(st.audit) != 0 {
+		t.Errorf("audit pruned with age 0")
+	}
+}
