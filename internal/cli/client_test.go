@@ -298,7 +298,7 @@ func TestDeviceRefusesReplaysAndFollowsKeyRotation(t *testing.T) {
 		if r.URL.Path == "/v1/keys" { // the device refreshes its key set; passed through
 			resp, err := http.Get(w.primary.url + r.URL.Path)
 			if err != nil {
-				http.Error(rw, err.Error(), 502)
+				http.Error(rw, err.Error(), http.StatusBadGateway)
 				return
 			}
 			defer resp.Body.Close()
@@ -311,7 +311,7 @@ func TestDeviceRefusesReplaysAndFollowsKeyRotation(t *testing.T) {
 		}
 		resp, err := http.Post(w.primary.url+r.URL.Path, "application/json", r.Body)
 		if err != nil {
-			http.Error(rw, err.Error(), 502)
+			http.Error(rw, err.Error(), http.StatusBadGateway)
 			return
 		}
 		defer resp.Body.Close()

@@ -67,7 +67,7 @@ func thief(t *testing.T, real string, stolen ed25519.PrivateKey, org, user, devi
 		case "/v1/keys":
 			resp, err := http.Get(real + "/v1/keys")
 			if err != nil {
-				http.Error(w, err.Error(), 502)
+				http.Error(w, err.Error(), http.StatusBadGateway)
 				return
 			}
 			defer resp.Body.Close()

@@ -2,9 +2,9 @@ package cli
 
 import (
 	"fmt"
-	"io"
 	"os"
-	"strings"
+
+	"github.com/licet/licet/internal/secretfile"
 )
 
 // secretFlag is a flag that carries a secret (a database URL with its
@@ -27,7 +27,7 @@ func (f secretFlag) resolve() (warning string, err error) {
 	if *f.value != "" {
 		return "", usagef("give --%s or --%s-file, not both", f.name, f.name)
 	}
-	v, err := readSecretFile(*f.file)
+	v, err := secretfile.Read(*f.file)
 	if err != nil {
 		return "", usagef("--%s-file: %v", f.name, err)
 	}
@@ -36,29 +36,4 @@ func (f secretFlag) resolve() (warning string, err error) {
 		warning = fmt.Sprintf("--%s-file %s is readable by group or others (mode %04o): chmod 600 %s", f.name, *f.file, fi.Mode().Perm(), *f.file)
 	}
 	return warning, nil
-}
-
-// readSecretFile reads a one-line secret: trailing white space and line
-// ends are dropped; an empty or oversized file is an error.
-func readSecretFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 64<<10+1))
-	if err != nil {
-		return "", fmt.Errorf("%s: %v", path, err)
-	}
-	if len(b) > 64<<10 {
-		return "", fmt.Errorf("%s: larger than 64 KiB", path)
-	}
-	v := strings.TrimRight(string(b), " \t\r\n")
-	if v == "" {
-		return "", fmt.Errorf("%s is empty", path)
-	}
-	if strings.ContainsAny(v, "\r\n") {
-		return "", fmt.Errorf("%s has more than one line", path)
-	}
-	return v, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/internal/secretfile"
 )
 
 // ssoProviders lists the registered providers.
@@ -77,7 +78,7 @@ func (p *Program) ssoSet(ctx context.Context, args []string) error {
 	}
 	switch {
 	case *secretFile != "":
-		v, err := readSecretFile(*secretFile)
+		v, err := secretfile.Read(*secretFile)
 		if err != nil {
 			return usagef("--client-secret-file: %v", err)
 		}

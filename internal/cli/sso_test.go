@@ -102,10 +102,7 @@ func (op *hostileOP) with(edit func(c map[string]any)) func(map[string]any) stri
 	return func(c map[string]any) string { edit(c); return op.rs256(c) }
 }
 
-var (
-	stateRe = regexp.MustCompile(`[?&]state=([^&"]+)`)
-	authRe  = regexp.MustCompile(`id="continue" href="([^"]+)"`)
-)
+var authRe = regexp.MustCompile(`id="continue" href="([^"]+)"`)
 
 // ssoStart types the address on the login page; it returns the provider's
 // URL licet sends the browser to (or "" and the page when it does not).
