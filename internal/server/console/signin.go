@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 	"time"
@@ -114,8 +112,7 @@ func (s *Console) loginOperator(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := strings.TrimSpace(r.PostForm.Get("token"))
-	h := sha256.Sum256([]byte(tok))
-	if tok == "" || len(s.TokenHash) != len(h) || subtle.ConstantTimeCompare(h[:], s.TokenHash) != 1 {
+	if tok == "" || !web.IsOperatorToken(tok, s.TokenHash) {
 		s.Logger.Info("operator login failed", "remote", web.ClientIP(r))
 		s.render(w, http.StatusUnauthorized, "login", &page{Title: "Log in", Error: "The operator token is wrong."})
 		return
