@@ -149,3 +149,67 @@ func TestSettingsFormObeysForAdmin(t *testing.T) {
 		t.Errorf("the operator's patch: %+v; want the offline switch on", p[len(p)-1])
 	}
 }
+
+// A form that changes users redirects with a notice code the next page
+// turns into its message; a form that changes nothing says why, 400.
+func TestUsersFormRedirectsWithANotice(t *testing.T) {
+	w := newConsoleWorld(t)
+	w.store.AddAdministrator("alice@customer.example", hashPassword("correct horse battery"), "", mine)
+	c := browser(t)
+	w.do(t, c, "POST", "/admin/login", url.Values{"email": {"alice@customer.example"}, "password": {"correct horse battery"}})
+	resp, _ := w.do(t, c, "POST", "/admin/orgs/"+mine+"/users", url.Values{"action": {"assign"}, "user": {"0c000000-0000-0000-0000-000000000001"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/orgs/"+mine+"/users?done=users-assign&n=1" {
+		t.Fatalf("assign: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := w.do(t, c, "GET", resp.Header.Get("Location"), nil); !strings.Contains(body, "Assign: 1 user done.") {
+		t.Errorf("the notice is not shown:\n%s", body)
+	}
+	if resp, body := w.do(t, c, "POST", "/admin/orgs/"+mine+"/users", url.Values{"action": {"assign"}, "user": {"not a user"}}); resp.StatusCode != 400 ||
+		!strings.Contains(body, "is not a user ID") {
+		t.Errorf("a bad ID: %d\n%s", resp.StatusCode, body)
+	}
+	if _, body := w.do(t, c, "GET", "/admin/orgs/"+mine+"/users?done=users-assign&n=1&n=2", nil); strings.Contains(body, "done.") {
+		t.Error("a notice with the wrong numbers is shown")
+	}
+}
+
+// An API token is shown once, listed by name, and revoked by its owner.
+func TestTokensAreShownOnceAndRevoked(t *testing.T) {
+	w := newConsoleWorld(t)
+	w.store.AddAdministrator("alice@customer.example", hashPassword("correct horse battery"), "", mine)
+	c := browser(t)
+	w.do(t, c, "POST", "/admin/login", url.Values{"email": {"alice@customer.example"}, "password": {"correct horse battery"}})
+	resp, body := w.do(t, c, "POST", "/admin/tokens", url.Values{"name": {"ci script"}})
+	if resp.StatusCode != 200 || !strings.Contains(body, "lca_") || !strings.Contains(body, "ci script") {
+		t.Fatalf("create: %d\n%s", resp.StatusCode, body)
+	}
+	if _, body := w.do(t, c, "GET", "/admin/tokens", nil); strings.Contains(body, "lca_") {
+		t.Error("the token is shown again")
+	}
+	if resp, _ := w.do(t, c, "POST", "/admin/tokens/1/revoke", url.Values{}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("revoke: %d", resp.StatusCode)
+	}
+	if resp, _ := w.do(t, c, "POST", "/admin/tokens/1/revoke", url.Values{}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("revoke again: %d; want 404", resp.StatusCode)
+	}
+}
+
+// An invitation link sets the password once.
+func TestInvitationSetsThePasswordOnce(t *testing.T) {
+	w := newConsoleWorld(t)
+	w.store.AddAdministrator("bob@customer.example", "", web.TokenHash("invite-token"), mine)
+	c := browser(t)
+	if resp, body := w.do(t, c, "GET", "/admin/invite/invite-token", nil); resp.StatusCode != 200 || !strings.Contains(body, "bob@customer.example") {
+		t.Fatalf("the invitation: %d\n%s", resp.StatusCode, body)
+	}
+	form := url.Values{"password": {"a long enough password"}, "confirm": {"a long enough password"}}
+	if resp, body := w.do(t, c, "POST", "/admin/invite/invite-token", form); resp.StatusCode != 200 || !strings.Contains(body, "Your password is set.") {
+		t.Fatalf("set: %d\n%s", resp.StatusCode, body)
+	}
+	if resp, _ := w.do(t, c, "POST", "/admin/invite/invite-token", form); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the link used again: %d; want 404", resp.StatusCode)
+	}
+	if resp, _ := w.do(t, c, "POST", "/admin/login", url.Values{"email": {"bob@customer.example"}, "password": {"a long enough password"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sign-in with the new password: %d", resp.StatusCode)
+	}
+}
