@@ -189,3 +189,49 @@ func TestAnswersAreThePayloadTypes(t *testing.T) {
 		t.Errorf("a bad filter: %d %v\n%s", code, err, body)
 	}
 }
+
+// How long an offline license is valid, and whether it may update by
+// itself, are the vendor's; an administrator sets the backend only once
+// the vendor switched offline licenses on.
+func TestOfflineSettingsAreSplitBetweenVendorAndAdministrator(t *testing.T) {
+	_, srv := newAPI(t)
+	for _, b := range []string{`{"validDays":5}`, `{"autoUpdateAllowed":true}`} {
+		if code, body := call(t, srv, "PUT", "/v1/orgs/"+mine+"/offline", admin, b); code != 403 {
+			t.Errorf("an administrator's %s: %d; want 403\n%s", b, code, body)
+		}
+	}
+	if code, body := call(t, srv, "PUT", "/v1/orgs/"+mine+"/offline", admin, `{"location":""}`); code != 409 || !strings.Contains(body, "ask your vendor") {
+		t.Errorf("offline licenses off: %d; want 409\n%s", code, body)
+	}
+	if code, body := call(t, srv, "PUT", "/v1/orgs/"+mine+"/offline", opTok, `{"validDays":0}`); code != 400 {
+		t.Errorf("the vendor's validDays 0: %d; want 400\n%s", code, body)
+	}
+}
+
+// Bad input is refused before the store is asked to change anything.
+func TestBadRequestsChangeNothing(t *testing.T) {
+	store, srv := newAPI(t)
+	for _, tc := range []struct{ method, path, body string }{
+		{"POST", "/v1/orgs/" + mine + "/pools", `{"licenseType":"Standard","seats":5,"from":"2026-13-01"}`},
+		{"POST", "/v1/orgs/" + mine + "/pools", `{"licenseType":"Standard"}`},
+		{"POST", "/v1/orgs/" + mine + "/pools", `{"licenseType":"Standard","seats":5,"until":"2026-01-01","from":"2026-02-01"}`},
+		{"PATCH", "/v1/orgs/" + mine + "/pools/x", `{"seats":5}`},
+		{"POST", "/v1/orgs/" + mine + "/users/batch", `{"action":"assign","userIds":["` + user + `","` + strings.ToLower(user) + `"]}`},
+		{"POST", "/v1/orgs/" + mine + "/users/batch", `{"action":"explode","userIds":["` + user + `"]}`},
+		{"POST", "/v1/orgs/" + mine + "/users", `{"userId":"x","extra":1}`},
+		{"PATCH", "/v1/orgs/" + mine, `{"temporaryDays":"3"}`},
+	} {
+		if code, body := call(t, srv, tc.method, tc.path, opTok, tc.body); code != 400 {
+			t.Errorf("%s %s %s: %d; want 400\n%s", tc.method, tc.path, tc.body, code, body)
+		}
+	}
+	if code, _ := call(t, srv, "POST", "/v1/orgs/"+mine+"/users/"+user+"/explode", opTok, ""); code != 404 {
+		t.Errorf("an unknown action: %d; want 404", code)
+	}
+	if u, _ := store.User(t.Context(), mine, user); u.State != licet.UserUnlicensed {
+		t.Errorf("the user changed: %+v", u)
+	}
+	if pools, _ := store.Pools(t.Context(), mine); len(pools) != 1 {
+		t.Errorf("%d pools; want the one there was", len(pools))
+	}
+}
