@@ -123,7 +123,7 @@ func ParsePatroni(list string) ([]string, error) {
 			continue
 		}
 		if !strings.HasPrefix(e, "http://") && !strings.HasPrefix(e, "https://") {
-			//lint:ignore ST1005 Patroni is a name, capitalized mid-sentence too
+			//lint:ignore ST1005 Patroni is a name; the message, printed after "--patroni: ", stays as users know it
 			return nil, fmt.Errorf("Patroni REST API %q: want http://host:port", e)
 		}
 		out = append(out, e)

@@ -203,3 +203,13 @@ func TestStatementCache(t *testing.T) {
 		t.Errorf("%d statements wanted, want at most %d", len(c.wanted), maxCachedStmts)
 	}
 }
+
+// A query kept costs no rebinding: no allocation once it is kept.
+func TestReboundQueriesAllocateNothing(t *testing.T) {
+	r := rebound{d: &Dialect{Numbered: true}}
+	q := `UPDATE users SET last_seen = ? WHERE org_id = ? AND user_id = ?`
+	r.query(q)
+	if n := testing.AllocsPerRun(100, func() { r.query(q) }); n != 0 {
+		t.Errorf("%v allocations a call", n)
+	}
+}
