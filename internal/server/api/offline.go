@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -10,10 +10,13 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/internal/server/web"
 	"github.com/licet/licet/protocol"
 )
 
-func (s *Server) offlineState(ctx context.Context, org string, history int) (*payload.OfflineView, error) {
+// OfflineState is the organization's offline view, with the newest history
+// issues.
+func (s *API) OfflineState(ctx context.Context, org string, history int) (*payload.OfflineView, error) {
 	o, err := s.Store.Organization(ctx, org)
 	if err != nil {
 		return nil, err
@@ -38,34 +41,34 @@ func (s *Server) offlineState(ctx context.Context, org string, history int) (*pa
 	return v, nil
 }
 
-func (s *Server) showOffline(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) showOffline(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	var v *payload.OfflineView
 	if err == nil {
-		v, err = s.offlineState(r.Context(), org, 50)
+		v, err = s.OfflineState(r.Context(), org, 50)
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	web.WriteJSON(w, http.StatusOK, v)
 }
 
 // setOffline configures the backend. Administrators set the backend of
 // their organizations once the vendor switched offline licenses on; the
 // validity and whether automatic Update is allowed stay the vendor's.
-func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
+func (s *API) setOffline(w http.ResponseWriter, r *http.Request) {
 	var req payload.Offline
-	org, err := guidParam(r, "org")
+	org, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
-	_, byAdmin := r.Context().Value(adminKey).(*licet.Admin)
+	_, byAdmin := web.AdminOf(r)
 	if err == nil {
-		err = s.configureOffline(r.Context(), org, req, !byAdmin, actor(r))
+		err = s.ConfigureOffline(r.Context(), org, req, !byAdmin, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -74,9 +77,9 @@ func (s *Server) setOffline(w http.ResponseWriter, r *http.Request) {
 	s.showOffline(w, r)
 }
 
-// configureOffline validates and applies req; vendor says whether the
+// ConfigureOffline validates and applies req; vendor says whether the
 // vendor's operator asks.
-func (s *Server) configureOffline(ctx context.Context, org string, req payload.Offline, vendor bool, actor string) error {
+func (s *API) ConfigureOffline(ctx context.Context, org string, req payload.Offline, vendor bool, actor string) error {
 	if !vendor && (req.ValidDays != nil || req.AutoAllowed != nil) {
 		return licet.Errorf(licet.EFORBIDDEN, "how long an offline license is valid, and whether it may be updated automatically, are the vendor's to set")
 	}
@@ -171,67 +174,69 @@ func validBackend(s string) error {
 	return nil
 }
 
-func (s *Server) issueOffline(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) issueOffline(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
-	if _, byAdmin := r.Context().Value(adminKey).(*licet.Admin); err == nil && byAdmin {
-		err = s.mayIssueOffline(org)
+	if _, byAdmin := web.AdminOf(r); err == nil && byAdmin {
+		err = s.MayIssueOffline(org)
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	res, err := s.Offline.Issue(r.Context(), org, actor(r))
+	res, err := s.Offline.Issue(r.Context(), org, web.Actor(r))
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, res)
+	web.WriteJSON(w, http.StatusCreated, res)
 }
 
 // testOffline tests the backend: a probe saved, read back where devices
 // look, verified; each step reported.
-func (s *Server) testOffline(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) testOffline(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		err = s.mayTestOffline(org)
+		err = s.MayTestOffline(org)
 	}
 	var rep *licet.OfflineTest
 	if err == nil {
-		rep, err = s.Offline.Test(r.Context(), org, actor(r))
+		rep, err = s.Offline.Test(r.Context(), org, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rep)
+	web.WriteJSON(w, http.StatusOK, rep)
 }
 
-// mayTestOffline bounds backend tests per organization: each one sends
+// MayTestOffline bounds backend tests per organization: each one sends
 // requests to a server the administrator names.
-func (s *Server) mayTestOffline(org string) error {
-	if ok, wait := s.offlineTests.allow(org, s.Clock.Now()); !ok {
-		return licet.Errorf(licet.ERATE, "the backend was tested moments ago; try again in %s seconds", retryAfter(wait))
+func (s *API) MayTestOffline(org string) error {
+	if ok, wait := s.offlineTests.Allow(org, s.Clock.Now()); !ok {
+		return licet.Errorf(licet.ERATE, "the backend was tested moments ago; try again in %s seconds", web.RetryAfter(wait))
 	}
 	return nil
 }
 
-// mayIssueOffline bounds administrators' Updates per organization, as
-// mayTestOffline bounds tests: each one sends requests to the backend.
-func (s *Server) mayIssueOffline(org string) error {
-	if ok, wait := s.offlineIssues.allow(org, s.Clock.Now()); !ok {
-		return licet.Errorf(licet.ERATE, "the offline license was updated moments ago; try again in %s seconds", retryAfter(wait))
+// MayIssueOffline bounds administrators' Updates per organization, as
+// MayTestOffline bounds tests: each one sends requests to the backend.
+func (s *API) MayIssueOffline(org string) error {
+	if ok, wait := s.offlineIssues.Allow(org, s.Clock.Now()); !ok {
+		return licet.Errorf(licet.ERATE, "the offline license was updated moments ago; try again in %s seconds", web.RetryAfter(wait))
 	}
 	return nil
 }
 
-func (s *Server) downloadOffline(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+// DownloadOffline sends the newest offline license of the path's
+// organization.
+func (s *API) DownloadOffline(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	var is *licet.OfflineIssue
 	if err == nil {
 		is, err = s.Store.OfflineDocument(r.Context(), org)

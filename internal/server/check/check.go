@@ -1,4 +1,4 @@
-package server
+package check
 
 import (
 	"bytes"
@@ -17,6 +17,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/internal/server/web"
 )
 
 type format int
@@ -45,25 +46,26 @@ type checkResponse struct {
 	Expires     string       `xml:"Expires,omitempty" json:"expires,omitempty"`
 }
 
-func (s *Server) handleCheck(w http.ResponseWriter, r *http.Request) {
+// ServeHTTP answers a check.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	f, status, err := s.check(w, r)
+	f, status, err := h.check(w, r)
 	if err != nil {
-		httpStatus, code := s.logError(r, err)
+		httpStatus, code := h.errors.Log(r, err)
 		status = licet.Status("error:" + code)
-		if code == clientClosed {
-			status = clientClosed
+		if code == web.ClientClosed {
+			status = web.ClientClosed
 		}
 		if httpStatus == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", unavailableRetry)
+			w.Header().Set("Retry-After", web.UnavailableRetry)
 		}
 		writeCheckError(w, f, httpStatus, payload.ErrorDetail{Code: code, Message: licet.ErrorMessage(err)})
 	}
-	s.checks.WithLabelValues(string(status)).Inc()
-	s.latency.Observe(time.Since(start).Seconds())
+	h.checks.WithLabelValues(string(status)).Inc()
+	h.latency.Observe(time.Since(start).Seconds())
 }
 
-func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.Status, error) {
+func (h *Handler) check(w http.ResponseWriter, r *http.Request) (format, licet.Status, error) {
 	f, err := checkFormat(r.Header["Content-Type"])
 	if err != nil {
 		return f, "", err
@@ -71,9 +73,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	buf := buffers.Get().(*bytes.Buffer)
 	defer buffers.Put(buf)
 	buf.Reset()
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, MaxBody)); err != nil {
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, web.MaxBody)); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return f, "", licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", MaxBody)
+			return f, "", licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", web.MaxBody)
 		}
 		return f, "", licet.Errorf(licet.EINVALID, "the request body could not be read")
 	}
@@ -91,27 +93,27 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request) (format, licet.St
 	if err := req.Normalize(); err != nil {
 		return f, "", err
 	}
-	if lag, stale := s.lag.stale(r.Context()); stale {
+	if lag, stale := h.lag.stale(r.Context()); stale {
 		// A backup too far behind stops vouching: its data may still
 		// license users the primary has disabled since. Devices treat a
 		// 503 as "cannot be reached" and fall back to their stored lease.
-		w.Header().Set("Retry-After", strconv.Itoa(int(s.lag.retry.Seconds())))
+		w.Header().Set("Retry-After", strconv.Itoa(int(h.lag.retry.Seconds())))
 		msg := "this backup server cannot tell how far its data is behind the primary; it confirms no license now"
 		if lag >= 0 {
-			msg = fmt.Sprintf("this backup server's data is %s behind the primary, more than its bound of %s; it confirms no license until it catches up", lag.Truncate(time.Second), s.MaxLag)
+			msg = fmt.Sprintf("this backup server's data is %s behind the primary, more than its bound of %s; it confirms no license until it catches up", lag.Truncate(time.Second), h.maxLag)
 		}
 		writeCheckError(w, f, http.StatusServiceUnavailable, payload.ErrorDetail{Code: licet.EUNAVAILABLE, Message: msg})
 		return f, "stale", nil
 	}
 	// Every device is held to its own rate; devices that hold no license
-	// are held to the limits of s.gate as well.
+	// are held to the limits of h.gate as well.
 	now := time.Now()
-	if ok, wait := s.deviceLimit.allow(req.OrganizationID+"/"+req.UserID+"/"+req.DeviceID, now); !ok {
-		w.Header().Set("Retry-After", retryAfter(wait))
-		s.limited.WithLabelValues("device").Inc()
-		return f, "", licet.Errorf(licet.ERATE, "too many license checks from this device; retry after %s seconds", retryAfter(wait))
+	if ok, wait := h.deviceLimit.Allow(req.OrganizationID+"/"+req.UserID+"/"+req.DeviceID, now); !ok {
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
+		h.limited.WithLabelValues("device").Inc()
+		return f, "", licet.Errorf(licet.ERATE, "too many license checks from this device; retry after %s seconds", web.RetryAfter(wait))
 	}
-	a, err := s.Service.Check(r.Context(), &req, s.gate(w, r, req.OrganizationID, now))
+	a, err := h.service.Check(r.Context(), &req, h.gate(w, r, req.OrganizationID, now))
 	if err != nil {
 		return f, "", err
 	}
@@ -169,7 +171,7 @@ var (
 
 func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body payload.ErrorDetail) {
 	if f == formatJSON {
-		writeJSON(w, httpStatus, payload.Error{Error: body})
+		web.WriteJSON(w, httpStatus, payload.Error{Error: body})
 		return
 	}
 	writeCheck(w, f, httpStatus, struct {

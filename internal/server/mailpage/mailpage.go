@@ -1,12 +1,18 @@
-package server
+// Package mailpage serves the pages notification mails link to, for
+// people who hold no account: a mail's web view, and the subscriptions of
+// an address (confirm, decline, unsubscribe, RFC 8058's one-click). Every
+// link is signed (package mail's Links); nothing here needs a session.
+package mailpage
 
 import (
+	"context"
 	"html/template"
 	"net/http"
 	"strconv"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/internal/mail"
+	"github.com/licet/licet/internal/server/web"
 )
 
 var subscriptionsPage = template.Must(template.New("subs").Parse(`<!DOCTYPE html>
@@ -42,8 +48,38 @@ var unsubscribePage = template.Must(template.New("unsub").Parse(`<!DOCTYPE html>
 <p><a href="{{.Manage}}">Manage your notification subscriptions</a></p>
 </body></html>`))
 
-// mailLinks is set when notifications are configured.
-func (s *Server) mailRoutes(mux *http.ServeMux) {
+// Store is what the pages read and change.
+type Store interface {
+	MailByID(ctx context.Context, id int64) (*licet.Mail, error)
+	Subscriptions(ctx context.Context, address string) ([]licet.Subscription, error)
+	SetSubscription(ctx context.Context, orgID, address string, subscribed bool) error
+}
+
+// Pages is the mail pages' handlers.
+type Pages struct {
+	Store  Store
+	Mail   *mail.Dispatcher // nil without notifications: every link is then invalid
+	Clock  licet.Clock
+	Errors *web.Errors
+	// ReadOnly refuses every change (a backup server).
+	ReadOnly bool
+}
+
+// subscriptionsData is what the subscriptions page shows.
+type subscriptionsData struct {
+	Address, Token string
+	Subs           []licet.Subscription
+	Done           string // what was just done
+}
+
+// unsubscribeData is what the unsubscribe page shows.
+type unsubscribeData struct {
+	Address, OrgName string
+	Manage           template.URL
+}
+
+// Routes registers the pages on mux.
+func (s *Pages) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /mail/{id}", s.mailView)
 	mux.HandleFunc("GET /subscriptions", s.subscriptions)
 	mux.HandleFunc("POST /subscriptions", s.changeSubscription)
@@ -51,7 +87,7 @@ func (s *Server) mailRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /subscriptions/unsubscribe", s.oneClickUnsubscribe)
 }
 
-func (s *Server) mailView(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) mailView(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || s.Mail == nil || !s.Mail.Links.CheckView(id, r.URL.Query().Get("e"), r.URL.Query().Get("t"), s.Clock.Now()) {
 		http.Error(w, "This link is not valid or has expired.", http.StatusForbidden)
@@ -63,7 +99,7 @@ func (s *Server) mailView(w http.ResponseWriter, r *http.Request) {
 		page, err = s.Mail.WebView(r.Context(), m)
 	}
 	if err != nil {
-		s.error(w, r, err)
+		s.Errors.Write(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -73,8 +109,8 @@ func (s *Server) mailView(w http.ResponseWriter, r *http.Request) {
 }
 
 // subscriber checks the signed address of a subscriptions request.
-func (s *Server) subscriber(w http.ResponseWriter, r *http.Request) (string, string, bool) {
-	if err := parseForm(r); err != nil || len(r.Form.Get("a")) > licet.MaxEmailLen {
+func (s *Pages) subscriber(w http.ResponseWriter, r *http.Request) (string, string, bool) {
+	if err := web.ParseForm(r); err != nil || len(r.Form.Get("a")) > licet.MaxEmailLen {
 		http.Error(w, "malformed request", http.StatusBadRequest)
 		return "", "", false
 	}
@@ -86,19 +122,19 @@ func (s *Server) subscriber(w http.ResponseWriter, r *http.Request) (string, str
 	return a, t, true
 }
 
-func (s *Server) renderSubscriptions(w http.ResponseWriter, r *http.Request, address, token, done string) {
+func (s *Pages) renderSubscriptions(w http.ResponseWriter, r *http.Request, address, token, done string) {
 	subs, err := s.Store.Subscriptions(r.Context(), address)
 	if err != nil {
-		s.error(w, r, err)
+		s.Errors.Write(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	subscriptionsPage.Execute(w, map[string]any{"Address": address, "Token": token, "Subs": subs, "Done": done})
+	subscriptionsPage.Execute(w, subscriptionsData{Address: address, Token: token, Subs: subs, Done: done})
 }
 
-func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) subscriptions(w http.ResponseWriter, r *http.Request) {
 	if a, t, ok := s.subscriber(w, r); ok {
 		s.renderSubscriptions(w, r, a, t, "")
 	}
@@ -107,7 +143,7 @@ func (s *Server) subscriptions(w http.ResponseWriter, r *http.Request) {
 // known returns the address's standing with an organization, nil when the
 // organization never listed it: nobody subscribes an address to an
 // organization that did not.
-func (s *Server) known(r *http.Request, address, orgID string) *licet.Subscription {
+func (s *Pages) known(r *http.Request, address, orgID string) *licet.Subscription {
 	subs, err := s.Store.Subscriptions(r.Context(), address)
 	if err != nil {
 		return nil
@@ -120,7 +156,7 @@ func (s *Server) known(r *http.Request, address, orgID string) *licet.Subscripti
 	return nil
 }
 
-func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	a, _, ok := s.subscriber(w, r)
 	if !ok {
 		return
@@ -137,10 +173,10 @@ func (s *Server) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	unsubscribePage.Execute(w, map[string]any{"Address": a, "OrgName": sub.OrgName, "Manage": template.URL(s.Mail.Links.SubscriptionsURL(a))})
+	unsubscribePage.Execute(w, unsubscribeData{Address: a, OrgName: sub.OrgName, Manage: template.URL(s.Mail.Links.SubscriptionsURL(a))})
 }
 
-func (s *Server) changeSubscription(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) changeSubscription(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	a, t, ok := s.subscriber(w, r)
 	if !ok {
@@ -152,19 +188,19 @@ func (s *Server) changeSubscription(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed request", http.StatusBadRequest)
 		return
 	}
-	if err := s.writable(); err != nil {
-		s.error(w, r, err)
+	if err := web.Writable(s.ReadOnly); err != nil {
+		s.Errors.Write(w, r, err)
 		return
 	}
 	if err := s.Store.SetSubscription(r.Context(), org, a, action == "subscribe"); err != nil {
-		s.error(w, r, err)
+		s.Errors.Write(w, r, err)
 		return
 	}
 	s.renderSubscriptions(w, r, a, t, map[string]string{"subscribe": "Subscribed.", "unsubscribe": "Unsubscribed."}[action])
 }
 
 // oneClickUnsubscribe is RFC 8058's POST from a mail client.
-func (s *Server) oneClickUnsubscribe(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) oneClickUnsubscribe(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	a, t, ok := s.subscriber(w, r)
 	if !ok {
@@ -175,30 +211,13 @@ func (s *Server) oneClickUnsubscribe(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed request", http.StatusBadRequest)
 		return
 	}
-	if err := s.writable(); err != nil {
-		s.error(w, r, err)
+	if err := web.Writable(s.ReadOnly); err != nil {
+		s.Errors.Write(w, r, err)
 		return
 	}
 	if err := s.Store.SetSubscription(r.Context(), org, a, false); err != nil {
-		s.error(w, r, err)
+		s.Errors.Write(w, r, err)
 		return
 	}
 	s.renderSubscriptions(w, r, a, t, "Unsubscribed.")
-}
-
-func (s *Server) listMail(w http.ResponseWriter, r *http.Request) {
-	status := r.URL.Query().Get("status")
-	if status != "" && status != "pending" && status != "sent" && status != "failed" {
-		s.error(w, r, licet.Errorf(licet.EINVALID, "status must be pending, sent or failed"))
-		return
-	}
-	mails, err := s.Store.Mails(r.Context(), status, 200)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if mails == nil {
-		mails = []*licet.Mail{}
-	}
-	writeJSON(w, http.StatusOK, payload.MailList{Mails: mails})
 }

@@ -1,4 +1,4 @@
-package server
+package api
 
 import (
 	"context"
@@ -9,12 +9,12 @@ import (
 	"github.com/licet/licet/protocol"
 )
 
-// allowList names the hosts an organization's firewall must let its devices
+// AllowList names the hosts an organization's firewall must let its devices
 // and administrators reach: the primary licensing server (checks and the
 // console), the read-only backup, the offline license's location on the
 // organization's own server, and that server as the place licet saves the
 // file to. Firewalls allow names, so an address instead of a name is flagged.
-func (s *Server) allowList(ctx context.Context, o *licet.Organization) []licet.Host {
+func (s *API) AllowList(ctx context.Context, o *licet.Organization) []licet.Host {
 	primary, backup := s.PublicURL, s.BackupURL
 	if s.ReadOnly {
 		primary, backup = s.PrimaryURL, s.PublicURL

@@ -1,4 +1,4 @@
-package server
+package check
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/server/web"
 	"golang.org/x/time/rate"
 )
 
@@ -23,24 +24,24 @@ import (
 
 // gate returns the check's gate: the limits for checks from pairs that
 // hold no license, answered 429 with Retry-After.
-func (s *Server) gate(w http.ResponseWriter, r *http.Request, orgID string, now time.Time) licensing.Gate {
-	if s.newByIP == nil && s.orgLimit == nil && s.admissions == nil {
+func (h *Handler) gate(w http.ResponseWriter, r *http.Request, orgID string, now time.Time) licensing.Gate {
+	if h.newByIP == nil && h.orgLimit == nil && h.admissions == nil {
 		return nil
 	}
 	return func(a licensing.Admission) error {
 		if a.Known {
 			return nil
 		}
-		src := sourceKey(clientIP(r))
+		src := sourceKey(web.ClientIP(r))
 		refuse := func(limit, what string, wait time.Duration) error {
-			w.Header().Set("Retry-After", retryAfter(wait))
-			s.limited.WithLabelValues(limit).Inc()
+			w.Header().Set("Retry-After", web.RetryAfter(wait))
+			h.limited.WithLabelValues(limit).Inc()
 			if a.Org != nil {
-				s.activity.refused(s, a.Org, src, now)
+				h.activity.refused(h, a.Org, src, now)
 			}
-			return licet.Errorf(licet.ERATE, "too many license checks from new devices %s; retry after %s seconds", what, retryAfter(wait))
+			return licet.Errorf(licet.ERATE, "too many license checks from new devices %s; retry after %s seconds", what, web.RetryAfter(wait))
 		}
-		if ok, wait := s.newByIP.allow(src, now); !ok {
+		if ok, wait := h.newByIP.Allow(src, now); !ok {
 			return refuse("new_ip", "from this address", wait)
 		}
 		if a.Org == nil {
@@ -48,15 +49,15 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, orgID string, now 
 			// IDs must not fill the per-organization buckets.
 			return nil
 		}
-		if ok, wait := s.orgLimit.allow(orgID, now); !ok {
+		if ok, wait := h.orgLimit.Allow(orgID, now); !ok {
 			return refuse("organization", "for this organization", wait)
 		}
 		if a.Writes {
-			r, burst := s.admissionRate(a.Org)
-			if ok, wait := s.admissions.allowRate(orgID, now, r, burst); !ok {
+			r, burst := h.admissionRate(a.Org)
+			if ok, wait := h.admissions.AllowRate(orgID, now, r, burst); !ok {
 				return refuse("admissions", "for this organization (admissions)", wait)
 			}
-			s.activity.admitted(a.Org.ID, src, now)
+			h.activity.admitted(a.Org.ID, src, now)
 		}
 		return nil
 	}
@@ -64,14 +65,14 @@ func (s *Server) gate(w http.ResponseWriter, r *http.Request, orgID string, now 
 
 // admissionRate is an organization's admissions limit: its own setting,
 // else the server's default.
-func (s *Server) admissionRate(o *licet.Organization) (rate.Limit, int) {
+func (h *Handler) admissionRate(o *licet.Organization) (rate.Limit, int) {
 	switch n := o.Settings.AdmissionsPerMinute; {
 	case n == 0:
 		return rate.Inf, 0
 	case n > 0:
 		return rate.Limit(float64(n) / 60), max(1, n*10/3) // bursts of 200 for 60 a minute, as the default
 	}
-	return s.Limits.AdmissionRate, s.Limits.AdmissionBurst
+	return h.limits.AdmissionRate, h.limits.AdmissionBurst
 }
 
 // sourceKey is the address a source is limited by: an IPv4 address, or
@@ -140,17 +141,17 @@ func (a *activity) admitted(orgID, src string, now time.Time) {
 
 // refused counts a refusal and, the first time in an hour that an
 // organization passes the threshold within a minute, queues the alert.
-func (a *activity) refused(s *Server, org *licet.Organization, src string, now time.Time) {
+func (a *activity) refused(h *Handler, org *licet.Organization, src string, now time.Time) {
 	a.mu.Lock()
 	o := a.get(org.ID, now)
 	o.refused++
 	o.count(src)
-	if s.Limits.AlertRefusals <= 0 || o.refused <= s.Limits.AlertRefusals || now.Sub(o.alerted) < time.Hour {
+	if h.limits.AlertRefusals <= 0 || o.refused <= h.limits.AlertRefusals || now.Sub(o.alerted) < time.Hour {
 		a.mu.Unlock()
 		return
 	}
 	o.alerted = now
-	rep := licet.ActivityReport{Minute: o.minute, Refused: o.refused, Admitted: o.admitted, Threshold: s.Limits.AlertRefusals}
+	rep := licet.ActivityReport{Minute: o.minute, Refused: o.refused, Admitted: o.admitted, Threshold: h.limits.AlertRefusals}
 	for src, n := range o.sources {
 		rep.Sources = append(rep.Sources, licet.SourceCount{Address: src, Checks: n})
 	}
@@ -160,12 +161,12 @@ func (a *activity) refused(s *Server, org *licet.Organization, src string, now t
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		sent, err := s.Store.AlertActivity(ctx, org.ID, rep, now)
+		sent, err := h.store.AlertActivity(ctx, org.ID, rep, now)
 		switch {
 		case err != nil:
-			s.Logger.Warn("unusual license activity: the alert could not be queued", "org", org.ID, "err", err)
+			h.logger.Warn("unusual license activity: the alert could not be queued", "org", org.ID, "err", err)
 		case sent:
-			s.Logger.Warn("unusual license activity: alert queued", "org", org.ID, "refused", rep.Refused, "admitted", rep.Admitted)
+			h.logger.Warn("unusual license activity: alert queued", "org", org.ID, "refused", rep.Refused, "admitted", rep.Admitted)
 		}
 	}()
 }

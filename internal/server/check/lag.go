@@ -1,12 +1,10 @@
-package server
+package check
 
 import (
 	"context"
 	"log/slog"
 	"sync"
 	"time"
-
-	"github.com/licet/licet"
 )
 
 // lagGuard decides whether a read-only server's data is too old to vouch
@@ -15,7 +13,7 @@ import (
 // path pays one mutex, not a database round trip, per check. A change of
 // verdict is logged once.
 type lagGuard struct {
-	store  licet.Store
+	store  Store
 	max    time.Duration // 0: no bound (or not a read-only server)
 	retry  time.Duration // what Retry-After says
 	logger *slog.Logger

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"context"
@@ -9,35 +9,24 @@ import (
 	"time"
 
 	"github.com/licet/licet"
-	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/internal/server/web"
 	"github.com/licet/licet/internal/sso"
-	"golang.org/x/time/rate"
 )
 
 // Single sign-on: the console's two steps around the provider (package
-// sso does the protocol) and the operator's API to register providers.
+// sso does the protocol; the operator registers providers through the
+// API).
 
 const ssoCookie = "licet_sso"
 
-func (s *Server) ssoRoutes(mux, op *http.ServeMux) {
-	// Each start writes a pending sign-in and may fetch the provider's
-	// discovery: bounded per source address. The answer needs no bound of
-	// its own: without a live state it changes nothing.
-	s.ssoByIP = newLimiter(rate.Every(2*time.Second), 30)
+func (s *Console) ssoRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/sso", s.ssoStart)
 	mux.HandleFunc("GET /admin/sso/callback", s.ssoCallback)
-	op.Handle("GET /v1/sso", s.vendorOnly(s.listSSO))
-	op.Handle("GET /v1/sso/{id}", s.vendorOnly(s.showSSO))
-	op.Handle("PUT /v1/sso/{id}", s.vendorOnly(s.putSSO))
-	op.Handle("DELETE /v1/sso/{id}", s.vendorOnly(s.deleteSSO))
-	for _, p := range []string{"/v1/sso", "/v1/sso/"} {
-		mux.Handle(p, s.operator(op))
-	}
 }
 
 // ssoOffered: the login page offers single sign-on once a provider is
 // registered (and, when the database cannot say, offers it anyway).
-func (s *Server) ssoOffered() bool {
+func (s *Console) ssoOffered() bool {
 	if s.SSO == nil || s.ReadOnly {
 		return false
 	}
@@ -48,7 +37,7 @@ func (s *Server) ssoOffered() bool {
 }
 
 // ssoOf lists the registrations that cover an organization.
-func (s *Server) ssoOf(ctx context.Context, orgID string) ([]*licet.SSOProvider, error) {
+func (s *Console) ssoOf(ctx context.Context, orgID string) ([]*licet.SSOProvider, error) {
 	all, err := s.Store.SSOProviders(ctx)
 	return slices.DeleteFunc(all, func(p *licet.SSOProvider) bool { return !slices.Contains(p.Orgs, orgID) }), err
 }
@@ -63,26 +52,26 @@ func safeNext(next string) string {
 
 // redirectURL is where providers send the browser back, under the public
 // URL (what the operator registers at the provider).
-func (s *Server) redirectURL() string {
+func (s *Console) redirectURL() string {
 	return strings.TrimSuffix(s.PublicURL, "/") + "/admin/sso/callback"
 }
 
-func (s *Server) ssoPage(w http.ResponseWriter, r *http.Request, err error, email string) {
+func (s *Console) ssoPage(w http.ResponseWriter, r *http.Request, err error, email string) {
 	var se *sso.Error
 	if !errors.As(err, &se) {
 		s.error(w, r, err)
 		return
 	}
-	s.Logger.Info("sso sign-in refused", "remote", clientIP(r), "status", se.Status, "why", se.Error())
+	s.Logger.Info("sso sign-in refused", "remote", web.ClientIP(r), "status", se.Status, "why", se.Error())
 	s.render(w, se.Status, "login", &page{Title: "Log in", SSOEmail: email, Error: se.Message})
 }
 
 // ssoStart finds the provider of the typed address and sends the browser
 // to it, by a page: the login form's CSP allows forms to post only here.
-func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
+func (s *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if ok, wait := s.ssoByIP.allow(clientIP(r), time.Now()); !ok {
-		w.Header().Set("Retry-After", retryAfter(wait))
+	if ok, wait := s.ssoByIP.Allow(web.ClientIP(r), s.Clock.Now()); !ok {
+		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return
 	}
@@ -90,7 +79,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "Sign-in with an organization's account is not available on this server."})
 		return
 	}
-	if err := parseForm(r); err != nil {
+	if err := web.ParseForm(r); err != nil {
 		s.render(w, http.StatusBadRequest, "login", &page{Title: "Log in", Error: "The form could not be read."})
 		return
 	}
@@ -107,7 +96,7 @@ func (s *Server) ssoStart(w http.ResponseWriter, r *http.Request) {
 
 // ssoCallback takes the provider's answer: a verified sign-in starts a
 // session that ends with the ID token, or sooner at the console's limit.
-func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
+func (s *Console) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: ssoCookie, Value: "", Path: "/admin/sso", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies(), SameSite: http.SameSiteLaxMode})
 	if s.SSO == nil || s.ReadOnly {
 		s.render(w, http.StatusNotFound, "login", &page{Title: "Log in", Error: "Sign-in with an organization's account is not available on this server."})
@@ -119,7 +108,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		cookie = c.Value
 	}
 	if q.Get("error") != "" { // the provider's words are not shown: they come from the URL
-		s.Logger.Info("sso sign-in cancelled at the provider", "remote", clientIP(r))
+		s.Logger.Info("sso sign-in cancelled at the provider", "remote", web.ClientIP(r))
 		s.render(w, http.StatusForbidden, "login", &page{Title: "Log in",
 			Error: "The sign-in was cancelled or refused at your organization's sign-in service."})
 		return
@@ -129,7 +118,7 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		s.ssoPage(w, r, err, "")
 		return
 	}
-	until := time.Now().Add(sessionLife)
+	until := s.Clock.Now().Add(sessionLife)
 	if res.Expires.Before(until) {
 		until = res.Expires
 	}
@@ -139,64 +128,4 @@ func (s *Server) ssoCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Logger.Info("sso sign-in", "issuer", res.Identity.Issuer, "subject", res.Identity.Subject)
 	http.Redirect(w, r, res.Next, http.StatusSeeOther)
-}
-
-func (s *Server) listSSO(w http.ResponseWriter, r *http.Request) {
-	ps, err := s.Store.SSOProviders(r.Context())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, payload.SSOList{Providers: ps})
-}
-
-func (s *Server) showSSO(w http.ResponseWriter, r *http.Request) {
-	p, err := s.Store.SSOProvider(r.Context(), r.PathValue("id"))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
-}
-
-func (s *Server) putSSO(w http.ResponseWriter, r *http.Request) {
-	var req payload.SSOProvider
-	err := s.writable()
-	if err == nil && s.SSO == nil {
-		err = licet.Errorf(licet.EUNAVAILABLE, "single sign-on is not set up on this server")
-	}
-	if err == nil {
-		err = decodeBody(w, r, &req)
-	}
-	p := &licet.SSOProvider{ID: r.PathValue("id"), Issuer: req.Issuer, ClientID: req.ClientID, ClientSecret: req.ClientSecret,
-		Domains: req.Domains, Claim: req.Claim, ClaimValue: req.ClaimValue, Orgs: req.Orgs, Required: req.Required}
-	if err == nil {
-		err = p.Validate()
-	}
-	if err == nil {
-		err = s.SSO.Seal(p)
-	}
-	if err == nil {
-		err = s.Store.PutSSOProvider(r.Context(), p, actor(r))
-	}
-	if err == nil {
-		p, err = s.Store.SSOProvider(r.Context(), p.ID)
-	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
-}
-
-func (s *Server) deleteSSO(w http.ResponseWriter, r *http.Request) {
-	err := s.writable()
-	if err == nil {
-		err = s.Store.DeleteSSOProvider(r.Context(), r.PathValue("id"), actor(r))
-	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/licet/licet/internal/server/web"
 	"golang.org/x/time/rate"
 )
 
@@ -95,7 +96,7 @@ func (g *hashGate) release() {
 // also where the counts live) and is exempt from the per-account bound;
 // the per-address bounds still apply to it.
 type loginThrottle struct {
-	pair, source, account *limiter
+	pair, source, account *web.Limiter
 	key                   []byte
 }
 
@@ -103,9 +104,9 @@ func newLoginThrottle() *loginThrottle {
 	key := make([]byte, 32)
 	rand.Read(key)
 	return &loginThrottle{
-		pair:    newLimiter(rate.Every(12*time.Second), 5),  // 5 guesses, then one per 12 s
-		source:  newLimiter(rate.Every(3*time.Second), 20),  // 20 guesses, then one per 3 s
-		account: newLimiter(rate.Every(6*time.Second), 100), // 100 guesses, then one per 6 s, from all addresses together
+		pair:    web.NewLimiter(rate.Every(12*time.Second), 5),  // 5 guesses, then one per 12 s
+		source:  web.NewLimiter(rate.Every(3*time.Second), 20),  // 20 guesses, then one per 3 s
+		account: web.NewLimiter(rate.Every(6*time.Second), 100), // 100 guesses, then one per 6 s, from all addresses together
 		key:     key,
 	}
 }
@@ -145,13 +146,13 @@ func (lt *loginThrottle) allowed(email, ip string, known bool, now time.Time) (b
 	ip = sourceOf(ip)
 	wait := time.Duration(0)
 	for _, c := range []struct {
-		l   *limiter
+		l   *web.Limiter
 		key string
 	}{{lt.source, ip}, {lt.pair, pairKey(email, ip)}, {lt.account, email}} {
 		if known && c.l == lt.account {
 			continue
 		}
-		if ok, d := c.l.peek(c.key, now); !ok {
+		if ok, d := c.l.Peek(c.key, now); !ok {
 			wait = max(wait, d)
 		}
 	}
@@ -160,15 +161,15 @@ func (lt *loginThrottle) allowed(email, ip string, known bool, now time.Time) (b
 
 func (lt *loginThrottle) failed(email, ip string, now time.Time) {
 	ip = sourceOf(ip)
-	lt.source.allow(ip, now)
-	lt.pair.allow(pairKey(email, ip), now)
-	lt.account.allow(email, now)
+	lt.source.Allow(ip, now)
+	lt.pair.Allow(pairKey(email, ip), now)
+	lt.account.Allow(email, now)
 }
 
 func (lt *loginThrottle) succeeded(email, ip string) {
 	ip = sourceOf(ip)
-	lt.source.forget(ip)
-	lt.pair.forget(pairKey(email, ip))
+	lt.source.Forget(ip)
+	lt.pair.Forget(pairKey(email, ip))
 }
 
 // defaultHashGate: as many hashes at once as cores, twice that in line,

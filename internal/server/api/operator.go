@@ -1,84 +1,16 @@
-package server
+package api
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/payload"
+	"github.com/licet/licet/internal/server/web"
 )
 
-// decodeBody reads a JSON request body strictly: unknown fields, trailing
-// data, a wrong type or a body over MaxBody are errors.
-func decodeBody(w http.ResponseWriter, r *http.Request, v any) error {
-	return decodeBodyLimit(w, r, v, MaxBody)
-}
-
-func decodeBodyLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return licet.Errorf(licet.EUNSUPPORTED, "Content-Type must be application/json")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	if err != nil {
-		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return licet.Errorf(licet.ETOOLARGE, "the request is larger than %d bytes", limit)
-		}
-		return licet.Errorf(licet.EINVALID, "the request body could not be read")
-	}
-	d := json.NewDecoder(bytes.NewReader(body))
-	d.DisallowUnknownFields()
-	if err := d.Decode(v); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			return licet.Errorf(licet.EINVALID, "%s has the wrong type", te.Field)
-		}
-		if strings.HasPrefix(err.Error(), "json: unknown field") {
-			return licet.Errorf(licet.EINVALID, "%s", strings.TrimPrefix(err.Error(), "json: "))
-		}
-		return licet.Errorf(licet.EINVALID, "malformed JSON")
-	}
-	if _, err := d.Token(); err != io.EOF {
-		return licet.Errorf(licet.EINVALID, "more than one JSON value in the request")
-	}
-	return nil
-}
-
-// oneEmail reads one plain e-mail address, lower-cased.
-func oneEmail(v string) (string, error) {
-	emails, err := licet.NormalizeEmails([]string{v})
-	if err == nil && len(emails) != 1 {
-		err = licet.Errorf(licet.EINVALID, "email is required")
-	}
-	if err != nil {
-		return "", err
-	}
-	return emails[0], nil
-}
-
-// guidParam reads a GUID path parameter.
-func guidParam(r *http.Request, name string) (string, error) {
-	id, ok := licet.ParseGUID(r.PathValue(name))
-	if !ok {
-		return "", licet.Errorf(licet.EINVALID, "%q is not a GUID", r.PathValue(name))
-	}
-	return id, nil
-}
-
-// writable refuses a change on a read-only server before any work.
-func (s *Server) writable() error {
-	if s.ReadOnly {
-		return licet.Errorf(licet.EREADONLY, "this server is read-only; make changes on the primary")
-	}
-	return nil
-}
-
-func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
+func (s *API) listOrgs(w http.ResponseWriter, r *http.Request) {
 	orgs, err := s.Store.Organizations(r.Context())
 	if err != nil {
 		s.error(w, r, err)
@@ -87,14 +19,14 @@ func (s *Server) listOrgs(w http.ResponseWriter, r *http.Request) {
 	if orgs == nil {
 		orgs = []*licet.Organization{}
 	}
-	writeJSON(w, http.StatusOK, payload.OrgList{Organizations: orgs})
+	web.WriteJSON(w, http.StatusOK, payload.OrgList{Organizations: orgs})
 }
 
-func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
+func (s *API) createOrg(w http.ResponseWriter, r *http.Request) {
 	var req payload.CreateOrg
 	err := s.writable()
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	id, ok := licet.ParseGUID(req.ID)
 	if err == nil && !ok {
@@ -116,14 +48,14 @@ func (s *Server) createOrg(w http.ResponseWriter, r *http.Request) {
 	o := &licet.Organization{ID: id, Name: req.Name, URL: req.URL, Settings: licet.DefaultSettings()}
 	req.Settings.Name, req.Settings.URL = nil, nil
 	licet.ApplyPatch(o, req.Settings)
-	if err := s.Store.CreateOrganization(r.Context(), o, actor(r)); err != nil {
+	if err := s.Store.CreateOrganization(r.Context(), o, web.Actor(r)); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, o)
+	web.WriteJSON(w, http.StatusCreated, o)
 }
 
-func (s *Server) orgDetail(r *http.Request, id string) (*payload.OrgDetail, error) {
+func (s *API) orgDetail(r *http.Request, id string) (*payload.OrgDetail, error) {
 	o, err := s.Store.Organization(r.Context(), id)
 	if err != nil {
 		return nil, err
@@ -144,11 +76,11 @@ func (s *Server) orgDetail(r *http.Request, id string) (*payload.OrgDetail, erro
 		return nil, err
 	}
 	return &payload.OrgDetail{Organization: o, Seats: seats, Pools: pools, Recipients: rs,
-		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.allowList(r.Context(), o)}, nil
+		TemporaryAllowance: licet.TemporaryAllowance(o, pools, s.Clock.Now()), Hosts: s.AllowList(r.Context(), o)}, nil
 }
 
-func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
-	id, err := guidParam(r, "org")
+func (s *API) showOrg(w http.ResponseWriter, r *http.Request) {
+	id, err := web.GUIDParam(r, "org")
 	var d *payload.OrgDetail
 	if err == nil {
 		d, err = s.orgDetail(r, id)
@@ -157,28 +89,28 @@ func (s *Server) showOrg(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	web.WriteJSON(w, http.StatusOK, d)
 }
 
-func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
+func (s *API) updateOrg(w http.ResponseWriter, r *http.Request) {
 	var p licet.SettingsPatch
-	id, err := guidParam(r, "org")
+	id, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBody(w, r, &p)
+		err = web.DecodeBody(w, r, &p)
 	}
 	if err == nil {
 		err = p.Validate()
 	}
-	if _, admin := r.Context().Value(adminKey).(*licet.Admin); err == nil && admin {
+	if _, admin := web.AdminOf(r); err == nil && admin {
 		if _, more := p.ForAdmin(); more {
 			err = licet.Errorf(licet.EFORBIDDEN, "the organization's name, URL, offline switch and the bounds on temporary licenses and admissions are the vendor's to change")
 		}
 	}
 	if err == nil {
-		_, err = s.Store.UpdateOrganization(r.Context(), id, p, actor(r))
+		_, err = s.Store.UpdateOrganization(r.Context(), id, p, web.Actor(r))
 	}
 	var d *payload.OrgDetail
 	if err == nil {
@@ -188,11 +120,11 @@ func (s *Server) updateOrg(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, d)
+	web.WriteJSON(w, http.StatusOK, d)
 }
 
-func (s *Server) listPools(w http.ResponseWriter, r *http.Request) {
-	id, err := guidParam(r, "org")
+func (s *API) listPools(w http.ResponseWriter, r *http.Request) {
+	id, err := web.GUIDParam(r, "org")
 	var pools []licet.Pool
 	if err == nil {
 		pools, err = s.Store.Pools(r.Context(), id)
@@ -204,7 +136,7 @@ func (s *Server) listPools(w http.ResponseWriter, r *http.Request) {
 	if pools == nil {
 		pools = []licet.Pool{}
 	}
-	writeJSON(w, http.StatusOK, payload.PoolList{Pools: pools})
+	web.WriteJSON(w, http.StatusOK, payload.PoolList{Pools: pools})
 }
 
 // ParseDay reads a YYYY-MM-DD date; end gives the instant the day ends.
@@ -219,14 +151,14 @@ func ParseDay(name, s string, end bool) (time.Time, error) {
 	return t, nil
 }
 
-func (s *Server) addPool(w http.ResponseWriter, r *http.Request) {
+func (s *API) addPool(w http.ResponseWriter, r *http.Request) {
 	var req payload.Pool
-	id, err := guidParam(r, "org")
+	id, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	p := &licet.Pool{OrgID: id, LicenseType: req.LicenseType, From: s.Clock.Now().UTC().Truncate(time.Millisecond)}
 	if err == nil {
@@ -249,18 +181,18 @@ func (s *Server) addPool(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err == nil {
-		err = s.Store.AddPool(r.Context(), p, actor(r))
+		err = s.Store.AddPool(r.Context(), p, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, p)
+	web.WriteJSON(w, http.StatusCreated, p)
 }
 
-func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
+func (s *API) updatePool(w http.ResponseWriter, r *http.Request) {
 	var req payload.Pool
-	id, err := guidParam(r, "org")
+	id, err := web.GUIDParam(r, "org")
 	poolID, perr := strconv.ParseInt(r.PathValue("pool"), 10, 64)
 	if err == nil && perr != nil {
 		err = licet.Errorf(licet.EINVALID, "pool %q is not a pool number", r.PathValue("pool"))
@@ -269,7 +201,7 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	if err == nil && (req.LicenseType != "" || req.From != "") {
 		err = licet.Errorf(licet.EINVALID, "a pool's type and start cannot change; add another pool")
@@ -288,22 +220,22 @@ func (s *Server) updatePool(w http.ResponseWriter, r *http.Request) {
 	}
 	var p *licet.Pool
 	if err == nil {
-		p, err = s.Store.UpdatePool(r.Context(), id, poolID, ch, actor(r))
+		p, err = s.Store.UpdatePool(r.Context(), id, poolID, ch, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, p)
+	web.WriteJSON(w, http.StatusOK, p)
 }
 
 // MaxPage bounds one page of a listing.
 const MaxPage = 1000
 
-func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
+func (s *API) listUsers(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := licet.UserFilter{State: licet.UserState(q.Get("state")), Type: q.Get("type"), Search: q.Get("q"), Limit: MaxPage}
-	id, err := guidParam(r, "org")
+	id, err := web.GUIDParam(r, "org")
 	switch f.State {
 	case "", licet.UserUnlicensed, licet.UserTemporary, licet.UserLicensed, "disabled":
 	default:
@@ -339,14 +271,14 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	if users == nil {
 		users = []*licet.User{}
 	}
-	writeJSON(w, http.StatusOK, payload.UserPage{Offset: f.Offset, Total: total, Users: users})
+	web.WriteJSON(w, http.StatusOK, payload.UserPage{Offset: f.Offset, Total: total, Users: users})
 }
 
-func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) showUser(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	var user string
 	if err == nil {
-		user, err = guidParam(r, "user")
+		user, err = web.GUIDParam(r, "user")
 	}
 	var u *licet.User
 	if err == nil {
@@ -361,17 +293,17 @@ func (s *Server) showUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	licet.MarkEnded([]*licet.User{u}, pools, s.Clock.Now())
-	writeJSON(w, http.StatusOK, u)
+	web.WriteJSON(w, http.StatusOK, u)
 }
 
-func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
+func (s *API) addUser(w http.ResponseWriter, r *http.Request) {
 	var req payload.AddUser
-	org, err := guidParam(r, "org")
+	org, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	user, ok := licet.ParseGUID(req.UserID)
 	if err == nil && !ok {
@@ -379,22 +311,22 @@ func (s *Server) addUser(w http.ResponseWriter, r *http.Request) {
 	}
 	var u *licet.User
 	if err == nil {
-		u, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionAdd, "", actor(r))
+		u, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionAdd, "", web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, u)
+	web.WriteJSON(w, http.StatusCreated, u)
 }
 
-func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
+func (s *API) changeUser(w http.ResponseWriter, r *http.Request) {
 	var req payload.ChangeUser
 	action := licet.UserAction(r.PathValue("action"))
-	org, err := guidParam(r, "org")
+	org, err := web.GUIDParam(r, "org")
 	var user string
 	if err == nil {
-		user, err = guidParam(r, "user")
+		user, err = web.GUIDParam(r, "user")
 	}
 	if err == nil {
 		switch action {
@@ -407,33 +339,33 @@ func (s *Server) changeUser(w http.ResponseWriter, r *http.Request) {
 		err = s.writable()
 	}
 	if err == nil && r.ContentLength != 0 {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	if err == nil && req.LicenseType != "" {
 		err = licet.ValidTypeName(req.LicenseType)
 	}
 	var u *licet.User
 	if err == nil {
-		u, err = s.Store.ChangeUser(r.Context(), org, user, action, req.LicenseType, actor(r))
+		u, err = s.Store.ChangeUser(r.Context(), org, user, action, req.LicenseType, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, u)
+	web.WriteJSON(w, http.StatusOK, u)
 }
 
-func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) deleteUser(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	var user string
 	if err == nil {
-		user, err = guidParam(r, "user")
+		user, err = web.GUIDParam(r, "user")
 	}
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		_, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionDelete, "", actor(r))
+		_, err = s.Store.ChangeUser(r.Context(), org, user, licet.ActionDelete, "", web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -442,8 +374,8 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) listAudit(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	limit := 100
 	if v := r.URL.Query().Get("limit"); v != "" && err == nil {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxPage {
@@ -469,10 +401,10 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	if ev == nil {
 		ev = []licet.AuditEvent{}
 	}
-	writeJSON(w, http.StatusOK, payload.AuditList{Events: ev})
+	web.WriteJSON(w, http.StatusOK, payload.AuditList{Events: ev})
 }
 
-func (s *Server) listTypes(w http.ResponseWriter, r *http.Request) {
+func (s *API) listTypes(w http.ResponseWriter, r *http.Request) {
 	types, err := s.Store.LicenseTypes(r.Context())
 	if err != nil {
 		s.error(w, r, err)
@@ -481,10 +413,10 @@ func (s *Server) listTypes(w http.ResponseWriter, r *http.Request) {
 	if types == nil {
 		types = []licet.LicenseType{}
 	}
-	writeJSON(w, http.StatusOK, payload.LicenseTypeList{LicenseTypes: types})
+	web.WriteJSON(w, http.StatusOK, payload.LicenseTypeList{LicenseTypes: types})
 }
 
-func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
+func (s *API) putType(w http.ResponseWriter, r *http.Request) {
 	var req payload.PutLicenseType
 	t := licet.LicenseType{Name: r.PathValue("name")}
 	err := licet.ValidTypeName(t.Name)
@@ -492,7 +424,7 @@ func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	if err == nil && len(req.Includes) > licet.MaxTypeIncludes {
 		err = licet.Errorf(licet.EINVALID, "a type includes at most %d others", licet.MaxTypeIncludes)
@@ -508,13 +440,13 @@ func (s *Server) putType(w http.ResponseWriter, r *http.Request) {
 		t.Includes = append(t.Includes, inc)
 	}
 	if err == nil {
-		err = s.Store.PutLicenseType(r.Context(), t, actor(r))
+		err = s.Store.PutLicenseType(r.Context(), t, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, t)
+	web.WriteJSON(w, http.StatusOK, t)
 }
 
 // MaxBatch bounds the users one batch request changes.
@@ -522,14 +454,14 @@ const MaxBatch = 10_000
 
 // changeUsers does one action to many users, all or nothing:
 // {"action": "assign", "userIds": [...], "licenseType": "Standard"}.
-func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
+func (s *API) changeUsers(w http.ResponseWriter, r *http.Request) {
 	var req payload.Batch
-	org, err := guidParam(r, "org")
+	org, err := web.GUIDParam(r, "org")
 	if err == nil {
 		err = s.writable()
 	}
 	if err == nil {
-		err = decodeBodyLimit(w, r, &req, 48*MaxBatch)
+		err = web.DecodeBodyLimit(w, r, &req, 48*MaxBatch)
 	}
 	if err == nil {
 		switch req.Action {
@@ -559,7 +491,7 @@ func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
 	}
 	var users []*licet.User
 	if err == nil {
-		users, err = s.Store.ChangeUsers(r.Context(), org, ids, req.Action, req.LicenseType, actor(r))
+		users, err = s.Store.ChangeUsers(r.Context(), org, ids, req.Action, req.LicenseType, web.Actor(r))
 	}
 	if err != nil {
 		s.error(w, r, err)
@@ -568,21 +500,21 @@ func (s *Server) changeUsers(w http.ResponseWriter, r *http.Request) {
 	if users == nil {
 		users = []*licet.User{}
 	}
-	writeJSON(w, http.StatusOK, payload.BatchResult{Changed: len(ids), Users: users})
+	web.WriteJSON(w, http.StatusOK, payload.BatchResult{Changed: len(ids), Users: users})
 }
 
 // eraseAddress is the right to erasure for an e-mail address: it leaves
 // every organization's notification list, opt-outs and confirmations, its
 // mails are deleted and the audit log no longer names it.
-func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
+func (s *API) eraseAddress(w http.ResponseWriter, r *http.Request) {
 	var req payload.Email
 	err := s.writable()
 	if err == nil {
-		err = decodeBody(w, r, &req)
+		err = web.DecodeBody(w, r, &req)
 	}
 	var email string
 	if err == nil {
-		email, err = oneEmail(req.Email)
+		email, err = web.OneEmail(req.Email)
 	}
 	var e *licet.Erasure
 	if err == nil {
@@ -592,15 +524,15 @@ func (s *Server) eraseAddress(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, e)
+	web.WriteJSON(w, http.StatusOK, e)
 }
 
 // exportUser is the right of access: everything stored about one user.
-func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
-	org, err := guidParam(r, "org")
+func (s *API) exportUser(w http.ResponseWriter, r *http.Request) {
+	org, err := web.GUIDParam(r, "org")
 	var user string
 	if err == nil {
-		user, err = guidParam(r, "user")
+		user, err = web.GUIDParam(r, "user")
 	}
 	var rec *licet.UserRecord
 	if err == nil {
@@ -613,5 +545,5 @@ func (s *Server) exportUser(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, rec)
+	web.WriteJSON(w, http.StatusOK, rec)
 }

@@ -1,4 +1,4 @@
-package server
+package console
 
 import (
 	"net/http"
@@ -48,7 +48,7 @@ var notices = map[string]notice{
 }
 
 // done redirects (303) to path, a console path without a query, with a notice.
-func (s *Server) done(w http.ResponseWriter, r *http.Request, path, code string, n ...int64) {
+func (s *Console) done(w http.ResponseWriter, r *http.Request, path, code string, n ...int64) {
 	if nt, ok := notices[code]; !ok || nt.args != len(n) {
 		s.Logger.Error("console notice unknown or with the wrong numbers", "code", code, "numbers", len(n))
 		http.Redirect(w, r, path, http.StatusSeeOther)

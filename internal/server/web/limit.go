@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"hash/maphash"
@@ -9,26 +9,9 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Limits bound how often checks are answered, per organization and per
-// device, so that a flood from one organization or one broken device is
-// refused with 429 before it costs anything, and others are not slowed.
-type Limits struct {
-	OrgRate, DeviceRate   rate.Limit // checks per second; 0: no limit
-	OrgBurst, DeviceBurst int
-	// NewIPRate bounds checks from devices that hold no license per source
-	// address (an IPv6 /64); AdmissionRate the checks that would write,
-	// per organization, unless the organization has its own setting.
-	NewIPRate, AdmissionRate   rate.Limit // per second; 0: no limit
-	NewIPBurst, AdmissionBurst int
-	// AlertRefusals is how many refusals of new devices within a minute
-	// make an organization's administrators get the "unusual license
-	// activity" mail (0: never).
-	AlertRefusals int
-}
-
-// limiter keeps one token bucket per key, forgetting keys idle for a while
+// Limiter keeps one token bucket per key, forgetting keys idle for a while
 // so that memory stays bounded.
-type limiter struct {
+type Limiter struct {
 	rate   rate.Limit
 	burst  int
 	max    int // buckets per shard
@@ -47,10 +30,10 @@ type bucket struct {
 	seen time.Time
 }
 
-// maxBuckets bounds one shard of a limiter (about 250 bytes a bucket);
+// maxBuckets bounds one shard of a Limiter (about 250 bytes a bucket);
 // past it, one bucket is forgotten for each new one (a bucket forgotten
 // early only lets its key burst once more). deviceBuckets is the tighter
-// bound of the per-device limiter (32 shards: 262,144 devices, about
+// bound of the per-device Limiter (32 shards: 262,144 devices, about
 // 64 MB): every check makes a bucket for its device before anything else,
 // so a stranger's random IDs make one each.
 const (
@@ -58,40 +41,42 @@ const (
 	deviceBuckets = 1 << 13
 )
 
-// newDeviceLimiter is newLimiter with the per-device bound (deviceBuckets).
-func newDeviceLimiter(r rate.Limit, burst int) *limiter {
-	l := newLimiter(r, burst)
+// NewDeviceLimiter is NewLimiter with the per-device bound (deviceBuckets).
+func NewDeviceLimiter(r rate.Limit, burst int) *Limiter {
+	l := NewLimiter(r, burst)
 	if l != nil {
 		l.max = deviceBuckets
 	}
 	return l
 }
 
-func newLimiter(r rate.Limit, burst int) *limiter {
+// NewLimiter makes a Limiter of r tokens a second, burst at once; nil
+// (which allows everything) when r is 0.
+func NewLimiter(r rate.Limit, burst int) *Limiter {
 	if r <= 0 {
 		return nil
 	}
-	l := &limiter{rate: r, burst: max(1, burst), max: maxBuckets, seed: maphash.MakeSeed()}
+	l := &Limiter{rate: r, burst: max(1, burst), max: maxBuckets, seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].buckets = map[string]*bucket{}
 	}
 	return l
 }
 
-func (l *limiter) shard(key string) *limiterShard {
+func (l *Limiter) shard(key string) *limiterShard {
 	return &l.shards[maphash.String(l.seed, key)%uint64(len(l.shards))]
 }
 
-// allow takes a token for key, or says how long until one is free.
-func (l *limiter) allow(key string, now time.Time) (bool, time.Duration) {
+// Allow takes a token for key, or says how long until one is free.
+func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
-	return l.allowRate(key, now, l.rate, l.burst)
+	return l.AllowRate(key, now, l.rate, l.burst)
 }
 
-// allowRate is allow with a rate of key's own (rate.Inf: no limit).
-func (l *limiter) allowRate(key string, now time.Time, r rate.Limit, burst int) (bool, time.Duration) {
+// AllowRate is Allow with a rate of key's own (rate.Inf: no limit).
+func (l *Limiter) AllowRate(key string, now time.Time, r rate.Limit, burst int) (bool, time.Duration) {
 	if l == nil || r == rate.Inf {
 		return true, 0
 	}
@@ -130,13 +115,14 @@ func (l *limiter) allowRate(key string, now time.Time, r rate.Limit, burst int) 
 	return true, 0
 }
 
-func retryAfter(d time.Duration) string {
+// RetryAfter is a Retry-After header value: whole seconds, at least one.
+func RetryAfter(d time.Duration) string {
 	return strconv.Itoa(int(max(1, d.Round(time.Second)/time.Second)))
 }
 
-// peek says whether key has a token now, without taking it, or how long
+// Peek says whether key has a token now, without taking it, or how long
 // until it has one.
-func (l *limiter) peek(key string, now time.Time) (bool, time.Duration) {
+func (l *Limiter) Peek(key string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
@@ -153,8 +139,8 @@ func (l *limiter) peek(key string, now time.Time) (bool, time.Duration) {
 	return true, 0
 }
 
-// forget gives key its whole burst back.
-func (l *limiter) forget(key string) {
+// Forget gives key its whole burst back.
+func (l *Limiter) Forget(key string) {
 	if l == nil {
 		return
 	}

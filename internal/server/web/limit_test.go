@@ -1,4 +1,4 @@
-package server
+package web
 
 import (
 	"fmt"
@@ -12,10 +12,10 @@ import (
 // must stay few enough (about 250 bytes each) that such a flood cannot
 // exhaust the server's memory: at most 32 × deviceBuckets, whatever arrives.
 func TestLimiterStaysSmallUnderAFloodOfNewKeys(t *testing.T) {
-	l := newDeviceLimiter(1, 10)
+	l := NewDeviceLimiter(1, 10)
 	now := time.Now()
 	for i := range 300_000 {
-		l.allow(fmt.Sprintf("org-%d/user-%d/device-%d", i, i, i), now)
+		l.Allow(fmt.Sprintf("org-%d/user-%d/device-%d", i, i, i), now)
 	}
 	n := 0
 	for i := range l.shards {
@@ -26,9 +26,9 @@ func TestLimiterStaysSmallUnderAFloodOfNewKeys(t *testing.T) {
 	}
 	// A key seen a moment ago is still limited: its burst is not given back.
 	for range 10 {
-		l.allow("known", now)
+		l.Allow("known", now)
 	}
-	if ok, _ := l.allow("known", now); ok {
+	if ok, _ := l.Allow("known", now); ok {
 		t.Error("a key that used its burst got another token at once")
 	}
 }
