@@ -202,8 +202,21 @@ func envName(flagName string) string {
 	return "LICET_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// parse applies the environment, then the arguments, which win.
+// parse applies the environment, then the arguments, which win; it takes
+// no argument beyond the flags.
 func (f *flagSet) parse(args []string) error {
+	if err := f.parseWithArgs(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return usagef("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+// parseWithArgs is parse for a command that takes arguments after its
+// flags (f.Args).
+func (f *flagSet) parseWithArgs(args []string) error {
 	if err := f.applyEnv(); err != nil {
 		return err
 	}
@@ -213,9 +226,6 @@ func (f *flagSet) parse(args []string) error {
 			return err
 		}
 		return usagef("%v", err)
-	}
-	if f.NArg() > 0 {
-		return usagef("unexpected argument %q", f.Arg(0))
 	}
 	return nil
 }

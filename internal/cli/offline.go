@@ -215,11 +215,8 @@ func (p *Program) offlineVerify(ctx context.Context, args []string) error {
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		file, args = args[0], args[1:]
 	}
-	if err := fs.applyEnv(); err != nil {
+	if err := fs.parseWithArgs(args); err != nil {
 		return err
-	}
-	if err := fs.Parse(args); err != nil {
-		return usagef("%v", err)
 	}
 	if file == "" && fs.NArg() == 1 {
 		file = fs.Arg(0)

@@ -27,7 +27,7 @@ func (s *Store) idKey(ctx context.Context) ([]byte, error) {
 	if k := s.tempKey.Load(); k != nil {
 		return *k, nil
 	}
-	k, err := s.Secret(ctx, "temporary-grants")
+	k, err := s.secret(ctx, "temporary-grants")
 	if err != nil || k == nil {
 		return nil, err
 	}

@@ -174,6 +174,12 @@ func (s *Store) SealSecrets(ctx context.Context) (n int, err error) {
 // kept sealed (see Sealer): the database alone does not give it away.
 func (s *Store) Secret(ctx context.Context, name string) (v []byte, err error) {
 	defer sqldb.Failed(&err, "read a secret")
+	return s.secret(ctx, name)
+}
+
+// secret is Secret for the store's own use: its errors are named by the
+// public method that called it.
+func (s *Store) secret(ctx context.Context, name string) (v []byte, err error) {
 	key := "secret:" + name
 	err = s.db.Read(ctx, func(tx *sqldb.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)

@@ -46,6 +46,10 @@ func TestErrorsNameTheMethodAndKeepTheirCodes(t *testing.T) {
 	if licet.ErrorCode(err) != licet.ECONFLICT || strings.HasPrefix(licet.ErrorMessage(err), "store:") {
 		t.Errorf("assignment without seats: %s %q", licet.ErrorCode(err), licet.ErrorMessage(err))
 	}
+	// Named once, by the method called, not again by those it calls.
+	if !strings.HasPrefix(err.Error(), "store: unable to change a user: ") || strings.Count(err.Error(), "store:") != 1 {
+		t.Errorf("logged %q", err)
+	}
 
 	// Another connection takes the audit table away: a bug, not the user's.
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")

@@ -142,7 +142,7 @@ func (s *Store) Users(ctx context.Context, orgID string, f licet.UserFilter) (ou
 // ChangeUser does what an operator or administrator asks to a user.
 func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action licet.UserAction, licenseType, actor string) (u *licet.User, err error) {
 	defer sqldb.Failed(&err, "change a user")
-	us, err := s.ChangeUsers(ctx, orgID, []string{userID}, action, licenseType, actor)
+	us, err := s.changeUsers(ctx, orgID, []string{userID}, action, licenseType, actor)
 	if err != nil || len(us) == 0 {
 		return nil, err
 	}
@@ -155,6 +155,12 @@ func (s *Store) ChangeUser(ctx context.Context, orgID, userID string, action lic
 // returned.
 func (s *Store) ChangeUsers(ctx context.Context, orgID string, userIDs []string, action licet.UserAction, licenseType, actor string) (out []*licet.User, err error) {
 	defer sqldb.Failed(&err, "change users")
+	return s.changeUsers(ctx, orgID, userIDs, action, licenseType, actor)
+}
+
+// changeUsers is ChangeUsers, its errors named by the public method that
+// called it.
+func (s *Store) changeUsers(ctx context.Context, orgID string, userIDs []string, action licet.UserAction, licenseType, actor string) (out []*licet.User, err error) {
 	if action == licet.ActionDelete && !s.db.ReadOnly {
 		if _, err := s.idKey(ctx); err != nil { // outside the transaction: it may write the secret once
 			return nil, err
