@@ -55,8 +55,10 @@ type Settings struct {
 	TemporaryMax        int `json:"temporaryMax"`        // users holding a temporary license at once; -1: max(1, 10 % of the active seats)
 	TemporaryMaxDays    int `json:"temporaryMaxDays"`    // the longest temporaryDays an administrator may set
 	AdmissionsPerMinute int `json:"admissionsPerMinute"` // checks that would write, per minute; -1: the server's --rate-admissions, 0: no limit
+
 	// BindURL makes a check whose OrganizationUrl names another host than
-	// the organization's URL answer UnknownOrganization.
+	// the organization's URL answer UnknownOrganization. The vendor and the
+	// organization's administrators may both set it (SettingsPatch.ForAdmin).
 	BindURL bool `json:"bindUrl"`
 }
 

@@ -158,7 +158,12 @@ func TestDeviceOfflineDownloadIsBounded(t *testing.T) {
 	w := newDeviceWorld(t)
 	big := make([]byte, protocol.MaxOfflineLicenseBytes+1)
 	w.offline.Store(&big)
-	o := check(t, w.config(closedURL(t), "", nil))
+	cfg := w.config(closedURL(t), "", nil)
+	// The size is what refuses it, not the time: reading 8 MiB under -race
+	// on a loaded machine can outlast the world's half-second steps, and a
+	// timeout would hide whether the device stops at the bound.
+	cfg.StepTimeout, cfg.ConnectTimeout, cfg.Deadline = 2*time.Minute, time.Minute, 2*time.Minute
+	o := check(t, cfg)
 	if o.Licensed || !hasStep(o, client.ErrOfflineTooLarge) {
 		t.Errorf("a %d-byte offline license: %+v", len(big), o.Steps)
 	}

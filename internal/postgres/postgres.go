@@ -81,6 +81,24 @@ var Dialect = &sqldb.Dialect{
 	Unavailable:     Unavailable,
 	Lag:             lag,
 	CheckCommit:     checkCommit,
+	Pipeline:        pipeline,
+}
+
+// pipeline sends statements on a transaction's connection as one batch:
+// one round trip, run in order, stopped at the first that fails (and the
+// transaction with it).
+func pipeline(ctx context.Context, conn *sql.Conn, qs []sqldb.Queued) error {
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("pipeline: unexpected driver connection %T", dc)
+		}
+		var b pgx.Batch
+		for _, q := range qs {
+			b.Queue(q.Query, q.Args...)
+		}
+		return c.Conn().SendBatch(ctx, &b).Close()
+	})
 }
 
 // lag is a hot standby's replay lag: zero when it streams from the primary

@@ -86,3 +86,75 @@ func TestSeatLimitAcrossPools(t *testing.T) {
 		t.Errorf("%v; want 25 Licensed and 125 NoLicenseAvailable", n)
 	}
 }
+
+// Admissions of one group read their users ahead and count seats once per
+// transaction: a user checking twice at once, and many new users at once,
+// still get exactly the seats there are, and the seat counts agree with
+// the users licensed.
+func TestGroupedAdmissionsOfTheSameUsers(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, nil)
+	org := storetest.GUID('o', 1)
+	if err := s.CreateOrganization(ctx, &licet.Organization{ID: org, Name: "o", URL: "https://o.example", Settings: licet.DefaultSettings()}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddPool(ctx, &licet.Pool{OrgID: org, LicenseType: "Standard", Seats: 40, From: storetest.Start}, "op"); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	licensed := map[string]int{}
+	for i := range 240 {
+		wg.Go(func() {
+			user := storetest.GUID('u', i%120)
+			d, err := s.Admit(ctx, licet.AdmitRequest{OrgID: org, UserID: user})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if d.Status == licet.StatusLicensed {
+				mu.Lock()
+				licensed[user]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if len(licensed) != 40 {
+		t.Errorf("%d users licensed, want 40", len(licensed))
+	}
+	counts, err := s.SeatCounts(ctx, org)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range counts {
+		if c.LicenseType == "Standard" && (c.Used != 40 || c.Available != 0) {
+			t.Errorf("seat counts %+v, want 40 used, none available", c)
+		}
+	}
+	// Every admitted user is in the change log other processes follow.
+	ch := s.(interface {
+		UserChangesSince(ctx context.Context, orgID string, seq int64) ([]string, bool, error)
+	})
+	ids, complete, err := ch.UserChangesSince(ctx, org, 0)
+	if err != nil || !complete {
+		t.Fatalf("user changes: complete %v, %v", complete, err)
+	}
+	changed := map[string]bool{}
+	for _, id := range ids {
+		changed[id] = true
+	}
+	for i := range 120 {
+		user := storetest.GUID('u', i)
+		if !changed[user] {
+			t.Errorf("user %s admitted but not in the change log", user)
+		}
+		u, err := s.User(ctx, org, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := u.State == licet.UserLicensed, licensed[user] > 0; got != want {
+			t.Errorf("user %s: licensed %v, answered licensed %d times", user, got, licensed[user])
+		}
+	}
+}

@@ -88,7 +88,7 @@ func (s *Server) Handler() http.Handler {
 	s.errors = &web.Errors{Logger: s.Logger, DBErrors: dbErrors}
 
 	checks := check.New(check.Config{Service: s.Service, Store: s.Store, Logger: s.Logger, Errors: s.errors, Limits: s.Limits,
-		ReadOnly: s.ReadOnly, MaxLag: s.MaxLag})
+		ReadOnly: s.ReadOnly, MaxLag: s.MaxLag, Clock: s.Clock})
 	v1 := api.New(api.Config{Store: s.Store, Keys: s.Keys, Secrets: s.Secrets, Offline: s.Offline, SSO: s.SSO, Clock: s.Clock,
 		Logger: s.Logger, Errors: s.errors, ReadOnly: s.ReadOnly, TokenHash: s.TokenHash,
 		PublicURL: s.PublicURL, BackupURL: s.BackupURL, PrimaryURL: s.PrimaryURL})

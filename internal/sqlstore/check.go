@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,121 @@ type admitMemo struct {
 	// own admissions and evictions: counting them for every refusal grew
 	// with their number (a burst's refusals cost the square of it).
 	strangers map[string]int
+	// used counts, per organization, its licensed users per license type:
+	// read once in this transaction (under the organization's lock) and
+	// kept up to date by its own admissions as the seat_usage trigger keeps
+	// the table. Reading it for every new user cost a round trip each.
+	used map[string]map[string]int
+	// want lists, per organization, the users a group of admissions is
+	// about to decide on; users holds them, read in one statement when the
+	// transaction first locks the organization. An entry serves one view
+	// and is dropped when read or when the transaction writes that user, so
+	// a user met twice is read again inside the transaction.
+	want  map[string][]string
+	users map[string]map[string]*licet.User
+}
+
+// maxPrefetch bounds the users read in one statement.
+const maxPrefetch = 256
+
+// prefetch reads, in one statement, the users of orgID the group will
+// decide on. Where statements are function calls (SQLite's cached ones),
+// one small statement per user costs less than one of varying shape, and
+// nothing is read ahead.
+func (m *admitMemo) prefetch(ctx context.Context, tx *sqldb.Tx, orgID string) error {
+	ids := m.want[orgID]
+	delete(m.want, orgID)
+	if len(ids) < 2 || tx.Cached() {
+		return nil
+	}
+	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
+	got := make(map[string]*licet.User, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), maxPrefetch)
+		args := make([]any, 0, n+1)
+		args = append(args, orgID)
+		for _, id := range ids[:n] {
+			args = append(args, id)
+			got[id] = nil // known absent unless read below
+		}
+		ph := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id IN (`+ph+`)`, args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			if _, ok := got[u.ID]; ok {
+				got[u.ID] = u
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	if m.users == nil {
+		m.users = map[string]map[string]*licet.User{}
+	}
+	m.users[orgID] = got
+	return nil
+}
+
+// user returns a user of orgID (nil when there is none): the one read
+// ahead, once, else read now.
+func (m *admitMemo) user(ctx context.Context, tx *sqldb.Tx, orgID, userID string) (*licet.User, error) {
+	if u, ok := m.users[orgID][userID]; ok {
+		delete(m.users[orgID], userID)
+		return u, nil
+	}
+	return findUser(ctx, tx, orgID, userID)
+}
+
+// wrote drops what was read ahead of a user the transaction wrote.
+func (m *admitMemo) wrote(orgID, userID string) {
+	delete(m.users[orgID], userID)
+}
+
+// seatsMoved keeps the seat counts, if read, up to date with one user's
+// change from (wasLicensed, wasType) to u, as the seat_usage trigger does.
+func (m *admitMemo) seatsMoved(orgID string, wasLicensed bool, wasType string, u *licet.User) {
+	c, ok := m.used[orgID]
+	if !ok {
+		return
+	}
+	if wasLicensed {
+		c[wasType]--
+	}
+	if u.State == licet.UserLicensed {
+		c[u.LicenseType]++
+	}
+}
+
+// seats returns a copy of orgID's seat counts, read once per transaction.
+func (m *admitMemo) seats(ctx context.Context, tx *sqldb.Tx, orgID string) (map[string]int, error) {
+	c, ok := m.used[orgID]
+	if !ok {
+		var err error
+		if c, err = used(ctx, tx, orgID); err != nil {
+			return nil, err
+		}
+		if m.used == nil {
+			m.used = map[string]map[string]int{}
+		}
+		m.used[orgID] = c
+	}
+	out := make(map[string]int, len(c))
+	for t, n := range c {
+		if n > 0 { // as the statement reads them: used > 0
+			out[t] = n
+		}
+	}
+	return out, nil
 }
 
 // recorded keeps the stranger count, if known, up to date with one
@@ -119,17 +235,20 @@ func (m *admitMemo) view(ctx context.Context, tx *sqldb.Tx, orgID, userID string
 			}
 		}
 		m.orgs[orgID] = base
+		if err := m.prefetch(ctx, tx, orgID); err != nil {
+			return nil, err
+		}
 	}
 	if base.Org == nil {
 		return &licet.CheckView{}, nil
 	}
 	v := &licet.CheckView{Org: base.Org, Pools: base.Pools, Types: m.types}
 	var err error
-	if v.User, err = findUser(ctx, tx, orgID, userID); err != nil {
+	if v.User, err = m.user(ctx, tx, orgID, userID); err != nil {
 		return nil, err
 	}
 	if v.User == nil || (v.User.State != licet.UserLicensed && !v.User.Disabled) {
-		if v.Used, err = used(ctx, tx, orgID); err != nil {
+		if v.Used, err = m.seats(ctx, tx, orgID); err != nil {
 			return nil, err
 		}
 	}
@@ -189,6 +308,7 @@ func (s *Store) admit(ctx context.Context, tx *sqldb.Tx, req licet.AdmitRequest,
 		if u == nil {
 			u = &licet.User{OrgID: req.OrgID, ID: req.UserID, State: licet.UserUnlicensed}
 		}
+		wasLicensed, wasType := u.State == licet.UserLicensed, u.LicenseType
 		switch d.Action {
 		case licet.ActAssign:
 			u.State, u.LicenseType, u.AssignedAt, u.AssignedBy = licet.UserLicensed, d.LicenseType, now, licet.ActorAutomatic
@@ -217,10 +337,13 @@ func (s *Store) admit(ctx context.Context, tx *sqldb.Tx, req licet.AdmitRequest,
 				break
 			}
 			t := victim.LicenseType
+			victimLicensed := victim.State == licet.UserLicensed
 			release(victim)
 			if err := saveUser(ctx, tx, victim); err != nil {
 				return err
 			}
+			memo.wrote(req.OrgID, victim.ID)
+			memo.seatsMoved(req.OrgID, victimLicensed, t, victim)
 			if err := sqldb.Audit(ctx, tx, now, req.OrgID, licet.ActorAutomatic, "user.reclaim", victim.ID,
 				fmt.Sprintf("type=%q unused since %s; moved to %s", t, victim.LastSeen.UTC().Format("2006-01-02"), req.UserID)); err != nil {
 				return err
@@ -246,6 +369,8 @@ func (s *Store) admit(ctx context.Context, tx *sqldb.Tx, req licet.AdmitRequest,
 		if err := saveUser(ctx, tx, u); err != nil {
 			return err
 		}
+		memo.wrote(req.OrgID, u.ID)
+		memo.seatsMoved(req.OrgID, wasLicensed, wasType, u)
 		memo.recorded(req.OrgID, wasRecorded, !u.RecordedAt.IsZero())
 		d.User = u
 		changed = []string{u.ID}
@@ -393,6 +518,14 @@ func (u unprepared) QueryContext(ctx context.Context, args ...any) (*sql.Rows, e
 func usersChanged(ctx context.Context, tx *sqldb.Tx, orgID string, now time.Time, userIDs ...string) error {
 	if len(userIDs) == 0 {
 		return nil
+	}
+	if tx.Pipelined() {
+		// One statement, queued with the admissions' writes and sent with
+		// them before the commit (PostgreSQL): the organization's row is
+		// locked, so its counter moves in commit order all the same.
+		return tx.ExecLater(ctx, `WITH s AS (UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq)
+			INSERT INTO user_changes (org_id, seq, user_id, at) SELECT ?::text, s.user_seq, u.id, ?::bigint FROM s, unnest(?::text[]) AS u(id)
+			ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, orgID, sqldb.MS(now), userIDs)
 	}
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq`, orgID).Scan(&seq); err != nil {

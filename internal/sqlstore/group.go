@@ -92,7 +92,10 @@ func (g *groupCommit) commit(batch []*admitJob) {
 	slices.SortStableFunc(batch, func(a, b *admitJob) int { return strings.Compare(a.req.OrgID, b.req.OrgID) })
 	changed := map[string][]string{}
 	err := g.s.db.WriteCached(ctx, func(tx *sqldb.Tx) error {
-		memo := admitMemo{s: g.s}
+		memo := admitMemo{s: g.s, want: map[string][]string{}}
+		for _, j := range batch {
+			memo.want[j.req.OrgID] = append(memo.want[j.req.OrgID], j.req.UserID)
+		}
 		for _, j := range batch {
 			j.d, j.err = nil, j.ctx.Err()
 			if j.err != nil {

@@ -128,6 +128,14 @@ func evictStrangers(ctx context.Context, tx *sqldb.Tx, orgID string, pools []lic
 		}
 	}
 	memo.strangers[orgID] = n - len(ids)
+	for _, id := range ids {
+		memo.wrote(orgID, id)
+	}
+	if len(ids) > 0 {
+		// Strangers hold no seat, but the counts are read again rather
+		// than trusted across rows deleted by a condition.
+		delete(memo.used, orgID)
+	}
 	return ids, nil
 }
 

@@ -43,7 +43,7 @@ func findUser(ctx context.Context, tx *sqldb.Tx, orgID, userID string) (*licet.U
 
 // saveUser writes every field of u, inserting it when new.
 func saveUser(ctx context.Context, tx *sqldb.Tx, u *licet.User) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	return tx.ExecLater(ctx, `INSERT INTO users (`+userCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, user_id) DO UPDATE SET state = excluded.state, disabled = excluded.disabled,
 		license_type = excluded.license_type, assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by,
 		temporary_until = excluded.temporary_until, first_seen = excluded.first_seen, last_seen = excluded.last_seen,
@@ -52,7 +52,6 @@ func saveUser(ctx context.Context, tx *sqldb.Tx, u *licet.User) error {
 		u.OrgID, u.ID, u.State, u.Disabled, u.LicenseType, sqldb.MS(u.AssignedAt), u.AssignedBy, sqldb.MS(u.TemporaryUntil),
 		sqldb.MS(u.FirstSeen), sqldb.MS(u.LastSeen), u.Last.DeviceID, u.Last.DeviceInfo, u.Last.Version, u.Last.Edition,
 		u.Last.OrganizationURL, u.Last.OrganizationName, sqldb.MS(u.RecordedAt))
-	return err
 }
 
 // User returns one user of an organization.

@@ -107,7 +107,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) (format, licet.S
 	}
 	// Every device is held to its own rate; devices that hold no license
 	// are held to the limits of h.gate as well.
-	now := time.Now()
+	now := h.clock.Now()
 	if ok, wait := h.deviceLimit.Allow(req.OrganizationID+"/"+req.UserID+"/"+req.DeviceID, now); !ok {
 		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		h.limited.WithLabelValues("device").Inc()

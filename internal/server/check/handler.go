@@ -53,6 +53,8 @@ type Config struct {
 	// behind the primary than this.
 	ReadOnly bool
 	MaxLag   time.Duration
+	// Clock is the time the rate limits run on (nil: the system's).
+	Clock licet.Clock
 }
 
 // Handler answers license checks.
@@ -64,6 +66,7 @@ type Handler struct {
 	limits  Limits
 	maxLag  time.Duration
 	lag     *lagGuard
+	clock   licet.Clock
 
 	orgLimit    *web.Limiter // checks from devices that hold no license, per organization
 	deviceLimit *web.Limiter
@@ -82,7 +85,10 @@ func New(c Config) *Handler {
 		orgLimit:    web.NewLimiter(c.Limits.OrgRate, c.Limits.OrgBurst),
 		deviceLimit: web.NewDeviceLimiter(c.Limits.DeviceRate, c.Limits.DeviceBurst),
 		newByIP:     web.NewLimiter(c.Limits.NewIPRate, c.Limits.NewIPBurst),
-		admissions:  web.NewLimiter(c.Limits.AdmissionRate, c.Limits.AdmissionBurst)}
+		admissions:  web.NewLimiter(c.Limits.AdmissionRate, c.Limits.AdmissionBurst), clock: c.Clock}
+	if h.clock == nil {
+		h.clock = licet.SystemClock{}
+	}
 	role := licet.RolePrimary
 	if c.ReadOnly {
 		role = licet.RoleBackup

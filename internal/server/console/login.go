@@ -27,6 +27,9 @@ import (
 // A known browser (see loginThrottle) does not queue behind the crowd: it
 // waits in a line of its own, and a slot being freed goes to it first, so a
 // crowd of failed logins from many addresses cannot turn the owner away.
+// It waits for that slot however long the hashes in progress take (until
+// its request ends): a crowd slows every hash down, beyond the crowd's wait
+// on a busy machine, and the owner's line is short and its place certain.
 type hashGate struct {
 	slots, line, known chan struct{}
 	handoff            chan struct{} // a freed slot passed to a known browser
@@ -40,7 +43,8 @@ func newHashGate(slots, line int, wait time.Duration) *hashGate {
 
 // do runs fn when a slot is free, waiting in line at most g.wait; it says
 // false, without running fn, when the line is full or the wait runs out.
-// known puts the caller in the known browsers' line.
+// known puts the caller in the known browsers' line, which waits for the
+// next freed slot as long as ctx lasts.
 func (g *hashGate) do(ctx context.Context, known bool, fn func()) bool {
 	select {
 	case g.slots <- struct{}{}:
@@ -56,15 +60,17 @@ func (g *hashGate) do(ctx context.Context, known bool, fn func()) bool {
 		}
 		defer func() { <-line }()
 		handoff := g.handoff
+		var timeout <-chan time.Time // a known browser waits for its slot
 		if !known {
 			handoff = nil // only known browsers take a slot handed over
+			t := time.NewTimer(g.wait)
+			defer t.Stop()
+			timeout = t.C
 		}
-		t := time.NewTimer(g.wait)
-		defer t.Stop()
 		select {
 		case g.slots <- struct{}{}:
 		case <-handoff:
-		case <-t.C:
+		case <-timeout:
 			return false
 		case <-ctx.Done():
 			return false

@@ -31,9 +31,8 @@ func FromMS(v int64) time.Time {
 
 // Audit records an audit event in tx.
 func Audit(ctx context.Context, tx *Tx, at time.Time, orgID, actor, action, userID, detail string) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit (at, org_id, actor, action, user_id, detail) VALUES (?, ?, ?, ?, ?, ?)`,
+	return tx.ExecLater(ctx, `INSERT INTO audit (at, org_id, actor, action, user_id, detail) VALUES (?, ?, ?, ?, ?, ?)`,
 		MS(at), orgID, actor, action, userID, detail)
-	return err
 }
 
 // OrgCols are the columns ScanOrg reads, in its order.

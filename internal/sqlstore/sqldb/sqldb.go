@@ -62,6 +62,10 @@ type Dialect struct {
 	// Compact runs, outside a transaction, after secrets were sealed
 	// again, so that no old copy of them stays in free pages or dead rows.
 	Compact []string
+	// Pipeline, when set, sends statements queued by Tx.ExecLater in one
+	// round trip on the transaction's connection, in their order, and
+	// reports the first that failed. Without it they run at once.
+	Pipeline func(ctx context.Context, conn *sql.Conn, qs []Queued) error
 	// Unavailable tells errors that mean "the database cannot be reached or
 	// is overloaded now" (answered 503) from bugs (500).
 	Unavailable func(error) bool
@@ -125,6 +129,52 @@ type Tx struct {
 	d     *Dialect
 	bound *rebound   // nil: rebind every query (migrations)
 	cache *stmtCache // nil: every statement unprepared
+	// conn is the transaction's connection where the dialect can tell
+	// after the commit whether it is durable (CheckCommit).
+	conn *sql.Conn
+	// pipe queues ExecLater's statements until the next statement or the
+	// commit (WriteCached, where the dialect has a Pipeline).
+	pipe    bool
+	queued  []Queued
+	pipeErr error
+}
+
+// Queued is a statement ExecLater queued, rebound for the dialect.
+type Queued struct {
+	Query string
+	Args  []any
+}
+
+// ExecLater runs a statement whose result the caller does not need. In a
+// transaction that pipelines, it is queued and sent with the next
+// statement or before the commit, in order, so that every later statement
+// sees its effect; its error, if any, then fails that statement or the
+// commit, and the transaction. Elsewhere it runs at once.
+func (tx *Tx) ExecLater(ctx context.Context, q string, args ...any) error {
+	if !tx.pipe {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}
+	if tx.pipeErr != nil {
+		return tx.pipeErr
+	}
+	tx.queued = append(tx.queued, Queued{Query: tx.query(q), Args: args})
+	return nil
+}
+
+// Pipelined reports whether ExecLater queues (see WritePipelined).
+func (tx *Tx) Pipelined() bool { return tx.pipe }
+
+// flush sends the queued statements. Once one failed, the transaction is
+// lost: every later flush returns that error.
+func (tx *Tx) flush(ctx context.Context) error {
+	if tx.pipeErr != nil || len(tx.queued) == 0 {
+		return tx.pipeErr
+	}
+	qs := tx.queued
+	tx.queued = nil
+	tx.pipeErr = tx.d.Pipeline(ctx, tx.conn, qs)
+	return tx.pipeErr
 }
 
 // Dialect is the transaction's dialect.
@@ -175,6 +225,9 @@ func (tx *Tx) query(q string) string {
 }
 
 func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	q = tx.query(q)
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
@@ -183,6 +236,9 @@ func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Resul
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	q = tx.query(q)
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -199,7 +255,11 @@ func (tx *Tx) stmt(q string) *sql.Stmt {
 	return tx.cache.get(q)
 }
 
+// QueryRowContext sends what is queued first; if that failed, the
+// transaction is aborted, so the query fails too, and the transaction
+// reports the first error.
 func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	_ = tx.flush(ctx)
 	q = tx.query(q)
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
@@ -208,6 +268,9 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 }
 
 func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	if err := tx.flush(ctx); err != nil {
+		return nil, err
+	}
 	return tx.Tx.PrepareContext(ctx, tx.query(q))
 }
 
@@ -217,6 +280,15 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 		return licet.Errorf(licet.EREADONLY, "this server is read-only; make changes on the primary")
 	}
 	return db.inTx(ctx, db.W, nil, fn)
+}
+
+// WritePipelined is Write where the dialect can pipeline: statements
+// queued by ExecLater go with the next statement or the commit.
+func (db *DB) WritePipelined(ctx context.Context, fn func(*Tx) error) error {
+	return db.Write(ctx, func(tx *Tx) error {
+		tx.pipe = tx.d.Pipeline != nil && tx.conn != nil
+		return fn(tx)
+	})
 }
 
 // Read runs fn in a read-only transaction so that what it reads is consistent.
@@ -252,7 +324,15 @@ func (db *DB) inCheckedTx(ctx context.Context, sdb *sql.DB, fn func(*Tx) error) 
 		return db.Wrap(err)
 	}
 	defer t.Rollback()
-	if err := fn(&Tx{Tx: t, d: db.D, bound: &db.bound}); err != nil {
+	tx := &Tx{Tx: t, d: db.D, bound: &db.bound, conn: conn}
+	err = fn(tx)
+	if err == nil {
+		err = tx.flush(ctx) // nothing is committed that was not sent
+	}
+	if err != nil {
+		if tx.pipeErr != nil {
+			err = tx.pipeErr // the first failure, not the aborted transaction's
+		}
 		return db.Wrap(err)
 	}
 	if err := t.Commit(); err != nil {

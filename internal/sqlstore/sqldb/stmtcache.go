@@ -86,7 +86,7 @@ func (c *stmtCache) close() {
 // cache where the dialect asks for it (CacheStatements): the admissions.
 func (db *DB) WriteCached(ctx context.Context, fn func(*Tx) error) error {
 	if !db.D.CacheStatements || db.ReadOnly {
-		return db.Write(ctx, fn)
+		return db.WritePipelined(ctx, fn)
 	}
 	err := db.Write(ctx, func(tx *Tx) error {
 		tx.cache = &db.stmts

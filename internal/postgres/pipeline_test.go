@@ -1,0 +1,96 @@
+package postgres_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/sqlstore/sqldb"
+	"github.com/licet/licet/internal/storetest"
+)
+
+// Writes queued with ExecLater in an admissions' transaction run in their
+// order before any later statement reads, and one that fails fails the
+// transaction: nothing of it commits, and the error is that statement's.
+func TestPipelinedWrites(t *testing.T) {
+	ctx := context.Background()
+	c, err := sql.Open("pgx", storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `CREATE TABLE piped (id INT PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	db := sqldb.New(c, c, postgres.Dialect, nil, false)
+	count := func() (n int) {
+		t.Helper()
+		if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM piped`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	err = db.WriteCached(ctx, func(tx *sqldb.Tx) error {
+		if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 1, "a"); err != nil {
+			return err
+		}
+		if err := tx.ExecLater(ctx, `UPDATE piped SET v = ? WHERE id = ?`, "b", 1); err != nil {
+			return err
+		}
+		var v string
+		if err := tx.QueryRowContext(ctx, `SELECT v FROM piped WHERE id = ?`, 1).Scan(&v); err != nil {
+			return err
+		}
+		if v != "b" {
+			t.Errorf("read %q after the queued writes, want %q", v, "b")
+		}
+		return tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 2, "c") // sent before the commit
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d rows committed, want 2", n)
+	}
+
+	unique := func(err error) bool {
+		var pe *pgconn.PgError
+		return errors.As(err, &pe) && pe.Code == "23505"
+	}
+	// Failing at the commit: queued, nothing fails before it.
+	err = db.WriteCached(ctx, func(tx *sqldb.Tx) error {
+		for _, id := range []int{3, 1, 4} {
+			if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, id, "x"); err != nil {
+				t.Errorf("ExecLater ran at once: %v", err)
+				return err
+			}
+		}
+		return nil
+	})
+	if !unique(err) {
+		t.Fatalf("queued duplicate: got %v, want a unique violation", err)
+	}
+	// Failing at the next read.
+	err = db.WriteCached(ctx, func(tx *sqldb.Tx) error {
+		if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 5, "x"); err != nil {
+			return err
+		}
+		if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 2, "x"); err != nil {
+			return err
+		}
+		var n int
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM piped`).Scan(&n)
+	})
+	if !unique(err) {
+		t.Fatalf("queued duplicate before a read: got %v, want a unique violation", err)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d rows after the failed transactions, want 2", n)
+	}
+}
