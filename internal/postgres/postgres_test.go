@@ -132,8 +132,23 @@ func TestGroupedAdmissionsOfTheSameUsers(t *testing.T) {
 			t.Errorf("seat counts %+v, want 40 used, none available", c)
 		}
 	}
+	// Every admitted user is in the change log other processes follow.
+	ch := s.(interface {
+		UserChangesSince(ctx context.Context, orgID string, seq int64) ([]string, bool, error)
+	})
+	ids, complete, err := ch.UserChangesSince(ctx, org, 0)
+	if err != nil || !complete {
+		t.Fatalf("user changes: complete %v, %v", complete, err)
+	}
+	changed := map[string]bool{}
+	for _, id := range ids {
+		changed[id] = true
+	}
 	for i := range 120 {
 		user := storetest.GUID('u', i)
+		if !changed[user] {
+			t.Errorf("user %s admitted but not in the change log", user)
+		}
 		u, err := s.User(ctx, org, user)
 		if err != nil {
 			t.Fatal(err)

@@ -519,6 +519,14 @@ func usersChanged(ctx context.Context, tx *sqldb.Tx, orgID string, now time.Time
 	if len(userIDs) == 0 {
 		return nil
 	}
+	if tx.Pipelined() {
+		// One statement, queued with the admissions' writes and sent with
+		// them before the commit (PostgreSQL): the organization's row is
+		// locked, so its counter moves in commit order all the same.
+		return tx.ExecLater(ctx, `WITH s AS (UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq)
+			INSERT INTO user_changes (org_id, seq, user_id, at) SELECT ?::text, s.user_seq, u.id, ?::bigint FROM s, unnest(?::text[]) AS u(id)
+			ON CONFLICT (org_id, seq, user_id) DO NOTHING`, orgID, orgID, sqldb.MS(now), userIDs)
+	}
 	var seq int64
 	if err := tx.QueryRowContext(ctx, `UPDATE organizations SET user_seq = user_seq + 1 WHERE id = ? RETURNING user_seq`, orgID).Scan(&seq); err != nil {
 		return err

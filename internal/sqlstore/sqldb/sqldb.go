@@ -162,6 +162,9 @@ func (tx *Tx) ExecLater(ctx context.Context, q string, args ...any) error {
 	return nil
 }
 
+// Pipelined reports whether ExecLater queues (see WritePipelined).
+func (tx *Tx) Pipelined() bool { return tx.pipe }
+
 // flush sends the queued statements. Once one failed, the transaction is
 // lost: every later flush returns that error.
 func (tx *Tx) flush(ctx context.Context) error {
