@@ -371,7 +371,14 @@ func (s *Service) Run(ctx context.Context) {
 	if every <= 0 {
 		every = time.Second
 	}
-	go s.cache.run(ctx)
+	// The cache's poller ends with Run, so that nothing of the service
+	// still reads the store once Run has returned and the caller closes it.
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		s.cache.run(ctx)
+	}()
+	defer func() { <-polled }()
 	pruned := time.Now()
 	t := time.NewTicker(every)
 	defer t.Stop()
