@@ -61,8 +61,7 @@ func (c *Clock) Add(d time.Duration) {
 type CheckStore struct {
 	clock licet.Clock
 
-	mu        sync.Mutex
-	down      error
+	outage
 	orgs      map[string]*licet.Organization
 	pools     map[string][]licet.Pool
 	types     map[string]licet.LicenseType
@@ -100,14 +99,6 @@ func (f *CheckStore) Calls(name string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls[name]
-}
-
-// Down makes every method fail with err until Down(nil), as a database
-// that cannot be reached (licet.EUNAVAILABLE) or one that fails.
-func (f *CheckStore) Down(err error) {
-	f.mu.Lock()
-	f.down = err
-	f.mu.Unlock()
 }
 
 // Elsewhere runs fn, whose changes no listener hears of: another process

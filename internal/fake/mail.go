@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/licet/licet"
@@ -18,8 +17,7 @@ import (
 type MailStore struct {
 	clock licet.Clock
 
-	mu         sync.Mutex
-	down       error
+	outage
 	orgs       map[string]*licet.Organization
 	pools      map[string][]licet.Pool
 	used       map[string]map[string]int
@@ -41,25 +39,6 @@ func NewMailStore(clock licet.Clock) *MailStore {
 	}
 	return &MailStore{clock: clock, orgs: map[string]*licet.Organization{}, pools: map[string][]licet.Pool{},
 		used: map[string]map[string]int{}, recipients: map[string][]licet.Recipient{}, addedBy: map[[2]string]string{}}
-}
-
-// Down makes every method fail with err until Down(nil).
-func (f *MailStore) Down(err error) {
-	f.mu.Lock()
-	f.down = err
-	f.mu.Unlock()
-}
-
-// enter locks the store; while it is down it unlocks and fails. On
-// success the caller unlocks.
-func (f *MailStore) enter() error {
-	f.mu.Lock()
-	if f.down != nil {
-		err := f.down
-		f.mu.Unlock()
-		return err
-	}
-	return nil
 }
 
 // PutOrg creates or replaces an organization.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/licet/licet"
@@ -16,8 +15,7 @@ import (
 type OfflineStore struct {
 	clock licet.Clock
 
-	mu      sync.Mutex
-	down    error
+	outage
 	orgs    map[string]*licet.Organization
 	pools   map[string][]licet.Pool
 	users   map[string]map[string]*licet.User
@@ -32,25 +30,6 @@ func NewOfflineStore(clock licet.Clock) *OfflineStore {
 	}
 	return &OfflineStore{clock: clock, orgs: map[string]*licet.Organization{}, pools: map[string][]licet.Pool{},
 		users: map[string]map[string]*licet.User{}, configs: map[string]licet.OfflineConfig{}, issues: map[string][]licet.OfflineIssue{}}
-}
-
-// Down makes every method fail with err until Down(nil).
-func (f *OfflineStore) Down(err error) {
-	f.mu.Lock()
-	f.down = err
-	f.mu.Unlock()
-}
-
-// enter locks the store; while it is down it unlocks and fails. On
-// success the caller unlocks.
-func (f *OfflineStore) enter() error {
-	f.mu.Lock()
-	if f.down != nil {
-		err := f.down
-		f.mu.Unlock()
-		return err
-	}
-	return nil
 }
 
 // PutOrg creates or replaces an organization.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/licet/licet"
 )
@@ -16,8 +15,7 @@ import (
 type orgBook struct {
 	clock licet.Clock
 
-	mu      sync.Mutex
-	down    error
+	outage
 	orgs    map[string]*licet.Organization
 	pools   map[string][]licet.Pool
 	types   []licet.LicenseType
@@ -33,13 +31,6 @@ func newOrgBook(clock licet.Clock) orgBook {
 	}
 	return orgBook{clock: clock, orgs: map[string]*licet.Organization{}, pools: map[string][]licet.Pool{},
 		users: map[string]map[string]*licet.User{}, audit: map[string][]licet.AuditEvent{}, offline: map[string]*licet.OfflineConfig{}}
-}
-
-// Down makes every method fail with err until Down(nil).
-func (b *orgBook) Down(err error) {
-	b.mu.Lock()
-	b.down = err
-	b.mu.Unlock()
 }
 
 // AddOrg keeps o as it is (its settings too: start from
