@@ -79,7 +79,7 @@ type Handler struct {
 	// once: WithLabelValues hashes the label and takes a lock per call.
 	byStatus map[licet.Status]prometheus.Counter
 	latency  prometheus.Histogram
-	limited *prometheus.CounterVec
+	limited  *prometheus.CounterVec
 }
 
 // New returns the check's handler.
