@@ -158,3 +158,12 @@ func TestGroupedAdmissionsOfTheSameUsers(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkSightings(b *testing.B) {
+	s, err := postgres.Open(context.Background(), storetest.PostgresURL(b), postgres.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkSightings(b, s)
+}

@@ -67,3 +67,12 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func BenchmarkSightings(b *testing.B) {
+	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "licet.db"), sqlite.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	storetest.BenchmarkSightings(b, s)
+}

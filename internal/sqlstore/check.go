@@ -429,24 +429,81 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) (er
 	if len(batch) == 0 {
 		return nil
 	}
-	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `UPDATE users SET
-			first_seen = CASE WHEN first_seen = 0 THEN ? ELSE first_seen END,
-			last_seen = ?, device_id = ?, device_info = ?, version = ?, edition = ?, org_url = ?, org_name = ?
-			WHERE org_id = ? AND user_id = ? AND last_seen < ?`)
-		if err != nil {
-			return err
+	// One row per user: the newest sighting, and the earliest as the
+	// first, as writing them one after another would leave it.
+	type seen struct {
+		licet.Sighting
+		first time.Time
+	}
+	newest := make(map[[2]string]int, len(batch))
+	rows := make([]seen, 0, len(batch))
+	for _, x := range batch {
+		k := [2]string{x.OrgID, x.UserID}
+		i, ok := newest[k]
+		switch {
+		case !ok:
+			newest[k] = len(rows)
+			rows = append(rows, seen{x, x.At})
+		case x.At.After(rows[i].At):
+			rows[i].Sighting = x
+		case x.At.Before(rows[i].first):
+			rows[i].first = x.At
 		}
-		defer stmt.Close()
-		for _, x := range batch {
-			at := sqldb.MS(x.At)
-			if _, err := stmt.ExecContext(ctx, at, at, x.DeviceID, x.DeviceInfo, x.Version, x.Edition,
-				x.OrganizationURL, x.OrganizationName, x.OrgID, x.UserID, at); err != nil {
+	}
+	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		// Up to sightingRows users per statement: one statement (on
+		// PostgreSQL one round trip) for many rows, not one per row.
+		var full *sql.Stmt
+		for len(rows) > 0 {
+			n := min(len(rows), sightingRows)
+			args := make([]any, 0, n*10)
+			for _, x := range rows[:n] {
+				args = append(args, sqldb.MS(x.At), sqldb.MS(x.first), x.DeviceID, x.DeviceInfo, x.Version, x.Edition,
+					x.OrganizationURL, x.OrganizationName, x.OrgID, x.UserID)
+			}
+			rows = rows[n:]
+			var err error
+			if n == sightingRows {
+				if full == nil {
+					if full, err = tx.PrepareContext(ctx, sightingsSQL(n)); err != nil {
+						return err
+					}
+					defer full.Close()
+				}
+				_, err = full.ExecContext(ctx, args...)
+			} else {
+				_, err = tx.ExecContext(ctx, sightingsSQL(n), args...)
+			}
+			if err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// sightingRows is how many users one statement of RecordSightings
+// updates (ten parameters each: within both databases' limits).
+const sightingRows = 200
+
+// sightingsSQL updates n users from a list of values; a sighting older
+// than the user's last, or of a user deleted meanwhile, changes nothing.
+func sightingsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`UPDATE users SET
+		first_seen = CASE WHEN users.first_seen = 0 THEN v.column2 ELSE users.first_seen END,
+		last_seen = v.column1, device_id = v.column3, device_info = v.column4, version = v.column5, edition = v.column6,
+		org_url = v.column7, org_name = v.column8
+		FROM (VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(`(CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, ?, ?, ?, ?, ?, ?)`)
+	}
+	b.WriteString(`) AS v
+		WHERE users.org_id = v.column9 AND users.user_id = v.column10 AND users.last_seen < v.column1`)
+	return b.String()
 }
 
 // The hot path's statements, prepared once: parsing SQL on every check

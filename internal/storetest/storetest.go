@@ -333,6 +333,47 @@ func testSightings(t *testing.T, open Opener) {
 	if _, err := s.User(ctx, org, GUID('u', 77)); licet.ErrorCode(err) != licet.ENOTFOUND {
 		t.Errorf("a sighting must not create a user: %v", err)
 	}
+
+	// A flush of many users (more than one statement takes), where some
+	// are seen twice: each user ends with its newest sighting, first seen
+	// at its earliest.
+	const many = 450
+	base := clk.Now()
+	var batch []licet.Sighting
+	for i := range many {
+		id := GUID('u', 1000+i)
+		if _, err := s.ChangeUser(ctx, org, id, licet.ActionAdd, "", "op"); err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(i) * time.Second)
+		if i%11 == 0 {
+			batch = append(batch, licet.Sighting{OrgID: org, UserID: id, At: at.Add(time.Hour), DeviceID: "newer"})
+		}
+		batch = append(batch, licet.Sighting{OrgID: org, UserID: id, At: at, DeviceID: fmt.Sprint("d", i), Version: "v"})
+		if i%7 == 0 {
+			batch = append(batch, licet.Sighting{OrgID: org, UserID: id, At: at.Add(-time.Minute), DeviceID: "older"})
+		}
+	}
+	if err := s.RecordSightings(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	for i := range many {
+		u, err := s.User(ctx, org, GUID('u', 1000+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := base.Add(time.Duration(i) * time.Second)
+		last, device, first := at, fmt.Sprint("d", i), at
+		if i%11 == 0 {
+			last, device = at.Add(time.Hour), "newer"
+		}
+		if i%7 == 0 {
+			first = at.Add(-time.Minute)
+		}
+		if !u.LastSeen.Equal(last) || u.Last.DeviceID != device || !u.FirstSeen.Equal(first) {
+			t.Fatalf("user %d after a flush of %d: first %v last %v device %q; want %v, %v, %q", i, many, u.FirstSeen, u.LastSeen, u.Last.DeviceID, first, last, device)
+		}
+	}
 }
 
 func testUsers(t *testing.T, open Opener) {
