@@ -210,10 +210,8 @@ func (p *Program) logger(out io.Writer, format, level string) (*slog.Logger, err
 		}
 	}
 	switch format {
-	case "json":
-		return slog.New(slog.NewJSONHandler(out, o)), nil
-	case "text":
-		return slog.New(slog.NewTextHandler(out, o)), nil
+	case "json", "text":
+		return slog.New(logbuf.NewHandler(out, format == "json", o)), nil
 	}
 	return nil, usagef("--log-format %q: want json or text", format)
 }

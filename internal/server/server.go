@@ -24,6 +24,7 @@ import (
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
+	"github.com/licet/licet/internal/logbuf"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/offline"
 	"github.com/licet/licet/internal/payload"
@@ -236,6 +237,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	bytes  int
+	id     [1]string // the X-Request-Id header's value
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -257,25 +259,32 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 // logRequests writes one line per request, with an ID the response
 // carries too: never a header, body or token.
 func (s *Server) logRequests(next http.Handler) http.Handler {
+	// The server's own handler writes the line without making a Record.
+	fast, _ := s.Logger.Handler().(*logbuf.Handler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id") // canonical: Get need not allocate
 		if !validRequestID(id) {
 			id = newRequestID()
 		}
-		w.Header()["X-Request-Id"] = []string{id}
+		sw := &statusWriter{ResponseWriter: w, id: [1]string{id}} // one allocation for both
+		w.Header()["X-Request-Id"] = sw.id[:]
 		if s.TLS {
 			w.Header().Set("Strict-Transport-Security", "max-age=31536000")
 		}
-		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		path := r.URL.Path
 		if strings.HasPrefix(path, "/admin/invite/") {
 			path = "/admin/invite/…" // the path is the secret
 		}
-		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", slog.String("id", id), slog.String("method", r.Method),
+		line := [...]slog.Attr{slog.String("id", id), slog.String("method", r.Method),
 			slog.String("path", path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-			slog.Int64("duration_us", time.Since(start).Microseconds()), slog.String("remote", r.RemoteAddr))
+			slog.Int64("duration_us", time.Since(start).Microseconds()), slog.String("remote", r.RemoteAddr)}
+		if fast != nil {
+			fast.Line(r.Context(), slog.LevelInfo, "request", line[:]...)
+		} else {
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", line[:]...)
+		}
 	})
 }
 
@@ -307,5 +316,7 @@ func init() {
 // newRequestID is unique within a process and, by its random prefix,
 // across processes.
 func newRequestID() string {
-	return requestIDs.prefix + "-" + strconv.FormatUint(requestIDs.n.Add(1), 36)
+	var b [32]byte
+	id := append(append(b[:0], requestIDs.prefix...), '-')
+	return string(strconv.AppendUint(id, requestIDs.n.Add(1), 36))
 }

@@ -61,7 +61,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeCheckError(w, f, httpStatus, payload.ErrorDetail{Code: code, Message: licet.ErrorMessage(err)})
 	}
-	h.checks.WithLabelValues(string(status)).Inc()
+	if c, ok := h.byStatus[status]; ok {
+		c.Inc()
+	} else {
+		h.checks.WithLabelValues(string(status)).Inc()
+	}
 	h.latency.Observe(time.Since(start).Seconds())
 }
 
@@ -108,10 +112,12 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) (format, licet.S
 	// Every device is held to its own rate; devices that hold no license
 	// are held to the limits of h.gate as well.
 	now := h.clock.Now()
-	if ok, wait := h.deviceLimit.Allow(req.OrganizationID+"/"+req.UserID+"/"+req.DeviceID, now); !ok {
-		w.Header().Set("Retry-After", web.RetryAfter(wait))
-		h.limited.WithLabelValues("device").Inc()
-		return f, "", licet.Errorf(licet.ERATE, "too many license checks from this device; retry after %s seconds", web.RetryAfter(wait))
+	if h.deviceLimit != nil { // --rate-device 0: no key to make
+		if ok, wait := h.deviceLimit.Allow(req.OrganizationID+"/"+req.UserID+"/"+req.DeviceID, now); !ok {
+			w.Header().Set("Retry-After", web.RetryAfter(wait))
+			h.limited.WithLabelValues("device").Inc()
+			return f, "", licet.Errorf(licet.ERATE, "too many license checks from this device; retry after %s seconds", web.RetryAfter(wait))
+		}
 	}
 	a, err := h.service.Check(r.Context(), &req, h.gate(w, r, req.OrganizationID, now))
 	if err != nil {

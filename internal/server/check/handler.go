@@ -74,9 +74,12 @@ type Handler struct {
 	admissions  *web.Limiter // checks that would write, per organization
 	activity    activity
 
-	checks  *prometheus.CounterVec
-	latency prometheus.Histogram
-	limited *prometheus.CounterVec
+	checks *prometheus.CounterVec
+	// byStatus holds the counters of the statuses answered most, made
+	// once: WithLabelValues hashes the label and takes a lock per call.
+	byStatus map[licet.Status]prometheus.Counter
+	latency  prometheus.Histogram
+	limited  *prometheus.CounterVec
 }
 
 // New returns the check's handler.
@@ -96,6 +99,11 @@ func New(c Config) *Handler {
 	}
 	h.checks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_checks_total",
 		Help: "License checks answered, by status (or error code) and by the server's role.", ConstLabels: prometheus.Labels{"source": role}}, []string{"status"})
+	h.byStatus = map[licet.Status]prometheus.Counter{}
+	for _, st := range []licet.Status{licet.StatusLicensed, licet.StatusTemporary, licet.StatusNoLicenseAvailable, licet.StatusNotAssigned,
+		licet.StatusUserDisabled, licet.StatusSubscriptionExpired, licet.StatusUnknownOrganization, licet.StatusReadOnlyServer} {
+		h.byStatus[st] = h.checks.WithLabelValues(string(st))
+	}
 	h.limited = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "licet_rate_limited_total",
 		Help: "License checks refused with 429, by limit."}, []string{"limit"})
 	h.latency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "licet_check_duration_seconds",
