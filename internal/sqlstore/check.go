@@ -33,32 +33,82 @@ func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organizatio
 	return o, ps, err
 }
 
-// CheckUser reads a user for the hot path without a transaction: one
-// statement for a licensed user, a second for the seat counts otherwise.
+// CheckUser reads a user for the hot path without a transaction, and
+// the seat counts with it unless the user is licensed or disabled: one
+// statement, one round trip.
 func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (u *licet.User, counts map[string]int, err error) {
 	defer sqldb.Failed(&err, "read a user for a check")
-	u, err = scanUser(s.hot(ctx, hotUser).QueryRowContext(ctx, orgID, userID))
-	if errors.Is(err, sql.ErrNoRows) {
-		u, err = nil, nil
-	}
-	if err != nil || (u != nil && (u.State == licet.UserLicensed || u.Disabled)) {
-		return u, nil, s.db.Wrap(err)
-	}
-	counts = map[string]int{}
-	rows, err := s.hot(ctx, hotUsed).QueryContext(ctx, orgID)
+	rows, err := s.hot(ctx, hotCheck).QueryContext(ctx, orgID, userID, orgID)
 	if err != nil {
 		return nil, nil, s.db.Wrap(err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var t string
-		var n int
-		if err := rows.Scan(&t, &n); err != nil {
+	var c checkRow
+	dest := c.dest()
+	for first := true; rows.Next(); first = false {
+		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, s.db.Wrap(err)
 		}
-		counts[t] = n
+		if first {
+			u = c.user()
+			if u != nil && (u.State == licet.UserLicensed || u.Disabled) {
+				break // the statement read no counts
+			}
+			counts = map[string]int{}
+			dest = c.countsOnly(dest)
+		}
+		if c.seatType.Valid {
+			counts[c.seatType.String] = int(c.seatsUsed.Int64)
+		}
 	}
-	return u, counts, s.db.Wrap(rows.Err())
+	if err := rows.Err(); err != nil {
+		return nil, nil, s.db.Wrap(err)
+	}
+	return u, counts, nil
+}
+
+// checkRow holds a row of hotCheck: the user's columns (NULL when there is
+// no such user), then a license type and its seats used (NULL when none
+// are, or none were read).
+type checkRow struct {
+	orgID, id, state, licenseType, assignedBy, deviceID, deviceInfo, version, edition, orgURL, orgName sql.NullString
+
+	disabled sql.NullBool
+
+	assigned, temp, first, last, recorded sql.NullInt64
+
+	seatType  sql.NullString
+	seatsUsed sql.NullInt64
+	skip      any // the user's columns again, after the first row
+}
+
+func (c *checkRow) dest() []any {
+	return []any{&c.orgID, &c.id, &c.state, &c.disabled, &c.licenseType, &c.assigned, &c.assignedBy, &c.temp,
+		&c.first, &c.last, &c.deviceID, &c.deviceInfo, &c.version, &c.edition, &c.orgURL, &c.orgName, &c.recorded,
+		&c.seatType, &c.seatsUsed}
+}
+
+// countsOnly turns dest into one that reads the counts of the rows after
+// the first, whose user columns repeat it.
+func (c *checkRow) countsOnly(dest []any) []any {
+	for i := range dest[:len(dest)-2] {
+		dest[i] = &c.skip
+	}
+	return dest
+}
+
+// user is the row's user, nil when there is none.
+func (c *checkRow) user() *licet.User {
+	if !c.id.Valid {
+		return nil
+	}
+	u := &licet.User{OrgID: c.orgID.String, ID: c.id.String, State: licet.UserState(c.state.String), Disabled: c.disabled.Bool,
+		LicenseType: c.licenseType.String, AssignedAt: sqldb.FromMS(c.assigned.Int64), AssignedBy: c.assignedBy.String,
+		TemporaryUntil: sqldb.FromMS(c.temp.Int64), FirstSeen: sqldb.FromMS(c.first.Int64), LastSeen: sqldb.FromMS(c.last.Int64),
+		RecordedAt: sqldb.FromMS(c.recorded.Int64)}
+	u.Last = licet.Sighting{DeviceID: c.deviceID.String, DeviceInfo: c.deviceInfo.String, Version: c.version.String,
+		Edition: c.edition.String, OrganizationURL: c.orgURL.String, OrganizationName: c.orgName.String, At: u.LastSeen}
+	return u
 }
 
 // ChangeSeq returns the number of committed changes to organizations,
@@ -509,14 +559,28 @@ func sightingsSQL(n int) string {
 // The hot path's statements, prepared once: parsing SQL on every check
 // cost SQLite more than running it.
 const (
-	hotUser = iota
-	hotUsed
+	hotCheck = iota
 	hotCount
 )
 
 var hotSQL = [hotCount]string{
-	hotUser: `SELECT ` + userCols + ` FROM users WHERE org_id = ? AND user_id = ?`,
-	hotUsed: `SELECT license_type, used FROM seat_usage WHERE org_id = ? AND used > 0`,
+	// One row of the user's columns (NULL when there is none), repeated
+	// beside each license type with seats used unless the user is licensed
+	// or disabled: CheckUser in one round trip.
+	hotCheck: `SELECT ` + userColsOf("u") + `, s.license_type, s.used
+		FROM (SELECT 1) AS one
+		LEFT JOIN users u ON u.org_id = ? AND u.user_id = ?
+		LEFT JOIN seat_usage s ON s.org_id = ? AND s.used > 0
+			AND (u.user_id IS NULL OR (u.state <> 'licensed' AND NOT u.disabled))`,
+}
+
+// userColsOf is userCols, each qualified by a table's alias.
+func userColsOf(alias string) string {
+	cols := strings.Split(userCols, ",")
+	for i, c := range cols {
+		cols[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
 }
 
 // hotStmts are a store's prepared hot statements.

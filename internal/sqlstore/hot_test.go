@@ -16,14 +16,11 @@ func TestHotStatementsReboundOnce(t *testing.T) {
 	}
 	s := New(db, db, &sqldb.Dialect{Name: "numbered", Numbered: true}, nil, true)
 	defer s.Close()
-	if got := s.hotStmts.sql[hotUser]; !strings.HasSuffix(got, "WHERE org_id = $1 AND user_id = $2") {
-		t.Errorf("hot user query %q", got)
-	}
-	if got := s.hotStmts.sql[hotUsed]; !strings.Contains(got, "org_id = $1 AND used > 0") {
-		t.Errorf("hot seat query %q", got)
+	if got := s.hotStmts.sql[hotCheck]; !strings.Contains(got, "u.org_id = $1 AND u.user_id = $2") || !strings.Contains(got, "s.org_id = $3 AND s.used > 0") {
+		t.Errorf("hot check query %q", got)
 	}
 	plain := New(db, db, &sqldb.Dialect{Name: "plain"}, nil, true)
-	if plain.hotStmts.sql[hotUser] != hotSQL[hotUser] {
-		t.Errorf("rebound for a dialect with ?: %q", plain.hotStmts.sql[hotUser])
+	if plain.hotStmts.sql[hotCheck] != hotSQL[hotCheck] {
+		t.Errorf("rebound for a dialect with ?: %q", plain.hotStmts.sql[hotCheck])
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/licet/licet/internal/storetest"
 )
 
-func open(t *testing.T, clock licet.Clock) (licet.Store, string) {
+func open(t testing.TB, clock licet.Clock) (licet.Store, string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "licet.db")
 	s, err := sqlite.Open(context.Background(), path, sqlite.Options{Clock: clock})

@@ -73,6 +73,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("PoolsAndTypes", func(t *testing.T) { testPools(t, open) })
 	t.Run("BatchIsAllOrNothing", func(t *testing.T) { testBatch(t, open) })
 	t.Run("SeatCountsMatchUsers", func(t *testing.T) { testSeatCounts(t, open) })
+	t.Run("CheckUserReadsTheUserAndTheSeatsUsed", func(t *testing.T) { testCheckUser(t, open) })
 	t.Run("OutboxAndSubscriptions", func(t *testing.T) { testOutbox(t, open) })
 	t.Run("ConsentAndSendTimeChecks", func(t *testing.T) { testConsent(t, open) })
 	t.Run("Privacy", func(t *testing.T) { testPrivacy(t, open) })
