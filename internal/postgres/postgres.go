@@ -69,19 +69,20 @@ const migrationLockKey = 0x6c69636574
 
 // Dialect is PostgreSQL's.
 var Dialect = &sqldb.Dialect{
-	Name:            "postgres",
-	Compact:         []string{`VACUUM FULL organizations`, `VACUUM FULL meta`},
-	GroupCommit:     true,
-	Numbered:        true,
-	Greatest:        "GREATEST",
-	ForUpdate:       " FOR UPDATE",
-	SkipLocked:      " FOR UPDATE SKIP LOCKED",
-	MigrationLock:   "SELECT pg_advisory_lock(" + strconv.Itoa(migrationLockKey) + ")",
-	MigrationUnlock: "SELECT pg_advisory_unlock(" + strconv.Itoa(migrationLockKey) + ")",
-	Unavailable:     Unavailable,
-	Lag:             lag,
-	CheckCommit:     checkCommit,
-	Pipeline:        pipeline,
+	Name:             "postgres",
+	Compact:          []string{`VACUUM FULL organizations`, `VACUUM FULL meta`},
+	GroupCommit:      true,
+	Numbered:         true,
+	Greatest:         "GREATEST",
+	ForUpdate:        " FOR UPDATE",
+	SkipLocked:       " FOR UPDATE SKIP LOCKED",
+	MigrationLock:    "SELECT pg_advisory_lock(" + strconv.Itoa(migrationLockKey) + ")",
+	MigrationUnlock:  "SELECT pg_advisory_unlock(" + strconv.Itoa(migrationLockKey) + ")",
+	Unavailable:      Unavailable,
+	Lag:              lag,
+	CheckCommit:      checkCommit,
+	Pipeline:         pipeline,
+	RowsPerStatement: 200,
 }
 
 // pipeline sends statements on a transaction's connection as one batch:

@@ -500,29 +500,33 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) (er
 			rows[i].first = x.At
 		}
 	}
+	per := max(1, s.db.D.RowsPerStatement)
 	return s.db.Write(ctx, func(tx *sqldb.Tx) error {
-		// Up to sightingRows users per statement: one statement (on
-		// PostgreSQL one round trip) for many rows, not one per row.
+		// Up to per users a statement; the statement for a full chunk is
+		// prepared once per flush.
 		var full *sql.Stmt
 		for len(rows) > 0 {
-			n := min(len(rows), sightingRows)
-			args := make([]any, 0, n*10)
+			n := min(len(rows), per)
+			args := make([]any, 0, n*11)
 			for _, x := range rows[:n] {
 				args = append(args, sqldb.MS(x.At), sqldb.MS(x.first), x.DeviceID, x.DeviceInfo, x.Version, x.Edition,
 					x.OrganizationURL, x.OrganizationName, x.OrgID, x.UserID)
+				if per == 1 {
+					args = append(args, sqldb.MS(x.At))
+				}
 			}
 			rows = rows[n:]
 			var err error
-			if n == sightingRows {
+			if n == per {
 				if full == nil {
-					if full, err = tx.PrepareContext(ctx, sightingsSQL(n)); err != nil {
+					if full, err = tx.PrepareContext(ctx, sightingsSQL(n, per)); err != nil {
 						return err
 					}
 					defer full.Close()
 				}
 				_, err = full.ExecContext(ctx, args...)
 			} else {
-				_, err = tx.ExecContext(ctx, sightingsSQL(n), args...)
+				_, err = tx.ExecContext(ctx, sightingsSQL(n, per), args...)
 			}
 			if err != nil {
 				return err
@@ -532,13 +536,15 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) (er
 	})
 }
 
-// sightingRows is how many users one statement of RecordSightings
-// updates (ten parameters each: within both databases' limits).
-const sightingRows = 200
-
-// sightingsSQL updates n users from a list of values; a sighting older
-// than the user's last, or of a user deleted meanwhile, changes nothing.
-func sightingsSQL(n int) string {
+// sightingsSQL updates n users; a sighting older than the user's last,
+// or of a user deleted meanwhile, changes nothing. Where the dialect
+// writes one row per statement, it is a plain UPDATE of one row.
+func sightingsSQL(n, per int) string {
+	if per == 1 {
+		return `UPDATE users SET last_seen = ?, first_seen = CASE WHEN first_seen = 0 THEN ? ELSE first_seen END,
+			device_id = ?, device_info = ?, version = ?, edition = ?, org_url = ?, org_name = ?
+			WHERE org_id = ? AND user_id = ? AND last_seen < ?`
+	}
 	var b strings.Builder
 	b.WriteString(`UPDATE users SET
 		first_seen = CASE WHEN users.first_seen = 0 THEN v.column2 ELSE users.first_seen END,

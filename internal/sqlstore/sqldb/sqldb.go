@@ -50,6 +50,11 @@ type Dialect struct {
 	// CacheStatements keeps the admissions' statements prepared on the
 	// writer (stmtCache), for a driver that parses SQL on every call.
 	CacheStatements bool
+	// RowsPerStatement is how many rows one statement of a bulk write
+	// (the sightings) changes: many where each statement is a round trip;
+	// 0 or 1 for SQLite, in-process, where a statement that changes many
+	// rows also makes it keep a statement journal, and costs more.
+	RowsPerStatement int
 	// Lag reads how far a read-only copy is behind its primary.
 	Lag func(ctx context.Context, db *sql.DB, now time.Time) (time.Duration, bool, error)
 	// Snapshot writes a consistent copy of the database to path, or says
