@@ -55,6 +55,24 @@ type cache struct {
 	users    map[string]map[string]*licet.User
 	nUsers   int
 	maxUsers int
+
+	// reads are the organization reads under way: checks that miss the
+	// same organization at the same generation wait for one read.
+	reads map[orgRead]*orgFlight
+}
+
+type orgRead struct {
+	orgID string
+	gen   uint64
+}
+
+// orgFlight is one read of an organization that several checks wait for.
+type orgFlight struct {
+	done  chan struct{}
+	org   *licet.Organization
+	pools []licet.Pool
+	types []licet.LicenseType
+	err   error
 }
 
 type orgEntry struct {
@@ -64,7 +82,8 @@ type orgEntry struct {
 
 func newCache(store Store, logger *slog.Logger) *cache {
 	return &cache{store: store, logger: logger, every: 250 * time.Millisecond, maxAge: time.Second, staleGrace: 2 * time.Minute, orgs: map[string]orgEntry{},
-		userSeq: map[string]int64{}, epoch: map[string]uint64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000}
+		userSeq: map[string]int64{}, epoch: map[string]uint64{}, users: map[string]map[string]*licet.User{}, maxUsers: 2_000_000,
+		reads: map[orgRead]*orgFlight{}}
 }
 
 // drop forgets everything.
@@ -298,28 +317,52 @@ func (c *cache) lookup(orgID string) (e orgEntry, types []licet.LicenseType, ok 
 }
 
 // orgData answers from memory or reads and, if nothing changed meanwhile,
-// remembers.
+// remembers. Checks that miss the same organization at once share one
+// read; each waits for it only as long as its own context lets it, and
+// the read goes on (bounded by the first caller's deadline) when the
+// check that started it gives up.
 func (c *cache) orgData(db func() context.Context, orgID string) (*licet.Organization, []licet.Pool, []licet.LicenseType, error) {
 	e, types, ok, gen, fresh := c.lookup(orgID)
 	if ok {
 		return e.org, e.pools, types, nil
 	}
 	ctx := db()
-	org, pools, err := c.store.OrgData(ctx, orgID)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	types, err = c.store.LicenseTypes(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if fresh {
-		c.mu.Lock()
-		if c.gen == gen {
-			c.orgs[orgID] = orgEntry{org: org, pools: pools}
-			c.types, c.typesOK = types, true
+	key := orgRead{orgID, gen}
+	c.mu.Lock()
+	f := c.reads[key]
+	if f == nil {
+		f = &orgFlight{done: make(chan struct{})}
+		c.reads[key] = f
+		rctx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+		if d, ok := ctx.Deadline(); ok {
+			rctx, cancel = context.WithDeadline(rctx, d)
 		}
-		c.mu.Unlock()
+		go func() {
+			defer cancel()
+			c.read(rctx, key, f, fresh)
+		}()
 	}
-	return org, pools, types, nil
+	c.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.org, f.pools, f.types, f.err
+	case <-ctx.Done():
+		return nil, nil, nil, ctx.Err()
+	}
+}
+
+// read reads an organization for the checks waiting on f.
+func (c *cache) read(ctx context.Context, key orgRead, f *orgFlight, fresh bool) {
+	f.org, f.pools, f.err = c.store.OrgData(ctx, key.orgID)
+	if f.err == nil {
+		f.types, f.err = c.store.LicenseTypes(ctx)
+	}
+	c.mu.Lock()
+	delete(c.reads, key)
+	if f.err == nil && fresh && c.gen == key.gen {
+		c.orgs[key.orgID] = orgEntry{org: f.org, pools: f.pools}
+		c.types, c.typesOK = f.types, true
+	}
+	c.mu.Unlock()
+	close(f.done)
 }

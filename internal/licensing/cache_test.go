@@ -2,9 +2,13 @@ package licensing
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/licet/licet"
 )
@@ -70,5 +74,74 @@ func TestCacheRefusesAFillThatRacesThePoll(t *testing.T) {
 	c.fillUser(t3, licensed("B", "Z"))
 	if u, _ := c.user("B", "Z"); u == nil {
 		t.Error("a fresh fill was refused")
+	}
+}
+
+// slowOrgs is a store whose organization read waits until released.
+type slowOrgs struct {
+	Store
+	mu      sync.Mutex
+	calls   int
+	entered chan struct{} // closed by the first read
+	release chan struct{}
+}
+
+func (f *slowOrgs) OrgData(ctx context.Context, orgID string) (*licet.Organization, []licet.Pool, error) {
+	f.mu.Lock()
+	f.calls++
+	if f.calls == 1 {
+		close(f.entered)
+	}
+	f.mu.Unlock()
+	select {
+	case <-f.release:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	return &licet.Organization{ID: orgID}, nil, nil
+}
+
+func (f *slowOrgs) LicenseTypes(context.Context) ([]licet.LicenseType, error) { return nil, nil }
+
+// A flood of checks on an organization the cache does not hold (a cold
+// start, a change) reads it once, not once per check: 150 identical reads
+// at once made a flood's checks time out with 503. The checks that joined
+// the read are not failed by the one that started it giving up.
+func TestColdOrganizationIsReadOnce(t *testing.T) {
+	f := &slowOrgs{entered: make(chan struct{}), release: make(chan struct{})}
+	c := newCache(f, slog.New(slog.DiscardHandler))
+	first, giveUp := context.WithCancel(context.Background())
+	errs := make(chan error, 50)
+	read := func(ctx context.Context) {
+		org, _, _, err := c.orgData(func() context.Context { return ctx }, "A")
+		if err == nil && (org == nil || org.ID != "A") {
+			err = fmt.Errorf("read %+v", org)
+		}
+		errs <- err
+	}
+	go read(first)
+	<-f.entered
+	for range 48 {
+		go read(context.Background())
+	}
+	impatient, cancel := context.WithCancel(context.Background())
+	cancel()
+	go read(impatient)
+	time.Sleep(100 * time.Millisecond) // the others wait on the first read
+	giveUp()
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that started the read and gave up, or the impatient one: %v", err)
+	}
+	if err := <-errs; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the caller that started the read and gave up, or the impatient one: %v", err)
+	}
+	close(f.release)
+	for range 48 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if f.calls != 1 {
+		t.Errorf("the organization was read %d times for 50 concurrent checks; want once", f.calls)
 	}
 }
