@@ -1,6 +1,8 @@
 // Package logbuf batches log lines into few writes: one write per request
 // line cost the hot path a system call. Lines reach the output within the
 // flush period, and at once when the buffer fills or the writer closes.
+// Its Handler writes the lines a server writes most (the request line) by
+// appending, byte for byte what slog's own handler writes.
 package logbuf
 
 import (
