@@ -23,7 +23,9 @@ type Handler struct {
 }
 
 // NewHandler returns a handler writing JSON lines (json) or slog's text
-// lines to w with the options o (nil: slog's defaults).
+// lines to w with the options o (nil: slog's defaults). Each line is one
+// Write, and the fast path does not take slog's lock: w must be safe for
+// concurrent use, as a Writer is.
 func NewHandler(w io.Writer, json bool, o *slog.HandlerOptions) *Handler {
 	if o == nil {
 		o = &slog.HandlerOptions{}
