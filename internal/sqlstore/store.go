@@ -7,8 +7,9 @@
 // the group commit, the hot statements), organizations, pools, users,
 // offline licenses, privacy and secrets; admin keeps administrators,
 // sessions, links, API tokens and single sign-on; outbox keeps the mail
-// queue, consent and subscriptions; sqldb is what they all share. Store
-// embeds the parts, so it is one licet.Store.
+// queue, consent and subscriptions; sightings writes the check's buffered
+// sightings in bulk; sqldb is what they all share. Store embeds the parts
+// (or calls them), so it is one licet.Store.
 package sqlstore
 
 import (
