@@ -148,28 +148,35 @@ type admitMemo struct {
 // maxPrefetch bounds the users read in one statement.
 const maxPrefetch = 256
 
+// prefetchSQL reads the users of an organization (the second parameter)
+// whose IDs are in an array (the first), one primary-key probe each,
+// whatever PostgreSQL's statistics say. With "user_id IN (…)", and with a
+// plain join, a table not yet analyzed (a new database, a burst of new
+// users before autovacuum runs) was read as "every user of the
+// organization, filtered": 6 ms a group at 11,000 users, growing with the
+// organization, the group's largest cost. LIMIT 1 keeps the planner from
+// flattening the lookup into such a join (TestPrefetchProbesEachUser).
+const prefetchSQL = `SELECT ` + userCols + ` FROM unnest(?::text[]) AS want(id),
+	LATERAL (SELECT ` + userCols + ` FROM users WHERE org_id = ? AND user_id = want.id LIMIT 1) AS u`
+
 // prefetch reads, in one statement, the users of orgID the group will
 // decide on. Where statements are function calls (SQLite's cached ones),
 // one small statement per user costs less than one of varying shape, and
-// nothing is read ahead.
+// nothing is read ahead: this is PostgreSQL's (numbered placeholders).
 func (m *admitMemo) prefetch(ctx context.Context, tx *sqldb.Tx, orgID string) error {
 	ids := m.want[orgID]
 	delete(m.want, orgID)
-	if len(ids) < 2 || tx.Cached() {
+	if len(ids) < 2 || tx.Cached() || !tx.Dialect().Numbered {
 		return nil
 	}
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
 	got := make(map[string]*licet.User, len(ids))
 	for len(ids) > 0 {
 		n := min(len(ids), maxPrefetch)
-		args := make([]any, 0, n+1)
-		args = append(args, orgID)
 		for _, id := range ids[:n] {
-			args = append(args, id)
 			got[id] = nil // known absent unless read below
 		}
-		ph := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-		rows, err := tx.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE org_id = ? AND user_id IN (`+ph+`)`, args...)
+		rows, err := tx.QueryContext(ctx, prefetchSQL, ids[:n], orgID)
 		if err != nil {
 			return err
 		}
