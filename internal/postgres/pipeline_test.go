@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,6 +18,8 @@ import (
 // Writes queued with ExecLater in an admissions' transaction run in their
 // order before any later statement reads, and one that fails fails the
 // transaction: nothing of it commits, and the error is that statement's.
+// A batch of reads goes with the writes queued before it, and fails the
+// transaction the same way.
 func TestPipelinedWrites(t *testing.T) {
 	ctx := context.Background()
 	c, err := sql.Open("pgx", storetest.PostgresURL(t))
@@ -92,5 +95,56 @@ func TestPipelinedWrites(t *testing.T) {
 	}
 	if n := count(); n != 2 {
 		t.Fatalf("%d rows after the failed transactions, want 2", n)
+	}
+
+	// Reads in a batch: sent with the queued writes, which they see, each
+	// row to its reader, in order.
+	err = db.WriteCached(ctx, func(tx *sqldb.Tx) error {
+		if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 6, "y"); err != nil {
+			return err
+		}
+		var ids []int
+		var v string
+		err := tx.Batch(ctx,
+			sqldb.Read(func(r sqldb.Scanner) error {
+				var id int
+				err := r.Scan(&id)
+				ids = append(ids, id)
+				return err
+			}, `SELECT id FROM piped WHERE id = ANY(?) ORDER BY id`, []int{1, 2, 6, 7}),
+			sqldb.Read(func(r sqldb.Scanner) error { return r.Scan(&v) }, `SELECT v FROM piped WHERE id = ?`, 6))
+		if err != nil {
+			return err
+		}
+		if fmt.Sprint(ids) != "[1 2 6]" || v != "y" {
+			t.Errorf("a batch after a queued write read ids %v and v %q, want [1 2 6] and y", ids, v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A read that fails, or whose reader fails, fails the transaction:
+	// the write queued before it does not commit.
+	broken := errors.New("the reader failed")
+	for _, read := range []sqldb.Queued{
+		sqldb.Read(func(sqldb.Scanner) error { return nil }, `SELECT no_such_column FROM piped`),
+		sqldb.Read(func(sqldb.Scanner) error { return broken }, `SELECT id FROM piped`),
+	} {
+		err = db.WriteCached(ctx, func(tx *sqldb.Tx) error {
+			if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 8, "z"); err != nil {
+				return err
+			}
+			if err := tx.Batch(ctx, read); err != nil {
+				return err
+			}
+			return tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 9, "z")
+		})
+		if err == nil {
+			t.Fatalf("%s: the transaction committed", read.Query)
+		}
+		if n := count(); n != 3 {
+			t.Fatalf("%s: %d rows after the failed batch, want 3", read.Query, n)
+		}
 	}
 }

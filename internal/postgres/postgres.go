@@ -87,7 +87,7 @@ var Dialect = &sqldb.Dialect{
 
 // pipeline sends statements on a transaction's connection as one batch:
 // one round trip, run in order, stopped at the first that fails (and the
-// transaction with it).
+// transaction with it). A read's rows go to its Row as they arrive.
 func pipeline(ctx context.Context, conn *sql.Conn, qs []sqldb.Queued) error {
 	return conn.Raw(func(dc any) error {
 		c, ok := dc.(*stdlib.Conn)
@@ -98,8 +98,34 @@ func pipeline(ctx context.Context, conn *sql.Conn, qs []sqldb.Queued) error {
 		for _, q := range qs {
 			b.Queue(q.Query, q.Args...)
 		}
-		return c.Conn().SendBatch(ctx, &b).Close()
+		br := c.Conn().SendBatch(ctx, &b)
+		for _, q := range qs {
+			if err := result(br, q); err != nil {
+				br.Close()
+				return err
+			}
+		}
+		return br.Close()
 	})
+}
+
+// result reads one statement's result from a batch.
+func result(br pgx.BatchResults, q sqldb.Queued) error {
+	if q.Row == nil {
+		_, err := br.Exec()
+		return err
+	}
+	rows, err := br.Query()
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := q.Row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // lag is a hot standby's replay lag: zero when it streams from the primary

@@ -159,48 +159,29 @@ const maxPrefetch = 256
 const prefetchSQL = `SELECT ` + userCols + ` FROM unnest(?::text[]) AS want(id),
 	LATERAL (SELECT ` + userCols + ` FROM users WHERE org_id = ? AND user_id = want.id LIMIT 1) AS u`
 
-// prefetch reads, in one statement, the users of orgID the group will
-// decide on. Where statements are function calls (SQLite's cached ones),
-// one small statement per user costs less than one of varying shape, and
-// nothing is read ahead: this is PostgreSQL's (numbered placeholders).
-func (m *admitMemo) prefetch(ctx context.Context, tx *sqldb.Tx, orgID string) error {
-	ids := m.want[orgID]
-	delete(m.want, orgID)
-	if len(ids) < 2 || tx.Cached() || !tx.Dialect().Numbered {
-		return nil
-	}
+// readUsers returns the reads of the users ids of orgID for a Batch, which
+// fills got: each ID maps to its user, nil when there is none.
+func readUsers(orgID string, ids []string, got map[string]*licet.User) []sqldb.Queued {
 	ids = slices.Compact(slices.Sorted(slices.Values(ids)))
-	got := make(map[string]*licet.User, len(ids))
+	var reads []sqldb.Queued
 	for len(ids) > 0 {
 		n := min(len(ids), maxPrefetch)
 		for _, id := range ids[:n] {
-			got[id] = nil // known absent unless read below
+			got[id] = nil // known absent unless read
 		}
-		rows, err := tx.QueryContext(ctx, prefetchSQL, ids[:n], orgID)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			u, err := scanUser(rows)
+		reads = append(reads, sqldb.Read(func(r sqldb.Scanner) error {
+			u, err := scanUser(r)
 			if err != nil {
-				rows.Close()
 				return err
 			}
 			if _, ok := got[u.ID]; ok {
 				got[u.ID] = u
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
+			return nil
+		}, prefetchSQL, ids[:n], orgID))
 		ids = ids[n:]
 	}
-	if m.users == nil {
-		m.users = map[string]map[string]*licet.User{}
-	}
-	m.users[orgID] = got
-	return nil
+	return reads
 }
 
 // user returns a user of orgID (nil when there is none): the one read
@@ -275,27 +256,11 @@ func (m *admitMemo) view(ctx context.Context, tx *sqldb.Tx, orgID, userID string
 	}
 	base, ok := m.orgs[orgID]
 	if !ok {
-		base = &licet.CheckView{}
-		org, err := sqldb.LockOrg(ctx, tx, orgID)
-		if licet.ErrorCode(err) == licet.ENOTFOUND {
-			m.orgs[orgID] = base
-			return &licet.CheckView{}, nil
-		} else if err != nil {
+		var err error
+		if base, err = m.lock(ctx, tx, orgID); err != nil {
 			return nil, err
-		}
-		base.Org = org
-		if base.Pools, err = pools(ctx, tx, orgID); err != nil {
-			return nil, err
-		}
-		if m.types == nil {
-			if m.types, err = licenseTypes(ctx, tx); err != nil {
-				return nil, err
-			}
 		}
 		m.orgs[orgID] = base
-		if err := m.prefetch(ctx, tx, orgID); err != nil {
-			return nil, err
-		}
 	}
 	if base.Org == nil {
 		return &licet.CheckView{}, nil
@@ -314,6 +279,44 @@ func (m *admitMemo) view(ctx context.Context, tx *sqldb.Tx, orgID, userID string
 		v.Temporary, v.HadTemporary, err = m.s.temporaryStanding(ctx, tx, orgID, userID, m.s.db.Clock.Now())
 	}
 	return v, err
+}
+
+// lock locks orgID and reads, in one Batch, what its admissions decide on:
+// the organization (nil when there is none), its pools and, once per
+// transaction, the license types. Where each statement costs a round trip
+// (the transaction pipelines: PostgreSQL), the same batch reads the seat
+// counts and the users the group is about to decide on; elsewhere (SQLite's
+// cached statements, where a small statement per user costs less than one
+// of varying shape) they are read when wanted.
+func (m *admitMemo) lock(ctx context.Context, tx *sqldb.Tx, orgID string) (*licet.CheckView, error) {
+	base := &licet.CheckView{}
+	reads := []sqldb.Queued{sqldb.LockOrgRead(tx, orgID, &base.Org), readPools(orgID, &base.Pools)}
+	if m.types == nil {
+		reads = append(reads, readLicenseTypes(&m.types))
+	}
+	ids := m.want[orgID]
+	delete(m.want, orgID)
+	var used map[string]int
+	var got map[string]*licet.User
+	if tx.Pipelined() {
+		used, got = map[string]int{}, map[string]*licet.User{}
+		reads = append(reads, readUsed(orgID, used))
+		reads = append(reads, readUsers(orgID, ids, got)...)
+	}
+	if err := tx.Batch(ctx, reads...); err != nil {
+		return nil, err
+	}
+	if base.Org == nil || used == nil {
+		return base, nil
+	}
+	if m.used == nil {
+		m.used = map[string]map[string]int{}
+	}
+	if m.users == nil {
+		m.users = map[string]map[string]*licet.User{}
+	}
+	m.used[orgID], m.users[orgID] = used, got
+	return base, nil
 }
 
 // Admit decides a check under the write lock and applies the decision. The

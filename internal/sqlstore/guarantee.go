@@ -106,7 +106,9 @@ func evictStrangers(ctx context.Context, tx *sqldb.Tx, orgID string, pools []lic
 	limit := StrangerCap(pools, now)
 	n, ok := memo.strangers[orgID]
 	if !ok {
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID).Scan(&n); err != nil {
+		// A batch: with the writes queued before it, one round trip.
+		if err := tx.Batch(ctx, sqldb.Read(func(r sqldb.Scanner) error { return r.Scan(&n) },
+			`SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID)); err != nil {
 			return nil, err
 		}
 		if memo.strangers == nil {

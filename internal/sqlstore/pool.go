@@ -48,43 +48,42 @@ func (s *Store) Pools(ctx context.Context, orgID string) (out []licet.Pool, err 
 	return out, err
 }
 
-func pools(ctx context.Context, tx *sqldb.Tx, orgID string) ([]licet.Pool, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, org_id, license_type, seats, valid_from, valid_until, created_at
-		FROM pools WHERE org_id = ? ORDER BY id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []licet.Pool
-	for rows.Next() {
+func pools(ctx context.Context, tx *sqldb.Tx, orgID string) (out []licet.Pool, err error) {
+	err = tx.Batch(ctx, readPools(orgID, &out))
+	return out, err
+}
+
+// readPools reads orgID's pools into *out.
+func readPools(orgID string, out *[]licet.Pool) sqldb.Queued {
+	return sqldb.Read(func(r sqldb.Scanner) error {
 		var p licet.Pool
 		var from, until, created int64
-		if err := rows.Scan(&p.ID, &p.OrgID, &p.LicenseType, &p.Seats, &from, &until, &created); err != nil {
-			return nil, err
+		if err := r.Scan(&p.ID, &p.OrgID, &p.LicenseType, &p.Seats, &from, &until, &created); err != nil {
+			return err
 		}
 		p.From, p.Until, p.CreatedAt = sqldb.FromMS(from), sqldb.FromMS(until), sqldb.FromMS(created)
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		*out = append(*out, p)
+		return nil
+	}, `SELECT id, org_id, license_type, seats, valid_from, valid_until, created_at FROM pools WHERE org_id = ? ORDER BY id`, orgID)
 }
 
 // used counts an organization's licensed users per license type.
 func used(ctx context.Context, tx *sqldb.Tx, orgID string) (map[string]int, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT license_type, used FROM seat_usage WHERE org_id = ? AND used > 0`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	out := map[string]int{}
-	for rows.Next() {
+	return out, tx.Batch(ctx, readUsed(orgID, out))
+}
+
+// readUsed reads into out orgID's licensed users per license type.
+func readUsed(orgID string, out map[string]int) sqldb.Queued {
+	return sqldb.Read(func(r sqldb.Scanner) error {
 		var t string
 		var n int
-		if err := rows.Scan(&t, &n); err != nil {
-			return nil, err
+		if err := r.Scan(&t, &n); err != nil {
+			return err
 		}
 		out[t] = n
-	}
-	return out, rows.Err()
+		return nil
+	}, `SELECT license_type, used FROM seat_usage WHERE org_id = ? AND used > 0`, orgID)
 }
 
 // SeatCounts returns, per license type the organization has or had, the
@@ -138,27 +137,27 @@ func (s *Store) LicenseTypes(ctx context.Context) (out []licet.LicenseType, err 
 	return out, err
 }
 
-func licenseTypes(ctx context.Context, tx *sqldb.Tx) ([]licet.LicenseType, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT name, includes FROM license_types ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []licet.LicenseType
-	for rows.Next() {
+func licenseTypes(ctx context.Context, tx *sqldb.Tx) (out []licet.LicenseType, err error) {
+	err = tx.Batch(ctx, readLicenseTypes(&out))
+	return out, err
+}
+
+// readLicenseTypes reads the license types into *out.
+func readLicenseTypes(out *[]licet.LicenseType) sqldb.Queued {
+	return sqldb.Read(func(r sqldb.Scanner) error {
 		var t licet.LicenseType
 		var inc string
-		if err := rows.Scan(&t.Name, &inc); err != nil {
-			return nil, err
+		if err := r.Scan(&t.Name, &inc); err != nil {
+			return err
 		}
 		t.Includes = []string{}
 		if inc != "" {
 			t.Includes = strings.Split(inc, ",")
 			sort.Strings(t.Includes)
 		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		*out = append(*out, t)
+		return nil
+	}, `SELECT name, includes FROM license_types ORDER BY name`)
 }
 
 // UpdatePool changes a pool's seats or end. Users already licensed keep

@@ -2,8 +2,6 @@ package sqldb
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"strings"
 	"time"
 
@@ -71,11 +69,27 @@ func LockOrg(ctx context.Context, tx *Tx, id string) (*licet.Organization, error
 }
 
 func queryOrg(ctx context.Context, tx *Tx, id, suffix string) (*licet.Organization, error) {
-	o, err := ScanOrg(tx.QueryRowContext(ctx, `SELECT `+OrgCols+` FROM organizations WHERE id = ?`+suffix, id))
-	if errors.Is(err, sql.ErrNoRows) {
+	var o *licet.Organization
+	if err := tx.Batch(ctx, readOrg(id, suffix, &o)); err != nil {
+		return nil, err
+	}
+	if o == nil {
 		return nil, licet.Errorf(licet.ENOTFOUND, "organization %s not found", id)
 	}
-	return o, err
+	return o, nil
+}
+
+// LockOrgRead is LockOrg for a Batch: it sets *out to the organization,
+// locked, and leaves it nil when there is none.
+func LockOrgRead(tx *Tx, id string, out **licet.Organization) Queued {
+	return readOrg(id, tx.d.ForUpdate, out)
+}
+
+func readOrg(id, suffix string, out **licet.Organization) Queued {
+	return Read(func(r Scanner) (err error) {
+		*out, err = ScanOrg(r)
+		return err
+	}, `SELECT `+OrgCols+` FROM organizations WHERE id = ?`+suffix, id)
 }
 
 // Column reads a one-column query's strings.

@@ -67,9 +67,10 @@ type Dialect struct {
 	// Compact runs, outside a transaction, after secrets were sealed
 	// again, so that no old copy of them stays in free pages or dead rows.
 	Compact []string
-	// Pipeline, when set, sends statements queued by Tx.ExecLater in one
-	// round trip on the transaction's connection, in their order, and
-	// reports the first that failed. Without it they run at once.
+	// Pipeline, when set, sends statements (those queued by Tx.ExecLater,
+	// then the reads of a Tx.Batch) in one round trip on the transaction's
+	// connection, in their order, hands each read's rows to its Row, and
+	// reports the first that failed. Without it they run one by one.
 	Pipeline func(ctx context.Context, conn *sql.Conn, qs []Queued) error
 	// Unavailable tells errors that mean "the database cannot be reached or
 	// is overloaded now" (answered 503) from bugs (500).
@@ -144,10 +145,18 @@ type Tx struct {
 	pipeErr error
 }
 
-// Queued is a statement ExecLater queued, rebound for the dialect.
+// Queued is a statement for a pipeline, rebound for the dialect: a write
+// ExecLater queued, or a read of a Batch, whose Row is called with each
+// row it returns, in order.
 type Queued struct {
 	Query string
 	Args  []any
+	Row   func(Scanner) error
+}
+
+// Read is a query for Batch whose every row goes to row.
+func Read(row func(Scanner) error, q string, args ...any) Queued {
+	return Queued{Query: q, Args: args, Row: row}
 }
 
 // ExecLater runs a statement whose result the caller does not need. In a
@@ -167,8 +176,51 @@ func (tx *Tx) ExecLater(ctx context.Context, q string, args ...any) error {
 	return nil
 }
 
-// Pipelined reports whether ExecLater queues (see WritePipelined).
+// Pipelined reports whether ExecLater queues and Batch is one round trip
+// (see WritePipelined).
 func (tx *Tx) Pipelined() bool { return tx.pipe }
+
+// Batch runs reads (made with Read) in their order, after what ExecLater
+// queued, each row of each going to its Row; it stops at the first error.
+// Where the transaction pipelines, all of it is one round trip, and a
+// failure fails the transaction; elsewhere each read runs as it would
+// alone.
+func (tx *Tx) Batch(ctx context.Context, reads ...Queued) error {
+	if !tx.pipe {
+		for _, r := range reads {
+			if err := tx.read(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if tx.pipeErr != nil {
+		return tx.pipeErr
+	}
+	qs := tx.queued
+	tx.queued = nil
+	for _, r := range reads {
+		r.Query = tx.query(r.Query)
+		qs = append(qs, r)
+	}
+	tx.pipeErr = tx.d.Pipeline(ctx, tx.conn, qs)
+	return tx.pipeErr
+}
+
+// read runs one read of a Batch on its own.
+func (tx *Tx) read(ctx context.Context, r Queued) error {
+	rows, err := tx.QueryContext(ctx, r.Query, r.Args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := r.Row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
 
 // flush sends the queued statements. Once one failed, the transaction is
 // lost: every later flush returns that error.
