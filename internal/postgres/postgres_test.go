@@ -165,5 +165,5 @@ func BenchmarkSightings(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	storetest.BenchmarkSightings(b, s)
+	storetest.BenchmarkSightings(b, s, 10_000, 10_000)
 }

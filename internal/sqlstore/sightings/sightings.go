@@ -4,8 +4,10 @@
 package sightings
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,6 +43,12 @@ func Record(ctx context.Context, db *sqldb.DB, batch []licet.Sighting) error {
 			rows[i].first = x.At
 		}
 	}
+	// In key order: the rows are found in one pass through the table's
+	// pages, and two processes flushing the same users lock them in one
+	// order.
+	slices.SortFunc(rows, func(a, b seen) int {
+		return cmp.Or(strings.Compare(a.OrgID, b.OrgID), strings.Compare(a.UserID, b.UserID))
+	})
 	per := max(1, db.D.RowsPerStatement)
 	return db.Write(ctx, func(tx *sqldb.Tx) error {
 		// Up to per users a statement; the statement for a full chunk is
