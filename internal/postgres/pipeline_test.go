@@ -19,7 +19,10 @@ import (
 // order before any later statement reads, and one that fails fails the
 // transaction: nothing of it commits, and the error is that statement's.
 // A batch of reads goes with the writes queued before it, and fails the
-// transaction the same way.
+// transaction the same way. The transaction's BEGIN and COMMIT travel with
+// its statements; one that failed is rolled back, so that its connection
+// (here the pool's only one, which every check below reads through) is
+// never left inside it.
 func TestPipelinedWrites(t *testing.T) {
 	ctx := context.Background()
 	c, err := sql.Open("pgx", storetest.PostgresURL(t))
@@ -27,10 +30,19 @@ func TestPipelinedWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	c.SetMaxOpenConns(1)
 	if _, err := c.ExecContext(ctx, `CREATE TABLE piped (id INT PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	db := sqldb.New(c, c, postgres.Dialect, nil, false)
+	backend := func() (pid int) {
+		t.Helper()
+		if err := c.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&pid); err != nil {
+			t.Fatal(err)
+		}
+		return pid
+	}
+	pid := backend()
 	count := func() (n int) {
 		t.Helper()
 		if err := c.QueryRowContext(ctx, `SELECT COUNT(*) FROM piped`).Scan(&n); err != nil {
@@ -146,5 +158,47 @@ func TestPipelinedWrites(t *testing.T) {
 		if n := count(); n != 3 {
 			t.Fatalf("%s: %d rows after the failed batch, want 3", read.Query, n)
 		}
+	}
+
+	// A transaction that fails in Go after its writes were sent, or when
+	// its context ends, is rolled back.
+	gave := errors.New("gave up")
+	err = db.WriteCached(ctx, func(tx *sqldb.Tx) error {
+		if err := tx.ExecLater(ctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 10, "w"); err != nil {
+			return err
+		}
+		if err := tx.Batch(ctx, sqldb.Read(func(sqldb.Scanner) error { return nil }, `SELECT id FROM piped`)); err != nil {
+			return err
+		}
+		return gave
+	})
+	if !errors.Is(err, gave) {
+		t.Fatalf("a transaction that gave up: got %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	err = db.WriteCached(cctx, func(tx *sqldb.Tx) error {
+		if err := tx.ExecLater(cctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 11, "w"); err != nil {
+			return err
+		}
+		if err := tx.Batch(cctx, sqldb.Read(func(sqldb.Scanner) error { return nil }, `SELECT id FROM piped`)); err != nil {
+			return err
+		}
+		cancel()
+		return tx.ExecLater(cctx, `INSERT INTO piped (id, v) VALUES (?, ?)`, 12, "w")
+	})
+	if err == nil {
+		t.Fatal("a transaction whose context ended before its commit committed")
+	}
+	if n := count(); n != 3 {
+		t.Fatalf("%d rows after the transactions that gave up, want 3", n)
+	}
+	// And one that runs nothing costs nothing.
+	if err := db.WriteCached(ctx, func(*sqldb.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	// Every failed transaction was rolled back on its connection, which
+	// stayed in the pool (pgx would close one left inside a transaction).
+	if got := backend(); got != pid {
+		t.Errorf("the connection was replaced (backend %d, then %d): a failed transaction was not rolled back", pid, got)
 	}
 }

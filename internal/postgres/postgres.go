@@ -112,7 +112,11 @@ func pipeline(ctx context.Context, conn *sql.Conn, qs []sqldb.Queued) error {
 // result reads one statement's result from a batch.
 func result(br pgx.BatchResults, q sqldb.Queued) error {
 	if q.Row == nil {
-		_, err := br.Exec()
+		tag, err := br.Exec()
+		if err == nil && q.Query == "COMMIT" && tag.String() != "COMMIT" {
+			// An aborted transaction answers COMMIT with ROLLBACK.
+			err = fmt.Errorf("the transaction was rolled back (%s)", tag)
+		}
 		return err
 	}
 	rows, err := br.Query()

@@ -9,6 +9,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strconv"
@@ -131,6 +132,8 @@ func (db *DB) Close() error {
 // Tx is a transaction that speaks the dialect: queries are written with "?"
 // placeholders and rebound as the database wants.
 type Tx struct {
+	// Tx is nil in a pipelined transaction (WritePipelined): its
+	// statements run on conn, after a BEGIN sent with the first of them.
 	*sql.Tx
 	d     *Dialect
 	bound *rebound   // nil: rebind every query (migrations)
@@ -143,6 +146,23 @@ type Tx struct {
 	pipe    bool
 	queued  []Queued
 	pipeErr error
+	begun   bool // a pipelined transaction's BEGIN was sent
+}
+
+// querier runs statements: the transaction, or the connection a pipelined
+// transaction runs on.
+type querier interface {
+	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
+	PrepareContext(ctx context.Context, q string) (*sql.Stmt, error)
+}
+
+func (tx *Tx) on() querier {
+	if tx.Tx == nil {
+		return tx.conn
+	}
+	return tx.Tx
 }
 
 // Queued is a statement for a pipeline, rebound for the dialect: a write
@@ -203,6 +223,7 @@ func (tx *Tx) Batch(ctx context.Context, reads ...Queued) error {
 		r.Query = tx.query(r.Query)
 		qs = append(qs, r)
 	}
+	tx.begun = true
 	tx.pipeErr = tx.d.Pipeline(ctx, tx.conn, qs)
 	return tx.pipeErr
 }
@@ -230,6 +251,7 @@ func (tx *Tx) flush(ctx context.Context) error {
 	}
 	qs := tx.queued
 	tx.queued = nil
+	tx.begun = true
 	tx.pipeErr = tx.d.Pipeline(ctx, tx.conn, qs)
 	return tx.pipeErr
 }
@@ -289,7 +311,7 @@ func (tx *Tx) ExecContext(ctx context.Context, q string, args ...any) (sql.Resul
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return tx.Tx.ExecContext(ctx, q, args...)
+	return tx.on().ExecContext(ctx, q, args...)
 }
 
 func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
@@ -300,7 +322,7 @@ func (tx *Tx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Row
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	return tx.Tx.QueryContext(ctx, q, args...)
+	return tx.on().QueryContext(ctx, q, args...)
 }
 
 // stmt returns q prepared, when the transaction takes statements from the
@@ -321,14 +343,14 @@ func (tx *Tx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.R
 	if st := tx.stmt(q); st != nil {
 		return tx.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
-	return tx.Tx.QueryRowContext(ctx, q, args...)
+	return tx.on().QueryRowContext(ctx, q, args...)
 }
 
 func (tx *Tx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
 	if err := tx.flush(ctx); err != nil {
 		return nil, err
 	}
-	return tx.Tx.PrepareContext(ctx, tx.query(q))
+	return tx.on().PrepareContext(ctx, tx.query(q))
 }
 
 // Write runs fn in a write transaction.
@@ -339,13 +361,49 @@ func (db *DB) Write(ctx context.Context, fn func(*Tx) error) error {
 	return db.inTx(ctx, db.W, nil, fn)
 }
 
-// WritePipelined is Write where the dialect can pipeline: statements
-// queued by ExecLater go with the next statement or the commit.
+// WritePipelined is Write where the dialect can pipeline (and check its
+// commits): statements queued by ExecLater go with the next statement or
+// the commit, the transaction's BEGIN goes with its first statement and
+// its COMMIT with the last writes, so that a transaction whose reads are
+// one Batch waits for the database only twice.
 func (db *DB) WritePipelined(ctx context.Context, fn func(*Tx) error) error {
-	return db.Write(ctx, func(tx *Tx) error {
-		tx.pipe = tx.d.Pipeline != nil && tx.conn != nil
-		return fn(tx)
-	})
+	if db.ReadOnly || db.D.Pipeline == nil || db.D.CheckCommit == nil {
+		return db.Write(ctx, fn)
+	}
+	conn, err := db.W.Conn(ctx)
+	if err != nil {
+		return db.Wrap(err)
+	}
+	defer conn.Close()
+	tx := &Tx{d: db.D, bound: &db.bound, conn: conn, pipe: true, queued: []Queued{{Query: "BEGIN"}}}
+	err = fn(tx)
+	if err == nil && !tx.begun && len(tx.queued) == 1 {
+		return nil // nothing ran: no transaction to commit
+	}
+	if err == nil {
+		tx.queued = append(tx.queued, Queued{Query: "COMMIT"})
+		if err = tx.flush(ctx); err == nil {
+			return db.Wrap(db.D.CheckCommit(conn))
+		}
+	}
+	if tx.pipeErr != nil {
+		err = tx.pipeErr // the first failure, not the aborted transaction's
+	}
+	if tx.begun {
+		tx.rollback(ctx)
+	}
+	return db.Wrap(err)
+}
+
+// rollback ends a pipelined transaction that failed. A connection that
+// cannot say it rolled back is not used again: it may still be inside the
+// transaction.
+func (tx *Tx) rollback(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := tx.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		_ = tx.conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
 }
 
 // Read runs fn in a read-only transaction so that what it reads is consistent.
@@ -381,15 +439,7 @@ func (db *DB) inCheckedTx(ctx context.Context, sdb *sql.DB, fn func(*Tx) error) 
 		return db.Wrap(err)
 	}
 	defer t.Rollback()
-	tx := &Tx{Tx: t, d: db.D, bound: &db.bound, conn: conn}
-	err = fn(tx)
-	if err == nil {
-		err = tx.flush(ctx) // nothing is committed that was not sent
-	}
-	if err != nil {
-		if tx.pipeErr != nil {
-			err = tx.pipeErr // the first failure, not the aborted transaction's
-		}
+	if err := fn(&Tx{Tx: t, d: db.D, bound: &db.bound, conn: conn}); err != nil {
 		return db.Wrap(err)
 	}
 	if err := t.Commit(); err != nil {
