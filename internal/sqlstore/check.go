@@ -285,9 +285,11 @@ func (m *admitMemo) view(ctx context.Context, tx *sqldb.Tx, orgID, userID string
 // the organization (nil when there is none), its pools and, once per
 // transaction, the license types. Where each statement costs a round trip
 // (the transaction pipelines: PostgreSQL), the same batch reads the seat
-// counts and the users the group is about to decide on; elsewhere (SQLite's
-// cached statements, where a small statement per user costs less than one
-// of varying shape) they are read when wanted.
+// counts, the users the group is about to decide on and, when the last
+// transaction refused some of the organization's new users, the count of
+// those recorded; elsewhere (SQLite's cached statements, where a small
+// statement per user costs less than one of varying shape) they are read
+// when wanted.
 func (m *admitMemo) lock(ctx context.Context, tx *sqldb.Tx, orgID string) (*licet.CheckView, error) {
 	base := &licet.CheckView{}
 	reads := []sqldb.Queued{sqldb.LockOrgRead(tx, orgID, &base.Org), readPools(orgID, &base.Pools)}
@@ -298,16 +300,26 @@ func (m *admitMemo) lock(ctx context.Context, tx *sqldb.Tx, orgID string) (*lice
 	delete(m.want, orgID)
 	var used map[string]int
 	var got map[string]*licet.User
+	strangers := -1
 	if tx.Pipelined() {
 		used, got = map[string]int{}, map[string]*licet.User{}
 		reads = append(reads, readUsed(orgID, used))
 		reads = append(reads, readUsers(orgID, ids, got)...)
+		if _, was := m.s.refusing.LoadAndDelete(orgID); was {
+			reads = append(reads, readStrangers(orgID, &strangers))
+		}
 	}
 	if err := tx.Batch(ctx, reads...); err != nil {
 		return nil, err
 	}
 	if base.Org == nil || used == nil {
 		return base, nil
+	}
+	if strangers >= 0 {
+		if m.strangers == nil {
+			m.strangers = map[string]int{}
+		}
+		m.strangers[orgID] = strangers
 	}
 	if m.used == nil {
 		m.used = map[string]map[string]int{}

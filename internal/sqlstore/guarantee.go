@@ -98,17 +98,24 @@ func StrangerCap(pools []licet.Pool, now time.Time) int {
 	return max(100, 10*licet.ActiveSeats(pools, now))
 }
 
+// readStrangers counts, for a Batch, the users of orgID recorded without a
+// license.
+func readStrangers(orgID string, n *int) sqldb.Queued {
+	return sqldb.Read(func(r sqldb.Scanner) error { return r.Scan(n) },
+		`SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID)
+}
+
 // evictStrangers deletes the oldest users a check recorded without a
 // license beyond the organization's cap (never licensed since, never
 // handled by an administrator, holding nothing). It returns their IDs.
 // The count is read once per transaction and kept in memo.
 func evictStrangers(ctx context.Context, tx *sqldb.Tx, orgID string, pools []licet.Pool, now time.Time, memo *admitMemo) ([]string, error) {
+	memo.s.refusing.Store(orgID, true)
 	limit := StrangerCap(pools, now)
 	n, ok := memo.strangers[orgID]
 	if !ok {
 		// A batch: with the writes queued before it, one round trip.
-		if err := tx.Batch(ctx, sqldb.Read(func(r sqldb.Scanner) error { return r.Scan(&n) },
-			`SELECT COUNT(*) FROM users WHERE org_id = ? AND recorded_at > 0`, orgID)); err != nil {
+		if err := tx.Batch(ctx, readStrangers(orgID, &n)); err != nil {
 			return nil, err
 		}
 		if memo.strangers == nil {

@@ -73,9 +73,10 @@ func TestCheckUserIsOneRoundTrip(t *testing.T) {
 // transaction, locks the organization and reads its pools, the license
 // types, the seat counts and the group's users; one with the writes so far
 // and the count of users recorded without a license (for the first
-// refusal); one with the last writes and the commit. Each wait is a
-// wake-up of the single writer; on a loaded machine one took 0.5–0.8 ms,
-// and a group used to wait ten times.
+// refusal); one with the last writes and the commit. When the last group of
+// the organization refused users too, that count comes with the first
+// batch: twice. Each wait is a wake-up of the single writer; on a loaded
+// machine one took 0.5–0.8 ms, and a group used to wait ten times.
 func TestAdmissionGroupWaitsThreeTimes(t *testing.T) {
 	ctx := context.Background()
 	u, err := url.Parse(storetest.PostgresURL(t))
@@ -89,21 +90,14 @@ func TestAdmissionGroupWaitsThreeTimes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	// group admits, together, n new users of a new organization with seats
-	// for half of them, and returns their decisions and the round trips
+	// group admits, together, the new users from, from+1, … of an
+	// organization, and returns how many it licensed and the round trips
 	// their admission took.
-	group := func(o, n int) ([]*licet.Decision, int64) {
+	group := func(org string, from, n int) (licensed int, trips int64) {
 		t.Helper()
-		org := storetest.GUID('o', o)
-		if err := s.CreateOrganization(ctx, &licet.Organization{ID: org, Name: "o", URL: "https://o.example", Settings: licet.DefaultSettings()}, "op"); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AddPool(ctx, &licet.Pool{OrgID: org, LicenseType: "Standard", Seats: n / 2, From: storetest.Start}, "op"); err != nil {
-			t.Fatal(err)
-		}
 		reqs := make([]licet.AdmitRequest, n)
 		for i := range reqs {
-			reqs[i] = licet.AdmitRequest{OrgID: org, UserID: storetest.GUID('u', o*1000+i),
+			reqs[i] = licet.AdmitRequest{OrgID: org, UserID: storetest.GUID('u', from+i),
 				Sighting: licet.Sighting{DeviceID: "d", At: storetest.Start}}
 		}
 		before := p.roundTrips.Load()
@@ -111,22 +105,44 @@ func TestAdmissionGroupWaitsThreeTimes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ds, p.roundTrips.Load() - before
-	}
-	group(1, 8) // prepares the statements
-	for _, n := range []int{16, 64} {
-		ds, got := group(2+n, n)
-		if got != 3 {
-			t.Errorf("a group of %d admissions waited for PostgreSQL %d times, want 3", n, got)
-		}
-		licensed := 0
+		trips = p.roundTrips.Load() - before
 		for _, d := range ds {
 			if d.Status == licet.StatusLicensed {
 				licensed++
 			}
 		}
+		return licensed, trips
+	}
+	// org makes an organization with seats seats.
+	org := func(o, seats int) string {
+		t.Helper()
+		id := storetest.GUID('o', o)
+		if err := s.CreateOrganization(ctx, &licet.Organization{ID: id, Name: "o", URL: "https://o.example", Settings: licet.DefaultSettings()}, "op"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.AddPool(ctx, &licet.Pool{OrgID: id, LicenseType: "Standard", Seats: seats, From: storetest.Start}, "op"); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	group(org(1, 4), 0, 8) // prepares the statements
+	for i, n := range []int{16, 64} {
+		o := org(2+i, n/2)
+		// Seats for half of them.
+		licensed, trips := group(o, 10_000*(i+1), n)
+		if trips != 3 {
+			t.Errorf("a group of %d admissions waited for PostgreSQL %d times, want 3", n, trips)
+		}
 		if licensed != n/2 {
 			t.Errorf("a group of %d admissions licensed %d users on %d seats", n, licensed, n/2)
+		}
+		// No seat left, and the last group refused users.
+		licensed, trips = group(o, 10_000*(i+1)+n, n)
+		if trips != 2 {
+			t.Errorf("a group of %d admissions after refusals waited for PostgreSQL %d times, want 2", n, trips)
+		}
+		if licensed != 0 {
+			t.Errorf("a group of %d admissions licensed %d users with no seat free", n, licensed)
 		}
 	}
 }

@@ -51,6 +51,10 @@ type Store struct {
 
 	hotStmts hotStmts
 	group    *groupCommit
+	// refusing holds the organizations whose last transaction of
+	// admissions recorded users without a license: the next one reads
+	// their count with its first reads, not in a round trip of its own.
+	refusing sync.Map
 	tempKey  atomic.Pointer[[]byte] // see idKey
 }
 
