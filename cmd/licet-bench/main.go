@@ -176,6 +176,9 @@ func run(c config) error {
 			slices.Reverse(order)
 		}
 		for _, t := range order {
+			if err := t.newSeats(c, plan, round); err != nil {
+				return err
+			}
 			var res *result
 			if t.name == "baseline" {
 				var err error
@@ -255,6 +258,27 @@ func (t *target) prepare(c config) error {
 		start := time.Now()
 		res := drive(w, t.url, newPlan(c).body(w))
 		fmt.Printf("%s: warmed with %d checks in %s\n", t.name, res.requests, time.Since(start).Round(time.Millisecond))
+	}
+	return nil
+}
+
+// newSeats gives a burst's later rounds seats of their own: the round
+// before took its --burst-seats, and a round without free seats would
+// measure refusals only. Each round's new users are new (the plan counts
+// them across rounds).
+func (t *target) newSeats(c config, p *plan, round int) error {
+	if round == 0 || c.scenario != "burst" || c.burstSeats <= 0 || t.tokenFile == "" {
+		return nil
+	}
+	tok, err := os.ReadFile(t.tokenFile)
+	if err != nil {
+		return fmt.Errorf("operator token: %w", err)
+	}
+	op := &operator{base: t.url, token: strings.TrimSpace(string(tok))}
+	for _, org := range p.orgs {
+		if err := op.do("POST", "/v1/orgs/"+org+"/pools", map[string]any{"licenseType": "Standard", "seats": c.burstSeats}); err != nil {
+			return err
+		}
 	}
 	return nil
 }
