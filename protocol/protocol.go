@@ -24,6 +24,9 @@ func CanonicalGUID(s string) (string, bool) {
 	if len(s) >= 2 && s[0] == '{' && s[len(s)-1] == '}' {
 		s = s[1 : len(s)-1]
 	}
+	if canonical(s) {
+		return s, true // already so: no copy
+	}
 	var hex []byte
 	switch len(s) {
 	case 32:
@@ -57,6 +60,26 @@ func CanonicalGUID(s string) (string, bool) {
 		out = append(out, c)
 	}
 	return string(out), true
+}
+
+// canonical reports whether s is a GUID in canonical form.
+func canonical(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case c >= '0' && c <= '9', c >= 'A' && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // SameGUID reports whether a and b are the same valid GUID in any of the

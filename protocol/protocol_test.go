@@ -57,6 +57,28 @@ func TestGUIDVectors(t *testing.T) {
 	}
 }
 
+// A GUID already in canonical form is the answer itself, not a copy: the
+// check canonicalizes two per request.
+func TestCanonicalGUIDKeepsACanonicalOne(t *testing.T) {
+	in := "6F9619FF-8B86-D011-B42D-00CF4FC964FF"
+	if got, ok := CanonicalGUID(in); !ok || got != in {
+		t.Fatalf("CanonicalGUID(%q) = %q, %v", in, got, ok)
+	}
+	if n := testing.AllocsPerRun(100, func() { CanonicalGUID(in) }); n != 0 {
+		t.Errorf("a canonical GUID cost %v allocations, want 0", n)
+	}
+	for _, other := range []string{"6f9619ff-8b86-d011-b42d-00cf4fc964ff", "{6F9619FF-8B86-D011-B42D-00CF4FC964FF}", "6F9619FF8B86D011B42D00CF4FC964FF"} {
+		if got, ok := CanonicalGUID(other); !ok || got != in {
+			t.Errorf("CanonicalGUID(%q) = %q, %v, want %q", other, got, ok, in)
+		}
+	}
+	for _, bad := range []string{"6F9619FF-8B86-D011-B42D-00CF4FC964FG", "6F9619FF+8B86-D011-B42D-00CF4FC964FF", "6F9619FF-8B86-D011-B42D-00CF4FC964F"} {
+		if got, ok := CanonicalGUID(bad); ok {
+			t.Errorf("CanonicalGUID(%q) = %q, want refused", bad, got)
+		}
+	}
+}
+
 func TestURLVectors(t *testing.T) {
 	for _, c := range loadVectors(t).URL {
 		got, err := CanonicalURL(c.In)

@@ -2,7 +2,6 @@ package check
 
 import (
 	"bytes"
-	"strings"
 
 	"github.com/licet/licet"
 )
@@ -34,6 +33,7 @@ func fastXML(body []byte) (req licet.CheckRequest, ok bool) {
 	}
 	b = b[len(open):]
 	seen := 0
+	var str bodyString
 	for {
 		b = skipSpace(b)
 		if bytes.HasPrefix(b, []byte(closing)) {
@@ -49,8 +49,8 @@ func fastXML(body []byte) (req licet.CheckRequest, ok bool) {
 		if end < 0 {
 			return req, false
 		}
-		name := string(b[1:end])
-		field, bit := fieldOf(&req, name)
+		name := b[1:end]
+		field, bit := fieldOf(&req, string(name)) // compared, not copied
 		if field == nil || seen&bit != 0 {
 			return req, false
 		}
@@ -66,13 +66,27 @@ func fastXML(body []byte) (req licet.CheckRequest, ok bool) {
 				return req, false
 			}
 		}
+		start := len(body) - len(b)
 		b = b[stop:]
-		if !bytes.HasPrefix(b, []byte("</"+name+">")) {
+		if len(b) < len(name)+3 || b[1] != '/' || !bytes.Equal(b[2:2+len(name)], name) || b[2+len(name)] != '>' {
 			return req, false
 		}
-		*field = string(text)
+		*field = str.of(body, start, stop)
 		b = b[len(name)+3:]
 	}
+}
+
+// bodyString hands out the fields of a request body as parts of one copy
+// of it: one allocation per request instead of one per field. (A field
+// kept for long keeps the whole body; they are most of it.)
+type bodyString string
+
+// of is body[start:start+n] as a string, copying body the first time.
+func (s *bodyString) of(body []byte, start, n int) string {
+	if *s == "" {
+		*s = bodyString(body)
+	}
+	return string(*s)[start : start+n]
 }
 
 func fieldOf(r *licet.CheckRequest, name string) (*string, int) {
@@ -115,6 +129,7 @@ func fastJSON(body []byte) (req licet.CheckRequest, ok bool) {
 	}
 	b = skipSpace(b[1:])
 	seen := 0
+	var str bodyString
 	if len(b) > 0 && b[0] == '}' {
 		return req, len(skipSpace(b[1:])) == 0
 	}
@@ -136,7 +151,7 @@ func fastJSON(body []byte) (req licet.CheckRequest, ok bool) {
 				return req, false
 			}
 			seen |= bit
-			*field = string(value)
+			*field = str.of(body, len(body)-len(rest)-1-len(value), len(value))
 		}
 		b = skipSpace(rest)
 		switch {
@@ -166,10 +181,12 @@ func plainString(b []byte) (s, rest []byte, ok bool) {
 	return nil, nil, false
 }
 
+// jsonField is the field a JSON member names, its case ignored as
+// encoding/json ignores it.
 func jsonField(r *licet.CheckRequest, key []byte) (*string, int) {
-	for _, f := range [...]string{"version", "edition", "deviceId", "deviceInfo", "organizationId", "organizationUrl", "organizationName", "userId"} {
+	for _, f := range [...]string{"Version", "Edition", "DeviceId", "DeviceInfo", "OrganizationId", "OrganizationUrl", "OrganizationName", "UserId"} {
 		if bytes.EqualFold(key, []byte(f)) {
-			return fieldOf(r, strings.ToUpper(f[:1])+f[1:])
+			return fieldOf(r, f)
 		}
 	}
 	return nil, 0
