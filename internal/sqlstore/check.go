@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/licet/licet"
@@ -39,7 +37,7 @@ func (s *Store) OrgData(ctx context.Context, orgID string) (o *licet.Organizatio
 // statement, one round trip.
 func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (u *licet.User, counts map[string]int, err error) {
 	defer sqldb.Failed(&err, "read a user for a check")
-	rows, err := s.hot(ctx, hotCheck).QueryContext(ctx, orgID, userID, orgID)
+	rows, err := s.checkUser.Get(ctx).QueryContext(ctx, orgID, userID, orgID)
 	if err != nil {
 		return nil, nil, s.db.Wrap(err)
 	}
@@ -68,7 +66,7 @@ func (s *Store) CheckUser(ctx context.Context, orgID, userID string) (u *licet.U
 	return u, counts, nil
 }
 
-// checkRow holds a row of hotCheck: the user's columns (NULL when there is
+// checkRow holds a row of checkSQL: the user's columns (NULL when there is
 // no such user), then a license type and its seats used (NULL when none
 // are, or none were read).
 type checkRow struct {
@@ -502,23 +500,15 @@ func (s *Store) RecordSightings(ctx context.Context, batch []licet.Sighting) (er
 	return sightings.Record(ctx, s.db, batch)
 }
 
-// The hot path's statements, prepared once: parsing SQL on every check
-// cost SQLite more than running it.
-const (
-	hotCheck = iota
-	hotCount
-)
-
-var hotSQL = [hotCount]string{
-	// One row of the user's columns (NULL when there is none), repeated
-	// beside each license type with seats used unless the user is licensed
-	// or disabled: CheckUser in one round trip.
-	hotCheck: `SELECT ` + userColsOf("u") + `, s.license_type, s.used
-		FROM (SELECT 1) AS one
-		LEFT JOIN users u ON u.org_id = ? AND u.user_id = ?
-		LEFT JOIN seat_usage s ON s.org_id = ? AND s.used > 0
-			AND (u.user_id IS NULL OR (u.state <> 'licensed' AND NOT u.disabled))`,
-}
+// checkSQL is CheckUser's one statement (prepared once, Store.checkUser):
+// one row of the user's columns (NULL when there is none), repeated beside
+// each license type with seats used unless the user is licensed or
+// disabled.
+var checkSQL = `SELECT ` + userColsOf("u") + `, s.license_type, s.used
+	FROM (SELECT 1) AS one
+	LEFT JOIN users u ON u.org_id = ? AND u.user_id = ?
+	LEFT JOIN seat_usage s ON s.org_id = ? AND s.used > 0
+		AND (u.user_id IS NULL OR (u.state <> 'licensed' AND NOT u.disabled))`
 
 // userColsOf is userCols, each qualified by a table's alias.
 func userColsOf(alias string) string {
@@ -527,56 +517,6 @@ func userColsOf(alias string) string {
 		cols[i] = alias + "." + strings.TrimSpace(c)
 	}
 	return strings.Join(cols, ", ")
-}
-
-// hotStmts are a store's prepared hot statements.
-type hotStmts struct {
-	mu    sync.Mutex // held only while preparing
-	stmts [hotCount]atomic.Pointer[sql.Stmt]
-	sql   [hotCount]string // hotSQL rebound for the dialect, once
-
-}
-
-// hot returns the prepared statement i, preparing it on first use; if
-// preparing fails (the database is away), this call runs unprepared and a
-// later one tries again.
-func (s *Store) hot(ctx context.Context, i int) preparedQuery {
-	if st := s.hotStmts.stmts[i].Load(); st != nil {
-		return st
-	}
-	if s.db.D.NoPrepare {
-		return unprepared{s.db.R, s.hotStmts.sql[i]}
-	}
-	s.hotStmts.mu.Lock()
-	defer s.hotStmts.mu.Unlock()
-	if st := s.hotStmts.stmts[i].Load(); st != nil {
-		return st
-	}
-	q := s.hotStmts.sql[i]
-	st, err := s.db.R.PrepareContext(ctx, q)
-	if err != nil {
-		return unprepared{s.db.R, q}
-	}
-	s.hotStmts.stmts[i].Store(st)
-	return st
-}
-
-type preparedQuery interface {
-	QueryRowContext(ctx context.Context, args ...any) *sql.Row
-	QueryContext(ctx context.Context, args ...any) (*sql.Rows, error)
-}
-
-type unprepared struct {
-	db *sql.DB
-	q  string
-}
-
-func (u unprepared) QueryRowContext(ctx context.Context, args ...any) *sql.Row {
-	return u.db.QueryRowContext(ctx, u.q, args...)
-}
-
-func (u unprepared) QueryContext(ctx context.Context, args ...any) (*sql.Rows, error) {
-	return u.db.QueryContext(ctx, u.q, args...)
 }
 
 // usersChanged records, in the transaction that changed them, that these

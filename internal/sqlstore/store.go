@@ -49,8 +49,8 @@ type Store struct {
 	// (a cluster under Patroni); Ping fails while it is not.
 	Leader func() bool
 
-	hotStmts hotStmts
-	group    *groupCommit
+	checkUser *sqldb.Lazy // CheckUser's statement
+	group     *groupCommit
 	// refusing holds the organizations whose last transaction of
 	// admissions recorded users without a license: the next one reads
 	// their count with its first reads, not in a round trip of its own.
@@ -64,10 +64,7 @@ var _ licet.Store = (*Store)(nil)
 // the same).
 func New(w, r *sql.DB, d *sqldb.Dialect, clock licet.Clock, readOnly bool) *Store {
 	db := sqldb.New(w, r, d, clock, readOnly)
-	s := &Store{db: db, Accounts: admin.New(db), Queue: outbox.New(db)}
-	for i, q := range hotSQL {
-		s.hotStmts.sql[i] = d.Rebind(q)
-	}
+	s := &Store{db: db, Accounts: admin.New(db), Queue: outbox.New(db), checkUser: sqldb.NewLazy(db, checkSQL)}
 	if d.GroupCommit && !readOnly {
 		s.group = newGroupCommit(s)
 	}
