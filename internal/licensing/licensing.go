@@ -330,14 +330,16 @@ func (s *Service) Pending() int {
 // Flush writes the buffered sightings. On failure they are put back, unless
 // a newer sighting of the same user arrived meanwhile.
 func (s *Service) Flush(ctx context.Context) error {
-	var batch []licet.Sighting
+	batch := make([]licet.Sighting, 0, s.Pending())
 	for i := range s.sightings {
 		sh := &s.sightings[i]
 		sh.mu.Lock()
 		for _, x := range sh.pending {
 			batch = append(batch, x)
 		}
-		sh.pending = nil
+		// Emptied, not dropped: the next second's sightings fill the same
+		// map without growing it again.
+		clear(sh.pending)
 		sh.mu.Unlock()
 	}
 	if len(batch) == 0 {
