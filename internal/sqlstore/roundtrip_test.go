@@ -13,6 +13,7 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/sqlstore"
 	"github.com/licet/licet/internal/storetest"
 )
 
@@ -21,17 +22,7 @@ import (
 // PostgreSQL answers before the client goes on.
 func TestCheckUserIsOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	u, err := url.Parse(storetest.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startCountingProxy(t, u.Host)
-	u.Host = p.addr
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{Clock: storetest.NewClock(storetest.Start)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, p := openCounted(t)
 	org := storetest.GUID('o', 1)
 	if err := s.CreateOrganization(ctx, &licet.Organization{ID: org, Name: "o", URL: "https://o.example", Settings: licet.DefaultSettings()}, "op"); err != nil {
 		t.Fatal(err)
@@ -79,17 +70,7 @@ func TestCheckUserIsOneRoundTrip(t *testing.T) {
 // machine one took 0.5–0.8 ms, and a group used to wait ten times.
 func TestAdmissionGroupWaitsThreeTimes(t *testing.T) {
 	ctx := context.Background()
-	u, err := url.Parse(storetest.PostgresURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startCountingProxy(t, u.Host)
-	u.Host = p.addr
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{Clock: storetest.NewClock(storetest.Start)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, p := openCounted(t)
 	// group admits, together, the new users from, from+1, … of an
 	// organization, and returns how many it licensed and the round trips
 	// their admission took.
@@ -145,6 +126,23 @@ func TestAdmissionGroupWaitsThreeTimes(t *testing.T) {
 			t.Errorf("a group of %d admissions licensed %d users with no seat free", n, licensed)
 		}
 	}
+}
+
+// openCounted opens a store on a fresh PostgreSQL database through a
+// proxy that counts the round trips.
+func openCounted(t *testing.T) (*sqlstore.Store, *countingProxy) {
+	u, err := url.Parse(storetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startCountingProxy(t, u.Host)
+	u.Host = p.addr
+	s, err := postgres.Open(context.Background(), u.String(), postgres.Options{Clock: storetest.NewClock(storetest.Start)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, p
 }
 
 type countingProxy struct {
