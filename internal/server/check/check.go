@@ -229,27 +229,30 @@ func (r checkResponse) appendXML(b []byte) []byte {
 	// The lease, its signature (base64), the key ID (hex) and the expiry
 	// (a formatted time) hold no character XML escapes: they are written
 	// as they are.
-	elem := func(name, value string, omitEmpty, plain bool) {
-		if omitEmpty && value == "" {
-			return
-		}
-		b = append(append(append(b, "  <"...), name...), '>')
-		if plain {
-			b = append(b, value...)
-		} else {
-			b = appendEscaped(b, value)
-		}
-		b = append(append(append(b, "</"...), name...), ">\n"...)
-	}
-	elem("Status", string(r.Status), false, false)
-	elem("Licensed", strconv.FormatBool(r.Licensed), false, true)
-	elem("LicenseType", r.LicenseType, false, false)
-	elem("Message", r.Message, false, false)
-	elem("Lease", r.Lease, true, true)
-	elem("Signature", r.Signature, true, true)
-	elem("KeyId", r.KeyID, true, true)
-	elem("Expires", r.Expires, true, true)
+	b = appendElem(b, "Status", string(r.Status), false, false)
+	b = appendElem(b, "Licensed", strconv.FormatBool(r.Licensed), false, true)
+	b = appendElem(b, "LicenseType", r.LicenseType, false, false)
+	b = appendElem(b, "Message", r.Message, false, false)
+	b = appendElem(b, "Lease", r.Lease, true, true)
+	b = appendElem(b, "Signature", r.Signature, true, true)
+	b = appendElem(b, "KeyId", r.KeyID, true, true)
+	b = appendElem(b, "Expires", r.Expires, true, true)
 	return append(b, "</LicenseResponse>\n"...)
+}
+
+// appendElem appends one element of the XML answer, its value escaped
+// unless plain.
+func appendElem(b []byte, name, value string, omitEmpty, plain bool) []byte {
+	if omitEmpty && value == "" {
+		return b
+	}
+	b = append(append(append(b, "  <"...), name...), '>')
+	if plain {
+		b = append(b, value...)
+	} else {
+		b = appendEscaped(b, value)
+	}
+	return append(append(append(b, "</"...), name...), ">\n"...)
 }
 
 // appendJSON writes the answer as encoding/json would (same members, same
@@ -289,6 +292,12 @@ func appendEscaped(b []byte, s string) []byte {
 	if plain {
 		return append(b, s...)
 	}
+	return appendEscapedSlow(b, s)
+}
+
+// appendEscapedSlow escapes s with encoding/xml. Apart from appendEscaped,
+// so that taking b's address there does not move every b to the heap.
+func appendEscapedSlow(b []byte, s string) []byte {
 	xml.EscapeText(appendWriter{&b}, []byte(s))
 	return b
 }
