@@ -184,10 +184,31 @@ func plainString(b []byte) (s, rest []byte, ok bool) {
 // jsonField is the field a JSON member names, its case ignored as
 // encoding/json ignores it.
 func jsonField(r *licet.CheckRequest, key []byte) (*string, int) {
-	for _, f := range [...]string{"Version", "Edition", "DeviceId", "DeviceInfo", "OrganizationId", "OrganizationUrl", "OrganizationName", "UserId"} {
-		if bytes.EqualFold(key, []byte(f)) {
-			return fieldOf(r, f)
+	// The names differ in length but for two: one comparison each.
+	var f string
+	switch len(key) {
+	case len("Version"):
+		f = "Version"
+		if !bytes.EqualFold(key, []byte(f)) {
+			f = "Edition"
 		}
+	case len("DeviceId"):
+		f = "DeviceId"
+	case len("DeviceInfo"):
+		f = "DeviceInfo"
+	case len("OrganizationId"):
+		f = "OrganizationId"
+	case len("OrganizationUrl"):
+		f = "OrganizationUrl"
+	case len("OrganizationName"):
+		f = "OrganizationName"
+	case len("UserId"):
+		f = "UserId"
+	default:
+		return nil, 0
 	}
-	return nil, 0
+	if !bytes.EqualFold(key, []byte(f)) {
+		return nil, 0
+	}
+	return fieldOf(r, f)
 }
