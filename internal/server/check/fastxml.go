@@ -184,31 +184,19 @@ func plainString(b []byte) (s, rest []byte, ok bool) {
 // jsonField is the field a JSON member names, its case ignored as
 // encoding/json ignores it.
 func jsonField(r *licet.CheckRequest, key []byte) (*string, int) {
-	// The names differ in length but for two: one comparison each.
-	var f string
-	switch len(key) {
-	case len("Version"):
-		f = "Version"
-		if !bytes.EqualFold(key, []byte(f)) {
-			f = "Edition"
-		}
-	case len("DeviceId"):
-		f = "DeviceId"
-	case len("DeviceInfo"):
-		f = "DeviceInfo"
-	case len("OrganizationId"):
-		f = "OrganizationId"
-	case len("OrganizationUrl"):
-		f = "OrganizationUrl"
-	case len("OrganizationName"):
-		f = "OrganizationName"
-	case len("UserId"):
-		f = "UserId"
-	default:
+	if len(key) >= len(jsonNames) {
 		return nil, 0
 	}
-	if !bytes.EqualFold(key, []byte(f)) {
+	f := jsonNames[len(key)]
+	if f == "Version" && !bytes.EqualFold(key, []byte(f)) {
+		f = "Edition" // the one name of the same length
+	}
+	if f == "" || !bytes.EqualFold(key, []byte(f)) {
 		return nil, 0
 	}
 	return fieldOf(r, f)
 }
+
+// jsonNames are the members' names by their length: one comparison finds
+// a member.
+var jsonNames = [...]string{6: "UserId", 7: "Version", 8: "DeviceId", 10: "DeviceInfo", 14: "OrganizationId", 15: "OrganizationUrl", 16: "OrganizationName"}

@@ -97,6 +97,7 @@ var jsonSeeds = []string{
 	`{"userId":"u"`,
 	`{"userId":null}`,
 	`{"user_id":"u"}`,
+	`{"EDITION":"e","version":"v","Editiom":"x","organizationNAME":"n"}`,
 }
 
 // FuzzFastJSON holds the fast JSON reader to encoding/json.
