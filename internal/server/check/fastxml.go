@@ -2,6 +2,7 @@ package check
 
 import (
 	"bytes"
+	"strings"
 
 	"github.com/licet/licet"
 )
@@ -40,6 +41,7 @@ func fastXML(body []byte) (req licet.CheckRequest, ok bool) {
 			if len(skipSpace(b[len(closing):])) != 0 {
 				return req, false
 			}
+			own(&req, len(body))
 			return req, true
 		}
 		if len(b) < 2 || b[0] != '<' {
@@ -73,6 +75,25 @@ func fastXML(body []byte) (req licet.CheckRequest, ok bool) {
 		}
 		*field = str.of(body, start, stop)
 		b = b[len(name)+3:]
+	}
+}
+
+// own gives the fields their own copies when they are less than a third
+// of the body they were cut from (n bytes; the names and tags of a plain
+// MobileClient document are about half of it): the buffers that keep a
+// check's fields (sightings, leases, known devices) must not keep a body
+// padded with what nobody reads, up to 64 KiB, alive with them.
+func own(r *licet.CheckRequest, n int) {
+	fields := [...]*string{&r.Version, &r.Edition, &r.DeviceID, &r.DeviceInfo, &r.OrganizationID, &r.OrganizationURL, &r.OrganizationName, &r.UserID}
+	total := 0
+	for _, f := range fields {
+		total += len(*f)
+	}
+	if 3*total >= n {
+		return
+	}
+	for _, f := range fields {
+		*f = strings.Clone(*f)
 	}
 }
 
@@ -158,6 +179,7 @@ func fastJSON(body []byte) (req licet.CheckRequest, ok bool) {
 		case len(b) > 0 && b[0] == ',':
 			b = skipSpace(b[1:])
 		case len(b) > 0 && b[0] == '}':
+			own(&req, len(body))
 			return req, len(skipSpace(b[1:])) == 0
 		default:
 			return req, false

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/licet/licet"
 )
@@ -118,4 +119,44 @@ func FuzzFastJSON(f *testing.F) {
 			t.Fatalf("fast read %+v, encoding/json %+v: %q", fast, slow, body)
 		}
 	})
+}
+
+// The fields of a plain check share one copy of its body; those of a body
+// padded with what nobody reads get copies of their own, so that keeping
+// the fields (a sighting, a lease, a known device) keeps not the padding.
+func TestFieldsDoNotKeepPadding(t *testing.T) {
+	const org, user = "4F767AFF-B33F-437C-A7CB-00249948C82B", "661BAC34-1128-40B1-9653-00B9F54158CD"
+	// shared: cut from one copy, UserID lies where the body puts it,
+	// between bytes after OrganizationID.
+	shared := func(r licet.CheckRequest, between string) bool {
+		return r.OrganizationID == org && r.UserID == user &&
+			uintptr(unsafe.Pointer(unsafe.StringData(r.UserID)))-uintptr(unsafe.Pointer(unsafe.StringData(r.OrganizationID))) ==
+				uintptr(len(org)+len(between))
+	}
+	pad := strings.Repeat(" ", 60_000)
+	for _, c := range []struct {
+		name, body, between string
+		share                bool
+	}{
+		{"JSON", `{"organizationId":"` + org + `","userId":"` + user + `","deviceId":"d"}`, `","userId":"`, true},
+		{"padded JSON", `{"organizationId":"` + org + `","padding":"` + strings.Repeat("x", 60_000) + `","userId":"` + user + `","deviceId":"d"}`,
+			`","padding":"` + strings.Repeat("x", 60_000) + `","userId":"`, false},
+		{"JSON padded with white space", `{"organizationId":"` + org + `",` + pad + `"userId":"` + user + `"}`, `",` + pad + `"userId":"`, false},
+		{"XML", `<MobileClient><OrganizationId>` + org + `</OrganizationId><UserId>` + user + `</UserId><DeviceId>d</DeviceId></MobileClient>`,
+			`</OrganizationId><UserId>`, true},
+		{"XML padded with white space", `<MobileClient><OrganizationId>` + org + `</OrganizationId>` + pad + `<UserId>` + user + `</UserId></MobileClient>`,
+			`</OrganizationId>` + pad + `<UserId>`, false},
+	} {
+		read := fastJSON
+		if c.body[0] == '<' {
+			read = fastXML
+		}
+		r, ok := read([]byte(c.body))
+		if !ok || r.OrganizationID != org || r.UserID != user {
+			t.Fatalf("%s: ok %v, %+v", c.name, ok, r)
+		}
+		if got := shared(r, c.between); got != c.share {
+			t.Errorf("%s: fields cut from the body %v, want %v", c.name, got, c.share)
+		}
+	}
 }
