@@ -136,7 +136,7 @@ func TestFieldsDoNotKeepPadding(t *testing.T) {
 	pad := strings.Repeat(" ", 60_000)
 	for _, c := range []struct {
 		name, body, between string
-		share                bool
+		share               bool
 	}{
 		{"JSON", `{"organizationId":"` + org + `","userId":"` + user + `","deviceId":"d"}`, `","userId":"`, true},
 		{"padded JSON", `{"organizationId":"` + org + `","padding":"` + strings.Repeat("x", 60_000) + `","userId":"` + user + `","deviceId":"d"}`,
