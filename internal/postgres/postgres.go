@@ -124,12 +124,7 @@ func result(br pgx.BatchResults, q sqldb.Queued) error {
 		return err
 	}
 	defer rows.Close()
-	for rows.Next() {
-		if err := q.Row(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
+	return q.Each(rows)
 }
 
 // lag is a hot standby's replay lag: zero when it streams from the primary

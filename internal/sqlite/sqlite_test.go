@@ -68,22 +68,17 @@ func TestReopenKeepsData(t *testing.T) {
 	}
 }
 
-func BenchmarkSightings(b *testing.B) {
-	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "licet.db"), sqlite.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	storetest.BenchmarkSightings(b, s, 10_000, 10_000)
-}
+func BenchmarkSightings(b *testing.B) { benchSightings(b, 10_000, 10_000) }
 
 // BenchmarkSightingsField is the field scenario's flush: 100,000 users,
 // 13,000 of them (a second of the field's checks) seen in each batch.
-func BenchmarkSightingsField(b *testing.B) {
+func BenchmarkSightingsField(b *testing.B) { benchSightings(b, 100_000, 13_000) }
+
+func benchSightings(b *testing.B, users, batch int) {
 	s, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "licet.db"), sqlite.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	storetest.BenchmarkSightings(b, s, 100_000, 13_000)
+	storetest.BenchmarkSightings(b, s, users, batch)
 }

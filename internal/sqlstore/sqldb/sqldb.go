@@ -235,6 +235,19 @@ func (tx *Tx) read(ctx context.Context, r Queued) error {
 		return err
 	}
 	defer rows.Close()
+	return r.Each(rows)
+}
+
+// Rows are the rows of a read: *sql.Rows, or a pipeline's.
+type Rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+}
+
+// Each hands every row of rows to the read's Row, then reports rows'
+// error; the caller closes rows.
+func (r Queued) Each(rows Rows) error {
 	for rows.Next() {
 		if err := r.Row(rows); err != nil {
 			return err
