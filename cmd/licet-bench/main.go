@@ -165,7 +165,17 @@ func run(c config) error {
 		targets = append(targets, cmp)
 	}
 	if c.baseline {
-		targets = append([]*target{{name: "baseline"}}, targets...)
+		// The baseline runs in a process of its own, as licet does: served
+		// from this one, it would share the driver's runtime and skip the
+		// wake-ups across processes that every real server pays (it then
+		// did about 40 % more requests a second than the same handler in
+		// its own process, driven alike).
+		base, stop, err := spawnBare()
+		if err != nil {
+			return err
+		}
+		defer stop()
+		targets = append([]*target{base}, targets...)
 	}
 	plan := newPlan(c)
 	for round := range c.rounds {
@@ -179,16 +189,12 @@ func run(c config) error {
 			if err := t.newSeats(c, plan, round); err != nil {
 				return err
 			}
-			var res *result
+			d := c
 			if t.name == "baseline" {
-				var err error
-				if res, err = baseline(c, plan); err != nil {
-					return err
-				}
-			} else {
-				res = drive(c, t.url, plan.body(c))
-				res.rss, res.hwm = memory(t.pid)
+				d.scenario = "hot" // the same bodies licet gets; the bare handler ignores them
 			}
+			res := drive(d, t.url, plan.body(d))
+			res.rss, res.hwm = memory(t.pid)
 			t.results = append(t.results, res)
 		}
 	}
@@ -619,18 +625,30 @@ func short(d time.Duration) string {
 	return fmt.Sprintf("%.1fms", float64(d.Microseconds())/1000)
 }
 
-// baseline measures a minimal net/http handler that reads the body and
-// answers a fixed small XML document, with the same driver.
-func baseline(c config, p *plan) (*result, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// spawnBare starts this program again as the baseline server
+// (--bare-listen on a free loopback port) and returns it as a target.
+func spawnBare() (*target, func(), error) {
+	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	srv := &http.Server{Handler: bare()}
-	go srv.Serve(ln)
-	defer srv.Close()
-	c.scenario = "hot" // the same bodies licet gets; the bare handler ignores them
-	return drive(c, "http://"+ln.Addr().String(), p.body(c)), nil
+	cmd := exec.Command(self, "--bare-listen", "127.0.0.1:0")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, nil, err
+	}
+	stop := func() { cmd.Process.Kill(); cmd.Wait() }
+	line, err := bufio.NewReader(out).ReadString('\n')
+	u, _, found := strings.Cut(strings.TrimPrefix(line, "baseline handler on "), " ")
+	if err != nil || !found || !strings.HasPrefix(u, "http://127.0.0.1:") {
+		stop()
+		return nil, nil, fmt.Errorf("the baseline server did not start: %q", line)
+	}
+	return &target{name: "baseline", url: u, pid: cmd.Process.Pid}, stop, nil
 }
 
 // bare is the baseline: net/http reading the body and answering a fixed
