@@ -28,6 +28,9 @@ func BenchmarkSightings(b *testing.B, s licet.Store, users, batch int) {
 			b.Fatal(err)
 		}
 	}
+	// The server flushes under its run's context, which can be cancelled.
+	run, cancel := context.WithCancel(ctx)
+	defer cancel()
 	rnd := rand.New(rand.NewPCG(1, 2))
 	seen := make([]licet.Sighting, batch)
 	at := Start
@@ -39,7 +42,7 @@ func BenchmarkSightings(b *testing.B, s licet.Store, users, batch int) {
 				DeviceInfo: "iPad 2 Wi-Fi only (iPad2,1) iPhone OS 6.0", Version: "6.1.0.0", Edition: "Resco",
 				OrganizationURL: "https://crm.example.net", OrganizationName: "bench"}
 		}
-		if err := s.RecordSightings(ctx, seen); err != nil {
+		if err := s.RecordSightings(run, seen); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -50,13 +50,25 @@ func Record(ctx context.Context, db *sqldb.DB, batch []licet.Sighting) error {
 		return cmp.Or(strings.Compare(a.OrgID, b.OrgID), strings.Compare(a.UserID, b.UserID))
 	})
 	per := max(1, db.D.RowsPerStatement)
+	// Where each statement is one row (SQLite, in process), a statement
+	// takes microseconds and the flush stops between rows once ctx is
+	// done; a cancellable context would make the driver start a watcher
+	// goroutine for every row.
+	ectx := ctx
+	if per == 1 {
+		ectx = context.WithoutCancel(ctx)
+	}
 	return db.Write(ctx, func(tx *sqldb.Tx) error {
 		// Up to per users a statement; the statement for a full chunk is
 		// prepared once per flush.
 		var full *sql.Stmt
+		args := make([]any, 0, min(len(rows), per)*11)
 		for len(rows) > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			n := min(len(rows), per)
-			args := make([]any, 0, n*11)
+			args = args[:0]
 			for _, x := range rows[:n] {
 				args = append(args, sqldb.MS(x.At), sqldb.MS(x.first), x.DeviceID, x.DeviceInfo, x.Version, x.Edition,
 					x.OrganizationURL, x.OrganizationName, x.OrgID, x.UserID)
@@ -73,9 +85,9 @@ func Record(ctx context.Context, db *sqldb.DB, batch []licet.Sighting) error {
 					}
 					defer full.Close()
 				}
-				_, err = full.ExecContext(ctx, args...)
+				_, err = full.ExecContext(ectx, args...)
 			} else {
-				_, err = tx.ExecContext(ctx, updateSQL(n, per), args...)
+				_, err = tx.ExecContext(ectx, updateSQL(n, per), args...)
 			}
 			if err != nil {
 				return err
