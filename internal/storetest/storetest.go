@@ -375,6 +375,21 @@ func testSightings(t *testing.T, open Opener) {
 			t.Fatalf("user %d after a flush of %d: first %v last %v device %q; want %v, %v, %q", i, many, u.FirstSeen, u.LastSeen, u.Last.DeviceID, first, last, device)
 		}
 	}
+
+	// A flush whose context is done says so and writes none of its users.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	for i := range batch {
+		batch[i].At, batch[i].DeviceID = batch[i].At.Add(24*time.Hour), "cancelled"
+	}
+	if err := s.RecordSightings(cctx, batch); err == nil {
+		t.Error("a flush under a cancelled context reported success")
+	}
+	for i := range many {
+		if u, err := s.User(ctx, org, GUID('u', 1000+i)); err != nil || u.Last.DeviceID == "cancelled" {
+			t.Fatalf("user %d after a cancelled flush: %+v (%v)", i, u.Last, err)
+		}
+	}
 }
 
 func testUsers(t *testing.T, open Opener) {
