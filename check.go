@@ -94,7 +94,8 @@ type Answer struct {
 	Lease       []byte // the exact payload bytes that were signed
 	Signature   []byte
 	// LeaseBase64 and SignatureBase64 are the same in base64 (standard,
-	// padded), as sent; kept with a reused lease so that it is encoded once.
+	// padded), as sent, when the lease may be sent again (it is then
+	// encoded once); empty otherwise.
 	LeaseBase64, SignatureBase64 string
 	KeyID                        string
 	Expires                      time.Time

@@ -268,9 +268,11 @@ func (s *Service) sign(a *licet.Answer, req *licet.CheckRequest, now, until time
 		ExpiresAt: exp.UTC().Format(licet.TimeFormat), Role: role, Server: s.cfg.ServerURL, KeyID: k.ID}
 	a.Lease, a.Signature = SignLease(k, l)
 	a.KeyID = k.ID
-	a.LeaseBase64, a.SignatureBase64 = base64.StdEncoding.EncodeToString(a.Lease), base64.StdEncoding.EncodeToString(a.Signature)
 	a.Expires = exp.UTC().Truncate(time.Second)
 	if s.cfg.LeaseReuse > 0 {
+		// A lease sent again is encoded once; one sent once is encoded
+		// as its answer is written.
+		a.LeaseBase64, a.SignatureBase64 = base64.StdEncoding.EncodeToString(a.Lease), base64.StdEncoding.EncodeToString(a.Signature)
 		s.leases.put(key, signedLease{payload: a.Lease, sig: a.Signature, payload64: a.LeaseBase64, sig64: a.SignatureBase64,
 			kid: k.ID, issued: now, exp: a.Expires})
 	}

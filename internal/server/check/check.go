@@ -44,6 +44,12 @@ type checkResponse struct {
 	Signature   string       `xml:"Signature,omitempty" json:"signature,omitempty"` // base64`
 	KeyID       string       `xml:"KeyId,omitempty" json:"keyId,omitempty"`
 	Expires     string       `xml:"Expires,omitempty" json:"expires,omitempty"`
+
+	// A lease signed for this answer comes as its bytes, written in
+	// base64 straight into the answer, and its expiry as a time; Lease,
+	// Signature and Expires are then empty. A reused lease comes encoded.
+	lease, sig []byte
+	expires    time.Time
 }
 
 // ServeHTTP answers a check.
@@ -124,18 +130,14 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request) (format, licet.S
 		return f, "", err
 	}
 	resp := checkResponse{Status: a.Status, Licensed: a.Status.Licensed(), LicenseType: a.LicenseType,
-		Message: a.Message, KeyID: a.KeyID}
+		Message: a.Message, KeyID: a.KeyID, expires: a.Expires}
 	if a.Lease != nil {
 		resp.Lease, resp.Signature = a.LeaseBase64, a.SignatureBase64
 		if resp.Lease == "" {
-			resp.Lease = base64.StdEncoding.EncodeToString(a.Lease)
-			resp.Signature = base64.StdEncoding.EncodeToString(a.Signature)
+			resp.lease, resp.sig = a.Lease, a.Signature
 		}
 	}
-	if !a.Expires.IsZero() {
-		resp.Expires = a.Expires.Format(licet.TimeFormat)
-	}
-	writeCheck(w, f, http.StatusOK, resp)
+	writeAnswer(w, f, &resp)
 	return f, a.Status, nil
 }
 
@@ -186,32 +188,44 @@ func writeCheckError(w http.ResponseWriter, f format, httpStatus int, body paylo
 	}{ErrorDetail: body})
 }
 
-func writeCheck(w http.ResponseWriter, f format, status int, v any) {
-	// The answer is written whole in one Write of a few hundred bytes, so
-	// net/http sends it with a Content-Length it computes itself, headers
-	// and body in one write system call (TestCheckAnswerOneWrite).
-	h := w.Header()
-	h["Cache-Control"] = noStore
+// writeAnswer writes a LicenseResponse, encoded without reflection.
+func writeAnswer(w http.ResponseWriter, f format, r *checkResponse) {
 	out := buffers.Get().(*bytes.Buffer)
 	defer buffers.Put(out)
 	out.Reset()
-	r, fast := v.(checkResponse)
-	switch {
-	case f == formatJSON && fast:
+	if f == formatJSON {
 		out.Write(r.appendJSON(out.AvailableBuffer()))
 		out.WriteByte('\n')
-	case f == formatJSON:
+	} else {
+		out.Write(r.appendXML(out.AvailableBuffer()))
+	}
+	writeOut(w, f, http.StatusOK, out)
+}
+
+// writeCheck writes any other document of the check's protocol.
+func writeCheck(w http.ResponseWriter, f format, status int, v any) {
+	out := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(out)
+	out.Reset()
+	if f == formatJSON {
 		b, _ := json.Marshal(v)
 		out.Write(b)
 		out.WriteByte('\n')
-	case fast:
-		out.Write(r.appendXML(out.AvailableBuffer()))
-	default:
+	} else {
 		b, _ := xml.MarshalIndent(v, "", "  ")
 		out.WriteString(xml.Header)
 		out.Write(b)
 		out.WriteByte('\n')
 	}
+	writeOut(w, f, status, out)
+}
+
+func writeOut(w http.ResponseWriter, f format, status int, out *bytes.Buffer) {
+	// The answer is written whole in one Write of a few hundred bytes, so
+	// net/http sends it with a Content-Length it computes itself, headers
+	// and body in one write system call (TestCheckAnswerOneWrite).
+	h := w.Header()
+	h["Cache-Control"] = noStore
 	if f == formatJSON {
 		h["Content-Type"] = contentJSON
 	} else {
@@ -223,29 +237,59 @@ func writeCheck(w http.ResponseWriter, f format, status int, v any) {
 
 // appendXML writes the LicenseResponse as encoding/xml would, without its
 // reflection: the hot path answers this document most.
-func (r checkResponse) appendXML(b []byte) []byte {
+func (r *checkResponse) appendXML(b []byte) []byte {
 	b = append(b, xml.Header...)
 	b = append(b, "<LicenseResponse>\n"...)
-	// The lease, its signature (base64), the key ID (hex) and the expiry
-	// (a formatted time) hold no character XML escapes: they are written
-	// as they are.
-	b = appendElem(b, "Status", string(r.Status), false, false)
-	b = appendElem(b, "Licensed", strconv.FormatBool(r.Licensed), false, true)
-	b = appendElem(b, "LicenseType", r.LicenseType, false, false)
-	b = appendElem(b, "Message", r.Message, false, false)
-	b = appendElem(b, "Lease", r.Lease, true, true)
-	b = appendElem(b, "Signature", r.Signature, true, true)
-	b = appendElem(b, "KeyId", r.KeyID, true, true)
-	b = appendElem(b, "Expires", r.Expires, true, true)
+	b = appendElem(b, "Status", string(r.Status), false)
+	b = appendElem(b, "Licensed", strconv.FormatBool(r.Licensed), true)
+	b = appendElem(b, "LicenseType", r.LicenseType, false)
+	b = appendElem(b, "Message", r.Message, false)
+	for i := range plainMembers {
+		if r.hasPlain(i) {
+			b = append(append(append(b, "  <"...), plainMembers[i].xml...), '>')
+			b = r.appendPlain(b, i)
+			b = append(append(append(b, "</"...), plainMembers[i].xml...), ">\n"...)
+		}
+	}
 	return append(b, "</LicenseResponse>\n"...)
+}
+
+// plainMembers are the answer's lease, signature, key ID (hex) and expiry
+// (a formatted time): they hold no character XML or JSON escapes, so they
+// are written as they are, and left out when empty.
+var plainMembers = [...]struct{ xml, json string }{{"Lease", `,"lease":"`}, {"Signature", `,"signature":"`},
+	{"KeyId", `,"keyId":"`}, {"Expires", `,"expires":"`}}
+
+func (r *checkResponse) hasPlain(i int) bool {
+	switch i {
+	case 0:
+		return r.Lease != "" || r.lease != nil
+	case 1:
+		return r.Signature != "" || r.sig != nil
+	case 2:
+		return r.KeyID != ""
+	}
+	return r.Expires != "" || !r.expires.IsZero()
+}
+
+func (r *checkResponse) appendPlain(b []byte, i int) []byte {
+	switch i {
+	case 0:
+		return base64.StdEncoding.AppendEncode(append(b, r.Lease...), r.lease)
+	case 1:
+		return base64.StdEncoding.AppendEncode(append(b, r.Signature...), r.sig)
+	case 2:
+		return append(b, r.KeyID...)
+	}
+	if r.Expires != "" {
+		return append(b, r.Expires...)
+	}
+	return r.expires.AppendFormat(b, licet.TimeFormat)
 }
 
 // appendElem appends one element of the XML answer, its value escaped
 // unless plain.
-func appendElem(b []byte, name, value string, omitEmpty, plain bool) []byte {
-	if omitEmpty && value == "" {
-		return b
-	}
+func appendElem(b []byte, name, value string, plain bool) []byte {
 	b = append(append(append(b, "  <"...), name...), '>')
 	if plain {
 		b = append(b, value...)
@@ -257,7 +301,7 @@ func appendElem(b []byte, name, value string, omitEmpty, plain bool) []byte {
 
 // appendJSON writes the answer as encoding/json would (same members, same
 // order, empty lease fields left out), without reflection.
-func (r checkResponse) appendJSON(b []byte) []byte {
+func (r *checkResponse) appendJSON(b []byte) []byte {
 	b = append(b, `{"status":`...)
 	b = appendJSONString(b, string(r.Status))
 	b = append(b, `,"licensed":`...)
@@ -266,10 +310,9 @@ func (r checkResponse) appendJSON(b []byte) []byte {
 	b = appendJSONString(b, r.LicenseType)
 	b = append(b, `,"message":`...)
 	b = appendJSONString(b, r.Message)
-	// As in appendXML, these four need no escaping.
-	for _, m := range [...]struct{ name, value string }{{`,"lease":"`, r.Lease}, {`,"signature":"`, r.Signature}, {`,"keyId":"`, r.KeyID}, {`,"expires":"`, r.Expires}} {
-		if m.value != "" {
-			b = append(append(append(b, m.name...), m.value...), '"')
+	for i := range plainMembers {
+		if r.hasPlain(i) {
+			b = append(r.appendPlain(append(b, plainMembers[i].json...), i), '"')
 		}
 	}
 	return append(b, '}')

@@ -1,10 +1,12 @@
 package check
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"encoding/xml"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/licet/licet"
@@ -70,12 +72,23 @@ func TestAnswersMatchTheEncoders(t *testing.T) {
 		{Status: licet.StatusLicensed, Licensed: true, LicenseType: "Standard", Message: "a Standard license was assigned automatically",
 			Lease: "eyJ2IjoxfQ==", Signature: "c2ln+/==", KeyID: "6639af3f01d34114", Expires: "2026-12-03T21:16:50Z"},
 		{Status: licet.StatusNoLicenseAvailable, Message: `all "Premium" seats <taken> & more \ é` + "\t\n"},
+		// A lease signed for this answer: its bytes and expiry, encoded as the answer is written.
+		{Status: licet.StatusLicensed, Licensed: true, LicenseType: "Standard", Message: "licensed", KeyID: "6639af3f01d34114",
+			lease: []byte(`{"v":1,"org":"x"}`), sig: []byte("sig\xfb\xff"), expires: time.Date(2026, 12, 3, 21, 16, 50, 0, time.UTC)},
 	} {
-		want, _ := json.Marshal(r)
+		// What the encoders write for the same answer with every member a string.
+		enc := r
+		if r.lease != nil {
+			enc.Lease, enc.Signature = base64.StdEncoding.EncodeToString(r.lease), base64.StdEncoding.EncodeToString(r.sig)
+		}
+		if !r.expires.IsZero() {
+			enc.Expires = r.expires.Format(licet.TimeFormat)
+		}
+		want, _ := json.Marshal(enc)
 		if got := r.appendJSON(nil); string(got) != string(want) {
 			t.Errorf("JSON\n got %s\nwant %s", got, want)
 		}
-		wantX, _ := xml.MarshalIndent(r, "", "  ")
+		wantX, _ := xml.MarshalIndent(enc, "", "  ")
 		if got := r.appendXML(nil); string(got) != xml.Header+string(wantX)+"\n" {
 			t.Errorf("XML\n got %s\nwant %s", got, xml.Header+string(wantX))
 		}
