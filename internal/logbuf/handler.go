@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -108,7 +109,7 @@ func (h *Handler) appendHead(b []byte, t time.Time, level slog.Level, msg string
 	t = t.Round(0)
 	if h.json {
 		b = append(b, `{"time":"`...)
-		b = t.AppendFormat(b, time.RFC3339Nano)
+		b = appendStamp(b, t, true)
 		b = append(b, `","level":"`...)
 		b = append(b, level.String()...)
 		b = append(b, `","msg":"`...)
@@ -116,7 +117,7 @@ func (h *Handler) appendHead(b []byte, t time.Time, level slog.Level, msg string
 		return append(b, '"')
 	}
 	b = append(b, "time="...)
-	b = appendRFC3339Millis(b, t)
+	b = appendStamp(b, t, false)
 	b = append(b, " level="...)
 	b = append(b, level.String()...)
 	b = append(b, " msg="...)
@@ -165,12 +166,55 @@ func (h *Handler) plain(s string) bool {
 	return true
 }
 
-// appendRFC3339Millis is how slog's text handler writes a time: RFC 3339
-// with exactly three digits of milliseconds.
-func appendRFC3339Millis(b []byte, t time.Time) []byte {
-	const prefixLen = len("2006-01-02T15:04:05.000")
-	n := len(b)
-	t = t.Truncate(time.Millisecond).Add(time.Millisecond / 10)
-	b = t.AppendFormat(b, time.RFC3339Nano)
-	return append(b[:n+prefixLen], b[n+prefixLen+1:]...)
+// appendStamp writes a line's time as slog does: in JSON, RFC 3339 with
+// the nanoseconds and no trailing zeros (time.RFC3339Nano); in text,
+// RFC 3339 with exactly three digits of milliseconds. The date, the time
+// of day to the second and the zone are formatted once a second.
+func appendStamp(b []byte, t time.Time, json bool) []byte {
+	sec := t.Unix()
+	s := stamps.Load()
+	if s == nil || s.sec != sec || s.loc != t.Location() {
+		// The seconds part: RFC 3339 of the time truncated to the second,
+		// split where the fraction goes.
+		full := t.Truncate(time.Second).AppendFormat(nil, time.RFC3339)
+		n := len("2006-01-02T15:04:05")
+		s = &stamp{sec: sec, loc: t.Location(), day: string(full[:n]), zone: string(full[n:])}
+		stamps.Store(s)
+	}
+	b = append(b, s.day...)
+	ns := t.Nanosecond()
+	if json {
+		if ns != 0 {
+			digits := 9
+			for ns%10 == 0 {
+				ns /= 10
+				digits--
+			}
+			b = appendDigits(append(b, '.'), ns, digits)
+		}
+	} else {
+		b = appendDigits(append(b, '.'), ns/1e6, 3)
+	}
+	return append(b, s.zone...)
+}
+
+// stamp is the part of the time a second's lines share.
+type stamp struct {
+	sec       int64
+	loc       *time.Location
+	day, zone string
+}
+
+var stamps atomic.Pointer[stamp]
+
+// appendDigits appends v in exactly n decimal digits.
+func appendDigits(b []byte, v, n int) []byte {
+	for range n {
+		b = append(b, '0')
+	}
+	for i := len(b) - 1; n > 0; i, n = i-1, n-1 {
+		b[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return b
 }

@@ -211,3 +211,33 @@ func BenchmarkRequestLineLogAttrs(b *testing.B) {
 			slog.Int64("duration_us", 97), slog.String("remote", "127.0.0.1:53122"))
 	}
 }
+
+// TestStampIsAppendFormat: the cached part of a line's time never shows
+// through: each time, in any zone, on either side of a second's edge and
+// in any order, is written as time's own formatting writes it.
+func TestStampIsAppendFormat(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("", 5*3600+1800), time.FixedZone("", -8*3600), time.Local}
+	rnd := rand.New(rand.NewPCG(3, 4))
+	at := time.Date(2026, 3, 29, 0, 59, 58, 0, time.UTC)
+	for i := range 20000 {
+		// Mostly the next few milliseconds, as a server's lines come; now
+		// and then a jump back or a new zone.
+		switch {
+		case i%997 == 0:
+			at = at.Add(-time.Duration(rnd.Int64N(int64(time.Hour))))
+		case i%7 == 0:
+			at = at.Truncate(time.Second).Add(time.Duration(rnd.IntN(3)) * time.Millisecond) // round numbers, trailing zeros
+		default:
+			at = at.Add(time.Duration(rnd.Int64N(int64(3 * time.Millisecond))))
+		}
+		tz := at.In(zones[(i/50)%len(zones)])
+		want := tz.AppendFormat(nil, time.RFC3339Nano)
+		if got := appendStamp(nil, tz, true); string(got) != string(want) {
+			t.Fatalf("JSON %v: %s, want %s", tz, got, want)
+		}
+		ms := tz.Truncate(time.Millisecond).Format("2006-01-02T15:04:05.000Z07:00")
+		if got := appendStamp(nil, tz, false); string(got) != ms {
+			t.Fatalf("text %v: %s, want %s", tz, got, ms)
+		}
+	}
+}
