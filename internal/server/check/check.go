@@ -420,7 +420,10 @@ func decodeJSON(body []byte, req *licet.CheckRequest) error {
 // slowJSON reads any JSON check with encoding/json.
 func slowJSON(body []byte, req *licet.CheckRequest) error {
 	d := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(body, bom)))
-	if err := d.Decode(req); err != nil {
+	// Decoded apart and copied: handing req to the decoder would move
+	// every caller's request to the heap.
+	var r licet.CheckRequest
+	if err := d.Decode(&r); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return licet.Errorf(licet.EINVALID, "%s must be a string", te.Field)
 		}
@@ -429,6 +432,7 @@ func slowJSON(body []byte, req *licet.CheckRequest) error {
 	if _, err := d.Token(); err != io.EOF {
 		return licet.Errorf(licet.EINVALID, "more than one JSON value in the request")
 	}
+	*req = r
 	return nil
 }
 
