@@ -168,8 +168,8 @@ func run(c config) error {
 		// The baseline runs in a process of its own, as licet does: served
 		// from this one, it would share the driver's runtime and skip the
 		// wake-ups across processes that every real server pays (it then
-		// did about 40 % more requests a second than the same handler in
-		// its own process, driven alike).
+		// did 10–25 % more requests a second than the same handler in its
+		// own process, driven alike).
 		base, stop, err := spawnBare()
 		if err != nil {
 			return err
