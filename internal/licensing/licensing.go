@@ -293,6 +293,10 @@ const sightingShards = 16
 type sightingShard struct {
 	mu      sync.Mutex
 	pending map[[2]string]licet.Sighting
+	// spare is the map the last flush emptied: the next flush swaps it in
+	// and copies the full one out of the lock, so that checks never wait
+	// for a copy.
+	spare map[[2]string]licet.Sighting
 }
 
 func (s *Service) shardOf(orgID, userID string) *sightingShard {
@@ -336,12 +340,19 @@ func (s *Service) Flush(ctx context.Context) error {
 	for i := range s.sightings {
 		sh := &s.sightings[i]
 		sh.mu.Lock()
-		for _, x := range sh.pending {
+		full := sh.pending
+		sh.pending, sh.spare = sh.spare, nil
+		sh.mu.Unlock()
+		for _, x := range full {
 			batch = append(batch, x)
 		}
-		// Emptied, not dropped: the next second's sightings fill the same
+		// Emptied, not dropped: a later second's sightings fill the same
 		// map without growing it again.
-		clear(sh.pending)
+		clear(full)
+		sh.mu.Lock()
+		if sh.spare == nil {
+			sh.spare = full
+		}
 		sh.mu.Unlock()
 	}
 	if len(batch) == 0 {

@@ -3,6 +3,8 @@ package licensing_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +104,59 @@ func TestCheckAssignsSignsAndBuffersSightings(t *testing.T) {
 	st := e.svc.Stats()
 	if st.Assigned != 1 || st.Flushed != 1 || st.FlushErrors != 0 || st.Temporary != 0 || st.Reclaimed != 0 {
 		t.Errorf("stats %+v", st)
+	}
+}
+
+// Flushes running beside the checks, two at once, lose no sighting: in
+// each of ten rounds every user checks in once, and after the last flush
+// every user is recorded as last seen in that round.
+func TestFlushesBesideChecksLoseNoSighting(t *testing.T) {
+	const users = 400
+	e := newEnv(t, users, licet.DefaultSettings(), licensing.Config{})
+	ids := make([]string, users)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08X-0000-4000-8000-%012X", i, i)
+		e.check(t, ids[i], nil)
+	}
+	for round := range 10 {
+		e.clock.Add(time.Minute)
+		var checks, flushes sync.WaitGroup
+		done := make(chan struct{})
+		for range 2 {
+			flushes.Go(func() {
+				for {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if err := e.svc.Flush(context.Background()); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		for w := range 4 {
+			checks.Go(func() {
+				for i := w; i < users; i += 4 {
+					if _, err := e.svc.Check(context.Background(), &licet.CheckRequest{OrganizationID: orgID, UserID: ids[i],
+						DeviceID: "d"}, nil); err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+		checks.Wait()
+		close(done)
+		flushes.Wait()
+		if err := e.svc.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range ids {
+			if u := e.store.StoredUser(orgID, id); !u.LastSeen.Equal(e.clock.Now()) {
+				t.Fatalf("round %d: %s last seen %s; want %s", round, id, u.LastSeen, e.clock.Now())
+			}
+		}
 	}
 }
 
