@@ -40,6 +40,7 @@ type config struct {
 	conns                              int
 	duration                           time.Duration
 	requests                           int
+	rate                               float64
 	baseline                           bool
 	logLevel                           string
 	leaseReuse                         string
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&c.conns, "conns", 32, "concurrent keep-alive connections")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long to drive load")
 	flag.IntVar(&c.requests, "requests", 0, "stop after this many requests (0: only --duration)")
+	flag.Float64Var(&c.rate, "rate", 0, "send this many requests a second in all, each at its set time, whether or not the answers keep up; latency counts from the set time (0: each connection sends as soon as it has its answer)")
 	flag.BoolVar(&c.baseline, "baseline", true, "also measure a minimal net/http handler")
 	flag.StringVar(&c.logLevel, "log-level", "info", "log level of the started server (info logs every request, as in production)")
 	flag.StringVar(&c.leaseReuse, "lease-reuse", "", "--lease-reuse of the started servers (default: the server's, 5m; 0 for field)")
@@ -113,6 +115,8 @@ func run(c config) error {
 		return errors.New("--conns must be between 1 and 1024")
 	case c.rounds < 1 || c.rounds > 50:
 		return errors.New("--rounds must be between 1 and 50")
+	case c.rate < 0 || c.rate > 1e6:
+		return errors.New("--rate must be between 0 and 1,000,000 requests a second")
 	case (c.licet == "") == (c.server == ""):
 		return errors.New("give --licet (start a server) or --server (target one)")
 	case c.compareLicet != "" && c.compareURL != "":
@@ -554,9 +558,30 @@ func drive(c config, target string, next func(*rand.Rand) []byte) *result {
 			errs := map[string]int{}
 			licensed := 0
 			var buf bytes.Buffer
+			// With --rate, this connection's k-th request is due at
+			// t0 + (w + k·conns)/rate, and a late answer makes the next
+			// requests late: their latency counts from when they were due,
+			// so a server that stalls is not measured only by the few
+			// requests that waited for it.
+			var every time.Duration
+			due := t0
+			if c.rate > 0 {
+				every = time.Duration(float64(c.conns) / c.rate * float64(time.Second))
+				due = t0.Add(time.Duration(float64(w) / c.rate * float64(time.Second)))
+			}
 			for ctx.Err() == nil && (c.requests == 0 || sent.Add(1) <= int64(c.requests)) {
 				body := next(r)
 				start := time.Now()
+				if every > 0 {
+					if wait := time.Until(due); wait > 0 {
+						select {
+						case <-time.After(wait):
+						case <-ctx.Done():
+							continue
+						}
+					}
+					start, due = due, due.Add(every)
+				}
 				resp, err := client.Post(target+"/v1/license/check", ctype, bytes.NewReader(body))
 				if err != nil {
 					if ctx.Err() == nil {
