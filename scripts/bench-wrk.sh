@@ -11,6 +11,13 @@ cd "$(dirname "$0")/.."
 users=${1:-100000}
 reuse=${2:-0}
 rounds=${3:-3}
+for port in 18090 18091; do
+	# A server left on the port would answer for the one started here.
+	if curl -s -o /dev/null "http://127.0.0.1:$port/"; then
+		echo "bench-wrk: 127.0.0.1:$port is in use; stop what listens there" >&2
+		exit 1
+	fi
+done
 bin=$(mktemp -d)
 data=$(mktemp -d)
 pids=()
