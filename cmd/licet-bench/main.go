@@ -115,8 +115,8 @@ func run(c config) error {
 		return errors.New("--conns must be between 1 and 1024")
 	case c.rounds < 1 || c.rounds > 50:
 		return errors.New("--rounds must be between 1 and 50")
-	case c.rate < 0 || c.rate > 1e6:
-		return errors.New("--rate must be between 0 and 1,000,000 requests a second")
+	case c.rate != 0 && !(c.rate >= 1 && c.rate <= 1e6): // NaN too
+		return errors.New("--rate must be 0 (off) or between 1 and 1,000,000 requests a second")
 	case (c.licet == "") == (c.server == ""):
 		return errors.New("give --licet (start a server) or --server (target one)")
 	case c.compareLicet != "" && c.compareURL != "":
