@@ -99,6 +99,12 @@ func TestOperatorAPIRefusesBadRequestsAndChangesNothing(t *testing.T) {
 		{"keys: revoke an unknown key", "POST", "/v1/keys/0000000000000000/revoke", tok, "", "", 409, "no key"},
 		{"keys: revoke a path", "POST", "/v1/keys/..%2fx/revoke", tok, "", "", 409, "no key"},
 		{"mail: bad status", "GET", "/v1/mail?status=everything", tok, "", "", 400, "status must be"},
+		// The check's shortcut past the mux stops nothing the way through it stops.
+		{"check: from a cross-site page", "POST", "/v1/license/check", "", js, `{}`, 403, "cross-origin"},
+		{"check: from a page of another Origin", "POST", "/v1/license/check", "", js, `{}`, 403, "cross-origin"},
+		{"check: a query that is not text", "POST", "/v1/license/check?x=%ff", "", js, `{}`, 400, "invalid UTF-8"},
+		{"check: a query that cannot be read", "POST", "/v1/license/check?x=%zz", "", js, `{}`, 400, "could not be read"},
+		{"check: GET", "GET", "/v1/license/check", "", "", "", 405, "Method Not Allowed"},
 		{"audit: filter too long", "GET", "/v1/orgs/" + org + "/audit?user=" + strings.Repeat("A", 41), tok, "", "", 400, "too long"},
 	}
 	dbPath := filepath.Join(s.dir, "licet.db")
@@ -112,7 +118,10 @@ func TestOperatorAPIRefusesBadRequestsAndChangesNothing(t *testing.T) {
 			if tt.ctype != "" {
 				req.Header.Set("Content-Type", tt.ctype)
 			}
-			if tt.status == 403 {
+			switch {
+			case strings.Contains(tt.name, "Origin"):
+				req.Header.Set("Origin", "https://elsewhere.example")
+			case tt.status == 403:
 				req.Header.Set("Sec-Fetch-Site", "cross-site")
 			}
 			resp, err := http.DefaultClient.Do(req)
