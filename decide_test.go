@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licet/licet"
 )
@@ -293,5 +294,35 @@ func TestCheckRequestNormalize(t *testing.T) {
 		if licet.ErrorCode(err) != licet.EINVALID || !strings.Contains(err.Error(), field) {
 			t.Errorf("%s: %v", field, err)
 		}
+	}
+}
+
+// The fast text check of a request's fields says what the definition
+// (valid UTF-8, no control character) says, for ASCII and for the rest.
+func TestCheckRequestTextCheckIsTheDefinition(t *testing.T) {
+	pieces := []string{"a", "Z", "0", " ", "-", "~", "\x00", "\x1f", "\x7f", "\x80", "\xc2\x80", "\xc2\x9f", "\xc2\xa0",
+		"é", "日", "\xff", "\xe6\x97", "\xed\xa0\x80", "\U0001F600", "\t", "\n"}
+	valid := func(s string) bool {
+		return utf8.ValidString(s) && !strings.ContainsFunc(s, func(c rune) bool { return c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0) })
+	}
+	n := 0
+	for _, a := range pieces {
+		for _, b := range pieces {
+			for _, c := range pieces {
+				s := "x" + a + b + c
+				r := licet.CheckRequest{OrganizationID: "4F767AFF-B33F-437C-A7CB-00249948C82B", UserID: "661BAC34-1128-40B1-9653-00B9F54158CD", DeviceID: s}
+				err := r.Normalize()
+				want := valid(strings.TrimSpace(s)) // Normalize trims first
+				if got := licet.ErrorCode(err) != licet.EINVALID; got != want {
+					t.Errorf("DeviceId %q: accepted %v, want %v (%v)", s, got, want, err)
+				}
+				if want {
+					n++
+				}
+			}
+		}
+	}
+	if n == 0 || n == len(pieces)*len(pieces)*len(pieces) {
+		t.Fatalf("%d of the strings are valid: the cases do not tell the two apart", n)
 	}
 }
