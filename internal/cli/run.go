@@ -18,6 +18,7 @@ import (
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/datadir"
+	"github.com/licet/licet/internal/gcpace"
 	"github.com/licet/licet/internal/keys"
 	"github.com/licet/licet/internal/licensing"
 	"github.com/licet/licet/internal/mail"
@@ -298,6 +299,13 @@ func (p *Program) runBackground(ctx context.Context, c serveConfig, logger *slog
 	flushCtx, stopFlush := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { s.svc.Run(flushCtx) })
+	if c.gcHeadroom > 0 {
+		if os.Getenv("GOGC") != "" {
+			logger.Info("GOGC is set: the collector is paced by it, not by --gc-headroom")
+		} else {
+			wg.Go(func() { gcpace.Run(flushCtx, uint64(c.gcHeadroom)<<20, 100*time.Millisecond) })
+		}
+	}
 	if !c.readOnly {
 		auto := offline.NewAuto(s.off)
 		wg.Go(func() { auto.Run(flushCtx, c.offlineAutoInterval) })

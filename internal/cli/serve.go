@@ -55,6 +55,7 @@ type serveConfig struct {
 	offlineAllowPrivate    bool
 	ssoAllowPrivate        bool
 	offlineAutoInterval    time.Duration
+	gcHeadroom             int // MiB
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -99,6 +100,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.BoolVar(&c.ssoAllowPrivate, "sso-allow-private", false, "allow single sign-on providers (and the endpoints their discovery documents name) on loopback and private addresses (on-premises providers)")
 	fs.DurationVar(&c.offlineAutoInterval, "offline-auto-interval", time.Minute, "how often automatic offline Updates are looked for")
 	fs.DurationVar(&c.flushInterval, "flush-interval", time.Second, "how often sightings of licensed users are written")
+	fs.IntVar(&c.gcHeadroom, "gc-headroom", 64, "MiB of garbage the Go collector lets pile up before it runs, at least: a small heap is collected less often for at most this much memory; a heap larger than it is paced by Go alone (0: Go alone; GOGC, when set, wins)")
 	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, else json)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.databaseFile, "database-file", "", "file holding --database (a postgres:// URL with its password stays out of ps and the environment)")
@@ -140,6 +142,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 		{c.leaseReuse < 0 || c.leaseReuse > c.leaseDuration/10, "--lease-reuse must be between 0 and a tenth of --lease-duration"},
 		{c.offlineAutoInterval < 10*time.Millisecond || c.offlineAutoInterval > time.Hour, "--offline-auto-interval must be between 10ms and 1h"},
 		{c.flushInterval < 10*time.Millisecond || c.flushInterval > time.Minute, "--flush-interval must be between 10ms and 1m"},
+		{c.gcHeadroom < 0 || c.gcHeadroom > 1<<20, "--gc-headroom must be between 0 and 1048576 (MiB)"},
 		{c.dbMaxConns < 1 || c.dbMaxConns > 1000, "--db-max-conns must be between 1 and 1000"},
 		{c.dbStatementTimeout < 100*time.Millisecond || c.dbStatementTimeout > 10*time.Minute, "--db-statement-timeout must be between 100ms and 10m"},
 		{c.cacheGrace < 0 || c.cacheGrace > 24*time.Hour, "--cache-grace must be between 0 and 24h"},
