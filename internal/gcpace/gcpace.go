@@ -8,8 +8,8 @@
 // (GOGC=400) multiplies the memory of a large heap for nothing. Headroom
 // instead lets garbage take at least a fixed number of bytes: after each
 // collection it sets the percent so that the next one comes after
-// max((live + roots) × GOGC/100, room) bytes. A small heap then uses at most about
-// room more memory; a heap larger than room is paced as Go paces it.
+// max((live + roots) × 100 %, room) bytes. A small heap then uses at most
+// about room more memory; a heap larger than room is paced as Go paces it.
 package gcpace
 
 import (
@@ -37,8 +37,9 @@ var state struct {
 // one the previous percent gave, so that a heap that grows fast (a cache
 // filling) overshoots the room by what it allocates in one interval at
 // most. A finalizer run after each collection would react sooner, but
-// runs only once the collector has swept the finalized object, which under
-// load came many collections late in trials.
+// runs only once the collector has swept the finalized object, which in a
+// test came several collections late while the heap grew to five times
+// the room.
 func Run(ctx context.Context, room uint64, interval time.Duration) {
 	set(room)
 	defer set(0)
