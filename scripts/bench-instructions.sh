@@ -25,7 +25,8 @@ fi
 bin=$(mktemp -d)
 data=$(mktemp -d)
 vg=""
-trap '[ -n "$vg" ] && kill "$vg" 2>/dev/null; wait 2>/dev/null; rm -rf "$bin" "$data"' EXIT
+seeder=""
+trap 'kill $seeder $vg 2>/dev/null; wait 2>/dev/null; rm -rf "$bin" "$data"' EXIT
 if [ -n "${LICET:-}" ]; then cp "$LICET" "$bin/licet"; else go build -o "$bin/licet" ./cmd/licet; fi
 go build -o "$bin/licet-bench" ./cmd/licet-bench
 # Seeded without valgrind (a batch of 10,000 users under it outlasts the
@@ -40,6 +41,7 @@ done
 	--users "$users" --requests 1 --conns 1 --baseline=false >/dev/null
 kill "$seeder"
 wait "$seeder" || true
+seeder=""
 # shellcheck disable=SC2086
 env ${LICET_ENV:-} GOMAXPROCS=1 GODEBUG=asyncpreemptoff=1 LICET_FLUSH_INTERVAL=1m \
 	valgrind --tool=callgrind --callgrind-out-file="$bin/callgrind.out" \

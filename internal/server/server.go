@@ -136,7 +136,7 @@ func (s *Server) Handler() http.Handler {
 	s.registry.MustRegister(pending, lag, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
-	mux.Handle("POST /v1/license/check", checks)
+	mux.Handle("POST "+checkPath, checks)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { web.WriteJSON(w, 200, payload.Health{Status: "ok"}) })
 	mux.HandleFunc("GET /readyz", s.handleReady)
 	mux.Handle("GET /metrics", s.operatorOnly(s.MetricsHandler()))
@@ -153,7 +153,7 @@ func (s *Server) Handler() http.Handler {
 		// path (plain text), no query, and neither header a browser sends
 		// for the cross-origin check. It skips 3 % of a check's
 		// instructions (docs/BENCHMARKS.md, sixth round).
-		if r.Method == http.MethodPost && r.URL.Path == "/v1/license/check" && r.URL.RawQuery == "" &&
+		if r.Method == http.MethodPost && r.URL.Path == checkPath && r.URL.RawQuery == "" &&
 			r.Header["Origin"] == nil && r.Header["Sec-Fetch-Site"] == nil {
 			checks.ServeHTTP(w, r)
 			return
@@ -161,6 +161,9 @@ func (s *Server) Handler() http.Handler {
 		routed.ServeHTTP(w, r)
 	}))
 }
+
+// checkPath is where devices send their checks.
+const checkPath = "/v1/license/check"
 
 // plainQuery answers 400 to any request whose path or query string cannot
 // be read or holds invalid text (plainText), before any handler sees it:
