@@ -15,6 +15,7 @@ import (
 	"github.com/licet/licet/internal/logbuf"
 	"github.com/licet/licet/internal/mail"
 	"github.com/licet/licet/internal/postgres"
+	"github.com/licet/licet/internal/server/web"
 	"github.com/licet/licet/protocol"
 )
 
@@ -56,6 +57,8 @@ type serveConfig struct {
 	ssoAllowPrivate        bool
 	offlineAutoInterval    time.Duration
 	gcHeadroom             int // MiB
+	trustedProxies         string
+	proxies                web.TrustedProxies // trustedProxies, read
 }
 
 func (p *Program) serve(ctx context.Context, args []string) error {
@@ -107,6 +110,7 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 	fs.StringVar(&c.smtpURLFile, "smtp-url-file", "", "file holding --smtp-url (with its credentials)")
 	fs.StringVar(&c.metricsListen, "metrics-listen", "", "serve /metrics on this address too, without a token (the main listener serves it only with the operator token)")
 	fs.StringVar(&c.backupURL, "backup-url", "", "the read-only backup server's public URL, named in organizations' firewall allow lists")
+	fs.StringVar(&c.trustedProxies, "trusted-proxies", "", "reverse proxies in front of licet, comma-separated addresses and CIDR prefixes: from them the client's address is taken from X-Forwarded-For (default none: the TCP peer's)")
 	fs.StringVar(&c.primaryURL, "primary-url", "", "on a read-only backup: the primary's public URL, where its console sends administrators")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -161,6 +165,10 @@ func (p *Program) serve(ctx context.Context, args []string) error {
 		if c.dbPgBouncer {
 			return usagef("--patroni and --db-pgbouncer do not go together: licet follows the leader by the address it dials; put PgBouncer behind HAProxy's /primary check instead")
 		}
+	}
+	var err error
+	if c.proxies, err = web.ParseTrustedProxies(c.trustedProxies); err != nil {
+		return usagef("--trusted-proxies: %v", err)
 	}
 	if c.maxLag < 0 {
 		return usagef("--max-lag must not be negative")

@@ -74,6 +74,9 @@ type Server struct {
 	// license checks with 503, while its copy is further behind the
 	// primary than this.
 	MaxLag time.Duration
+	// Proxies are the reverse proxies whose X-Forwarded-For names the
+	// client's address (serve --trusted-proxies); none by default.
+	Proxies web.TrustedProxies
 
 	registry *prometheus.Registry
 	errors   *web.Errors
@@ -279,6 +282,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 	fast, _ := s.Logger.Handler().(*logbuf.Handler)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		// Behind a trusted proxy the client's address replaces the
+		// proxy's for everything after: limits, alerts, sign-in
+		// throttles and this line, which names the proxy too.
+		var via string
+		if s.Proxies != nil {
+			if ip, ok := s.Proxies.Client(r.RemoteAddr, r.Header["X-Forwarded-For"]); ok {
+				via, r.RemoteAddr = r.RemoteAddr, ip
+			}
+		}
 		id := r.Header.Get("X-Request-Id") // canonical: Get need not allocate
 		if !validRequestID(id) {
 			id = newRequestID()
@@ -295,11 +307,15 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		}
 		line := [...]slog.Attr{slog.String("id", id), slog.String("method", r.Method),
 			slog.String("path", path), slog.Int("status", sw.status), slog.Int("bytes", sw.bytes),
-			slog.Int64("duration_us", time.Since(start).Microseconds()), slog.String("remote", r.RemoteAddr)}
+			slog.Int64("duration_us", time.Since(start).Microseconds()), slog.String("remote", r.RemoteAddr), slog.String("via", via)}
+		attrs := line[:len(line)-1]
+		if via != "" {
+			attrs = line[:]
+		}
 		if fast != nil {
-			fast.Line(r.Context(), slog.LevelInfo, "request", line[:]...)
+			fast.Line(r.Context(), slog.LevelInfo, "request", attrs...)
 		} else {
-			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", line[:]...)
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}
 	})
 }
