@@ -313,7 +313,7 @@ func (p *Program) runBackground(ctx context.Context, c serveConfig, logger *slog
 	if s.srv.Mail != nil && !c.readOnly {
 		wg.Go(func() { s.srv.Mail.Run(flushCtx) })
 	}
-	if !c.readOnly && (c.mailRetention > 0 || c.auditRetention > 0) {
+	if !c.readOnly {
 		pr := &retention.Pruner{Store: s.d.store, Clock: p.Clock, Logger: logger, MailAge: c.mailRetention, AuditAge: c.auditRetention}
 		pr.Once(ctx) // before serving: nothing past its time is shown
 		wg.Go(func() { pr.Run(flushCtx, time.Hour) })

@@ -1,5 +1,6 @@
 // Package retention deletes what licet keeps only for a while: sent and
-// failed mails, and audit log entries, past the ages the operator chose.
+// failed mails, and audit log entries, past the ages the operator chose;
+// and the documents of replaced offline licenses once they have expired.
 package retention
 
 import (
@@ -16,10 +17,14 @@ type Store interface {
 	PruneMail(ctx context.Context, before time.Time) (int64, error)
 	// PruneAudit deletes audit entries older than t.
 	PruneAudit(ctx context.Context, before time.Time) (int64, error)
+	// PruneOfflineDocuments drops the documents of replaced offline
+	// licenses that expired before t.
+	PruneOfflineDocuments(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Pruner deletes sent and failed mails older than MailAge and audit
-// entries older than AuditAge (0: keep them).
+// entries older than AuditAge (0: keep them), and always the documents of
+// replaced offline licenses that have expired.
 type Pruner struct {
 	Store             Store
 	Clock             licet.Clock
@@ -56,5 +61,10 @@ func (p *Pruner) Once(ctx context.Context) {
 		} else if n > 0 {
 			p.Logger.Info("old audit entries pruned", "entries", n)
 		}
+	}
+	if n, err := p.Store.PruneOfflineDocuments(ctx, p.Clock.Now()); err != nil && ctx.Err() == nil {
+		p.Logger.Warn("cannot prune replaced offline licenses", "err", err)
+	} else if n > 0 {
+		p.Logger.Info("replaced offline licenses pruned: their documents expired", "documents", n)
 	}
 }

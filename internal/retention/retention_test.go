@@ -19,6 +19,7 @@ func (c clock) Now() time.Time { return time.Time(c) }
 type store struct {
 	mu          sync.Mutex
 	mail, audit []time.Time
+	offline     []time.Time
 	n           int64
 	err         error
 }
@@ -34,6 +35,13 @@ func (s *store) PruneAudit(_ context.Context, before time.Time) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.audit = append(s.audit, before)
+	return s.n, s.err
+}
+
+func (s *store) PruneOfflineDocuments(_ context.Context, before time.Time) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.offline = append(s.offline, before)
 	return s.n, s.err
 }
 
@@ -71,7 +79,12 @@ func TestOnceCutsAtEachAge(t *testing.T) {
 	if len(st.audit) != 1 || !st.audit[0].Equal(now.Add(-365*24*time.Hour)) {
 		t.Errorf("audit cut-offs %v", st.audit)
 	}
-	for _, want := range []string{`msg="old mail pruned" mails=3`, `msg="old audit entries pruned" entries=3`} {
+	// Replaced offline licenses: as soon as they have expired, whatever the ages.
+	if len(st.offline) != 1 || !st.offline[0].Equal(now) {
+		t.Errorf("offline cut-offs %v", st.offline)
+	}
+	for _, want := range []string{`msg="old mail pruned" mails=3`, `msg="old audit entries pruned" entries=3`,
+		`msg="replaced offline licenses pruned: their documents expired" documents=3`} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}
@@ -82,8 +95,8 @@ func TestZeroAgeKeeps(t *testing.T) {
 	st := &store{}
 	p, log := pruner(st, 0, 24*time.Hour)
 	p.Once(context.Background())
-	if len(st.mail) != 0 || len(st.audit) != 1 {
-		t.Fatalf("mail pruned %d times, audit %d times", len(st.mail), len(st.audit))
+	if len(st.mail) != 0 || len(st.audit) != 1 || len(st.offline) != 1 {
+		t.Fatalf("mail pruned %d times, audit %d times, offline licenses %d times", len(st.mail), len(st.audit), len(st.offline))
 	}
 	if log.String() != "" {
 		t.Errorf("nothing pruned, yet logged:\n%s", log)
@@ -94,7 +107,8 @@ func TestFailuresAreLoggedUnlessStopping(t *testing.T) {
 	st := &store{err: errors.New("database is locked")}
 	p, log := pruner(st, time.Hour, 24*time.Hour)
 	p.Once(context.Background())
-	for _, want := range []string{`level=WARN msg="cannot prune old mail" err="database is locked"`, `level=WARN msg="cannot prune the audit log" err="database is locked"`} {
+	for _, want := range []string{`level=WARN msg="cannot prune old mail" err="database is locked"`, `level=WARN msg="cannot prune the audit log" err="database is locked"`,
+		`level=WARN msg="cannot prune replaced offline licenses" err="database is locked"`} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}

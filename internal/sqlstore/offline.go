@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/licet/licet"
 	"github.com/licet/licet/internal/sqlstore/sqldb"
@@ -141,6 +142,27 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 		return sqldb.Audit(ctx, tx, now, orgID, actor, "offline.issue", "", "serial="+strconv.FormatInt(serial, 10)+" users="+strconv.Itoa(n))
 	})
 	return is, err
+}
+
+// PruneOfflineDocuments empties the document of every replaced offline
+// license whose validity ended before t (the row, its history entry,
+// stays). Superseded documents are never served; an organization that
+// updates hourly would otherwise keep a file of all its users every hour,
+// and with it the IDs of users long gone.
+func (s *Store) PruneOfflineDocuments(ctx context.Context, before time.Time) (n int64, err error) {
+	defer sqldb.Failed(&err, "prune offline licenses")
+	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE offline_licenses SET document = ?
+			WHERE valid_until < ? AND length(document) > 0
+			AND serial < (SELECT MAX(o.serial) FROM offline_licenses o WHERE o.org_id = offline_licenses.org_id)`,
+			[]byte{}, sqldb.MS(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // RecordOfflineUpload records how saving a document to the backend went.

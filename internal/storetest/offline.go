@@ -169,3 +169,75 @@ func testOfflineIssues(t *testing.T, open Opener) {
 		t.Errorf("after a failed build: %+v %v", third, err)
 	}
 }
+
+// testOfflinePrune: a replaced offline license loses its document once it
+// has expired, and with it the IDs of the users it held; its history
+// entry stays, and the newest document is kept, expired or not.
+func testOfflinePrune(t *testing.T, open Opener) {
+	s, clk, org := setup(t, open, 3, func(st *licet.Settings) { st.Offline = true })
+	ctx := context.Background()
+	for i := 1; i <= 2; i++ {
+		if _, err := s.ChangeUser(ctx, org, GUID('u', i), licet.ActionAssign, "", "op"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	build := func(o *licet.Organization, serial int64, users []*licet.User, pools []licet.Pool) ([]byte, time.Time, int, error) {
+		var ids []string
+		for _, u := range users {
+			ids = append(ids, u.ID)
+		}
+		return fmt.Appendf(nil, "serial %d: %s", serial, strings.Join(ids, ",")), clk.Now().Add(30 * day), len(ids), nil
+	}
+	held := func(user string) (serials []int64) {
+		t.Helper()
+		rec, err := s.UserRecord(ctx, org, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, is := range rec.OfflineLicenses {
+			serials = append(serials, is.Serial)
+		}
+		return serials
+	}
+	prune := func(want int64) {
+		t.Helper()
+		if n, err := s.PruneOfflineDocuments(ctx, clk.Now()); err != nil || n != want {
+			t.Errorf("at day %d: pruned %d, %v; want %d", clk.Now().Sub(Start)/day, n, err, want)
+		}
+	}
+	if _, err := s.IssueOffline(ctx, org, "op", build); err != nil { // day 0, valid to day 30
+		t.Fatal(err)
+	}
+	if _, err := s.ChangeUser(ctx, org, GUID('u', 2), licet.ActionUnassign, "", "op"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(day)
+	if _, err := s.IssueOffline(ctx, org, "op", build); err != nil { // day 1, valid to day 31
+		t.Fatal(err)
+	}
+	prune(0) // the first still valid: devices may hold it
+	if got := held(GUID('u', 2)); !slices.Equal(got, []int64{1}) {
+		t.Errorf("user 2 is in offline licenses %v; want [1] while it is valid", got)
+	}
+
+	clk.Add(29*day + time.Second) // the first has expired
+	prune(1)
+	prune(0)
+	if got := held(GUID('u', 2)); len(got) != 0 {
+		t.Errorf("user 2 is in offline licenses %v after the only one holding it expired", got)
+	}
+	if got := held(GUID('u', 1)); !slices.Equal(got, []int64{2}) {
+		t.Errorf("user 1 is in offline licenses %v; want [2]", got)
+	}
+	hist, err := s.OfflineHistory(ctx, org, 10)
+	if err != nil || len(hist) != 2 || hist[1].Serial != 1 || hist[1].Users != 2 || !hist[1].IssuedAt.Equal(Start) {
+		t.Errorf("history after the prune %+v %v; want both entries as they were", hist, err)
+	}
+
+	clk.Add(10 * day) // the newest has expired too: it is still what is served
+	prune(0)
+	doc, err := s.OfflineDocument(ctx, org)
+	if err != nil || doc.Serial != 2 || string(doc.Document) != "serial 2: "+GUID('u', 1) {
+		t.Errorf("the newest document after its expiry: %+v %v", doc, err)
+	}
+}

@@ -88,6 +88,7 @@ func Run(t *testing.T, open Opener) {
 	t.Run("InviteLinksExpireAndWorkOnce", func(t *testing.T) { testInviteLinks(t, open) })
 	t.Run("APITokensLastUntilRevoked", func(t *testing.T) { testAdminTokens(t, open) })
 	t.Run("OfflineIssues", func(t *testing.T) { testOfflineIssues(t, open) })
+	t.Run("ReplacedOfflineDocumentsPrunedOnceExpired", func(t *testing.T) { testOfflinePrune(t, open) })
 }
 
 func testAdminLinks(t *testing.T, open Opener) {
