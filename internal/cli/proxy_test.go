@@ -104,6 +104,12 @@ func TestTrustedProxiesNameTheClient(t *testing.T) {
 			t.Errorf("request line %+v: the log believed a client's X-Forwarded-For", l)
 		}
 	}
+	// A line names a proxy only when one forwarded the request.
+	for line := range strings.Lines(direct.logs.String()) {
+		if strings.Contains(line, `"via"`) {
+			t.Errorf("a direct request's line has a via: %s", line)
+		}
+	}
 }
 
 type requestLine struct{ Msg, Remote, Via string }

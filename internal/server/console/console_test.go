@@ -2,6 +2,7 @@ package console
 
 import (
 	"crypto/sha256"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,7 @@ type consoleWorld struct {
 	store *fake.ConsoleStore
 	clock *fake.Clock
 	srv   *httptest.Server
+	mux   *http.ServeMux // to send requests from other addresses
 }
 
 func newConsoleWorld(t *testing.T) *consoleWorld {
@@ -48,6 +50,7 @@ func newConsoleWorld(t *testing.T) *consoleWorld {
 		Logger: logger, Errors: errs, PublicURL: "https://licet.example.net", TokenHash: operatorHash[:]})
 	mux := http.NewServeMux()
 	c.Routes(mux)
+	w.mux = mux
 	w.srv = httptest.NewServer(mux)
 	t.Cleanup(w.srv.Close)
 	return w
@@ -211,5 +214,36 @@ func TestInvitationSetsThePasswordOnce(t *testing.T) {
 	}
 	if resp, _ := w.do(t, c, "POST", "/admin/login", url.Values{"email": {"bob@customer.example"}, "password": {"a long enough password"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("sign-in with the new password: %d", resp.StatusCode)
+	}
+}
+
+// The operator's token login and the start of a single sign-on count an
+// IPv6 /64 as one source, as the password login does: a subscriber holds
+// the whole /64 and could take a fresh address for each guess.
+func TestOperatorAndSSOThrottlesCountAnIPv6SubnetOnce(t *testing.T) {
+	w := newConsoleWorld(t)
+	for _, c := range []struct {
+		path, form string
+		burst      int
+	}{{"/admin/login/operator", "token=lct_wrong", 20}, {"/admin/sso", "email=x@y.example", 30}} {
+		send := func(remote string) int {
+			req := httptest.NewRequest("POST", c.path, strings.NewReader(c.form))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.RemoteAddr = remote
+			rec := httptest.NewRecorder()
+			w.mux.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		for i := range c.burst {
+			if code := send(fmt.Sprintf("[2001:db8:1:2::%x]:4000", i+1)); code == http.StatusTooManyRequests {
+				t.Fatalf("%s: attempt %d refused within the burst", c.path, i+1)
+			}
+		}
+		if code := send("[2001:db8:1:2:ffff::1]:4000"); code != http.StatusTooManyRequests {
+			t.Errorf("%s: attempt %d from the same /64: %d; want 429", c.path, c.burst+1, code)
+		}
+		if code := send("[2001:db8:1:3::1]:4000"); code == http.StatusTooManyRequests {
+			t.Errorf("%s: another /64 was refused", c.path)
+		}
 	}
 }

@@ -56,6 +56,9 @@ func ParseTrustedProxies(s string) (TrustedProxies, error) {
 			}
 			pre = netip.PrefixFrom(pre.Addr().Unmap(), pre.Bits()-96)
 		}
+		if pre.Bits() == 0 {
+			return nil, fmt.Errorf("%q is every address: name the proxies themselves", p)
+		}
 		t = append(t, pre.Masked())
 	}
 	return t, nil
@@ -81,7 +84,7 @@ func (t TrustedProxies) Client(remoteAddr string, xff []string) (string, bool) {
 	if len(t) == 0 || len(xff) == 0 {
 		return "", false
 	}
-	peer, ok := parseHop(remoteAddr)
+	peer, ok := parseHop(remoteAddr, true)
 	if !ok || !t.trusts(peer) {
 		return "", false
 	}
@@ -103,7 +106,7 @@ func (t TrustedProxies) Client(remoteAddr string, xff []string) (string, bool) {
 			if hops++; hops > maxForwardHops {
 				return "", false
 			}
-			a, ok := parseHop(hop)
+			a, ok := parseHop(hop, false)
 			if !ok {
 				return "", false
 			}
@@ -114,26 +117,34 @@ func (t TrustedProxies) Client(remoteAddr string, xff []string) (string, bool) {
 		}
 	}
 	if last.IsValid() {
-		return last.String(), true // every hop a trusted proxy: the first one asked
+		// Every hop a trusted proxy: the leftmost, the first one asked.
+		// (So a client inside a trusted range names itself: name the
+		// proxies, never a range clients sit in.)
+		return last.String(), true
 	}
 	return "", false
 }
 
 // parseHop reads one address as proxies write them: 192.0.2.1,
-// 192.0.2.1:4711, 2001:db8::1 or [2001:db8::1]:443.
-func parseHop(s string) (netip.Addr, bool) {
+// 192.0.2.1:4711, 2001:db8::1, [2001:db8::1] or [2001:db8::1]:443. A zone
+// is dropped from the TCP peer (a proxy on a link-local address) and
+// refused in the header.
+func parseHop(s string, peer bool) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		host, _, serr := net.SplitHostPort(s)
 		if serr != nil {
-			return netip.Addr{}, false
+			host = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
 		}
 		if a, err = netip.ParseAddr(host); err != nil {
 			return netip.Addr{}, false
 		}
 	}
 	if a.Zone() != "" {
-		return netip.Addr{}, false
+		if !peer {
+			return netip.Addr{}, false
+		}
+		a = a.WithZone("")
 	}
 	return a.Unmap(), true
 }

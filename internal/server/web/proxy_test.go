@@ -28,7 +28,7 @@ func TestParseTrustedProxies(t *testing.T) {
 		}
 	}
 	for _, in := range []string{"proxy.example", "10.0.0.0/33", "10.0.0.0/", "10.0.0.1,", "fe80::1%eth0", "::ffff:10.0.0.0/90",
-		"10.0.0.1:8080", "*", strings.Repeat("10.0.0.1,", 100) + "10.0.0.1"} {
+		"10.0.0.1:8080", "*", "0.0.0.0/0", "::/0", "::ffff:0.0.0.0/96", "10.0.0.0/8,::/0", strings.Repeat("10.0.0.1,", 100) + "10.0.0.1"} {
 		if got, err := ParseTrustedProxies(in); err == nil {
 			t.Errorf("ParseTrustedProxies(%.40q) = %v; want an error", in, got)
 		}
@@ -38,7 +38,7 @@ func TestParseTrustedProxies(t *testing.T) {
 // A client's own X-Forwarded-For is believed from nobody but a trusted
 // proxy, and from a proxy only as far as trusted proxies wrote it.
 func TestTrustedProxiesClient(t *testing.T) {
-	trusted, err := ParseTrustedProxies("127.0.0.1, 10.0.0.0/8, 2001:db8:ffff::/48")
+	trusted, err := ParseTrustedProxies("127.0.0.1, 10.0.0.0/8, 2001:db8:ffff::/48, fe80::1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,6 +55,8 @@ func TestTrustedProxiesClient(t *testing.T) {
 		{"two proxies", "127.0.0.1:4000", []string{"203.0.113.9, 10.1.1.1"}, "203.0.113.9"},
 		{"header lines in order", "127.0.0.1:4000", []string{"198.51.100.1", "203.0.113.9, 10.1.1.1"}, "203.0.113.9"},
 		{"ports and brackets", "127.0.0.1:4000", []string{"[2001:db8::9]:443"}, "2001:db8::9"},
+		{"brackets without a port", "127.0.0.1:4000", []string{"[2001:db8::9]"}, "2001:db8::9"},
+		{"a proxy on a link-local address", "[fe80::1%eth0]:4000", []string{"203.0.113.9"}, "203.0.113.9"},
 		{"an IPv4 address with a port", "127.0.0.1:4000", []string{"203.0.113.9:4711"}, "203.0.113.9"},
 		{"IPv4-mapped", "[::ffff:127.0.0.1]:4000", []string{"::ffff:203.0.113.9"}, "203.0.113.9"},
 		{"IPv6 proxy", "[2001:db8:ffff::2]:4000", []string{"2001:db8:1::7"}, "2001:db8:1::7"},
