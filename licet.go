@@ -569,11 +569,11 @@ type OfflineStore interface {
 	OfflineAutoOrgs(ctx context.Context) ([]string, error)
 	OfflineHistory(ctx context.Context, orgID string, limit int) ([]OfflineIssue, error)
 	OfflineDocument(ctx context.Context, orgID string) (*OfflineIssue, error)
-	// PruneOfflineDocuments drops the document of every offline license
-	// that a newer one of its organization replaced and whose validity
-	// ended before t: no device accepts it any more. Its history entry
-	// stays; the newest document is always kept.
-	PruneOfflineDocuments(ctx context.Context, before time.Time) (int64, error)
+	// PruneOfflineDocuments drops the documents of at most max offline
+	// licenses that a newer one of their organization replaced and whose
+	// validity ended before t, and says how many. Their history entries
+	// stay; the newest document of each organization is always kept.
+	PruneOfflineDocuments(ctx context.Context, before time.Time, max int) (int64, error)
 }
 
 // MailEvent is one assignment a notification tells of.

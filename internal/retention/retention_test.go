@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ type store struct {
 	mu          sync.Mutex
 	mail, audit []time.Time
 	offline     []time.Time
+	batches     []int64 // what PruneOfflineDocuments answers in turn
+	max         int
 	n           int64
 	err         error
 }
@@ -38,11 +41,21 @@ func (s *store) PruneAudit(_ context.Context, before time.Time) (int64, error) {
 	return s.n, s.err
 }
 
-func (s *store) PruneOfflineDocuments(_ context.Context, before time.Time) (int64, error) {
+// PruneOfflineDocuments answers the next of batches (then 0), or err.
+func (s *store) PruneOfflineDocuments(_ context.Context, before time.Time, max int) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.offline = append(s.offline, before)
-	return s.n, s.err
+	s.max = max
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(s.batches) == 0 {
+		return 0, nil
+	}
+	n := s.batches[0]
+	s.batches = s.batches[1:]
+	return n, nil
 }
 
 type syncBuffer struct {
@@ -79,12 +92,7 @@ func TestOnceCutsAtEachAge(t *testing.T) {
 	if len(st.audit) != 1 || !st.audit[0].Equal(now.Add(-365*24*time.Hour)) {
 		t.Errorf("audit cut-offs %v", st.audit)
 	}
-	// Replaced offline licenses: as soon as they have expired, whatever the ages.
-	if len(st.offline) != 1 || !st.offline[0].Equal(now) {
-		t.Errorf("offline cut-offs %v", st.offline)
-	}
-	for _, want := range []string{`msg="old mail pruned" mails=3`, `msg="old audit entries pruned" entries=3`,
-		`msg="replaced offline licenses pruned: their documents expired" documents=3`} {
+	for _, want := range []string{`msg="old mail pruned" mails=3`, `msg="old audit entries pruned" entries=3`} {
 		if !strings.Contains(log.String(), want) {
 			t.Errorf("log lacks %s:\n%s", want, log)
 		}
@@ -95,8 +103,8 @@ func TestZeroAgeKeeps(t *testing.T) {
 	st := &store{}
 	p, log := pruner(st, 0, 24*time.Hour)
 	p.Once(context.Background())
-	if len(st.mail) != 0 || len(st.audit) != 1 || len(st.offline) != 1 {
-		t.Fatalf("mail pruned %d times, audit %d times, offline licenses %d times", len(st.mail), len(st.audit), len(st.offline))
+	if len(st.mail) != 0 || len(st.audit) != 1 {
+		t.Fatalf("mail pruned %d times, audit %d times", len(st.mail), len(st.audit))
 	}
 	if log.String() != "" {
 		t.Errorf("nothing pruned, yet logged:\n%s", log)
@@ -107,6 +115,7 @@ func TestFailuresAreLoggedUnlessStopping(t *testing.T) {
 	st := &store{err: errors.New("database is locked")}
 	p, log := pruner(st, time.Hour, 24*time.Hour)
 	p.Once(context.Background())
+	p.Offline(context.Background())
 	for _, want := range []string{`level=WARN msg="cannot prune old mail" err="database is locked"`, `level=WARN msg="cannot prune the audit log" err="database is locked"`,
 		`level=WARN msg="cannot prune replaced offline licenses" err="database is locked"`} {
 		if !strings.Contains(log.String(), want) {
@@ -117,8 +126,35 @@ func TestFailuresAreLoggedUnlessStopping(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	p.Once(ctx)
+	p.Offline(ctx)
 	if log.String() != "" {
 		t.Errorf("a failure while stopping was logged:\n%s", log)
+	}
+}
+
+// A backlog of offline documents goes a batch a transaction until a batch
+// comes back short; the cut-off is a day before now (devices allow for
+// clock drift); whatever the ages of mail and audit entries.
+func TestOfflinePrunesABacklogInBatches(t *testing.T) {
+	st := &store{batches: []int64{OfflineBatch, OfflineBatch, 5, OfflineBatch}}
+	p, log := pruner(st, 0, 0)
+	p.Offline(context.Background())
+	if len(st.offline) != 3 || st.max != OfflineBatch {
+		t.Fatalf("%d batches of at most %d; want 3 of %d", len(st.offline), st.max, OfflineBatch)
+	}
+	for _, c := range st.offline {
+		if !c.Equal(now.Add(-24 * time.Hour)) {
+			t.Errorf("offline cut-off %v; want a day before %v", c, now)
+		}
+	}
+	if want := fmt.Sprintf(`msg="replaced offline licenses pruned: their documents expired" documents=%d`, 2*OfflineBatch+5); !strings.Contains(log.String(), want) {
+		t.Errorf("log lacks %s:\n%s", want, log)
+	}
+	st = &store{}
+	p, log = pruner(st, 0, 0)
+	p.Offline(context.Background())
+	if len(st.offline) != 1 || log.String() != "" {
+		t.Errorf("nothing to prune: %d batches, logged %q", len(st.offline), log)
 	}
 }
 
@@ -150,4 +186,29 @@ func TestRunPrunesEveryPeriodUntilStopped(t *testing.T) {
 	if len(st.audit) != 0 {
 		t.Errorf("audit pruned with age 0")
 	}
+	if len(st.offline) < len(st.mail)+1 {
+		t.Errorf("offline documents pruned %d times in %d rounds; want at the start and each round", len(st.offline), len(st.mail))
+	}
+}
+
+// Run starts with the offline documents, not after the first period.
+func TestRunPrunesOfflineDocumentsAtOnce(t *testing.T) {
+	st := &store{}
+	p, _ := pruner(st, 0, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx, time.Hour) }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		st.mu.Lock()
+		n := len(st.offline)
+		st.mu.Unlock()
+		if n == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not prune offline documents before its first period")
+		}
+	}
+	cancel()
+	<-done
 }

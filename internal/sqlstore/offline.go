@@ -144,18 +144,21 @@ func (s *Store) IssueOffline(ctx context.Context, orgID, actor string, build lic
 	return is, err
 }
 
-// PruneOfflineDocuments empties the document of every replaced offline
-// license whose validity ended before t (the row, its history entry,
-// stays). Superseded documents are never served; an organization that
-// updates hourly would otherwise keep a file of all its users every hour,
-// and with it the IDs of users long gone.
-func (s *Store) PruneOfflineDocuments(ctx context.Context, before time.Time) (n int64, err error) {
+// PruneOfflineDocuments empties, in one transaction, at most max
+// documents of replaced offline licenses whose validity ended before t
+// (the rows, their history entries, stay). Superseded documents are never
+// served; an organization that updates hourly would otherwise keep a file
+// of all its users every hour, and with it the IDs of users long gone.
+// A document is up to 8 MiB: the caller prunes a backlog batch by batch.
+func (s *Store) PruneOfflineDocuments(ctx context.Context, before time.Time, max int) (n int64, err error) {
 	defer sqldb.Failed(&err, "prune offline licenses")
 	err = s.db.Write(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE offline_licenses SET document = ?
-			WHERE valid_until < ? AND length(document) > 0
-			AND serial < (SELECT MAX(o.serial) FROM offline_licenses o WHERE o.org_id = offline_licenses.org_id)`,
-			[]byte{}, sqldb.MS(before))
+			WHERE (org_id, serial) IN (SELECT l.org_id, l.serial FROM offline_licenses l
+				WHERE l.valid_until < ? AND length(l.document) > 0
+				AND l.serial < (SELECT MAX(o.serial) FROM offline_licenses o WHERE o.org_id = l.org_id)
+				LIMIT ?)`,
+			[]byte{}, sqldb.MS(before), max)
 		if err != nil {
 			return err
 		}

@@ -172,10 +172,16 @@ func testOfflineIssues(t *testing.T, open Opener) {
 
 // testOfflinePrune: a replaced offline license loses its document once it
 // has expired, and with it the IDs of the users it held; its history
-// entry stays, and the newest document is kept, expired or not.
+// entry stays, the newest document of each organization is kept, expired
+// or not, and no more than asked go in one call.
 func testOfflinePrune(t *testing.T, open Opener) {
 	s, clk, org := setup(t, open, 3, func(st *licet.Settings) { st.Offline = true })
 	ctx := context.Background()
+	other := &licet.Organization{ID: GUID('o', 2), Name: "other", URL: "https://other.example.net", Settings: licet.DefaultSettings()}
+	other.Settings.Offline = true
+	if err := s.CreateOrganization(ctx, other, licet.ActorOperator); err != nil {
+		t.Fatal(err)
+	}
 	for i := 1; i <= 2; i++ {
 		if _, err := s.ChangeUser(ctx, org, GUID('u', i), licet.ActionAssign, "", "op"); err != nil {
 			t.Fatal(err)
@@ -188,6 +194,12 @@ func testOfflinePrune(t *testing.T, open Opener) {
 		}
 		return fmt.Appendf(nil, "serial %d: %s", serial, strings.Join(ids, ",")), clk.Now().Add(30 * day), len(ids), nil
 	}
+	issue := func(org string) {
+		t.Helper()
+		if _, err := s.IssueOffline(ctx, org, "op", build); err != nil {
+			t.Fatal(err)
+		}
+	}
 	held := func(user string) (serials []int64) {
 		t.Helper()
 		rec, err := s.UserRecord(ctx, org, user)
@@ -199,45 +211,45 @@ func testOfflinePrune(t *testing.T, open Opener) {
 		}
 		return serials
 	}
-	prune := func(want int64) {
+	prune := func(max int, want int64) {
 		t.Helper()
-		if n, err := s.PruneOfflineDocuments(ctx, clk.Now()); err != nil || n != want {
+		if n, err := s.PruneOfflineDocuments(ctx, clk.Now(), max); err != nil || n != want {
 			t.Errorf("at day %d: pruned %d, %v; want %d", clk.Now().Sub(Start)/day, n, err, want)
 		}
 	}
-	if _, err := s.IssueOffline(ctx, org, "op", build); err != nil { // day 0, valid to day 30
-		t.Fatal(err)
-	}
+	issue(org)      // serial 1, day 0, valid to day 30: users 1 and 2
+	issue(other.ID) // the other organization's only one, valid to day 30
 	if _, err := s.ChangeUser(ctx, org, GUID('u', 2), licet.ActionUnassign, "", "op"); err != nil {
 		t.Fatal(err)
 	}
 	clk.Add(day)
-	if _, err := s.IssueOffline(ctx, org, "op", build); err != nil { // day 1, valid to day 31
-		t.Fatal(err)
-	}
-	prune(0) // the first still valid: devices may hold it
+	issue(org) // serial 2, valid to day 31
+	clk.Add(day)
+	issue(org)   // serial 3, valid to day 32
+	prune(10, 0) // the replaced ones still valid: devices may hold them
 	if got := held(GUID('u', 2)); !slices.Equal(got, []int64{1}) {
 		t.Errorf("user 2 is in offline licenses %v; want [1] while it is valid", got)
 	}
 
-	clk.Add(29*day + time.Second) // the first has expired
-	prune(1)
-	prune(0)
+	clk.Add(40 * day) // all expired
+	prune(1, 1)
+	prune(1, 1)
+	prune(1, 0)
 	if got := held(GUID('u', 2)); len(got) != 0 {
 		t.Errorf("user 2 is in offline licenses %v after the only one holding it expired", got)
 	}
-	if got := held(GUID('u', 1)); !slices.Equal(got, []int64{2}) {
-		t.Errorf("user 1 is in offline licenses %v; want [2]", got)
+	if got := held(GUID('u', 1)); !slices.Equal(got, []int64{3}) {
+		t.Errorf("user 1 is in offline licenses %v; want [3], the newest", got)
 	}
 	hist, err := s.OfflineHistory(ctx, org, 10)
-	if err != nil || len(hist) != 2 || hist[1].Serial != 1 || hist[1].Users != 2 || !hist[1].IssuedAt.Equal(Start) {
-		t.Errorf("history after the prune %+v %v; want both entries as they were", hist, err)
+	if err != nil || len(hist) != 3 || hist[2].Serial != 1 || hist[2].Users != 2 || !hist[2].IssuedAt.Equal(Start) {
+		t.Errorf("history after the prune %+v %v; want the three entries as they were", hist, err)
 	}
-
-	clk.Add(10 * day) // the newest has expired too: it is still what is served
-	prune(0)
 	doc, err := s.OfflineDocument(ctx, org)
-	if err != nil || doc.Serial != 2 || string(doc.Document) != "serial 2: "+GUID('u', 1) {
+	if err != nil || doc.Serial != 3 || string(doc.Document) != "serial 3: "+GUID('u', 1) {
 		t.Errorf("the newest document after its expiry: %+v %v", doc, err)
+	}
+	if doc, err := s.OfflineDocument(ctx, other.ID); err != nil || doc.Serial != 1 || string(doc.Document) != "serial 1: " {
+		t.Errorf("the other organization's only document after its expiry: %+v %v", doc, err)
 	}
 }
