@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -32,7 +31,7 @@ func (h *Handler) gate(w http.ResponseWriter, r *http.Request, orgID string, now
 		if a.Known {
 			return nil
 		}
-		src := sourceKey(web.ClientIP(r))
+		src := web.Source(web.ClientIP(r))
 		refuse := func(limit, what string, wait time.Duration) error {
 			w.Header().Set("Retry-After", web.RetryAfter(wait))
 			h.limited.WithLabelValues(limit).Inc()
@@ -73,16 +72,6 @@ func (h *Handler) admissionRate(o *licet.Organization) (rate.Limit, int) {
 		return rate.Limit(float64(n) / 60), max(1, n*10/3) // bursts of 200 for 60 a minute, as the default
 	}
 	return h.limits.AdmissionRate, h.limits.AdmissionBurst
-}
-
-// sourceKey is the address a source is limited by: an IPv4 address, or
-// the /64 an IPv6 address is in (one host usually has a whole /64).
-func sourceKey(ip string) string {
-	a := net.ParseIP(ip)
-	if a == nil || a.To4() != nil {
-		return ip
-	}
-	return a.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 // activity counts, per organization and minute, the checks from new

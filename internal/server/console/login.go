@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"net/netip"
 	"runtime"
 	"time"
 
@@ -134,22 +133,10 @@ func (lt *loginThrottle) known(email, tok string) bool {
 
 func pairKey(email, ip string) string { return email + "\x00" + ip }
 
-// sourceOf is the source a failure counts against: the address, or for
-// IPv6 its /64, which one subscriber typically holds whole (counting single
-// IPv6 addresses would give an attacker 2^64 fresh sources).
-func sourceOf(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil || a.Is4() || a.Is4In6() {
-		return ip
-	}
-	p, _ := a.Prefix(64)
-	return p.String()
-}
-
 // allowed says whether a login for email from ip may be tried now, or how
 // long until it may. A known browser is exempt from the per-account bound.
 func (lt *loginThrottle) allowed(email, ip string, known bool, now time.Time) (bool, time.Duration) {
-	ip = sourceOf(ip)
+	ip = web.Source(ip)
 	wait := time.Duration(0)
 	for _, c := range []struct {
 		l   *web.Limiter
@@ -166,14 +153,14 @@ func (lt *loginThrottle) allowed(email, ip string, known bool, now time.Time) (b
 }
 
 func (lt *loginThrottle) failed(email, ip string, now time.Time) {
-	ip = sourceOf(ip)
+	ip = web.Source(ip)
 	lt.source.Allow(ip, now)
 	lt.pair.Allow(pairKey(email, ip), now)
 	lt.account.Allow(email, now)
 }
 
 func (lt *loginThrottle) succeeded(email, ip string) {
-	ip = sourceOf(ip)
+	ip = web.Source(ip)
 	lt.source.Forget(ip)
 	lt.pair.Forget(pairKey(email, ip))
 }

@@ -102,7 +102,7 @@ func (s *Console) busy(w http.ResponseWriter, name string, p *page) {
 // every organization, the vendor's settings too.
 func (s *Console) loginOperator(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if ok, wait := s.loginByIP.Allow(sourceOf(web.ClientIP(r)), s.Clock.Now()); !ok {
+	if ok, wait := s.loginByIP.Allow(web.Source(web.ClientIP(r)), s.Clock.Now()); !ok {
 		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return

@@ -70,7 +70,7 @@ func (s *Console) ssoPage(w http.ResponseWriter, r *http.Request, err error, ema
 // to it, by a page: the login form's CSP allows forms to post only here.
 func (s *Console) ssoStart(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
-	if ok, wait := s.ssoByIP.Allow(sourceOf(web.ClientIP(r)), s.Clock.Now()); !ok {
+	if ok, wait := s.ssoByIP.Allow(web.Source(web.ClientIP(r)), s.Clock.Now()); !ok {
 		w.Header().Set("Retry-After", web.RetryAfter(wait))
 		s.render(w, http.StatusTooManyRequests, "login", &page{Title: "Log in", Error: "Too many attempts. Wait a minute and try again."})
 		return

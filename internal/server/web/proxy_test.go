@@ -93,3 +93,18 @@ func TestTrustedProxiesClientReadsFromTheRight(t *testing.T) {
 		t.Errorf("%v allocations for a %d-byte header; want at most 2 (it must not be split)", allocs, len(huge))
 	}
 }
+
+func TestSourceGroupsIPv6By64(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":               "192.0.2.7",
+		"2001:db8:1:2:aaaa::1":    "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:1:2:3": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.7":        "::ffff:192.0.2.7",
+		"fe80::1%eth0":            "fe80::/64",
+		"not an address":          "not an address",
+	} {
+		if got := Source(in); got != want {
+			t.Errorf("Source(%q) = %q; want %q", in, got, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"unicode/utf8"
@@ -205,13 +206,27 @@ func Writable(readOnly bool) error {
 	return nil
 }
 
-// ClientIP is the address the request came from.
+// ClientIP is the address the request came from: the TCP peer's, or
+// behind a proxy named in --trusted-proxies the client's, which the
+// server's request-line middleware put in r.RemoteAddr (without a port).
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// Source is what a per-address limit counts a client as: its address, or
+// for IPv6 its /64, which one subscriber typically holds whole (counting
+// single IPv6 addresses would give an attacker 2^64 fresh sources).
+func Source(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil || a.Is4() || a.Is4In6() {
+		return ip
+	}
+	p, _ := a.WithZone("").Prefix(64)
+	return p.String()
 }
 
 // TokenHash is what the database keeps of a token: its SHA-256, in hex.
